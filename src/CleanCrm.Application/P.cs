@@ -1,0 +1,1 @@
+namespace CleanCrm.Application; public static class Placeholder {}

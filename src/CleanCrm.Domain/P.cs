@@ -1,0 +1,1 @@
+namespace CleanCrm.Domain; public static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace CleanCrm.Infrastructure; public static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace CleanCrm.Testing; public static class Placeholder {}
