@@ -1,1 +1,0 @@
-namespace CleanCrm.Application; public static class Placeholder {}
