@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Runs CleanCrm locally: a PostgreSQL cluster, the catalog migration, the
+# provisioning worker and the API. Ctrl-C stops everything this script started.
+#
+# Ports: CLEANCRM_PG_PORT (default 55432), CLEANCRM_API_PORT (default 5080).
+# CLEANCRM_READY_TIMEOUT: seconds to wait for /health/ready (default 120).
+# CLEANCRM_PG may name an existing server instead of the local cluster.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# shellcheck source=scripts/pg.sh
+source "$repo/scripts/pg.sh"
+
+api_port=${CLEANCRM_API_PORT:-5080}
+api_url="http://127.0.0.1:$api_port"
+logs="$repo/.local/logs"
+worker_project=provisioning/CleanCrm.Provisioning.Worker
+api_project=src/CleanCrm.Api
+mkdir -p "$logs"
+
+cluster_started=0
+pids=()
+
+# Each service runs in its own process group (setsid), so stopping it also stops
+# the application process that `dotnet run` starts as its child.
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+stop_all() {
+  local pid i alive
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  for ((i = 0; i < 20; i++)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      if kill -0 -- "-$pid" 2>/dev/null; then
+        alive=1
+      fi
+    done
+    if [[ $alive == 0 ]]; then
+      break
+    fi
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done
+  pids=()
+  if [[ $cluster_started == 1 ]]; then
+    pg_stop main || true
+  fi
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+pg_start main "${CLEANCRM_PG_PORT:-55432}"
+cluster_started=$PG_STARTED
+
+admin=$(pg_conn_string main)
+pg_host=$(pg_conn_field "$admin" host server) || pg_host=127.0.0.1
+pg_port=$(pg_conn_field "$admin" port) || pg_port=5432
+pg_user=$(pg_conn_field "$admin" username userid user) || pg_user=postgres
+pg_password=$(pg_conn_field "$admin" password) || pg_password=
+
+# The catalog is reached as the superuser: good enough for a local dev cluster,
+# never for a real deployment.
+export ConnectionStrings__Catalog="Host=$pg_host;Port=$pg_port;Username=$pg_user;Password=$pg_password;Database=cleancrm_catalog"
+export CleanCrm__Tenancy__DefaultServer__Host=$pg_host
+export CleanCrm__Tenancy__DefaultServer__Port=$pg_port
+export CleanCrm__Tenancy__DefaultServer__Username=$pg_user
+export CleanCrm__Tenancy__DefaultServer__Password=$pg_password
+export ASPNETCORE_ENVIRONMENT=Development
+export DOTNET_ENVIRONMENT=Development
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+# One build up front: two concurrent `dotnet run` builds of shared projects would
+# fight over the same obj/ folders.
+dotnet build "$worker_project" -c Release
+dotnet build "$api_project" -c Release
+
+echo "Migrating the catalog (worker migrate)..."
+dotnet run --project "$worker_project" -c Release --no-build -- migrate
+
+setsid dotnet run --project "$worker_project" -c Release --no-build -- serve \
+  >"$logs/worker.log" 2>&1 </dev/null &
+worker_pid=$!
+pids+=("$worker_pid")
+
+setsid dotnet run --project "$api_project" -c Release --no-build --urls "$api_url" \
+  >"$logs/api.log" 2>&1 </dev/null &
+api_pid=$!
+pids+=("$api_pid")
+
+show_logs() {
+  echo "--- tail of $logs/worker.log" >&2
+  tail -n 40 "$logs/worker.log" >&2 || true
+  echo "--- tail of $logs/api.log" >&2
+  tail -n 40 "$logs/api.log" >&2 || true
+}
+
+echo "Waiting for $api_url/health/ready ..."
+ready_timeout=${CLEANCRM_READY_TIMEOUT:-120}
+deadline=$((SECONDS + ready_timeout))
+until [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/health/ready" || true) == 200 ]]; do
+  for pid in "$worker_pid" "$api_pid"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "A service exited during startup." >&2
+      show_logs
+      exit 1
+    fi
+  done
+  if ((SECONDS >= deadline)); then
+    echo "The API was not ready within $ready_timeout s." >&2
+    show_logs
+    exit 1
+  fi
+  sleep 1
+done
+
+cat <<EOF
+
+CleanCrm is running (Ctrl-C stops it).
+  API            $api_url
+  Swagger UI     $api_url/swagger
+  OpenAPI        $api_url/openapi/v1.json
+  Readiness      $api_url/health/ready
+  Metrics        $api_url/metrics
+  Jobs console   $api_url/admin/jobs
+  Logs           $logs/api.log, $logs/worker.log
+EOF
+
+# Returns when either service exits; the EXIT trap then stops the other one.
+status=0
+wait -n "$worker_pid" "$api_pid" || status=$?
+echo "A service exited (status $status); stopping." >&2
+show_logs
+exit "$status"

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Builds the solution and runs every test against real PostgreSQL servers.
+# Extra arguments go to `dotnet test` (e.g. --filter). The last line printed is
+# "N passed, N failed" (", N skipped" when some were skipped).
+#
+# Servers: two local throwaway clusters (ports CLEANCRM_PG_PORT, default 55432, and
+# CLEANCRM_PG2_PORT, default 55433), unless CLEANCRM_PG / CLEANCRM_PG2 name existing
+# servers. Tests read CLEANCRM_TEST_PG and CLEANCRM_TEST_PG2.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# shellcheck source=scripts/pg.sh
+source "$repo/scripts/pg.sh"
+
+results_dir="$repo/.local/test-results"
+started=()
+
+stop_clusters() {
+  local name
+  for name in "${started[@]}"; do
+    pg_stop "$name" || true
+  done
+  started=()
+}
+trap stop_clusters EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A cluster that was already running (a killed earlier run, or scripts/run.sh) is
+# reused and left running.
+start_cluster() {
+  pg_start "$1" "$2"
+  if [[ $PG_STARTED == 1 ]]; then
+    started+=("$1")
+  fi
+}
+
+start_cluster main "${CLEANCRM_PG_PORT:-55432}"
+CLEANCRM_TEST_PG=$(pg_conn_string main)
+if [[ -n ${CLEANCRM_PG2:-} ]]; then
+  CLEANCRM_TEST_PG2=$CLEANCRM_PG2
+else
+  # With only CLEANCRM_PG set, pg.sh hands back that same server for "second".
+  start_cluster second "${CLEANCRM_PG2_PORT:-55433}"
+  CLEANCRM_TEST_PG2=$(pg_conn_string second)
+fi
+export CLEANCRM_TEST_PG CLEANCRM_TEST_PG2
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+rm -rf "$results_dir"
+mkdir -p "$results_dir"
+
+build_ok=1
+if ! dotnet tool restore ||
+  ! dotnet restore CleanCrm.sln ||
+  ! dotnet build CleanCrm.sln -c Release --no-restore -warnaserror; then
+  build_ok=0
+fi
+
+test_rc=0
+if [[ $build_ok == 1 ]]; then
+  dotnet test CleanCrm.sln -c Release --no-build \
+    --results-directory "$results_dir" \
+    --logger trx \
+    --logger "console;verbosity=normal" \
+    "$@" || test_rc=$?
+fi
+
+# Counts results per .trx file; zero files (no test projects yet, or a failed build) is 0/0.
+summary=$(python3 - "$results_dir" <<'PY'
+import glob
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+ns = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
+passed = failed = skipped = 0
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "**", "*.trx"), recursive=True)):
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as error:
+        print(f"unreadable test results {path}: {error}", file=sys.stderr)
+        failed += 1
+        continue
+    results = root.find(f"{ns}Results")
+    if results is None:
+        continue
+    # Direct children only: data-driven rows may repeat as InnerResults.
+    for result in results.findall(f"{ns}UnitTestResult"):
+        outcome = result.get("outcome", "")
+        if outcome == "Passed":
+            passed += 1
+        elif outcome in ("NotExecuted", "Inconclusive", "Pending"):
+            skipped += 1
+        else:
+            failed += 1
+line = f"{passed} passed, {failed} failed"
+if skipped:
+    line += f", {skipped} skipped"
+print(line)
+PY
+)
+
+stop_clusters
+
+status=0
+if [[ $build_ok != 1 ]]; then
+  echo "BUILD FAILED: no tests were run"
+  status=1
+elif [[ $test_rc != 0 ]]; then
+  echo "dotnet test exited with code $test_rc (results: $results_dir)"
+  status=1
+fi
+[[ $summary =~ ,\ 0\ failed ]] || status=1
+echo "$summary"
+exit "$status"
