@@ -1,1 +1,103 @@
-var b = WebApplication.CreateBuilder(args); var app = b.Build(); app.Run();
+using CleanCrm.Api.Endpoints;
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.Security;
+using CleanCrm.Api.Tenancy;
+using CleanCrm.Application;
+using CleanCrm.Application.Common.Json;
+using CleanCrm.Application.Common.Security;
+using CleanCrm.Infrastructure;
+using CleanCrm.Infrastructure.Provisioning;
+using CleanCrm.Infrastructure.Tenancy;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Host.UseSerilog((context, services, logger) => logger
+    .ReadFrom.Configuration(context.Configuration)
+    .Enrich.FromLogContext()
+    .Enrich.WithProperty("Service", "cleancrm-api")
+    .WriteTo.Console(new RenderedCompactJsonFormatter()));
+
+builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddApplication(builder.Configuration);
+builder.Services.AddInfrastructure(builder.Configuration);
+builder.Services.AddHttpContextAccessor();
+builder.Services.AddScoped<HttpCallerContext>();
+builder.Services.AddScoped<ICallerContext>(sp => sp.GetRequiredService<HttpCallerContext>());
+
+builder.Services.AddCleanCrmProblemDetails();
+builder.Services.Configure<JsonOptions>(options => ApiJson.Configure(options.SerializerOptions));
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+builder.WebHost.ConfigureKestrel((context, kestrel) =>
+    kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue<long?>($"{ApiOptions.SectionName}:MaxRequestBodyBytes") ?? 1_048_576);
+
+builder.Services.AddCleanCrmAuthentication(builder.Configuration, builder.Environment);
+builder.Services.AddAuthorization();
+
+builder.Services.AddHealthChecks().AddCheck<CatalogHealthCheck>("catalog", tags: ["ready"]);
+builder.Services.AddOpenApiDocument(settings =>
+{
+    settings.DocumentName = "v1";
+    settings.Title = "CleanCrm API";
+    settings.Version = "v1";
+    settings.Description = "Multi-tenant CRM: every organization has its own PostgreSQL database. Org-scoped endpoints need the X-Org header.";
+});
+
+builder.Services.AddOpenTelemetry()
+    .ConfigureResource(resource => resource.AddService("cleancrm-api"))
+    .WithTracing(tracing =>
+    {
+        tracing.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddNpgsql();
+        if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
+        {
+            tracing.AddOtlpExporter();
+        }
+    })
+    .WithMetrics(metrics => metrics
+        .AddAspNetCoreInstrumentation()
+        .AddHttpClientInstrumentation()
+        .AddMeter(TenantConnectionMetrics.MeterName, "Npgsql")
+        .AddPrometheusExporter());
+
+var app = builder.Build();
+
+if (app.Environment.IsDevelopment() && app.Services.GetRequiredService<IOptions<ApiOptions>>().Value.MigrateOnStartup)
+{
+    var migrator = app.Services.GetRequiredService<DatabaseMigrator>();
+    await migrator.MigrateCatalogAsync(CancellationToken.None);
+    await migrator.MigrateTemplatesAsync(CancellationToken.None);
+}
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseSerilogRequestLogging(options => options.GetLevel = (http, _, exception) =>
+    exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error : Serilog.Events.LogEventLevel.Information);
+app.UseOpenApi(settings => settings.Path = "/openapi/{documentName}.json");
+app.UseSwaggerUi(settings =>
+{
+    settings.Path = "/swagger";
+    settings.DocumentPath = "/openapi/{documentName}.json";
+});
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseMiddleware<OrgResolutionMiddleware>();
+app.UseMiddleware<RequestLogContextMiddleware>();
+
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapPrometheusScrapingEndpoint("/metrics");
+app.MapCompanies();
+app.MapContacts();
+
+await app.RunAsync();
+
+/// <summary>Entry point; public so integration tests can host it.</summary>
+public partial class Program;

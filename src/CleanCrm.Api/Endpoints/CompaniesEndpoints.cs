@@ -1,0 +1,81 @@
+using System.Text.Json;
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.Tenancy;
+using CleanCrm.Application.Common.Paging;
+using CleanCrm.Application.Companies;
+using CleanCrm.Application.Companies.Commands.CreateCompany;
+using CleanCrm.Application.Companies.Commands.DeleteCompany;
+using CleanCrm.Application.Companies.Commands.UpdateCompany;
+using CleanCrm.Application.Companies.Queries.GetCompany;
+using CleanCrm.Application.Companies.Queries.ListCompanies;
+using Mediator;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CleanCrm.Api.Endpoints;
+
+public static class CompaniesEndpoints
+{
+    public static IEndpointRouteBuilder MapCompanies(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/companies").WithTags("Companies").RequireAuthorization().RequireOrg().WithCrmProblems();
+
+        group.MapGet("/", async ([AsParameters] ListCompaniesParameters p, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ListCompanies(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.Domain, p.Industry, p.CreatedAfter, p.CreatedBefore), ct)))
+            .WithName("ListCompanies")
+            .Produces<Page<CompanyDto>>();
+
+        group.MapPost("/", async ([FromBody] CompanyFields body, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Created(await mediator.Send(new CreateCompany(body), ct), c => $"/api/v1/companies/{c.Id}", c => c.Version))
+            .WithName("CreateCompany")
+            .Produces<CompanyDto>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.OkWithETag(await mediator.Send(new GetCompany(id), ct), c => c.Version))
+            .WithName("GetCompany")
+            .Produces<CompanyDto>();
+
+        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.OkWithETag(await mediator.Send(new UpdateCompany(id, patch, ifMatch), ct), c => c.Version)
+                    : HttpResults.InvalidIfMatch())
+            .WithName("UpdateCompany")
+            .Accepts<CompanyFields>("application/merge-patch+json", "application/json")
+            .Produces<CompanyDto>()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        group.MapDelete("/{id:guid}", async (Guid id, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.NoContent(await mediator.Send(new DeleteCompany(id, ifMatch), ct))
+                    : HttpResults.InvalidIfMatch())
+            .WithName("DeleteCompany")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        return app;
+    }
+
+    public sealed record ListCompaniesParameters(
+        int? Limit,
+        string? Cursor,
+        string? Sort,
+        string? Q,
+        Guid? OwnerId,
+        string? Domain,
+        string? Industry,
+        DateTimeOffset? CreatedAfter,
+        DateTimeOffset? CreatedBefore);
+}
+
+public static class CrmEndpointConventions
+{
+    /// <summary>The problems every org-scoped CRM endpoint can answer, so the OpenAPI document and generated client know them.</summary>
+    public static RouteGroupBuilder WithCrmProblems(this RouteGroupBuilder group) =>
+        group.ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+}

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.Tenancy;
+using CleanCrm.Application.Common.Paging;
+using CleanCrm.Application.Contacts;
+using CleanCrm.Application.Contacts.Commands.CreateContact;
+using CleanCrm.Application.Contacts.Commands.DeleteContact;
+using CleanCrm.Application.Contacts.Commands.UpdateContact;
+using CleanCrm.Application.Contacts.Queries.GetContact;
+using CleanCrm.Application.Contacts.Queries.ListContacts;
+using Mediator;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CleanCrm.Api.Endpoints;
+
+public static class ContactsEndpoints
+{
+    public static IEndpointRouteBuilder MapContacts(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/contacts").WithTags("Contacts").RequireAuthorization().RequireOrg().WithCrmProblems();
+
+        group.MapGet("/", async ([AsParameters] ListContactsParameters p, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ListContacts(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.CompanyId, p.Email, p.Source, p.CreatedAfter, p.CreatedBefore), ct)))
+            .WithName("ListContacts")
+            .Produces<Page<ContactDto>>();
+
+        group.MapPost("/", async ([FromBody] ContactFields body, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Created(await mediator.Send(new CreateContact(body), ct), c => $"/api/v1/contacts/{c.Id}", c => c.Version))
+            .WithName("CreateContact")
+            .Produces<ContactDto>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.OkWithETag(await mediator.Send(new GetContact(id), ct), c => c.Version))
+            .WithName("GetContact")
+            .Produces<ContactDto>();
+
+        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.OkWithETag(await mediator.Send(new UpdateContact(id, patch, ifMatch), ct), c => c.Version)
+                    : HttpResults.InvalidIfMatch())
+            .WithName("UpdateContact")
+            .Accepts<ContactFields>("application/merge-patch+json", "application/json")
+            .Produces<ContactDto>()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        group.MapDelete("/{id:guid}", async (Guid id, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.NoContent(await mediator.Send(new DeleteContact(id, ifMatch), ct))
+                    : HttpResults.InvalidIfMatch())
+            .WithName("DeleteContact")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        return app;
+    }
+
+    public sealed record ListContactsParameters(
+        int? Limit,
+        string? Cursor,
+        string? Sort,
+        string? Q,
+        Guid? OwnerId,
+        Guid? CompanyId,
+        string? Email,
+        string? Source,
+        DateTimeOffset? CreatedAfter,
+        DateTimeOffset? CreatedBefore);
+}

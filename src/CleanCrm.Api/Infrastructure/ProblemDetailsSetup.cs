@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CleanCrm.Application.Common.Json;
+using CleanCrm.Application.Common.Results;
+using CleanCrm.Application.Common.Tenancy;
+using CleanCrm.Infrastructure.Tenancy;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CleanCrm.Api.Infrastructure;
+
+public static class ProblemDetailsSetup
+{
+    public static IServiceCollection AddCleanCrmProblemDetails(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+            problem.Status = status;
+            if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org", StringComparison.Ordinal))
+            {
+                problem.Type = Problems.TypeBase + Problems.CodeOf(status);
+                problem.Extensions["code"] = Problems.CodeOf(status);
+            }
+
+            problem.Title ??= Problems.TitleOf(status);
+            if (problem.Title.StartsWith("One or more validation", StringComparison.Ordinal) || problem.Title == "An error occurred while processing your request.")
+            {
+                problem.Title = Problems.TitleOf(status);
+            }
+
+            problem.Detail ??= DefaultDetail(context.HttpContext, status);
+            problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+        });
+        services.AddExceptionHandler<ExceptionToProblemHandler>();
+        return services;
+    }
+
+    private static string DefaultDetail(HttpContext context, int status) => status switch
+    {
+        404 => $"No resource at {context.Request.Method} {context.Request.Path}.",
+        405 => $"{context.Request.Method} is not allowed on {context.Request.Path}.",
+        415 => "Send the body as application/json.",
+        401 => "Authentication is required: send a bearer access token.",
+        403 => "You are not allowed to do this.",
+        _ => Problems.TitleOf(status),
+    };
+}
+
+/// <summary>Turns exceptions into problem details: input problems are 4xx with the reason, the rest a 500 without internals.</summary>
+public sealed partial class ExceptionToProblemHandler(IProblemDetailsService problems, ILogger<ExceptionToProblemHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = Map(exception, httpContext);
+        if (problem.Status >= 500 && exception is not TenantConnectionLimitException)
+        {
+            LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        }
+
+        httpContext.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static ProblemDetails Map(Exception exception, HttpContext httpContext)
+    {
+        switch (exception)
+        {
+            case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
+                return Simple(413, "payload_too_large", "The request body is larger than this endpoint accepts.");
+            case BadHttpRequestException bad:
+                return Simple(bad.StatusCode, bad.StatusCode == 415 ? "unsupported_media_type" : ErrorCodes.BadRequest, Describe(bad));
+            case JsonException json:
+                return Simple(400, ErrorCodes.BadRequest, "The body is not valid JSON: " + JsonMessage(json));
+            case TenantScopeRequiredException:
+                return Problems.From(new Error(ErrorType.BadRequest, ErrorCodes.OrgRequired, "Name the organization with the X-Org header (slug or id)."));
+            case TenantConnectionLimitException:
+                httpContext.Response.Headers.RetryAfter = "1";
+                return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted, "The service is at its database connection limit; retry in a moment."));
+            case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
+                return Simple(499, "client_closed_request", "The client closed the request.");
+            default:
+                return Simple(500, "internal_error", "An unexpected error occurred; it has been logged with this trace id.");
+        }
+    }
+
+    private static string Describe(BadHttpRequestException exception)
+    {
+        var inner = exception.InnerException is JsonException json ? " " + JsonMessage(json) : string.Empty;
+        return exception.Message + inner;
+    }
+
+    private static string JsonMessage(JsonException json)
+    {
+        var field = json.Path is { Length: > 2 } path ? $" (at {path})" : string.Empty;
+        return Common(json) + field;
+    }
+
+    private static string Common(JsonException json) => Application.Common.Json.JsonMergePatch.DescribeJsonError(json);
+
+    private static ProblemDetails Simple(int status, string code, string detail)
+    {
+        var problem = new ProblemDetails { Status = status, Type = Problems.TypeBase + code, Title = Problems.TitleOf(status), Detail = detail };
+        problem.Extensions["code"] = code;
+        return problem;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}

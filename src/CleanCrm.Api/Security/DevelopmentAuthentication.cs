@@ -1,0 +1,86 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace CleanCrm.Api.Security;
+
+/// <summary>
+/// Stand-in for real tokens until the OpenID Connect server lands: <c>Authorization: Dev user=&lt;id&gt;[;org=&lt;id&gt;;role=&lt;role&gt;][;admin]</c>.
+/// It can only be switched on in the Development and Testing environments; start-up fails anywhere else.
+/// </summary>
+public sealed class DevelopmentAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Dev";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith(SchemeName + " ", StringComparison.Ordinal))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var claims = new List<Claim>();
+        foreach (var part in header[(SchemeName.Length + 1)..].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var (key, value) = part.Split('=', 2) is [var k, var v] ? (k, v) : (part, "true");
+            switch (key)
+            {
+                case "user" when Guid.TryParse(value, out var id):
+                    claims.Add(new Claim(CleanCrmClaims.Subject, id.ToString()));
+                    break;
+                case "org" when Guid.TryParse(value, out var org):
+                    claims.Add(new Claim(CleanCrmClaims.Organization, org.ToString()));
+                    break;
+                case "role":
+                    claims.Add(new Claim(CleanCrmClaims.OrganizationRole, value));
+                    break;
+                case "admin":
+                    claims.Add(new Claim(CleanCrmClaims.PlatformAdmin, "true"));
+                    break;
+                default:
+                    return Task.FromResult(AuthenticateResult.Fail($"Unknown or malformed Dev credential part '{key}'."));
+            }
+        }
+
+        if (!claims.Any(c => c.Type == CleanCrmClaims.Subject))
+        {
+            return Task.FromResult(AuthenticateResult.Fail("A Dev credential needs user=<uuid>."));
+        }
+
+        var identity = new ClaimsIdentity(claims, SchemeName, CleanCrmClaims.Subject, CleanCrmClaims.OrganizationRole);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+}
+
+public static class DevelopmentAuthentication
+{
+    public const string EnabledSetting = "CleanCrm:DevelopmentAuthentication:Enabled";
+
+    public static AuthenticationBuilder AddCleanCrmAuthentication(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        var builder = services.AddAuthentication(DevelopmentAuthenticationHandler.SchemeName);
+        if (!configuration.GetValue<bool>(EnabledSetting))
+        {
+            // Nothing authenticates until the OpenID Connect server is configured: every protected endpoint answers 401.
+            return builder.AddScheme<AuthenticationSchemeOptions, NoCredentialsHandler>(DevelopmentAuthenticationHandler.SchemeName, null);
+        }
+
+        if (!environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
+        {
+            throw new InvalidOperationException(
+                $"{EnabledSetting} is true in the {environment.EnvironmentName} environment; development authentication is only allowed in Development and Testing.");
+        }
+
+        return builder.AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(DevelopmentAuthenticationHandler.SchemeName, null);
+    }
+}
+
+/// <summary>Authenticates nobody; challenges answer 401.</summary>
+public sealed class NoCredentialsHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() => Task.FromResult(AuthenticateResult.NoResult());
+}

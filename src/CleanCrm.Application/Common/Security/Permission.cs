@@ -1,0 +1,48 @@
+using CleanCrm.Domain.Catalog;
+
+namespace CleanCrm.Application.Common.Security;
+
+/// <summary>What a request needs from the caller's role in the organization in scope.</summary>
+public enum Permission
+{
+    CrmRead,
+    CrmWrite,
+    MembersRead,
+    MembersManage,
+    ApiClientsManage,
+    AuditLogRead,
+    BackupsRead,
+    BillingManage,
+    OrganizationDelete,
+    OrganizationRead,
+}
+
+/// <summary>Declares the permission a request type needs; the authorization behavior reads it once per type.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class RequiresPermissionAttribute(Permission permission) : Attribute
+{
+    public Permission Permission { get; } = permission;
+}
+
+/// <summary>Declares that only platform admins may send this request.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class RequiresPlatformAdminAttribute : Attribute;
+
+/// <summary>Declares a request that anyone may send (signup, public lookups); makes the choice explicit.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class AllowAnonymousRequestAttribute : Attribute;
+
+/// <summary>The role → permission matrix of SPEC §5, in one place.</summary>
+public static class RolePermissions
+{
+    private static readonly Dictionary<OrgRole, HashSet<Permission>> Matrix = new()
+    {
+        [OrgRole.Owner] = [.. Enum.GetValues<Permission>()],
+        [OrgRole.Admin] = [.. Enum.GetValues<Permission>().Except([Permission.BillingManage, Permission.OrganizationDelete])],
+        [OrgRole.Member] = [Permission.CrmRead, Permission.CrmWrite, Permission.MembersRead, Permission.OrganizationRead],
+        [OrgRole.ReadOnly] = [Permission.CrmRead, Permission.MembersRead, Permission.OrganizationRead],
+        [OrgRole.Auditor] = [Permission.AuditLogRead, Permission.BackupsRead, Permission.OrganizationRead],
+    };
+
+    public static bool Allows(OrgRole role, Permission permission) => Matrix[role].Contains(permission);
+}

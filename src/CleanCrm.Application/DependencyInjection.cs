@@ -1,0 +1,39 @@
+using CleanCrm.Application.Common.Behaviors;
+using FluentValidation;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CleanCrm.Application;
+
+public static class DependencyInjection
+{
+    /// <summary>
+    /// Registers Mediator with the behaviors in CONVENTIONS.md order, outermost first. The feature gate and unit of
+    /// work slot in after authorization and performance respectively when their issues land.
+    /// </summary>
+    public static IServiceCollection AddApplication(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddMediator(options =>
+        {
+            options.ServiceLifetime = ServiceLifetime.Scoped;
+            options.Namespace = "CleanCrm.Application.Mediator";
+            options.Assemblies = [typeof(DependencyInjection)];
+            options.PipelineBehaviors =
+            [
+                typeof(UnhandledExceptionBehavior<,>),
+                typeof(LoggingBehavior<,>),
+                typeof(OrgGuardBehavior<,>),
+                typeof(AuthorizationBehavior<,>),
+                typeof(ValidationBehavior<,>),
+                typeof(PerformanceBehavior<,>),
+            ];
+        });
+        services.AddValidatorsFromAssemblyContaining(typeof(DependencyInjection), ServiceLifetime.Singleton, includeInternalTypes: true);
+        services.AddOptions<PipelineOptions>()
+            .Bind(configuration.GetSection(PipelineOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+        return services;
+    }
+}

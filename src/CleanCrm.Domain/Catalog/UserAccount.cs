@@ -1,0 +1,20 @@
+namespace CleanCrm.Domain.Catalog;
+
+/// <summary>A person who can sign in. The identity issue adds credentials; memberships hang off this.</summary>
+public sealed class UserAccount
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public required string Email { get; set; }
+
+    /// <summary>Upper-invariant email, unique: emails are compared case-insensitively.</summary>
+    public required string NormalizedEmail { get; set; }
+
+    public required string Name { get; set; }
+
+    public bool IsPlatformAdmin { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public static string Normalize(string email) => email.Trim().ToUpperInvariant();
+}

@@ -1,1 +1,0 @@
-namespace CleanCrm.Domain; public static class Placeholder {}

@@ -1,0 +1,100 @@
+using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Secrets;
+using CleanCrm.Application.Common.Tenancy;
+using CleanCrm.Infrastructure.Options;
+using CleanCrm.Infrastructure.Persistence.Catalog;
+using CleanCrm.Infrastructure.Persistence.Tenant;
+using CleanCrm.Infrastructure.Provisioning;
+using CleanCrm.Infrastructure.Secrets;
+using CleanCrm.Infrastructure.Tenancy;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace CleanCrm.Infrastructure;
+
+/// <summary>The catalog connection (<c>ConnectionStrings:Catalog</c>), validated at start-up.</summary>
+public sealed class CatalogDatabaseOptions
+{
+    public string? ConnectionString { get; set; }
+}
+
+internal sealed class CatalogDatabaseOptionsValidator : IValidateOptions<CatalogDatabaseOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CatalogDatabaseOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            return ValidateOptionsResult.Fail(
+                "ConnectionStrings:Catalog is required: the catalog database, e.g. Host=127.0.0.1;Port=5432;Database=cleancrm_catalog;Username=...;Password=... (environment variable ConnectionStrings__Catalog).");
+        }
+
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString);
+            return string.IsNullOrEmpty(builder.Database)
+                ? ValidateOptionsResult.Fail("ConnectionStrings:Catalog must name the catalog database (Database=...).")
+                : ValidateOptionsResult.Success;
+        }
+        catch (ArgumentException exception)
+        {
+            return ValidateOptionsResult.Fail($"ConnectionStrings:Catalog is not a valid PostgreSQL connection string: {exception.Message}");
+        }
+    }
+}
+
+public static class DependencyInjection
+{
+    public static IServiceCollection AddInfrastructure(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CatalogDatabaseOptions>()
+            .Configure(o => o.ConnectionString = configuration.GetConnectionString("Catalog"))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CatalogDatabaseOptions>, CatalogDatabaseOptionsValidator>();
+        services.AddOptions<TenancyOptions>().Bind(configuration.GetSection(TenancyOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TenancyOptions>, TenancyOptionsValidator>();
+        services.AddOptions<SecretsOptions>().Bind(configuration.GetSection(SecretsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddPooledDbContextFactory<CatalogDbContext>((sp, options) =>
+        {
+            var connectionString = sp.GetRequiredService<IOptions<CatalogDatabaseOptions>>().Value.ConnectionString;
+            options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention();
+        });
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<CatalogDbContext>>().CreateDbContext());
+        services.AddScoped<ICatalogDbContext>(sp => sp.GetRequiredService<CatalogDbContext>());
+        services.AddDataProtection().SetApplicationName("CleanCrm").PersistKeysToDbContext<CatalogDbContext>();
+
+        var provider = configuration.GetSection(SecretsOptions.SectionName)["Provider"] ?? "Local";
+        if (string.Equals(provider, "KeyVault", StringComparison.Ordinal))
+        {
+            services.AddKeyVaultSecretStore(configuration);
+        }
+        else
+        {
+            services.AddSingleton<ISecretStore, LocalSecretStore>();
+        }
+
+        services.AddMemoryCache();
+        services.AddMetrics();
+        services.AddSingleton<TenantDirectory>();
+        services.AddSingleton<TenantConnectionMetrics>();
+        services.AddSingleton<TenantConnectionPool>();
+        services.AddSingleton<TenantConnectionInterceptor>();
+        services.AddSingleton<TenantScopeAccessor>();
+        services.AddSingleton<ITenantContext>(sp => sp.GetRequiredService<TenantScopeAccessor>());
+        services.AddSingleton<TenantScopeFactory>();
+        services.AddSingleton<ITenantScopeFactory>(sp => sp.GetRequiredService<TenantScopeFactory>());
+        services.AddSingleton<TenantDbContextFactory>();
+        services.AddScoped(sp => sp.GetRequiredService<TenantDbContextFactory>().CreateForCurrentScope());
+        services.AddScoped<ITenantDbContext>(sp => sp.GetRequiredService<TenantDbContext>());
+
+        services.AddSingleton<DatabaseServerAdmin>();
+        services.AddSingleton<TenantDatabaseProvisioner>();
+        services.AddSingleton<TenantPlacement>();
+        services.AddSingleton<TenantOnboarding>();
+        services.AddSingleton<DatabaseMigrator>();
+        return services;
+    }
+}

@@ -1,1 +1,0 @@
-namespace CleanCrm.Infrastructure; public static class Placeholder {}

@@ -1,0 +1,32 @@
+using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Secrets;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace CleanCrm.Infrastructure.Persistence.Catalog;
+
+/// <summary>The catalog database: every organization, where its database lives, users, memberships, plans, secrets.</summary>
+public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options) : DbContext(options), ICatalogDbContext, IDataProtectionKeyContext
+{
+    public DbSet<Organization> Organizations => Set<Organization>();
+
+    public DbSet<DatabaseServer> DatabaseServers => Set<DatabaseServer>();
+
+    public DbSet<UserAccount> Users => Set<UserAccount>();
+
+    public DbSet<Membership> Memberships => Set<Membership>();
+
+    public DbSet<Plan> Plans => Set<Plan>();
+
+    public DbSet<PlanFeature> PlanFeatures => Set<PlanFeature>();
+
+    public DbSet<StoredSecret> Secrets => Set<StoredSecret>();
+
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(CatalogDbContext).Assembly, type => type.Namespace?.EndsWith("Catalog.Configurations", StringComparison.Ordinal) == true);
+    }
+}

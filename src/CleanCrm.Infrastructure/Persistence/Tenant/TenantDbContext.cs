@@ -1,0 +1,75 @@
+using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Domain.Tenant;
+using CleanCrm.Infrastructure.Tenancy;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CleanCrm.Infrastructure.Persistence.Tenant;
+
+/// <summary>One organization's database. Built only by <see cref="TenantDbContextFactory"/> (the one tenancy mechanism).</summary>
+public sealed class TenantDbContext : DbContext, ITenantDbContext
+{
+    public const string SearchVector = "SearchVector";
+    public const string TextSearchConfiguration = "simple";
+
+    public TenantDbContext(DbContextOptions<TenantDbContext> options)
+        : base(options)
+    {
+    }
+
+    internal TenantDbContext(DbContextOptions<TenantDbContext> options, TenantConnectionHandle connection)
+        : base(options) => Connection = connection;
+
+    /// <summary>The budgeted connection this context uses; null at design time and for the migrator.</summary>
+    internal TenantConnectionHandle? Connection { get; }
+
+    public DbSet<Member> Members => Set<Member>();
+
+    public DbSet<Company> Companies => Set<Company>();
+
+    public DbSet<Contact> Contacts => Set<Contact>();
+
+    public IQueryable<Company> CompaniesMatching(string query) =>
+        Companies.Where(c => c.DeletedAt == null
+                             && EF.Property<NpgsqlTsVector>(c, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
+
+    public IQueryable<Contact> ContactsMatching(string query) =>
+        Contacts.Where(c => c.DeletedAt == null
+                            && EF.Property<NpgsqlTsVector>(c, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
+
+    public void ExpectVersion<TEntity>(TEntity entity, uint version)
+        where TEntity : class => Entry(entity).Property("Version").OriginalValue = version;
+
+    public override async Task<int> SaveChangesAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await base.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException exception)
+        {
+            throw new ConcurrencyConflictException(exception);
+        }
+        catch (DbUpdateException exception) when (exception.InnerException is PostgresException postgres && DatabaseErrors.Classify(postgres) is { } kind)
+        {
+            throw new ConstraintViolationException(kind, postgres.ConstraintName ?? "unknown", exception);
+        }
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(TenantDbContext).Assembly, type => type.Namespace?.EndsWith("Tenant.Configurations", StringComparison.Ordinal) == true);
+    }
+}
+
+internal static class DatabaseErrors
+{
+    public static ConstraintKind? Classify(PostgresException exception) => exception.SqlState switch
+    {
+        PostgresErrorCodes.UniqueViolation => ConstraintKind.Unique,
+        PostgresErrorCodes.ForeignKeyViolation => ConstraintKind.ForeignKey,
+        PostgresErrorCodes.CheckViolation => ConstraintKind.Check,
+        _ => null,
+    };
+}

@@ -1,0 +1,173 @@
+using CleanCrm.Application.Common.Secrets;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Options;
+using CleanCrm.Infrastructure.Tenancy;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace CleanCrm.Infrastructure.Provisioning;
+
+/// <summary>How a tenant database came to be.</summary>
+public enum TenantDatabaseOrigin
+{
+    AlreadyExisted,
+    ClonedFromTemplate,
+    CreatedEmpty,
+}
+
+/// <summary>
+/// Creates and removes a tenant's PostgreSQL role, secret and database. Every operation is idempotent, so a run that
+/// crashed half-way is finished by running it again.
+/// </summary>
+public sealed partial class TenantDatabaseProvisioner(
+    DatabaseServerAdmin admin,
+    ISecretStore secrets,
+    IOptions<TenancyOptions> options,
+    ILogger<TenantDatabaseProvisioner> logger)
+{
+    private const string MaintenanceDatabase = "postgres";
+
+    /// <summary>Creates the tenant's password (once) in the secret store and its login role with that password.</summary>
+    public async Task EnsureRoleAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    {
+        var secretName = SecretName.ForTenantDatabase(organizationId);
+        var password = await secrets.GetAsync(secretName, cancellationToken);
+        if (password is null)
+        {
+            password = ScramVerifier.NewPassword();
+            await secrets.SetAsync(secretName, password, cancellationToken);
+        }
+
+        var role = Organization.DatabaseRoleFor(organizationId);
+        await using var connection = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
+        await connection.OpenAsync(cancellationToken);
+        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", connection))
+        {
+            exists.Parameters.AddWithValue(role);
+            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                await ExecuteIgnoringAsync(connection, $"CREATE ROLE {Quote(role)} LOGIN", PostgresErrorCodes.DuplicateObject, cancellationToken);
+            }
+        }
+
+        var limit = options.Value.TenantRoleConnectionLimit;
+        await ExecuteAsync(
+            connection,
+            $"ALTER ROLE {Quote(role)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT {limit} PASSWORD '{ScramVerifier.Create(password)}'",
+            cancellationToken);
+    }
+
+    /// <summary>Creates the database by cloning the template when it is current, else empty (the caller migrates it).</summary>
+    public async Task<TenantDatabaseOrigin> EnsureDatabaseAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    {
+        var database = Organization.DatabaseNameFor(organizationId);
+        var template = options.Value.TemplateDatabase;
+        await using var connection = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
+        await connection.OpenAsync(cancellationToken);
+        if (await DatabaseExistsAsync(connection, database, cancellationToken))
+        {
+            return TenantDatabaseOrigin.AlreadyExisted;
+        }
+
+        var useTemplate = await DatabaseExistsAsync(connection, template, cancellationToken)
+                          && await TenantMigrations.CurrentVersionAsync(await admin.ConnectionStringAsync(server, template, cancellationToken), cancellationToken) == TenantMigrations.LatestVersion;
+        var sql = useTemplate ? $"CREATE DATABASE {Quote(database)} TEMPLATE {Quote(template)}" : $"CREATE DATABASE {Quote(database)}";
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ExecuteAsync(connection, sql, cancellationToken);
+                break;
+            }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.DuplicateDatabase)
+            {
+                return TenantDatabaseOrigin.AlreadyExisted;
+            }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ObjectInUse && attempt < 10)
+            {
+                // Someone (a migrator) is connected to the template for a moment; cloning needs it to ourselves.
+                LogTemplateBusy(logger, template, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken);
+            }
+        }
+
+        await ExecuteAsync(connection, $"REVOKE ALL ON DATABASE {Quote(database)} FROM PUBLIC", cancellationToken);
+        return useTemplate ? TenantDatabaseOrigin.ClonedFromTemplate : TenantDatabaseOrigin.CreatedEmpty;
+    }
+
+    /// <summary>Applies migrations newer than the database (all of them for an empty one) as the migrator; returns the version.</summary>
+    public async Task<string> MigrateAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken) =>
+        await TenantMigrations.MigrateAsync(await admin.ConnectionStringAsync(server, Organization.DatabaseNameFor(organizationId), cancellationToken), cancellationToken);
+
+    /// <summary>Lets the tenant role connect to its own database only, with data (not schema) privileges.</summary>
+    public async Task GrantAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    {
+        var database = Quote(Organization.DatabaseNameFor(organizationId));
+        var role = Quote(Organization.DatabaseRoleFor(organizationId));
+        await using (var maintenance = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken)))
+        {
+            await maintenance.OpenAsync(cancellationToken);
+            await ExecuteAsync(maintenance, $"REVOKE ALL ON DATABASE {database} FROM PUBLIC; GRANT CONNECT ON DATABASE {database} TO {role}", cancellationToken);
+        }
+
+        await using var tenant = new NpgsqlConnection(await admin.ConnectionStringAsync(server, Organization.DatabaseNameFor(organizationId), cancellationToken));
+        await tenant.OpenAsync(cancellationToken);
+        await ExecuteAsync(
+            tenant,
+            $"""
+             REVOKE ALL ON SCHEMA public FROM PUBLIC;
+             GRANT USAGE ON SCHEMA public TO {role};
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+             REVOKE INSERT, UPDATE, DELETE ON TABLE public.{Quote(TenantMigrations.HistoryTable)} FROM {role};
+             GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role};
+             """,
+            cancellationToken);
+    }
+
+    /// <summary>Drops the database (disconnecting anyone), the role and the secret. Idempotent.</summary>
+    public async Task DropAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    {
+        var database = Quote(Organization.DatabaseNameFor(organizationId));
+        var role = Quote(Organization.DatabaseRoleFor(organizationId));
+        await using (var connection = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken)))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)", cancellationToken);
+            await ExecuteAsync(connection, $"DROP ROLE IF EXISTS {role}", cancellationToken);
+        }
+
+        await secrets.DeleteAsync(SecretName.ForTenantDatabase(organizationId), cancellationToken);
+    }
+
+    internal static async Task<bool> DatabaseExistsAsync(NpgsqlConnection connection, string database, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", connection);
+        command.Parameters.AddWithValue(database);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    internal static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    internal static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task ExecuteIgnoringAsync(NpgsqlConnection connection, string sql, string ignoredSqlState, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ExecuteAsync(connection, sql, cancellationToken);
+        }
+        catch (PostgresException exception) when (exception.SqlState == ignoredSqlState)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Template database {Template} is in use; clone attempt {Attempt} will be retried")]
+    private static partial void LogTemplateBusy(ILogger logger, string template, int attempt);
+}

@@ -1,0 +1,26 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace CleanCrm.Infrastructure.Tenancy;
+
+/// <summary>
+/// Computes a PostgreSQL SCRAM-SHA-256 verifier on the client, so CREATE/ALTER ROLE never carries the plain password
+/// (which the server could otherwise write to its log).
+/// </summary>
+public static class ScramVerifier
+{
+    private const int Iterations = 4096;
+
+    public static string Create(string password)
+    {
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, Iterations, HashAlgorithmName.SHA256, 32);
+        var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
+        var storedKey = SHA256.HashData(clientKey);
+        var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
+        return $"SCRAM-SHA-256${Iterations}:{Convert.ToBase64String(salt)}${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
+    }
+
+    /// <summary>A 256-bit random password, URL-safe, with no characters that need quoting.</summary>
+    public static string NewPassword() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,499 @@
+using CleanCrm.Application.Common.Secrets;
+using CleanCrm.Infrastructure.Options;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace CleanCrm.Infrastructure.Tenancy;
+
+/// <summary>The caller waited longer than the acquire timeout for a tenant connection slot (answered with 503).</summary>
+public sealed class TenantConnectionLimitException(int cap, TimeSpan waited)
+    : Exception($"All {cap} tenant connection slots of this process stayed busy for {waited.TotalMilliseconds:0} ms.");
+
+/// <summary>The tenant's database password is missing from the secret store.</summary>
+public sealed class TenantCredentialsMissingException(Guid organizationId)
+    : Exception($"No database credentials for organization '{organizationId}' in the secret store.");
+
+/// <summary>
+/// One <see cref="NpgsqlDataSource"/> per tenant in a bounded LRU, with a global cap on the physical connections the
+/// process holds. Npgsql only opens a new physical connection when every pooled one of that tenant is busy, so a
+/// tenant's physical connections never exceed the most it ever had checked out at once (its "reservation"). The sum of
+/// reservations is kept at or below the cap: a tenant that needs one more takes a free unit, or clears the idle pool of
+/// the least recently used tenant, or waits (then 503).
+/// </summary>
+public sealed partial class TenantConnectionPool : IAsyncDisposable
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<Guid, TenantPoolEntry> _entries = [];
+    private readonly ISecretStore _secrets;
+    private readonly TenancyOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly TenantConnectionMetrics _metrics;
+    private readonly ILogger<TenantConnectionPool> _logger;
+    private readonly ITimer _sweeper;
+    private TaskCompletionSource _changed = NewSignal();
+    private int _reservedTotal;
+    private int _inUseTotal;
+    private bool _disposed;
+
+    public TenantConnectionPool(
+        ISecretStore secrets,
+        IOptions<TenancyOptions> options,
+        TimeProvider clock,
+        TenantConnectionMetrics metrics,
+        ILogger<TenantConnectionPool> logger)
+    {
+        _secrets = secrets;
+        _options = options.Value;
+        _clock = clock;
+        _metrics = metrics;
+        _logger = logger;
+        var sweepEvery = TimeSpan.FromSeconds(Math.Clamp(_options.DataSourceIdleSeconds / 2, 1, 30));
+        _sweeper = clock.CreateTimer(_ => SweepIdle(), null, sweepEvery, sweepEvery);
+        metrics.Observe(() => DataSourceCount, () => InUse, () => Reserved);
+    }
+
+    public int DataSourceCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    public int InUse => Volatile.Read(ref _inUseTotal);
+
+    /// <summary>Upper bound of the physical tenant connections this process holds right now.</summary>
+    public int Reserved => Volatile.Read(ref _reservedTotal);
+
+    public int Cap => _options.MaxOpenTenantConnections;
+
+    /// <summary>Pins the tenant's data source (creating it if needed) so it cannot be evicted while a scope uses it.</summary>
+    public async ValueTask<TenantPoolLease> PinAsync(TenantLocation location, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_entries.TryGetValue(location.OrganizationId, out var existing) && existing.Serves(location))
+            {
+                existing.Pins++;
+                existing.LastUsed = _clock.GetTimestamp();
+                return new TenantPoolLease(this, existing);
+            }
+        }
+
+        var password = await _secrets.GetAsync(SecretName.ForTenantDatabase(location.OrganizationId), cancellationToken)
+                       ?? throw new TenantCredentialsMissingException(location.OrganizationId);
+        var created = new TenantPoolEntry(location, BuildDataSource(location, password));
+        var discard = new List<TenantPoolEntry>();
+        TenantPoolEntry pinned;
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(location.OrganizationId, out var existing) && existing.Serves(location))
+            {
+                discard.Add(created);
+                pinned = existing;
+            }
+            else
+            {
+                if (existing is not null)
+                {
+                    // The tenant moved or its credentials changed: retire the old pool once nobody uses it.
+                    _entries.Remove(location.OrganizationId);
+                    existing.Retired = true;
+                    if (TryFree(existing))
+                    {
+                        discard.Add(existing);
+                    }
+                }
+
+                if (_entries.Count >= _options.MaxDataSources && FindLeastRecentlyUsed(e => e.Pins == 0 && e.InUse == 0, null) is { } victim)
+                {
+                    _entries.Remove(victim.Location.OrganizationId);
+                    TryFree(victim);
+                    discard.Add(victim);
+                    _metrics.Evictions.Add(1);
+                }
+
+                _entries[location.OrganizationId] = created;
+                pinned = created;
+            }
+
+            pinned.Pins++;
+            pinned.LastUsed = _clock.GetTimestamp();
+            Signal();
+        }
+
+        foreach (var entry in discard)
+        {
+            await entry.DataSource.DisposeAsync();
+        }
+
+        return new TenantPoolLease(this, pinned);
+    }
+
+    /// <summary>Forgets a tenant's pool (after a move, a password rotation or a delete).</summary>
+    public async ValueTask EvictAsync(Guid organizationId)
+    {
+        TenantPoolEntry? dispose = null;
+        lock (_gate)
+        {
+            if (_entries.Remove(organizationId, out var entry))
+            {
+                entry.Retired = true;
+                if (TryFree(entry))
+                {
+                    dispose = entry;
+                }
+            }
+        }
+
+        if (dispose is not null)
+        {
+            await dispose.DataSource.DisposeAsync();
+        }
+    }
+
+    internal async ValueTask AcquireSlotAsync(TenantPoolEntry entry, CancellationToken cancellationToken)
+    {
+        Task changed;
+        lock (_gate)
+        {
+            if (TryReserve(entry))
+            {
+                return;
+            }
+
+            changed = _changed.Task;
+        }
+
+        _metrics.Waits.Add(1);
+        var started = _clock.GetTimestamp();
+        var timeout = TimeSpan.FromMilliseconds(_options.ConnectionAcquireTimeoutMs);
+        while (true)
+        {
+            var remaining = timeout - _clock.GetElapsedTime(started);
+            try
+            {
+                if (remaining <= TimeSpan.Zero)
+                {
+                    throw new TimeoutException();
+                }
+
+                await changed.WaitAsync(remaining, _clock, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                _metrics.Refusals.Add(1);
+                LogRefused(_logger, entry.Location.OrganizationId, Cap);
+                throw new TenantConnectionLimitException(Cap, _clock.GetElapsedTime(started));
+            }
+
+            lock (_gate)
+            {
+                if (TryReserve(entry))
+                {
+                    _metrics.WaitTime.Record(_clock.GetElapsedTime(started).TotalMilliseconds);
+                    return;
+                }
+
+                changed = _changed.Task;
+            }
+        }
+    }
+
+    internal void ReleaseSlot(TenantPoolEntry entry)
+    {
+        var dispose = false;
+        lock (_gate)
+        {
+            entry.InUse--;
+            _inUseTotal--;
+            entry.LastUsed = _clock.GetTimestamp();
+            dispose = entry.Retired && TryFree(entry);
+            Signal();
+        }
+
+        if (dispose)
+        {
+            _ = entry.DataSource.DisposeAsync().AsTask();
+        }
+    }
+
+    internal void Unpin(TenantPoolEntry entry)
+    {
+        var dispose = false;
+        lock (_gate)
+        {
+            entry.Pins--;
+            entry.LastUsed = _clock.GetTimestamp();
+            dispose = entry.Retired && TryFree(entry);
+            Signal();
+        }
+
+        if (dispose)
+        {
+            _ = entry.DataSource.DisposeAsync().AsTask();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<TenantPoolEntry> all;
+        lock (_gate)
+        {
+            _disposed = true;
+            all = [.. _entries.Values];
+            _entries.Clear();
+        }
+
+        await _sweeper.DisposeAsync();
+        foreach (var entry in all)
+        {
+            await entry.DataSource.DisposeAsync();
+        }
+    }
+
+    private bool TryReserve(TenantPoolEntry entry)
+    {
+        if (entry.InUse >= _options.PerTenantMaxPoolSize)
+        {
+            return false;
+        }
+
+        if (entry.InUse >= entry.Reserved)
+        {
+            if (_reservedTotal >= Cap)
+            {
+                var victim = FindLeastRecentlyUsed(e => e.InUse == 0 && e.Reserved > 0, entry);
+                if (victim is null)
+                {
+                    return false;
+                }
+
+                // Its idle physical connections are closed before ours can be opened, so the cap holds.
+                _reservedTotal -= victim.Reserved;
+                victim.Reserved = 0;
+                victim.DataSource.Clear();
+                _metrics.Evictions.Add(1);
+            }
+
+            entry.Reserved++;
+            _reservedTotal++;
+        }
+
+        entry.InUse++;
+        _inUseTotal++;
+        return true;
+    }
+
+    // Frees a retired or evicted entry's reservation when nobody uses it; true when its data source can be disposed.
+    private bool TryFree(TenantPoolEntry entry)
+    {
+        if (entry.Pins > 0 || entry.InUse > 0 || entry.Freed)
+        {
+            return false;
+        }
+
+        _reservedTotal -= entry.Reserved;
+        entry.Reserved = 0;
+        entry.Freed = true;
+        return true;
+    }
+
+    private TenantPoolEntry? FindLeastRecentlyUsed(Func<TenantPoolEntry, bool> eligible, TenantPoolEntry? except)
+    {
+        TenantPoolEntry? oldest = null;
+        foreach (var candidate in _entries.Values)
+        {
+            if (candidate != except && eligible(candidate) && (oldest is null || candidate.LastUsed < oldest.LastUsed))
+            {
+                oldest = candidate;
+            }
+        }
+
+        return oldest;
+    }
+
+    private void SweepIdle()
+    {
+        var idleFor = TimeSpan.FromSeconds(_options.DataSourceIdleSeconds);
+        var dispose = new List<TenantPoolEntry>();
+        lock (_gate)
+        {
+            foreach (var entry in _entries.Values.ToList())
+            {
+                if (entry.Pins == 0 && entry.InUse == 0 && _clock.GetElapsedTime(entry.LastUsed) >= idleFor)
+                {
+                    _entries.Remove(entry.Location.OrganizationId);
+                    if (TryFree(entry))
+                    {
+                        dispose.Add(entry);
+                    }
+                }
+            }
+
+            if (dispose.Count > 0)
+            {
+                Signal();
+            }
+        }
+
+        foreach (var entry in dispose)
+        {
+            _ = entry.DataSource.DisposeAsync().AsTask();
+        }
+    }
+
+    private NpgsqlDataSource BuildDataSource(TenantLocation location, string password)
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder
+        {
+            Host = location.Host,
+            Port = location.Port,
+            Database = location.DatabaseName,
+            Username = location.DatabaseRole,
+            Password = password,
+            Pooling = true,
+            MinPoolSize = 0,
+            MaxPoolSize = _options.PerTenantMaxPoolSize,
+            ConnectionIdleLifetime = _options.ConnectionIdleLifetimeSeconds,
+            ConnectionPruningInterval = Math.Clamp(_options.ConnectionIdleLifetimeSeconds / 2, 1, 10),
+            Timeout = 15,
+            CommandTimeout = 30,
+            ApplicationName = "cleancrm",
+            NoResetOnClose = _options.PgBouncer,
+            MaxAutoPrepare = _options.PgBouncer ? 0 : 32,
+            AutoPrepareMinUsages = 2,
+        };
+        var builder = new NpgsqlDataSourceBuilder(connectionString.ConnectionString) { Name = $"tenant-{location.OrganizationId:N}" };
+        return builder.Build();
+    }
+
+    private void Signal()
+    {
+        var previous = _changed;
+        _changed = NewSignal();
+        previous.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a connection for organization {OrganizationId}: all {Cap} tenant connection slots stayed busy")]
+    private static partial void LogRefused(ILogger logger, Guid organizationId, int cap);
+}
+
+/// <summary>A tenant's data source and its accounting; guarded by the pool's lock.</summary>
+internal sealed class TenantPoolEntry(TenantLocation location, NpgsqlDataSource dataSource)
+{
+    public TenantLocation Location { get; } = location;
+
+    public NpgsqlDataSource DataSource { get; } = dataSource;
+
+    public int Pins { get; set; }
+
+    public int InUse { get; set; }
+
+    public int Reserved { get; set; }
+
+    public long LastUsed { get; set; }
+
+    public bool Retired { get; set; }
+
+    public bool Freed { get; set; }
+
+    public bool Serves(TenantLocation location) =>
+        location.Host == Location.Host && location.Port == Location.Port && location.DatabaseName == Location.DatabaseName
+        && location.DatabaseRole == Location.DatabaseRole;
+}
+
+/// <summary>Keeps a tenant's data source alive for a scope; hands out budgeted connections.</summary>
+public sealed class TenantPoolLease : IDisposable
+{
+    private readonly TenantConnectionPool _pool;
+    private int _disposed;
+
+    internal TenantPoolLease(TenantConnectionPool pool, TenantPoolEntry entry)
+    {
+        _pool = pool;
+        Entry = entry;
+    }
+
+    internal TenantPoolEntry Entry { get; }
+
+    public TenantLocation Location => Entry.Location;
+
+    internal TenantConnectionHandle CreateHandle() => new(_pool, Entry);
+
+    /// <summary>An open connection as the tenant's own role, counted against the process cap until it is closed.</summary>
+    public async ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var handle = CreateHandle();
+        await handle.AcquireAsync(cancellationToken);
+        try
+        {
+            await handle.Connection.OpenAsync(cancellationToken);
+            return handle.Connection;
+        }
+        catch
+        {
+            handle.ReleaseIfHeld();
+            await handle.Connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _pool.Unpin(Entry);
+        }
+    }
+}
+
+/// <summary>One tenant connection and its slot: taken before opening, given back when the connection closes.</summary>
+internal sealed class TenantConnectionHandle
+{
+    private readonly TenantConnectionPool _pool;
+    private readonly TenantPoolEntry _entry;
+    private int _holding;
+
+    public TenantConnectionHandle(TenantConnectionPool pool, TenantPoolEntry entry)
+    {
+        _pool = pool;
+        _entry = entry;
+        Connection = entry.DataSource.CreateConnection();
+        Connection.StateChange += (_, change) =>
+        {
+            if (change.CurrentState == System.Data.ConnectionState.Closed)
+            {
+                ReleaseIfHeld();
+            }
+        };
+    }
+
+    public NpgsqlConnection Connection { get; }
+
+    public async ValueTask AcquireAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _holding) == 1)
+        {
+            return;
+        }
+
+        await _pool.AcquireSlotAsync(_entry, cancellationToken);
+        Volatile.Write(ref _holding, 1);
+    }
+
+    public void ReleaseIfHeld()
+    {
+        if (Interlocked.Exchange(ref _holding, 0) == 1)
+        {
+            _pool.ReleaseSlot(_entry);
+        }
+    }
+}

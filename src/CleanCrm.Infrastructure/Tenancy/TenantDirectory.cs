@@ -1,0 +1,115 @@
+using CleanCrm.Application.Common.Tenancy;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Options;
+using CleanCrm.Infrastructure.Persistence.Catalog;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+
+namespace CleanCrm.Infrastructure.Tenancy;
+
+/// <summary>Where an organization's database lives and how to reach it (without the password).</summary>
+public sealed record TenantLocation(
+    Guid OrganizationId,
+    string Slug,
+    string Name,
+    OrganizationStatus Status,
+    string PlanKey,
+    Guid? DatabaseServerId,
+    string? Host,
+    int Port,
+    string DatabaseName,
+    string DatabaseRole)
+{
+    public TenantInfo ToTenantInfo() => new(OrganizationId, Slug, Name, Status, PlanKey);
+}
+
+/// <summary>Catalog lookups of organizations and memberships, cached briefly and invalidated when this process changes them.</summary>
+public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog, IMemoryCache cache, IOptions<TenancyOptions> options)
+{
+    private TimeSpan Ttl => TimeSpan.FromSeconds(options.Value.DirectoryCacheSeconds);
+
+    public async ValueTask<TenantLocation?> FindAsync(Guid organizationId, CancellationToken cancellationToken)
+    {
+        if (cache.TryGetValue(IdKey(organizationId), out TenantLocation? cached))
+        {
+            return cached;
+        }
+
+        await using var db = await catalog.CreateDbContextAsync(cancellationToken);
+        var location = await Query(db).FirstOrDefaultAsync(l => l.OrganizationId == organizationId, cancellationToken);
+        Remember(location);
+        return location;
+    }
+
+    public async ValueTask<TenantLocation?> FindBySlugAsync(string slug, CancellationToken cancellationToken)
+    {
+        if (cache.TryGetValue(SlugKey(slug), out Guid organizationId))
+        {
+            return await FindAsync(organizationId, cancellationToken);
+        }
+
+        await using var db = await catalog.CreateDbContextAsync(cancellationToken);
+        var location = await Query(db).FirstOrDefaultAsync(l => l.Slug == slug, cancellationToken);
+        Remember(location);
+        return location;
+    }
+
+    /// <summary>The caller's role in the organization, or null when not a member.</summary>
+    public async ValueTask<OrgRole?> FindRoleAsync(Guid organizationId, Guid userId, CancellationToken cancellationToken)
+    {
+        var key = ("role", organizationId, userId);
+        if (cache.TryGetValue(key, out OrgRole? cached))
+        {
+            return cached;
+        }
+
+        await using var db = await catalog.CreateDbContextAsync(cancellationToken);
+        var role = await db.Memberships.AsNoTracking()
+            .Where(m => m.OrganizationId == organizationId && m.UserId == userId)
+            .Select(m => (OrgRole?)m.Role)
+            .FirstOrDefaultAsync(cancellationToken);
+        cache.Set(key, role, Ttl);
+        return role;
+    }
+
+    public void Invalidate(Guid organizationId)
+    {
+        if (cache.TryGetValue(IdKey(organizationId), out TenantLocation? cached) && cached is not null)
+        {
+            cache.Remove(SlugKey(cached.Slug));
+        }
+
+        cache.Remove(IdKey(organizationId));
+    }
+
+    public void InvalidateMembership(Guid organizationId, Guid userId) => cache.Remove(("role", organizationId, userId));
+
+    private void Remember(TenantLocation? location)
+    {
+        if (location is null || Ttl == TimeSpan.Zero)
+        {
+            return;
+        }
+
+        cache.Set(IdKey(location.OrganizationId), location, Ttl);
+        cache.Set(SlugKey(location.Slug), location.OrganizationId, Ttl);
+    }
+
+    private static IQueryable<TenantLocation> Query(CatalogDbContext db) =>
+        db.Organizations.AsNoTracking().Select(o => new TenantLocation(
+            o.Id,
+            o.Slug,
+            o.Name,
+            o.Status,
+            o.PlanKey,
+            o.DatabaseServerId,
+            o.DatabaseServer != null ? o.DatabaseServer.Host : null,
+            o.DatabaseServer != null ? o.DatabaseServer.Port : 0,
+            o.DatabaseName,
+            o.DatabaseRole));
+
+    private static (string, Guid) IdKey(Guid organizationId) => ("org", organizationId);
+
+    private static (string, string) SlugKey(string slug) => ("slug", slug);
+}
