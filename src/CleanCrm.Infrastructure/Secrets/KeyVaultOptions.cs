@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CleanCrm.Infrastructure.Secrets;
+
+/// <summary>Settings of the Azure Key Vault secret store, bound from <see cref="SectionName"/>.</summary>
+public sealed class KeyVaultOptions
+{
+    public const string SectionName = "CleanCrm:Secrets:KeyVault";
+
+    public const string VaultUriRequiredMessage =
+        $"{SectionName}:{nameof(VaultUri)} is required when CleanCrm:Secrets:Provider is KeyVault.";
+
+    public const string NamePrefixInvalidMessage =
+        $"{SectionName}:{nameof(NamePrefix)} may contain only letters, digits and dashes, at most 100 characters.";
+
+    /// <summary>The vault's address, e.g. <c>https://cleancrm-prod.vault.azure.net/</c>.</summary>
+    [Required(ErrorMessage = VaultUriRequiredMessage)]
+    public Uri? VaultUri { get; set; }
+
+    /// <summary>Prepended to every secret name so that several environments can share one vault.</summary>
+    [RegularExpression("^[a-zA-Z0-9-]{0,100}$", ErrorMessage = NamePrefixInvalidMessage)]
+    public string? NamePrefix { get; set; }
+
+    /// <summary>Purge deleted secrets instead of leaving them recoverable until the vault's retention ends.</summary>
+    public bool PurgeOnDelete { get; set; }
+}
