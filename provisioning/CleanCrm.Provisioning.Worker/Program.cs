@@ -1,1 +1,27 @@
-Console.WriteLine();
+using CleanCrm.Provisioning.Worker.Commands;
+using Spectre.Console.Cli;
+
+namespace CleanCrm.Provisioning.Worker;
+
+/// <summary>The worker host and operator CLI: <c>serve</c>, <c>migrate</c>, <c>tenants list</c>.</summary>
+public static class WorkerProgram
+{
+    public static async Task<int> Main(string[] args) => await CreateApp().RunAsync(args);
+
+    public static CommandApp CreateApp()
+    {
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("cleancrm-worker");
+            config.AddCommand<ServeCommand>("serve").WithDescription("Run the provisioning/maintenance job server (Hangfire).");
+            config.AddCommand<MigrateCommand>("migrate").WithDescription("Migrate the catalog and the template database of every server.");
+            config.AddBranch("tenants", tenants =>
+            {
+                tenants.SetDescription("Inspect tenant organizations.");
+                tenants.AddCommand<TenantsListCommand>("list").WithDescription("List organizations and where their databases live.");
+            });
+        });
+        return app;
+    }
+}

@@ -42,6 +42,7 @@ builder.WebHost.ConfigureKestrel((context, kestrel) =>
 builder.Services.AddCleanCrmAuthentication(builder.Configuration, builder.Environment);
 builder.Services.AddAuthorization();
 
+builder.Services.AddEndpointsApiExplorer();
 builder.Services.AddHealthChecks().AddCheck<CatalogHealthCheck>("catalog", tags: ["ready"]);
 builder.Services.AddOpenApiDocument(settings =>
 {
@@ -78,6 +79,7 @@ if (app.Environment.IsDevelopment() && app.Services.GetRequiredService<IOptions<
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseMiddleware<RequestSizeLimitMiddleware>();
 app.UseSerilogRequestLogging(options => options.GetLevel = (http, _, exception) =>
     exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error : Serilog.Events.LogEventLevel.Information);
 app.UseOpenApi(settings => settings.Path = "/openapi/{documentName}.json");

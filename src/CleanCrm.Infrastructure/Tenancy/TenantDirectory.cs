@@ -37,7 +37,7 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
         }
 
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
-        var location = await Query(db).FirstOrDefaultAsync(l => l.OrganizationId == organizationId, cancellationToken);
+        var location = await Query(db.Organizations.Where(o => o.Id == organizationId)).FirstOrDefaultAsync(cancellationToken);
         Remember(location);
         return location;
     }
@@ -50,7 +50,7 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
         }
 
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
-        var location = await Query(db).FirstOrDefaultAsync(l => l.Slug == slug, cancellationToken);
+        var location = await Query(db.Organizations.Where(o => o.Slug == slug)).FirstOrDefaultAsync(cancellationToken);
         Remember(location);
         return location;
     }
@@ -69,7 +69,11 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
             .Where(m => m.OrganizationId == organizationId && m.UserId == userId)
             .Select(m => (OrgRole?)m.Role)
             .FirstOrDefaultAsync(cancellationToken);
-        cache.Set(key, role, Ttl);
+        if (Ttl > TimeSpan.Zero)
+        {
+            cache.Set(key, role, Ttl);
+        }
+
         return role;
     }
 
@@ -96,8 +100,8 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
         cache.Set(SlugKey(location.Slug), location.OrganizationId, Ttl);
     }
 
-    private static IQueryable<TenantLocation> Query(CatalogDbContext db) =>
-        db.Organizations.AsNoTracking().Select(o => new TenantLocation(
+    private static IQueryable<TenantLocation> Query(IQueryable<Organization> organizations) =>
+        organizations.AsNoTracking().Select(o => new TenantLocation(
             o.Id,
             o.Slug,
             o.Name,

@@ -1,0 +1,31 @@
+using CleanCrm.Infrastructure.Provisioning;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console.Cli;
+
+namespace CleanCrm.Provisioning.Worker.Commands;
+
+/// <summary>Runs the Hangfire server (queues provisioning, default, maintenance) until stopped.</summary>
+public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--migrate")]
+        [System.ComponentModel.Description("Migrate the catalog and template databases before serving.")]
+        public bool Migrate { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        using var host = WorkerHost.CreateBuilder(context.Remaining.Raw.ToArray(), runJobServer: true).Build();
+        if (settings.Migrate)
+        {
+            var migrator = host.Services.GetRequiredService<DatabaseMigrator>();
+            await migrator.MigrateCatalogAsync(cancellationToken);
+            await migrator.MigrateTemplatesAsync(cancellationToken);
+        }
+
+        await host.RunAsync(cancellationToken);
+        return 0;
+    }
+}

@@ -1,0 +1,43 @@
+using CleanCrm.Application;
+using CleanCrm.Application.Common.Security;
+using CleanCrm.Infrastructure;
+using CleanCrm.Infrastructure.Jobs;
+using Hangfire;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace CleanCrm.Provisioning.Worker;
+
+/// <summary>Builds the worker's host: the same Application/Infrastructure registrations as the API, acting as the system.</summary>
+public static class WorkerHost
+{
+    public static HostApplicationBuilder CreateBuilder(string[] args, bool runJobServer)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Services.AddSerilog((services, logger) => logger
+            .ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext()
+            .Enrich.WithProperty("Service", "cleancrm-worker")
+            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+        builder.Services.AddApplication(builder.Configuration);
+        builder.Services.AddInfrastructure(builder.Configuration);
+        builder.Services.AddSingleton<ICallerContext, SystemCallerContext>();
+
+        if (runJobServer)
+        {
+            var catalog = builder.Configuration.GetConnectionString("Catalog") ?? string.Empty;
+            builder.Services.AddHangfire(configuration => configuration.UseCatalogStorage(catalog));
+            builder.Services.AddHangfireServer(options =>
+            {
+                options.ServerName = $"cleancrm-worker:{Environment.MachineName}:{Environment.ProcessId}";
+                options.Queues = [HangfireStorage.ProvisioningQueue, HangfireStorage.DefaultQueue, HangfireStorage.MaintenanceQueue];
+                options.WorkerCount = Math.Max(4, Environment.ProcessorCount * 2);
+            });
+        }
+
+        return builder;
+    }
+}

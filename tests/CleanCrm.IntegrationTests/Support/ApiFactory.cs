@@ -1,0 +1,36 @@
+using System.Net.Http.Headers;
+using CleanCrm.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace CleanCrm.IntegrationTests.Support;
+
+/// <summary>The real API host (Testing environment) on a private platform environment.</summary>
+public sealed class ApiFactory(PlatformEnvironment platform, IDictionary<string, string?>? overrides = null) : WebApplicationFactory<Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in platform.Settings.Concat(overrides ?? new Dictionary<string, string?>()))
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureAppConfiguration(configuration => configuration.AddInMemoryCollection(overrides ?? new Dictionary<string, string?>()));
+    }
+
+    /// <summary>A client authenticated as the user (development scheme until the OIDC server lands), optionally naming an org.</summary>
+    public HttpClient ClientFor(Guid userId, string? org = null, Guid? orgClaim = null, string? role = null)
+    {
+        var client = CreateClient();
+        var credential = $"user={userId}" + (orgClaim is { } claim ? $";org={claim}" : string.Empty) + (role is not null ? $";role={role}" : string.Empty);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Dev", credential);
+        if (org is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Org", org);
+        }
+
+        return client;
+    }
+}

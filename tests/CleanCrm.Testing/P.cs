@@ -1,1 +1,0 @@
-namespace CleanCrm.Testing; public static class Placeholder {}

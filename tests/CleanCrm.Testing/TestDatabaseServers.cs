@@ -1,0 +1,46 @@
+using Npgsql;
+
+namespace CleanCrm.Testing;
+
+/// <summary>The real PostgreSQL servers the tests use, started by scripts/test.sh (CLEANCRM_TEST_PG, CLEANCRM_TEST_PG2).</summary>
+public static class TestDatabaseServers
+{
+    public static NpgsqlConnectionStringBuilder Primary { get; } = Read("CLEANCRM_TEST_PG")
+        ?? throw new InvalidOperationException("CLEANCRM_TEST_PG is not set: run the tests with scripts/test.sh, which starts PostgreSQL (or set it to a superuser connection string).");
+
+    /// <summary>A second server for placement and cross-server isolation; falls back to the primary when absent.</summary>
+    public static NpgsqlConnectionStringBuilder Secondary { get; } = Read("CLEANCRM_TEST_PG2") ?? Primary;
+
+    public static bool HasDistinctSecondary => Secondary.Port != Primary.Port || Secondary.Host != Primary.Host;
+
+    public static string ConnectionString(NpgsqlConnectionStringBuilder server, string database, bool pooling = false)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = database, Pooling = pooling };
+        return builder.ConnectionString;
+    }
+
+    public static async Task ExecuteAsync(NpgsqlConnectionStringBuilder server, string sql, string database = "postgres")
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(server, database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<T?> ScalarAsync<T>(NpgsqlConnectionStringBuilder server, string database, string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(server, database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.AddWithValue(parameter);
+        }
+
+        var value = await command.ExecuteScalarAsync();
+        return value is null or DBNull ? default : (T)Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static NpgsqlConnectionStringBuilder? Read(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? new NpgsqlConnectionStringBuilder(value) : null;
+}
