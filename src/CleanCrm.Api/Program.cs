@@ -6,6 +6,8 @@ using CleanCrm.Application;
 using CleanCrm.Application.Common.Json;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Infrastructure;
+using CleanCrm.Infrastructure.Jobs;
+using Hangfire;
 using CleanCrm.Infrastructure.Provisioning;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.AspNetCore.Http.Json;
@@ -43,6 +45,8 @@ builder.Services.AddCleanCrmAuthentication(builder.Configuration, builder.Enviro
 builder.Services.AddAuthorization();
 
 builder.Services.AddEndpointsApiExplorer();
+builder.Services.AddHangfire((sp, configuration) =>
+    configuration.UseCatalogStorage(sp.GetRequiredService<IOptions<CatalogDatabaseOptions>>().Value.ConnectionString ?? string.Empty));
 builder.Services.AddHealthChecks().AddCheck<CatalogHealthCheck>("catalog", tags: ["ready"]);
 builder.Services.AddOpenApiDocument(settings =>
 {
@@ -77,11 +81,11 @@ if (app.Environment.IsDevelopment() && app.Services.GetRequiredService<IOptions<
     await migrator.MigrateTemplatesAsync(CancellationToken.None);
 }
 
+app.UseSerilogRequestLogging(options => options.GetLevel = (http, _, exception) =>
+    exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error : Serilog.Events.LogEventLevel.Information);
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();
-app.UseSerilogRequestLogging(options => options.GetLevel = (http, _, exception) =>
-    exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error : Serilog.Events.LogEventLevel.Information);
 app.UseOpenApi(settings => settings.Path = "/openapi/{documentName}.json");
 app.UseSwaggerUi(settings =>
 {
@@ -89,9 +93,15 @@ app.UseSwaggerUi(settings =>
     settings.DocumentPath = "/openapi/{documentName}.json";
 });
 app.UseAuthentication();
+app.UseMiddleware<RequestLogContextMiddleware>();
 app.UseAuthorization();
 app.UseMiddleware<OrgResolutionMiddleware>();
-app.UseMiddleware<RequestLogContextMiddleware>();
+app.UseHangfireDashboard("/admin/jobs", new DashboardOptions
+{
+    Authorization = [new PlatformAdminDashboardFilter()],
+    DisplayStorageConnectionString = false,
+    AppPath = null,
+});
 
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });

@@ -26,7 +26,14 @@ public class PlatformEnvironment : IAsyncLifetime
 
     public string TemplateDatabase => $"cct_template_{_suffix}";
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<object>>> _shared = new();
+
     public IServiceProvider Services { get; private set; } = null!;
+
+    /// <summary>Data built once per platform and shared by the tests of a class (xunit makes a class instance per test).</summary>
+    public async Task<T> SharedAsync<T>(string key, Func<Task<T>> create)
+        where T : class =>
+        (T)await _shared.GetOrAdd(key, _ => new Lazy<Task<object>>(async () => await create())).Value;
 
     public Dictionary<string, string?> Settings { get; } = [];
 
@@ -194,6 +201,14 @@ public class PlatformEnvironment : IAsyncLifetime
         }
         catch (PostgresException)
         {
+        }
+
+        foreach (var shared in _shared.Values.Where(v => v.IsValueCreated))
+        {
+            if (await shared.Value is IDisposable disposableShared)
+            {
+                disposableShared.Dispose();
+            }
         }
 
         if (Services is IAsyncDisposable disposable)

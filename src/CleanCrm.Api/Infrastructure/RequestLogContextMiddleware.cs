@@ -1,21 +1,19 @@
 using System.Diagnostics;
-using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Api.Security;
+using Serilog;
 using Serilog.Context;
 
 namespace CleanCrm.Api.Infrastructure;
 
-/// <summary>Adds user and org ids to every log event and trace of the request (never bodies or tokens).</summary>
+/// <summary>Adds the user id to every log event, trace and request log line (never bodies or tokens); the org id is added by org resolution.</summary>
 public sealed class RequestLogContextMiddleware(RequestDelegate next)
 {
-    public async Task InvokeAsync(HttpContext context, HttpCallerContext caller, ITenantContext tenant)
+    public async Task InvokeAsync(HttpContext context, HttpCallerContext caller, IDiagnosticContext diagnostics)
     {
         var userId = caller.UserId;
-        var orgId = tenant.Current?.OrganizationId;
         Activity.Current?.SetTag("enduser.id", userId);
-        Activity.Current?.SetTag("cleancrm.org_id", orgId);
+        diagnostics.Set("UserId", userId);
         using (LogContext.PushProperty("UserId", userId))
-        using (LogContext.PushProperty("OrgId", orgId))
         {
             await next(context);
         }

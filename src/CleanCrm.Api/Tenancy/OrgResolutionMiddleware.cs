@@ -23,7 +23,7 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
 {
     public const string HeaderName = "X-Org";
 
-    public async Task InvokeAsync(HttpContext context, TenantDirectory directory, TenantScopeFactory scopes, HttpCallerContext caller)
+    public async Task InvokeAsync(HttpContext context, TenantDirectory directory, TenantScopeFactory scopes, HttpCallerContext caller, Serilog.IDiagnosticContext diagnostics)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<OrgScopedEndpointAttribute>() is null || caller.UserId is not { } userId)
         {
@@ -42,7 +42,13 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
                 return;
             }
 
-            caller.Role = ParseRole(context.User.FindFirst(CleanCrmClaims.OrganizationRole)?.Value) ?? OrgRole.Member;
+            caller.Role = ParseRole(context.User.FindFirst(CleanCrmClaims.OrganizationRole)?.Value);
+            if (caller.Role is null)
+            {
+                // A bound token must say what it may do; guessing a role would grant more than was issued.
+                await Problems.Result(Error.Forbidden(ErrorCodes.Forbidden, "This client's token carries no valid org_role claim.")).ExecuteAsync(context);
+                return;
+            }
         }
         else
         {
@@ -83,7 +89,12 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
         }
 
         await using var scope = await scopes.BeginAsync(location, context.RequestAborted);
-        await next(context);
+        diagnostics.Set("OrgId", location.OrganizationId);
+        System.Diagnostics.Activity.Current?.SetTag("cleancrm.org_id", location.OrganizationId);
+        using (Serilog.Context.LogContext.PushProperty("OrgId", location.OrganizationId))
+        {
+            await next(context);
+        }
     }
 
     private static bool Names(TenantLocation location, string header) =>

@@ -6,6 +6,6 @@ public enum OrgRole
     Owner,
     Admin,
     Member,
-    ReadOnly,
+    Readonly,
     Auditor,
 }

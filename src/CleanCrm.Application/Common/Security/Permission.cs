@@ -40,7 +40,7 @@ public static class RolePermissions
         [OrgRole.Owner] = [.. Enum.GetValues<Permission>()],
         [OrgRole.Admin] = [.. Enum.GetValues<Permission>().Except([Permission.BillingManage, Permission.OrganizationDelete])],
         [OrgRole.Member] = [Permission.CrmRead, Permission.CrmWrite, Permission.MembersRead, Permission.OrganizationRead],
-        [OrgRole.ReadOnly] = [Permission.CrmRead, Permission.MembersRead, Permission.OrganizationRead],
+        [OrgRole.Readonly] = [Permission.CrmRead, Permission.MembersRead, Permission.OrganizationRead],
         [OrgRole.Auditor] = [Permission.AuditLogRead, Permission.BackupsRead, Permission.OrganizationRead],
     };
 
