@@ -61,7 +61,11 @@ public sealed partial class DatabaseMigrator(
                 }
             }
 
-            await TenantDatabaseProvisioner.ExecuteAsync(connection, $"REVOKE ALL ON DATABASE {TenantDatabaseProvisioner.Quote(template)} FROM PUBLIC", cancellationToken);
+            // Tenant roles get CONNECT on their own database only: not the template, not the maintenance databases.
+            await TenantDatabaseProvisioner.ExecuteAsync(
+                connection,
+                $"REVOKE ALL ON DATABASE {TenantDatabaseProvisioner.Quote(template)} FROM PUBLIC; REVOKE CONNECT ON DATABASE postgres FROM PUBLIC; REVOKE CONNECT ON DATABASE template1 FROM PUBLIC",
+                cancellationToken);
         }
 
         var version = await TenantMigrations.MigrateAsync(await admin.ConnectionStringAsync(server, template, cancellationToken), cancellationToken);
