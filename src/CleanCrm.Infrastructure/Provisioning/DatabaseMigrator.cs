@@ -22,6 +22,7 @@ public sealed partial class DatabaseMigrator(
     public async Task MigrateCatalogAsync(CancellationToken cancellationToken)
     {
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
+        await EnsureCatalogDatabaseAsync(db.Database.GetConnectionString()!, cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
 
         // Tenant roles must not even reach the catalog (SPEC §4.2).
@@ -30,6 +31,28 @@ public sealed partial class DatabaseMigrator(
         await db.Database.ExecuteSqlRawAsync(revoke, cancellationToken);
         LogCatalogMigrated(logger, catalogName);
         await EnsureDefaultServerAsync(db, cancellationToken);
+    }
+
+    // Created up front (when the credentials allow it) so EF's migrator does not log a failed connection first.
+    private static async Task EnsureCatalogDatabaseAsync(string catalogConnectionString, CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(catalogConnectionString);
+        var catalogName = builder.Database!;
+        builder.Database = "postgres";
+        builder.Pooling = false;
+        try
+        {
+            await using var connection = new NpgsqlConnection(builder.ConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            if (!await TenantDatabaseProvisioner.DatabaseExistsAsync(connection, catalogName, cancellationToken))
+            {
+                await TenantDatabaseProvisioner.ExecuteAsync(connection, $"CREATE DATABASE {TenantDatabaseProvisioner.Quote(catalogName)}", cancellationToken);
+            }
+        }
+        catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.InvalidCatalogName)
+        {
+            // No rights on the maintenance database: the catalog is expected to exist already.
+        }
     }
 
     /// <summary>Creates (if missing) and migrates the template database on every active server.</summary>
