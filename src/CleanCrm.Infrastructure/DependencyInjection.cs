@@ -79,6 +79,8 @@ public static class DependencyInjection
         services.AddMemoryCache();
         services.AddMetrics();
         services.AddSingleton<TenantDirectory>();
+        services.AddSingleton<CatalogChangeListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<CatalogChangeListener>());
         services.AddSingleton<TenantConnectionMetrics>();
         services.AddSingleton<TenantConnectionPool>();
         services.AddSingleton<TenantConnectionInterceptor>();

@@ -37,9 +37,9 @@ public sealed class TenancyOptions
     [Range(1, 86_400)]
     public int DataSourceIdleSeconds { get; set; } = 300;
 
-    /// <summary>How long a catalog lookup (org → database) is cached; changes made by this instance invalidate at once.</summary>
+    /// <summary>Safety-net TTL of catalog lookups; changes are pushed to every process by LISTEN/NOTIFY and invalidate at once.</summary>
     [Range(0, 3_600)]
-    public int DirectoryCacheSeconds { get; set; } = 10;
+    public int DirectoryCacheSeconds { get; set; } = 60;
 
     /// <summary>CONNECTION LIMIT of each tenant login role, across all API/worker processes.</summary>
     [Range(1, 1_000)]

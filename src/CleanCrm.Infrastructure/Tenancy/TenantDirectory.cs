@@ -25,8 +25,11 @@ public sealed record TenantLocation(
 }
 
 /// <summary>Catalog lookups of organizations and memberships, cached briefly and invalidated when this process changes them.</summary>
-public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog, IMemoryCache cache, IOptions<TenancyOptions> options)
+public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog, IOptions<TenancyOptions> options) : IDisposable
 {
+    // A private cache, so dropping everything after a missed notification does not touch anyone else's entries.
+    private readonly MemoryCache cache = new(new MemoryCacheOptions());
+
     private TimeSpan Ttl => TimeSpan.FromSeconds(options.Value.DirectoryCacheSeconds);
 
     public async ValueTask<TenantLocation?> FindAsync(Guid organizationId, CancellationToken cancellationToken)
@@ -88,6 +91,10 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
     }
 
     public void InvalidateMembership(Guid organizationId, Guid userId) => cache.Remove(("role", organizationId, userId));
+
+    public void InvalidateAll() => cache.Compact(1.0);
+
+    public void Dispose() => cache.Dispose();
 
     private void Remember(TenantLocation? location)
     {
