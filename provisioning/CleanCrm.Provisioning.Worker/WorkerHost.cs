@@ -2,6 +2,7 @@ using CleanCrm.Application;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Infrastructure;
 using CleanCrm.Infrastructure.Jobs;
+using CleanCrm.Infrastructure.Provisioning;
 using Hangfire;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,10 +27,11 @@ public static class WorkerHost
         builder.Services.AddInfrastructure(builder.Configuration);
         builder.Services.AddSingleton<ICallerContext, SystemCallerContext>();
 
+        var catalog = builder.Configuration.GetConnectionString("Catalog") ?? string.Empty;
+        builder.Services.AddHangfire(configuration => configuration.UseCatalogStorage(catalog));
         if (runJobServer)
         {
-            var catalog = builder.Configuration.GetConnectionString("Catalog") ?? string.Empty;
-            builder.Services.AddHangfire(configuration => configuration.UseCatalogStorage(catalog));
+            builder.Services.AddHostedService<ProvisioningOutboxSweeper>();
             builder.Services.AddHangfireServer(options =>
             {
                 options.ServerName = $"cleancrm-worker:{Environment.MachineName}:{Environment.ProcessId}";

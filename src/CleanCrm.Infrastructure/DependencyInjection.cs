@@ -1,4 +1,5 @@
 using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.Application.Common.Secrets;
 using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Infrastructure.Options;
@@ -96,6 +97,13 @@ public static class DependencyInjection
         services.AddSingleton<TenantDatabaseProvisioner>();
         services.AddSingleton<TenantPlacement>();
         services.AddSingleton<TenantOnboarding>();
+        services.AddSingleton<TenantSeeder>();
+        services.AddSingleton<ProvisioningMetrics>();
+        services.AddSingleton<ProvisioningRunner>();
+        services.AddTransient<ProvisioningJob>();
+        services.AddSingleton<IProvisioningQueue, HangfireProvisioningQueue>();
+        services.AddSingleton<IPasswordHashing, PasswordHashing>();
+        services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DatabaseMigrator>();
         return services;
     }

@@ -64,10 +64,11 @@ public sealed class DependencyRuleTests
         var undeclared = RequestTypes()
             .Where(t => t.GetCustomAttribute<RequiresPermissionAttribute>() is null
                         && t.GetCustomAttribute<RequiresPlatformAdminAttribute>() is null
-                        && t.GetCustomAttribute<AllowAnonymousRequestAttribute>() is null)
+                        && t.GetCustomAttribute<AllowAnonymousRequestAttribute>() is null
+                        && t.GetCustomAttribute<RequiresSignedInUserAttribute>() is null)
             .Select(t => t.FullName)
             .ToList();
-        undeclared.ShouldBeEmpty("every request type must declare [RequiresPermission], [RequiresPlatformAdmin] or [AllowAnonymousRequest]");
+        undeclared.ShouldBeEmpty("every request type must declare [RequiresPermission], [RequiresPlatformAdmin], [RequiresSignedInUser] or [AllowAnonymousRequest]");
         RequestTypes().ShouldNotBeEmpty();
     }
 

@@ -14,6 +14,9 @@ public sealed class UserAccount
 
     public bool IsPlatformAdmin { get; set; }
 
+    /// <summary>ASP.NET Core Identity password hash (PBKDF2); null for users who have not set a password yet.</summary>
+    public string? PasswordHash { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public static string Normalize(string email) => email.Trim().ToUpperInvariant();

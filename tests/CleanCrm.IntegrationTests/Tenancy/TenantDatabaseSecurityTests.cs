@@ -138,8 +138,8 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
     {
         var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
         var onboarding = platform.Services.GetRequiredService<CleanCrm.Infrastructure.Provisioning.TenantOnboarding>();
-        var origin = await onboarding.ProvisionAsync(organization.Id, CancellationToken.None);
-        origin.ShouldBe(CleanCrm.Infrastructure.Provisioning.TenantDatabaseOrigin.AlreadyExisted);
+        var outcome = await onboarding.ProvisionAsync(organization.Id, CancellationToken.None);
+        outcome.ShouldBe(ProvisioningStatus.Succeeded);
         (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", organization.DatabaseName)).ShouldBe(1);
         (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = $1", organization.DatabaseRole)).ShouldBe(1);
         (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM secrets WHERE name = $1", SecretName.ForTenantDatabase(organization.Id))).ShouldBe(1);

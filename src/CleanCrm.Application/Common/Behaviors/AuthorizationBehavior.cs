@@ -28,6 +28,11 @@ public sealed class AuthorizationBehavior<TMessage, TResponse>(ICallerContext ca
             return null;
         }
 
+        if (RequestMetadata<TMessage>.RequiresSignedInUser)
+        {
+            return caller.UserId is null ? Error.Forbidden(ErrorCodes.Forbidden, "Sign in to do this.") : null;
+        }
+
         if (RequestMetadata<TMessage>.RequiresPlatformAdmin)
         {
             return caller.IsPlatformAdmin ? null : Error.Forbidden(ErrorCodes.Forbidden, "This operation is reserved to platform administrators.");

@@ -15,5 +15,7 @@ public static class RequestMetadata<TMessage>
 
     public static readonly bool RequiresPlatformAdmin = typeof(TMessage).GetCustomAttribute<RequiresPlatformAdminAttribute>() is not null;
 
+    public static readonly bool RequiresSignedInUser = typeof(TMessage).GetCustomAttribute<RequiresSignedInUserAttribute>() is not null;
+
     public static readonly bool AllowsAnonymous = typeof(TMessage).GetCustomAttribute<AllowAnonymousRequestAttribute>() is not null;
 }

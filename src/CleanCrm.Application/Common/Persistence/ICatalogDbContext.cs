@@ -18,5 +18,9 @@ public interface ICatalogDbContext
 
     DbSet<PlanFeature> PlanFeatures { get; }
 
+    DbSet<ProvisioningRun> ProvisioningRuns { get; }
+
+    Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade Database { get; }
+
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);
 }

@@ -12,6 +12,8 @@ public interface ITenantDbContext
 
     DbSet<Contact> Contacts { get; }
 
+    DbSet<Pipeline> Pipelines { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 

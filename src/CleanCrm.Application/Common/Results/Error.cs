@@ -54,4 +54,6 @@ public static class ErrorCodes
     public const string TenantConnectionsExhausted = "tenant_connections_exhausted";
     public const string DuplicateValue = "duplicate_value";
     public const string InvalidReference = "invalid_reference";
+    public const string SlugTaken = "slug_taken";
+    public const string EmailTaken = "email_taken";
 }

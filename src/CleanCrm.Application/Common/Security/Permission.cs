@@ -28,6 +28,10 @@ public sealed class RequiresPermissionAttribute(Permission permission) : Attribu
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class RequiresPlatformAdminAttribute : Attribute;
 
+/// <summary>Declares a request that any signed-in user may send (its handler checks ownership itself).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class RequiresSignedInUserAttribute : Attribute;
+
 /// <summary>Declares a request that anyone may send (signup, public lookups); makes the choice explicit.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class AllowAnonymousRequestAttribute : Attribute;

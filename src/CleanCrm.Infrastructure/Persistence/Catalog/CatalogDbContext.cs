@@ -21,9 +21,23 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<PlanFeature> PlanFeatures => Set<PlanFeature>();
 
+    public DbSet<ProvisioningRun> ProvisioningRuns => Set<ProvisioningRun>();
+
     public DbSet<StoredSecret> Secrets => Set<StoredSecret>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    public override async Task<int> SaveChangesAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await base.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException exception) when (exception.InnerException is Npgsql.PostgresException postgres && Tenant.DatabaseErrors.Classify(postgres) is { } kind)
+        {
+            throw new ConstraintViolationException(kind, postgres.ConstraintName ?? "unknown", exception);
+        }
+    }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

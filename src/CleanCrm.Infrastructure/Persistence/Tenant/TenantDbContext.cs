@@ -30,6 +30,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<Contact> Contacts => Set<Contact>();
 
+    public DbSet<Pipeline> Pipelines => Set<Pipeline>();
+
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
                              && EF.Property<NpgsqlTsVector>(c, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));

@@ -119,3 +119,33 @@ internal static class PlanCatalog
         .. PremiumFeatures.All.Select(key => new PlanFeature { PlanKey = Plan.Enterprise, FeatureKey = key, Enabled = true }),
     ];
 }
+
+internal sealed class ProvisioningRunConfiguration : IEntityTypeConfiguration<ProvisioningRun>
+{
+    public void Configure(EntityTypeBuilder<ProvisioningRun> builder)
+    {
+        builder.ToTable("provisioning_runs");
+        builder.HasKey(r => r.Id);
+        builder.Property(r => r.Status).HasConversion(new LowercaseEnumConverter<ProvisioningStatus>()).HasMaxLength(20);
+        builder.Property(r => r.Error).HasMaxLength(2000);
+        builder.HasOne<Organization>().WithMany().HasForeignKey(r => r.OrganizationId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(r => r.OrganizationId)
+            .IsUnique()
+            .HasFilter("status IN ('pending', 'running')")
+            .HasDatabaseName("ux_provisioning_runs_one_open_per_org");
+        builder.HasIndex(r => new { r.Status, r.QueuedAt });
+        builder.HasMany(r => r.Steps).WithOne().HasForeignKey(s => s.RunId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class ProvisioningStepConfiguration : IEntityTypeConfiguration<ProvisioningStep>
+{
+    public void Configure(EntityTypeBuilder<ProvisioningStep> builder)
+    {
+        builder.ToTable("provisioning_steps");
+        builder.HasKey(s => new { s.RunId, s.Name });
+        builder.Property(s => s.Name).HasMaxLength(40);
+        builder.Property(s => s.Status).HasConversion(new LowercaseEnumConverter<ProvisioningStatus>()).HasMaxLength(20);
+        builder.Property(s => s.Error).HasMaxLength(2000);
+    }
+}

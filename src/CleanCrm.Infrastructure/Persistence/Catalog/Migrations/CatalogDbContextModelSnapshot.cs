@@ -450,6 +450,106 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         });
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.ProvisioningRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<DateTimeOffset?>("QueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("queued_at");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.HasKey("Id")
+                        .HasName("pk_provisioning_runs");
+
+                    b.HasIndex("OrganizationId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_provisioning_runs_one_open_per_org")
+                        .HasFilter("status IN ('pending', 'running')");
+
+                    b.HasIndex("Status", "QueuedAt")
+                        .HasDatabaseName("ix_provisioning_runs_status_queued_at");
+
+                    b.ToTable("provisioning_runs", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.ProvisioningStep", b =>
+                {
+                    b.Property<Guid>("RunId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Name")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("name");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer")
+                        .HasColumnName("position");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.HasKey("RunId", "Name")
+                        .HasName("pk_provisioning_steps");
+
+                    b.ToTable("provisioning_steps", (string)null);
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.UserAccount", b =>
                 {
                     b.Property<Guid>("Id")
@@ -482,6 +582,10 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasMaxLength(254)
                         .HasColumnType("character varying(254)")
                         .HasColumnName("normalized_email");
+
+                    b.Property<string>("PasswordHash")
+                        .HasColumnType("text")
+                        .HasColumnName("password_hash");
 
                     b.HasKey("Id")
                         .HasName("pk_users");
@@ -591,9 +695,34 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasConstraintName("fk_plan_features_plans_plan_key");
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.ProvisioningRun", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_provisioning_runs_organizations_organization_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.ProvisioningStep", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.ProvisioningRun", null)
+                        .WithMany("Steps")
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_provisioning_steps_provisioning_runs_run_id");
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Plan", b =>
                 {
                     b.Navigation("Features");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.ProvisioningRun", b =>
+                {
+                    b.Navigation("Steps");
                 });
 #pragma warning restore 612, 618
         }

@@ -87,3 +87,30 @@ internal sealed class ContactConfiguration : IEntityTypeConfiguration<Contact>
         builder.HasSearchVector("first_name", "last_name", "email", "job_title");
     }
 }
+
+internal sealed class PipelineConfiguration : IEntityTypeConfiguration<Pipeline>
+{
+    public void Configure(EntityTypeBuilder<Pipeline> builder)
+    {
+        builder.ToTable("pipelines");
+        builder.HasKey(p => p.Id);
+        builder.Property(p => p.Id).ValueGeneratedNever();
+        builder.Property(p => p.Name).HasMaxLength(100);
+        builder.Property(p => p.Version).IsRowVersion();
+        builder.HasIndex(p => p.IsDefault).IsUnique().HasFilter("is_default AND deleted_at IS NULL").HasDatabaseName("ux_pipelines_one_default");
+        builder.HasMany(p => p.Stages).WithOne().HasForeignKey(s => s.PipelineId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class PipelineStageConfiguration : IEntityTypeConfiguration<PipelineStage>
+{
+    public void Configure(EntityTypeBuilder<PipelineStage> builder)
+    {
+        builder.ToTable("pipeline_stages", t => t.HasCheckConstraint("ck_pipeline_stages_probability", "probability BETWEEN 0 AND 100"));
+        builder.HasKey(s => s.Id);
+        builder.Property(s => s.Id).ValueGeneratedNever();
+        builder.Property(s => s.Name).HasMaxLength(100);
+        builder.Property(s => s.Kind).HasConversion(new LowercaseEnumConverter<StageKind>()).HasMaxLength(10);
+        builder.HasIndex(s => new { s.PipelineId, s.Position }).IsUnique();
+    }
+}

@@ -283,6 +283,94 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                     b.ToTable("members", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.Pipeline", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<bool>("IsDefault")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_default");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("name");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id")
+                        .HasName("pk_pipelines");
+
+                    b.HasIndex("IsDefault")
+                        .IsUnique()
+                        .HasDatabaseName("ux_pipelines_one_default")
+                        .HasFilter("is_default AND deleted_at IS NULL");
+
+                    b.ToTable("pipelines", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.PipelineStage", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("name");
+
+                    b.Property<Guid>("PipelineId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("pipeline_id");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer")
+                        .HasColumnName("position");
+
+                    b.Property<int>("Probability")
+                        .HasColumnType("integer")
+                        .HasColumnName("probability");
+
+                    b.HasKey("Id")
+                        .HasName("pk_pipeline_stages");
+
+                    b.HasIndex("PipelineId", "Position")
+                        .IsUnique()
+                        .HasDatabaseName("ix_pipeline_stages_pipeline_id_position");
+
+                    b.ToTable("pipeline_stages", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_pipeline_stages_probability", "probability BETWEEN 0 AND 100");
+                        });
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Tenant.Company", b =>
                 {
                     b.HasOne("CleanCrm.Domain.Tenant.Member", null)
@@ -307,6 +395,21 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasConstraintName("fk_contacts_members_owner_id");
 
                     b.Navigation("Company");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.PipelineStage", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Tenant.Pipeline", null)
+                        .WithMany("Stages")
+                        .HasForeignKey("PipelineId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_pipeline_stages_pipelines_pipeline_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.Pipeline", b =>
+                {
+                    b.Navigation("Stages");
                 });
 #pragma warning restore 612, 618
         }

@@ -1,0 +1,62 @@
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Application.Organizations;
+using CleanCrm.Application.Organizations.Commands.Admin;
+using CleanCrm.Application.Organizations.Commands.CreateOrganization;
+using CleanCrm.Application.Organizations.Commands.SignUp;
+using CleanCrm.Application.Organizations.Queries.GetProvisioningStatus;
+using Mediator;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CleanCrm.Api.Endpoints;
+
+/// <summary>Signup, organizations and their provisioning status (SPEC §6.2), and the admin lifecycle (SPEC §6.4).</summary>
+public static class OrganizationsEndpoints
+{
+    public static IEndpointRouteBuilder MapOrganizations(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/signup", async ([FromBody] SignUpFields body, IMediator mediator, CancellationToken ct) =>
+                Accepted(await mediator.Send(new SignUp(body), ct)))
+            .WithTags("Organizations")
+            .WithName("SignUp")
+            .AllowAnonymous()
+            .Produces<OrganizationAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        var orgs = app.MapGroup("/api/v1/orgs").WithTags("Organizations").RequireAuthorization()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        orgs.MapPost("/", async ([FromBody] CreateOrganizationFields body, IMediator mediator, CancellationToken ct) =>
+                Accepted(await mediator.Send(new CreateOrganization(body), ct)))
+            .WithName("CreateOrganization")
+            .Produces<OrganizationAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        orgs.MapGet("/{slug}/provisioning", async (string slug, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new GetProvisioningStatus(slug), ct)))
+            .WithName("GetProvisioningStatus")
+            .Produces<ProvisioningStatusDto>();
+
+        var admin = app.MapGroup("/api/v1/admin/organizations").WithTags("Administration").RequireAuthorization()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapPost("/{id:guid}/suspend", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new SuspendOrganization(id), ct)))
+            .WithName("SuspendOrganization")
+            .Produces<AdminOrganizationDto>();
+        admin.MapPost("/{id:guid}/resume", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ResumeOrganization(id), ct)))
+            .WithName("ResumeOrganization")
+            .Produces<AdminOrganizationDto>();
+        admin.MapPost("/{id:guid}/retry-provisioning", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new RetryProvisioning(id), ct)))
+            .WithName("RetryProvisioning")
+            .Produces<AdminOrganizationDto>();
+        return app;
+    }
+
+    private static IResult Accepted(Application.Common.Results.Result<OrganizationAccepted> result) =>
+        result.IsSuccess
+            ? TypedResults.Accepted($"/api/v1/orgs/{result.Value.Slug}/provisioning", result.Value)
+            : Problems.Result(result.Error!);
+}

@@ -1,0 +1,117 @@
+using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Provisioning;
+using CleanCrm.Application.Common.Results;
+using CleanCrm.Application.Common.Security;
+using CleanCrm.Domain.Catalog;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+
+namespace CleanCrm.Application.Organizations.Commands.Admin;
+
+/// <summary>An organization as the provisioning console sees it.</summary>
+public sealed record AdminOrganizationDto(Guid Id, string Slug, string Name, string Status, string Plan, string? DatabaseName, string? SchemaVersion);
+
+internal static class AdminOrganizations
+{
+    public static AdminOrganizationDto ToDto(Organization o) =>
+        new(o.Id, o.Slug, o.Name, o.Status.ToString().ToLowerInvariant(), o.PlanKey, string.IsNullOrEmpty(o.DatabaseName) ? null : o.DatabaseName, o.SchemaVersion);
+
+    public static Error Conflict(Organization o, string action) =>
+        new(ErrorType.Conflict, ErrorCodes.Conflict, $"Organization '{o.Slug}' is {o.Status.ToString().ToLowerInvariant()} and cannot be {action}.");
+}
+
+[RequiresPlatformAdmin]
+public sealed record SuspendOrganization(Guid OrganizationId) : ICommand<Result<AdminOrganizationDto>>;
+
+public sealed class SuspendOrganizationHandler(ICatalogDbContext db, TimeProvider clock) : ICommandHandler<SuspendOrganization, Result<AdminOrganizationDto>>
+{
+    public async ValueTask<Result<AdminOrganizationDto>> Handle(SuspendOrganization command, CancellationToken cancellationToken)
+    {
+        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
+        if (organization is null)
+        {
+            return Error.NotFound("Organization", command.OrganizationId);
+        }
+
+        if (organization.Status == OrganizationStatus.Suspended)
+        {
+            return AdminOrganizations.ToDto(organization);
+        }
+
+        if (organization.Status != OrganizationStatus.Active)
+        {
+            return AdminOrganizations.Conflict(organization, "suspended");
+        }
+
+        organization.Suspend(clock.GetUtcNow());
+        await db.SaveChangesAsync(cancellationToken);
+        return AdminOrganizations.ToDto(organization);
+    }
+}
+
+[RequiresPlatformAdmin]
+public sealed record ResumeOrganization(Guid OrganizationId) : ICommand<Result<AdminOrganizationDto>>;
+
+public sealed class ResumeOrganizationHandler(ICatalogDbContext db, TimeProvider clock) : ICommandHandler<ResumeOrganization, Result<AdminOrganizationDto>>
+{
+    public async ValueTask<Result<AdminOrganizationDto>> Handle(ResumeOrganization command, CancellationToken cancellationToken)
+    {
+        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
+        if (organization is null)
+        {
+            return Error.NotFound("Organization", command.OrganizationId);
+        }
+
+        if (organization.Status == OrganizationStatus.Active)
+        {
+            return AdminOrganizations.ToDto(organization);
+        }
+
+        if (organization.Status != OrganizationStatus.Suspended)
+        {
+            return AdminOrganizations.Conflict(organization, "resumed");
+        }
+
+        organization.Resume(clock.GetUtcNow());
+        await db.SaveChangesAsync(cancellationToken);
+        return AdminOrganizations.ToDto(organization);
+    }
+}
+
+/// <summary>Starts a new provisioning run for a failed organization; its finished steps are not redone.</summary>
+[RequiresPlatformAdmin]
+public sealed record RetryProvisioning(Guid OrganizationId) : ICommand<Result<AdminOrganizationDto>>;
+
+public sealed class RetryProvisioningHandler(ICatalogDbContext db, IProvisioningQueue queue, TimeProvider clock) : ICommandHandler<RetryProvisioning, Result<AdminOrganizationDto>>
+{
+    public async ValueTask<Result<AdminOrganizationDto>> Handle(RetryProvisioning command, CancellationToken cancellationToken)
+    {
+        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
+        if (organization is null)
+        {
+            return Error.NotFound("Organization", command.OrganizationId);
+        }
+
+        if (organization.Status != OrganizationStatus.Failed)
+        {
+            return AdminOrganizations.Conflict(organization, "retried (only failed organizations are)");
+        }
+
+        var now = clock.GetUtcNow();
+        var run = await db.ProvisioningRuns.Include(r => r.Steps).Where(r => r.OrganizationId == organization.Id).OrderByDescending(r => r.CreatedAt).FirstAsync(cancellationToken);
+        run.Status = ProvisioningStatus.Pending;
+        run.Error = null;
+        run.FinishedAt = null;
+        foreach (var step in run.Steps.Where(s => s.Status == ProvisioningStatus.Failed))
+        {
+            step.Status = ProvisioningStatus.Pending;
+            step.Attempt = 0;
+        }
+
+        organization.Status = OrganizationStatus.Pending;
+        organization.UpdatedAt = now;
+        await db.SaveChangesAsync(cancellationToken);
+        await queue.EnqueueAsync(run.Id, cancellationToken);
+        return AdminOrganizations.ToDto(organization);
+    }
+}

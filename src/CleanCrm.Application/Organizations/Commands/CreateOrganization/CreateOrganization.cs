@@ -1,0 +1,70 @@
+using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Provisioning;
+using CleanCrm.Application.Common.Results;
+using CleanCrm.Application.Common.Security;
+using CleanCrm.Application.Organizations.Commands.SignUp;
+using FluentValidation;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+
+namespace CleanCrm.Application.Organizations.Commands.CreateOrganization;
+
+public sealed record CreateOrganizationFields
+{
+    public string? OrganizationName { get; init; }
+
+    public string? Slug { get; init; }
+
+    public string? Plan { get; init; }
+}
+
+/// <summary>A signed-in user creates another organization they own (SPEC §6.2: a user may own several).</summary>
+[RequiresSignedInUser]
+public sealed record CreateOrganization(CreateOrganizationFields Fields) : ICommand<Result<OrganizationAccepted>>;
+
+public sealed class CreateOrganizationValidator : AbstractValidator<CreateOrganization>
+{
+    public CreateOrganizationValidator()
+    {
+        RuleFor(x => x.Fields.OrganizationName).NotEmpty().WithMessage("is required.").MaximumLength(200).WithMessage("must be at most 200 characters.").OverridePropertyName("organizationName");
+        RuleFor(x => x.Fields.Slug).NotEmpty().WithMessage("is required.")
+            .Must(Domain.Catalog.Slug.HasValidShape).WithMessage("must match ^[a-z][a-z0-9-]{2,39}$ (lower-case letters, digits and dashes, 3-40 characters, starting with a letter).")
+            .Must(slug => slug is null || !Domain.Catalog.Slug.IsReserved(slug)).WithMessage("'{PropertyValue}' is reserved; choose another slug.")
+            .OverridePropertyName("slug");
+        RuleFor(x => x.Fields.Plan).NotEmpty().WithMessage("is required.")
+            .Must(plan => OrganizationRules.Plans.Contains(plan)).WithMessage($"must be one of {string.Join(", ", OrganizationRules.Plans)}.")
+            .OverridePropertyName("plan");
+    }
+}
+
+public sealed class CreateOrganizationHandler(ICatalogDbContext db, ICallerContext caller, IProvisioningQueue queue, TimeProvider clock)
+    : ICommandHandler<CreateOrganization, Result<OrganizationAccepted>>
+{
+    public async ValueTask<Result<OrganizationAccepted>> Handle(CreateOrganization command, CancellationToken cancellationToken)
+    {
+        var userId = caller.UserId!.Value;
+        if (!await db.Users.AnyAsync(u => u.Id == userId, cancellationToken))
+        {
+            return Error.Forbidden(ErrorCodes.Forbidden, "Your account is not registered; sign up first.");
+        }
+
+        var slug = command.Fields.Slug!;
+        if (await db.Organizations.AnyAsync(o => o.Slug == slug, cancellationToken))
+        {
+            return OrganizationErrors.SlugTaken(slug);
+        }
+
+        var run = OrganizationFactory.Add(db, userId, command.Fields.OrganizationName!, slug, command.Fields.Plan!, clock.GetUtcNow(), out var organization);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (ConstraintViolationException exception) when (exception.Kind == ConstraintKind.Unique)
+        {
+            return OrganizationErrors.SlugTaken(slug);
+        }
+
+        await queue.EnqueueAsync(run.Id, cancellationToken);
+        return new OrganizationAccepted(organization.Id, organization.Slug, "pending");
+    }
+}
