@@ -21,6 +21,12 @@ public sealed class KeyVaultOptions
     [RegularExpression("^[a-zA-Z0-9-]{0,100}$", ErrorMessage = NamePrefixInvalidMessage)]
     public string? NamePrefix { get; set; }
 
+    /// <summary>
+    /// How often configuration secrets (<c>&lt;NamePrefix&gt;config--…</c>, see <see cref="KeyVaultConfigurationProvider"/>)
+    /// are read again; unset reads them once, at start-up. Does not affect the secret store.
+    /// </summary>
+    public TimeSpan? ConfigurationReloadInterval { get; set; }
+
     /// <summary>Purge deleted secrets instead of leaving them recoverable until the vault's retention ends.</summary>
     public bool PurgeOnDelete { get; set; }
 }

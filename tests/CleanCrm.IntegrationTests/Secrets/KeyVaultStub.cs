@@ -18,8 +18,8 @@ namespace CleanCrm.IntegrationTests.Secrets;
 
 /// <summary>
 /// An HTTPS WireMock server that speaks enough of Key Vault's secrets REST API, with soft delete, for a real
-/// <c>SecretClient</c> to run against it: challenge authentication, set, get, delete, deleted-secret
-/// lookup, purge and recover. Requests without the expected bearer token or api-version never reach the
+/// <c>SecretClient</c> to run against it: challenge authentication, set, get, list (paged with
+/// <c>nextLink</c>), delete, deleted-secret lookup, purge and recover. Requests without the expected bearer token or api-version never reach the
 /// secret routes.
 /// </summary>
 internal sealed class KeyVaultStub : IDisposable
@@ -31,6 +31,9 @@ internal sealed class KeyVaultStub : IDisposable
     private const int InjectedFailurePriority = 1;
     private const int FallbackPriority = 1000;
     private const string SecretNamePattern = "[a-zA-Z0-9-]+";
+
+    // Key Vault's own default page size (maxresults) for listing secrets.
+    private const int DefaultListPageSize = 25;
 
     // Kestrel needs a certificate for HTTPS and a fresh machine has no developer certificate; one per test run will do.
     private static readonly Lazy<X509Certificate2> SelfSignedCertificate = new(CreateSelfSignedCertificate);
@@ -57,6 +60,9 @@ internal sealed class KeyVaultStub : IDisposable
     /// <summary>When set, purges are refused with 403 as in a vault with purge protection.</summary>
     public bool PurgeProtected { get; set; }
 
+    /// <summary>How many secrets one page of <c>GET /secrets</c> lists before pointing to the next with <c>nextLink</c>.</summary>
+    public int ListPageSize { get; set; } = DefaultListPageSize;
+
     public IReadOnlyList<IRequestMessage> Requests => [.. Server.LogEntries.Select(entry => entry.RequestMessage)];
 
     public IReadOnlyList<ILogEntry> Exchanges => [.. Server.LogEntries];
@@ -77,6 +83,20 @@ internal sealed class KeyVaultStub : IDisposable
         }
     }
 
+    /// <summary>Adds a version to a live secret as a write would, or a disabled one, which Key Vault refuses to read.</summary>
+    public void Seed(string name, string value, bool enabled = true)
+    {
+        lock (_gate)
+        {
+            if (!_live.TryGetValue(name, out var versions))
+            {
+                _live[name] = versions = [];
+            }
+
+            versions.Add(new StoredVersion(NewVersionId(), value, DateTimeOffset.UtcNow, enabled));
+        }
+    }
+
     public void SeedSoftDeleted(string name, string value)
     {
         lock (_gate)
@@ -85,9 +105,14 @@ internal sealed class KeyVaultStub : IDisposable
         }
     }
 
-    /// <summary>Makes every authenticated request fail with <paramref name="status"/>, as a vault in trouble would.</summary>
-    public void FailAuthenticatedRequestsWith(int status) =>
-        Server.Given(Authenticated(Request.Create().UsingAnyMethod()))
+    /// <summary>
+    /// Makes every authenticated request (or only those whose path matches <paramref name="pathPattern"/>) fail
+    /// with <paramref name="status"/>, as a vault in trouble would.
+    /// </summary>
+    public void FailAuthenticatedRequestsWith(int status, string? pathPattern = null) =>
+        Server.Given(Authenticated(pathPattern is null
+                ? Request.Create().UsingAnyMethod()
+                : Request.Create().UsingAnyMethod().WithPath(new RegexMatcher(pathPattern))))
             .AtPriority(InjectedFailurePriority)
             .RespondWith(Response.Create().WithCallback(_ =>
                 Error(status, "InternalServerError", "The stub vault was told to fail.")));
@@ -100,6 +125,9 @@ internal sealed class KeyVaultStub : IDisposable
         // Older clients ask for the latest version as /secrets/{name}/ (empty version); 4.12 sends /secrets/{name}.
         Route("GET", $"^/secrets/{SecretNamePattern}(/({SecretNamePattern})?)?$", GetSecret);
         Route("DELETE", $"^/secrets/{SecretNamePattern}$", DeleteSecret);
+        Server.Given(Authenticated(Request.Create().UsingGet().WithPath(new RegexMatcher("^/secrets/?$"))))
+            .AtPriority(RoutePriority)
+            .RespondWith(Response.Create().WithCallback(ListSecrets));
         Route("GET", $"^/deletedsecrets/{SecretNamePattern}$", GetDeletedSecret);
         Route("DELETE", $"^/deletedsecrets/{SecretNamePattern}$", PurgeDeletedSecret);
         Route("POST", $"^/deletedsecrets/{SecretNamePattern}/recover$", RecoverDeletedSecret);
@@ -171,9 +199,52 @@ internal sealed class KeyVaultStub : IDisposable
             var version = _live.TryGetValue(name, out var versions)
                 ? versions.LastOrDefault(v => requestedVersion.Length == 0 || v.Id == requestedVersion)
                 : null;
-            return version is null
-                ? Error(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.")
-                : Json(200, SecretBundle(name, version));
+            if (version is null)
+            {
+                return Error(404, "SecretNotFound", $"A secret with (name/id) {name} was not found in this key vault.");
+            }
+
+            return version.Enabled
+                ? Json(200, SecretBundle(name, version))
+                : Error(403, "Forbidden", "Operation get is not allowed on a disabled secret.");
+        }
+    }
+
+    /// <summary>
+    /// <c>GET /secrets</c>: the current version's attributes of every live secret, without values, a page at a time.
+    /// Like Key Vault's, the <c>nextLink</c> is absolute and carries the api-version and an opaque skip token.
+    /// </summary>
+    private ResponseMessage ListSecrets(IRequestMessage request)
+    {
+        var apiVersion = request.Query!["api-version"][0];
+        var skip = 0;
+        if (request.Query.TryGetValue("$skiptoken", out var skipTokens) &&
+            !int.TryParse(skipTokens[0], NumberStyles.None, CultureInfo.InvariantCulture, out skip))
+        {
+            return Error(400, "BadParameter", "The skip token is invalid.");
+        }
+
+        lock (_gate)
+        {
+            var names = _live.Keys.Order(StringComparer.Ordinal).ToList();
+            var page = new JsonArray();
+            foreach (var name in names.Skip(skip).Take(ListPageSize))
+            {
+                page.Add(new JsonObject
+                {
+                    ["id"] = $"{Server.Url}/secrets/{name}",
+                    ["attributes"] = Attributes(_live[name][^1]),
+                });
+            }
+
+            var next = skip + ListPageSize;
+            return Json(200, new JsonObject
+            {
+                ["value"] = page,
+                ["nextLink"] = next < names.Count
+                    ? $"{Server.Url}/secrets?api-version={apiVersion}&$skiptoken={next.ToString(CultureInfo.InvariantCulture)}&maxresults={ListPageSize.ToString(CultureInfo.InvariantCulture)}"
+                    : null,
+            });
         }
     }
 
@@ -253,7 +324,7 @@ internal sealed class KeyVaultStub : IDisposable
 
     private static JsonObject Attributes(StoredVersion version) => new()
     {
-        ["enabled"] = true,
+        ["enabled"] = version.Enabled,
         ["created"] = version.Created.ToUnixTimeSeconds(),
         ["updated"] = version.Created.ToUnixTimeSeconds(),
         ["recoveryLevel"] = "Recoverable+Purgeable",
@@ -302,5 +373,5 @@ internal sealed class KeyVaultStub : IDisposable
 
     private static string NewVersionId() => Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture);
 
-    private sealed record StoredVersion(string Id, string Value, DateTimeOffset Created);
+    private sealed record StoredVersion(string Id, string Value, DateTimeOffset Created, bool Enabled = true);
 }

@@ -26,4 +26,11 @@ internal sealed class WireRecordingHandler : DelegatingHandler
         _requests.Enqueue($"{request.Method} {request.RequestUri!.PathAndQuery}");
         return base.SendAsync(request, cancellationToken);
     }
+
+    // SecretClient's synchronous methods send with HttpClient.Send, which does not go through SendAsync.
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        _requests.Enqueue($"{request.Method} {request.RequestUri!.PathAndQuery}");
+        return base.Send(request, cancellationToken);
+    }
 }
