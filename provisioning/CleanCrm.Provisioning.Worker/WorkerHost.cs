@@ -3,6 +3,7 @@ using CleanCrm.Application.Common.Security;
 using CleanCrm.Infrastructure;
 using CleanCrm.Infrastructure.Jobs;
 using CleanCrm.Infrastructure.Provisioning;
+using CleanCrm.Infrastructure.Secrets;
 using Hangfire;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,7 @@ public static class WorkerHost
     public static HostApplicationBuilder CreateBuilder(string[] args, bool runJobServer)
     {
         var builder = Host.CreateApplicationBuilder(args);
+        builder.Configuration.AddCleanCrmKeyVaultSecrets();
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .Enrich.FromLogContext()
@@ -28,7 +30,8 @@ public static class WorkerHost
         builder.Services.AddSingleton<ICallerContext, SystemCallerContext>();
 
         var catalog = builder.Configuration.GetConnectionString("Catalog") ?? string.Empty;
-        builder.Services.AddHangfire(configuration => configuration.UseCatalogStorage(catalog));
+        var pollInterval = TimeSpan.FromMilliseconds(builder.Configuration.GetValue("CleanCrm:Jobs:QueuePollIntervalMs", 1000));
+        builder.Services.AddHangfire(configuration => configuration.UseCatalogStorage(catalog, pollInterval));
         if (runJobServer)
         {
             builder.Services.AddHostedService<ProvisioningOutboxSweeper>();

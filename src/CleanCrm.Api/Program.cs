@@ -9,6 +9,7 @@ using CleanCrm.Infrastructure;
 using CleanCrm.Infrastructure.Jobs;
 using Hangfire;
 using CleanCrm.Infrastructure.Provisioning;
+using CleanCrm.Infrastructure.Secrets;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -21,6 +22,7 @@ using Serilog;
 using Serilog.Formatting.Compact;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddCleanCrmKeyVaultSecrets();
 
 builder.Host.UseSerilog((context, services, logger) => logger
     .ReadFrom.Configuration(context.Configuration)

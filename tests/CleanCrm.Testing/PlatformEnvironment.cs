@@ -58,6 +58,10 @@ public class PlatformEnvironment : IAsyncLifetime
         Settings["CleanCrm:Tenancy:DefaultServer:Password"] = primary.Password;
         Settings["CleanCrm:Tenancy:DirectoryCacheSeconds"] = "0";
         Settings["CleanCrm:DevelopmentAuthentication:Enabled"] = "true";
+        Settings["CleanCrm:Provisioning:RetryDelayMs"] = "20";
+        Settings["CleanCrm:Provisioning:RequeueAfterSeconds"] = "2";
+        Settings["CleanCrm:Jobs:QueuePollIntervalMs"] = "100";
+        Settings["Serilog:MinimumLevel:Default"] = "Warning";
         ConfigureSettings(Settings);
 
         Services = BuildServices(Settings);
@@ -80,7 +84,7 @@ public class PlatformEnvironment : IAsyncLifetime
     {
     }
 
-    public static ServiceProvider BuildServices(IDictionary<string, string?> settings)
+    public static ServiceProvider BuildServices(IDictionary<string, string?> settings, Action<IServiceCollection>? configure = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
@@ -89,6 +93,7 @@ public class PlatformEnvironment : IAsyncLifetime
         services.AddApplication(configuration);
         services.AddInfrastructure(configuration);
         services.AddSingleton<ICallerContext, TestSystemCaller>();
+        configure?.Invoke(services);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
     }
 
