@@ -101,6 +101,8 @@ public static class DependencyInjection
         services.AddSingleton<ProvisioningMetrics>();
         services.AddSingleton<ProvisioningRunner>();
         services.AddTransient<ProvisioningJob>();
+        services.AddSingleton<OrganizationDeletionJob>();
+        services.AddSingleton<Application.Organizations.Commands.Admin.IOrganizationDeletionScheduler, HangfireOrganizationDeletionScheduler>();
         services.AddSingleton<IProvisioningQueue, HangfireProvisioningQueue>();
         services.AddSingleton<IPasswordHashing, PasswordHashing>();
         services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();

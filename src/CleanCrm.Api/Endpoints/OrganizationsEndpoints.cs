@@ -52,6 +52,13 @@ public static class OrganizationsEndpoints
                 HttpResults.Ok(await mediator.Send(new RetryProvisioning(id), ct)))
             .WithName("RetryProvisioning")
             .Produces<AdminOrganizationDto>();
+        admin.MapDelete("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            {
+                var result = await mediator.Send(new DeleteOrganization(id), ct);
+                return result.IsSuccess ? TypedResults.Accepted((string?)null, result.Value) : Problems.Result(result.Error!);
+            })
+            .WithName("DeleteOrganization")
+            .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
         return app;
     }
 

@@ -26,6 +26,10 @@ public sealed class ProvisioningOptions
     /// <summary>A pending run not handed to the queue after this long is re-queued by the outbox sweeper.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 3_600)]
     public int RequeueAfterSeconds { get; set; } = 5;
+
+    /// <summary>How long a deleted organization's database is kept before it is dropped (an admin can still resume it).</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 525_600)]
+    public int DeleteGraceMinutes { get; set; } = 4_320;
 }
 
 /// <summary>Sees each step start and finish. Production has none; tests use one to stop a run between steps (a crash).</summary>

@@ -115,3 +115,41 @@ public sealed class RetryProvisioningHandler(ICatalogDbContext db, IProvisioning
         return AdminOrganizations.ToDto(organization);
     }
 }
+
+/// <summary>Schedules the removal of an organization's database, role and secret after the grace period.</summary>
+public interface IOrganizationDeletionScheduler
+{
+    Task ScheduleAsync(Guid organizationId, CancellationToken cancellationToken);
+}
+
+/// <summary>Marks the organization deleting (access stops at once) and schedules the drop after a grace period.</summary>
+[RequiresPlatformAdmin]
+public sealed record DeleteOrganization(Guid OrganizationId) : ICommand<Result<AdminOrganizationDto>>;
+
+public sealed class DeleteOrganizationHandler(ICatalogDbContext db, IOrganizationDeletionScheduler scheduler, TimeProvider clock)
+    : ICommandHandler<DeleteOrganization, Result<AdminOrganizationDto>>
+{
+    public async ValueTask<Result<AdminOrganizationDto>> Handle(DeleteOrganization command, CancellationToken cancellationToken)
+    {
+        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
+        if (organization is null || organization.Status == OrganizationStatus.Deleted)
+        {
+            return Error.NotFound("Organization", command.OrganizationId);
+        }
+
+        if (organization.Status is OrganizationStatus.Pending or OrganizationStatus.Provisioning)
+        {
+            return AdminOrganizations.Conflict(organization, "deleted while it is being provisioned");
+        }
+
+        if (organization.Status != OrganizationStatus.Deleting)
+        {
+            organization.Status = OrganizationStatus.Deleting;
+            organization.UpdatedAt = clock.GetUtcNow();
+            await db.SaveChangesAsync(cancellationToken);
+            await scheduler.ScheduleAsync(organization.Id, cancellationToken);
+        }
+
+        return AdminOrganizations.ToDto(organization);
+    }
+}

@@ -1,0 +1,59 @@
+using CleanCrm.Application.Organizations.Commands.Admin;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Jobs;
+using CleanCrm.Infrastructure.Persistence.Catalog;
+using CleanCrm.Infrastructure.Tenancy;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CleanCrm.Infrastructure.Provisioning;
+
+/// <summary>Drops a deleting organization's database, role and secret, then marks it deleted (maintenance queue).</summary>
+public sealed partial class OrganizationDeletionJob(
+    IDbContextFactory<CatalogDbContext> catalogFactory,
+    IOptions<CatalogDatabaseOptions> catalogOptions,
+    TenantDatabaseProvisioner provisioner,
+    TenantConnectionPool pool,
+    TimeProvider clock,
+    ILogger<OrganizationDeletionJob> logger)
+{
+    [AutomaticRetry(Attempts = 5)]
+    [Queue(HangfireStorage.MaintenanceQueue)]
+    public async Task RunAsync(Guid organizationId, CancellationToken cancellationToken)
+    {
+        await using var orgLock = await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, organizationId, cancellationToken)
+                                  ?? throw new InvalidOperationException($"Organization {organizationId} is locked by another job; the deletion is retried.");
+        await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
+        var organization = await db.Organizations.Include(o => o.DatabaseServer).FirstOrDefaultAsync(o => o.Id == organizationId, cancellationToken);
+        if (organization is null || organization.Status != OrganizationStatus.Deleting)
+        {
+            // Cancelled (resumed by an admin) or already done.
+            return;
+        }
+
+        await pool.EvictAsync(organizationId);
+        if (organization.DatabaseServer is { } server)
+        {
+            await provisioner.DropAsync(server, organizationId, cancellationToken);
+        }
+
+        organization.Status = OrganizationStatus.Deleted;
+        organization.UpdatedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        LogDeleted(logger, organization.Slug);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Organization {Slug} deleted: database, role and secret dropped")]
+    private static partial void LogDeleted(ILogger logger, string slug);
+}
+
+public sealed class HangfireOrganizationDeletionScheduler(IBackgroundJobClient jobs, IOptions<ProvisioningOptions> options) : IOrganizationDeletionScheduler
+{
+    public Task ScheduleAsync(Guid organizationId, CancellationToken cancellationToken)
+    {
+        jobs.Schedule<OrganizationDeletionJob>(job => job.RunAsync(organizationId, CancellationToken.None), TimeSpan.FromMinutes(options.Value.DeleteGraceMinutes));
+        return Task.CompletedTask;
+    }
+}
