@@ -25,6 +25,10 @@ public sealed class WorkerCliTests
             var (listExit, listing) = await RunAsync(["tenants", "list"], Environment(catalog, template));
             listExit.ShouldBe(0, listing);
             listing.ShouldContain("schema version");
+
+            var (missingExit, missing) = await RunAsync(["suspend", "no-such-org"], Environment(catalog, template));
+            missingExit.ShouldBe(2);
+            missing.ShouldContain("No organization");
         }
         finally
         {
@@ -51,6 +55,9 @@ public sealed class WorkerCliTests
         output.ShouldContain("migrate");
         output.ShouldContain("serve");
         output.ShouldContain("tenants");
+        output.ShouldContain("provision");
+        output.ShouldContain("suspend");
+        output.ShouldContain("resume");
     }
 
     private Dictionary<string, string> Environment(string catalog, string template)
@@ -68,7 +75,7 @@ public sealed class WorkerCliTests
         };
     }
 
-    private static async Task<(int Exit, string Output)> RunAsync(string[] args, Dictionary<string, string> environment)
+    internal static async Task<(int Exit, string Output)> RunAsync(string[] args, Dictionary<string, string> environment)
     {
         var worker = Path.Combine(AppContext.BaseDirectory, "CleanCrm.Provisioning.Worker.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
