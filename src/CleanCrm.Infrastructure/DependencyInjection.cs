@@ -102,6 +102,11 @@ public static class DependencyInjection
         services.AddSingleton<ProvisioningRunner>();
         services.AddTransient<ProvisioningJob>();
         services.AddSingleton<OrganizationDeletionJob>();
+        services.AddOptions<PostgresToolsOptions>().Bind(configuration.GetSection(PostgresToolsOptions.SectionName));
+        services.AddSingleton<PostgresTools>();
+        services.AddSingleton<TenantMover>();
+        services.AddTransient<TenantMoveJob>();
+        services.AddSingleton<Application.Organizations.Commands.Admin.ITenantMoveScheduler, HangfireTenantMoveScheduler>();
         services.AddSingleton<Application.Organizations.Commands.Admin.IOrganizationDeletionScheduler, HangfireOrganizationDeletionScheduler>();
         services.AddSingleton<IProvisioningQueue, HangfireProvisioningQueue>();
         services.AddSingleton<IPasswordHashing, PasswordHashing>();

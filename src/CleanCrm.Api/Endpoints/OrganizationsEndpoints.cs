@@ -59,6 +59,14 @@ public static class OrganizationsEndpoints
             })
             .WithName("DeleteOrganization")
             .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
+        admin.MapPost("/{id:guid}/move", async (Guid id, [FromBody] MoveOrganizationFields body, IMediator mediator, CancellationToken ct) =>
+            {
+                var result = await mediator.Send(new MoveOrganization(id, body), ct);
+                return result.IsSuccess ? TypedResults.Accepted($"/api/v1/admin/organizations/{id}", result.Value) : Problems.Result(result.Error!);
+            })
+            .WithName("MoveOrganization")
+            .ProducesValidationProblem()
+            .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
         return app;
     }
 

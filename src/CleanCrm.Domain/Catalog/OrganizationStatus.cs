@@ -7,6 +7,9 @@ public enum OrganizationStatus
     Active,
     Failed,
     Suspended,
+
+    /// <summary>Being moved to another database server; requests are refused with 409 until the switch.</summary>
+    Moving,
     Deleting,
     Deleted,
 }
