@@ -43,6 +43,7 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 builder.WebHost.ConfigureKestrel((context, kestrel) =>
     kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue<long?>($"{ApiOptions.SectionName}:MaxRequestBodyBytes") ?? 1_048_576);
 
+builder.AddCleanCrmIdentity();
 builder.Services.AddCleanCrmAuthentication(builder.Configuration, builder.Environment);
 builder.Services.AddAuthorization();
 
@@ -111,6 +112,8 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapCompanies();
 app.MapContacts();
 app.MapOrganizations();
+app.MapTokenEndpoints();
+app.MapMe();
 
 await app.RunAsync();
 

@@ -61,8 +61,9 @@ public static class DependencyInjection
         services.AddPooledDbContextFactory<CatalogDbContext>((sp, options) =>
         {
             var connectionString = sp.GetRequiredService<IOptions<CatalogDatabaseOptions>>().Value.ConnectionString;
-            options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention();
+            options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention().UseOpenIddict<Guid>();
         });
+        services.AddOpenIddict().AddCore(options => options.UseEntityFrameworkCore().UseDbContext<CatalogDbContext>().ReplaceDefaultEntities<Guid>());
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<CatalogDbContext>>().CreateDbContext());
         services.AddScoped<ICatalogDbContext>(sp => sp.GetRequiredService<CatalogDbContext>());
         services.AddDataProtection().SetApplicationName("CleanCrm").PersistKeysToDbContext<CatalogDbContext>();
@@ -112,6 +113,7 @@ public static class DependencyInjection
         services.AddSingleton<IPasswordHashing, PasswordHashing>();
         services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DatabaseMigrator>();
+        services.AddSingleton<IdentityBootstrap>();
         return services;
     }
 }

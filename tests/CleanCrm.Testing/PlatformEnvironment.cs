@@ -62,6 +62,8 @@ public class PlatformEnvironment : IAsyncLifetime
         Settings["CleanCrm:Provisioning:RequeueAfterSeconds"] = "2";
         Settings["CleanCrm:Jobs:QueuePollIntervalMs"] = "100";
         Settings["Serilog:MinimumLevel:Default"] = "Warning";
+        Settings["CleanCrm:Identity:SigningKey"] = NewRsaPem();
+        Settings["CleanCrm:Identity:EncryptionKey"] = NewRsaPem();
         ConfigureSettings(Settings);
 
         Services = BuildServices(Settings);
@@ -78,6 +80,12 @@ public class PlatformEnvironment : IAsyncLifetime
         }
 
         await migrator.MigrateTemplatesAsync(CancellationToken.None);
+    }
+
+    private static string NewRsaPem()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        return rsa.ExportPkcs8PrivateKeyPem();
     }
 
     protected virtual void ConfigureSettings(Dictionary<string, string?> settings)

@@ -61,26 +61,17 @@ public static class DevelopmentAuthentication
 
     public static AuthenticationBuilder AddCleanCrmAuthentication(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
     {
-        var builder = services.AddAuthentication(DevelopmentAuthenticationHandler.SchemeName);
-        if (!configuration.GetValue<bool>(EnabledSetting))
-        {
-            // Nothing authenticates until the OpenID Connect server is configured: every protected endpoint answers 401.
-            return builder.AddScheme<AuthenticationSchemeOptions, NoCredentialsHandler>(DevelopmentAuthenticationHandler.SchemeName, null);
-        }
-
-        if (!environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
+        var enabled = configuration.GetValue<bool>(EnabledSetting);
+        if (enabled && !environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
         {
             throw new InvalidOperationException(
                 $"{EnabledSetting} is true in the {environment.EnvironmentName} environment; development authentication is only allowed in Development and Testing.");
         }
 
-        return builder.AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(DevelopmentAuthenticationHandler.SchemeName, null);
+        // Bearer tokens from the OpenID Connect server always; "Dev ..." credentials only when explicitly enabled.
+        var builder = services.AddAuthentication(IdentitySetup.PolicyScheme)
+            .AddPolicyScheme(IdentitySetup.PolicyScheme, "Bearer or development credentials", options =>
+                options.ForwardDefaultSelector = context => IdentitySetup.SelectScheme(context, enabled));
+        return enabled ? builder.AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(DevelopmentAuthenticationHandler.SchemeName, null) : builder;
     }
-}
-
-/// <summary>Authenticates nobody; challenges answer 401.</summary>
-public sealed class NoCredentialsHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
-{
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync() => Task.FromResult(AuthenticateResult.NoResult());
 }

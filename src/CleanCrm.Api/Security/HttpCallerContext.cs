@@ -27,4 +27,5 @@ public static class CleanCrmClaims
     public const string Organization = "org_id";
     public const string OrganizationRole = "org_role";
     public const string PlatformAdmin = "platform_admin";
+    public const string SecurityStamp = "security_stamp";
 }

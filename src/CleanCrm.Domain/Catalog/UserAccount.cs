@@ -19,5 +19,14 @@ public sealed class UserAccount
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>Consecutive failed sign-ins; reset on success.</summary>
+    public int AccessFailedCount { get; set; }
+
+    /// <summary>Sign-ins are refused until then after too many failures.</summary>
+    public DateTimeOffset? LockoutEndsAt { get; set; }
+
+    /// <summary>Changes when credentials change; refresh tokens carrying an older stamp are refused.</summary>
+    public string SecurityStamp { get; set; } = Guid.NewGuid().ToString("N");
+
     public static string Normalize(string email) => email.Trim().ToUpperInvariant();
 }

@@ -13,7 +13,8 @@ public sealed class CatalogDbContextDesignTimeFactory : IDesignTimeDbContextFact
         new(new DbContextOptionsBuilder<CatalogDbContext>()
             .UseNpgsql(Environment.GetEnvironmentVariable("ConnectionStrings__Catalog") ?? "Host=localhost;Database=cleancrm_catalog")
             .UseSnakeCaseNamingConvention()
-            .Options);
+            .UseOpenIddict<Guid>()
+            .Options as DbContextOptions<CatalogDbContext> ?? throw new InvalidOperationException());
 }
 
 /// <summary>Lets <c>dotnet ef</c> build the tenant model without any tenant.</summary>

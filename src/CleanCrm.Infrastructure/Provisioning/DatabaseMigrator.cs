@@ -16,6 +16,7 @@ public sealed partial class DatabaseMigrator(
     ISecretStore secrets,
     DatabaseServerAdmin admin,
     IOptions<TenancyOptions> options,
+    IdentityBootstrap identity,
     TimeProvider clock,
     ILogger<DatabaseMigrator> logger)
 {
@@ -31,6 +32,7 @@ public sealed partial class DatabaseMigrator(
         await db.Database.ExecuteSqlRawAsync(revoke, cancellationToken);
         LogCatalogMigrated(logger, catalogName);
         await EnsureDefaultServerAsync(db, cancellationToken);
+        await identity.EnsureAsync(cancellationToken);
     }
 
     // Created up front (when the credentials allow it) so EF's migrator does not log a failed connection first.

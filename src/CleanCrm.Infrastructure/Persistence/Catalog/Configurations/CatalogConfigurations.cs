@@ -52,6 +52,7 @@ internal sealed class UserAccountConfiguration : IEntityTypeConfiguration<UserAc
         builder.Property(u => u.NormalizedEmail).HasMaxLength(254);
         builder.HasIndex(u => u.NormalizedEmail).IsUnique();
         builder.Property(u => u.Name).HasMaxLength(200);
+        builder.Property(u => u.SecurityStamp).HasMaxLength(64);
     }
 }
 

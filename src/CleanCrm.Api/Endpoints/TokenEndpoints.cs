@@ -1,0 +1,167 @@
+using System.Collections.Immutable;
+using System.Security.Claims;
+using CleanCrm.Api.Security;
+using CleanCrm.Application.Common.Provisioning;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Persistence.Catalog;
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace CleanCrm.Api.Endpoints;
+
+/// <summary>
+/// The token endpoint's decisions (OpenIddict does the protocol): password grant for first-party clients, refresh with
+/// a security-stamp check, client credentials for org-bound API clients. Unknown email and wrong password get the same
+/// answer after the same hashing work, so accounts cannot be enumerated.
+/// </summary>
+public static class TokenEndpoints
+{
+    public const int MaxFailedSignIns = 5;
+    public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
+
+    private static readonly string DummyHash = new CleanCrm.Infrastructure.Provisioning.PasswordHashing().Hash(Guid.NewGuid().ToString());
+
+    public static IEndpointRouteBuilder MapTokenEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/connect/token", ExchangeAsync).ExcludeFromDescription().AllowAnonymous();
+        app.MapMethods("/connect/userinfo", ["GET", "POST"], UserInfoAsync).ExcludeFromDescription()
+            .RequireAuthorization(policy => policy.AddAuthenticationSchemes(OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme).RequireAuthenticatedUser());
+        return app;
+    }
+
+    private static async Task<IResult> ExchangeAsync(
+        HttpContext context,
+        IDbContextFactory<CatalogDbContext> catalog,
+        IPasswordHashing passwords,
+        IOpenIddictApplicationManager applications,
+        TimeProvider clock)
+    {
+        var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
+        await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
+        if (request.IsPasswordGrantType())
+        {
+            var normalized = UserAccount.Normalize(request.Username ?? string.Empty);
+            var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, context.RequestAborted);
+            var now = clock.GetUtcNow();
+            if (user is null || user.PasswordHash is null)
+            {
+                passwords.Verify(DummyHash, request.Password ?? string.Empty);
+                return Refuse(Errors.InvalidGrant, "The email or password is incorrect.");
+            }
+
+            if (user.LockoutEndsAt > now)
+            {
+                passwords.Verify(DummyHash, request.Password ?? string.Empty);
+                return Refuse(Errors.InvalidGrant, "The email or password is incorrect, or the account is temporarily locked.");
+            }
+
+            if (!passwords.Verify(user.PasswordHash, request.Password ?? string.Empty))
+            {
+                user.AccessFailedCount++;
+                if (user.AccessFailedCount >= MaxFailedSignIns)
+                {
+                    user.LockoutEndsAt = now.Add(LockoutDuration);
+                    user.AccessFailedCount = 0;
+                }
+
+                await db.SaveChangesAsync(context.RequestAborted);
+                return Refuse(Errors.InvalidGrant, "The email or password is incorrect.");
+            }
+
+            if (user.AccessFailedCount > 0 || user.LockoutEndsAt is not null)
+            {
+                user.AccessFailedCount = 0;
+                user.LockoutEndsAt = null;
+                await db.SaveChangesAsync(context.RequestAborted);
+            }
+
+            return SignIn(UserPrincipal(user, request.GetScopes()));
+        }
+
+        if (request.IsRefreshTokenGrantType())
+        {
+            var previous = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+            var userId = Guid.TryParse(previous?.GetClaim(Claims.Subject), out var id) ? id : Guid.Empty;
+            var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
+            if (user is null || previous!.GetClaim(CleanCrmClaims.SecurityStamp) != user.SecurityStamp)
+            {
+                return Refuse(Errors.InvalidGrant, "The refresh token is no longer valid; sign in again.");
+            }
+
+            return SignIn(UserPrincipal(user, previous!.GetScopes()));
+        }
+
+        if (request.IsClientCredentialsGrantType())
+        {
+            var application = await applications.FindByClientIdAsync(request.ClientId!, context.RequestAborted)
+                              ?? throw new InvalidOperationException("OpenIddict validated a client that does not exist.");
+            var properties = await applications.GetPropertiesAsync(application, context.RequestAborted);
+            if (!properties.TryGetValue(CleanCrmClaims.Organization, out var org) || !properties.TryGetValue(CleanCrmClaims.OrganizationRole, out var role))
+            {
+                return Refuse(Errors.UnauthorizedClient, "This client is not bound to an organization.");
+            }
+
+            var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
+            identity.SetClaim(Claims.Subject, await applications.GetIdAsync(application, context.RequestAborted))
+                .SetClaim(Claims.Name, await applications.GetDisplayNameAsync(application, context.RequestAborted))
+                .SetClaim(CleanCrmClaims.Organization, org.GetString())
+                .SetClaim(CleanCrmClaims.OrganizationRole, role.GetString());
+            identity.SetScopes(request.GetScopes().Intersect([IdentitySetup.ApiScope]));
+            identity.SetResources(IdentitySetup.ApiResource);
+            identity.SetDestinations(_ => [Destinations.AccessToken]);
+            return SignIn(new ClaimsPrincipal(identity));
+        }
+
+        return Refuse(Errors.UnsupportedGrantType, "This grant type is not supported.");
+    }
+
+    private static async Task<IResult> UserInfoAsync(HttpContext context, IDbContextFactory<CatalogDbContext> catalog)
+    {
+        var userId = Guid.TryParse(context.User.FindFirst(Claims.Subject)?.Value, out var id) ? id : Guid.Empty;
+        await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
+        var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
+        return user is null
+            ? Results.Challenge(authenticationSchemes: [OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme])
+            : Results.Ok(new Dictionary<string, object> { [Claims.Subject] = user.Id, [Claims.Email] = user.Email, [Claims.Name] = user.Name });
+    }
+
+    private static ClaimsPrincipal UserPrincipal(UserAccount user, ImmutableArray<string> requestedScopes)
+    {
+        var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
+        identity.SetClaim(Claims.Subject, user.Id.ToString())
+            .SetClaim(Claims.Email, user.Email)
+            .SetClaim(Claims.Name, user.Name)
+            .SetClaim(CleanCrmClaims.SecurityStamp, user.SecurityStamp);
+        if (user.IsPlatformAdmin)
+        {
+            identity.SetClaim(CleanCrmClaims.PlatformAdmin, "true");
+        }
+
+        string[] allowed = [Scopes.OpenId, Scopes.Profile, Scopes.Email, Scopes.OfflineAccess, IdentitySetup.ApiScope];
+        identity.SetScopes(requestedScopes.Intersect(allowed));
+        identity.SetResources(IdentitySetup.ApiResource);
+        identity.SetDestinations(claim => claim.Type switch
+        {
+            CleanCrmClaims.SecurityStamp => [],
+            Claims.Name or Claims.Email => [Destinations.AccessToken, Destinations.IdentityToken],
+            _ => [Destinations.AccessToken],
+        });
+        return new ClaimsPrincipal(identity);
+    }
+
+    private static IResult SignIn(ClaimsPrincipal principal) =>
+        Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+
+    private static IResult Refuse(string error, string description) =>
+        Results.Forbid(
+            new AuthenticationProperties(new Dictionary<string, string?>
+            {
+                [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+                [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+            }),
+            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+}

@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using OpenIddict.Validation.AspNetCore;
+
+namespace CleanCrm.Api.Security;
+
+/// <summary>Identity settings (section <c>CleanCrm:Identity</c>).</summary>
+public sealed class IdentityOptions
+{
+    public const string SectionName = "CleanCrm:Identity";
+
+    /// <summary>RSA private key (PEM) that signs tokens; in production it comes from Key Vault (<c>…config--CleanCrm--Identity--SigningKey</c>).</summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>RSA private key (PEM) that encrypts refresh tokens and authorization codes.</summary>
+    public string? EncryptionKey { get; set; }
+
+    /// <summary>Development/Testing only: where generated keys are kept so tokens survive restarts.</summary>
+    public string? DevelopmentKeyDirectory { get; set; }
+
+    [System.ComponentModel.DataAnnotations.Range(1, 1440)]
+    public int AccessTokenLifetimeMinutes { get; set; } = 15;
+
+    [System.ComponentModel.DataAnnotations.Range(1, 365)]
+    public int RefreshTokenLifetimeDays { get; set; } = 14;
+}
+
+public static class IdentitySetup
+{
+    public const string ApiScope = "api";
+    public const string ApiResource = "cleancrm-api";
+    public const string PolicyScheme = "CleanCrm";
+
+    public static void AddCleanCrmIdentity(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(IdentityOptions.SectionName).Get<IdentityOptions>() ?? new IdentityOptions();
+        var development = builder.Environment.IsDevelopment() || builder.Environment.IsEnvironment("Testing");
+        var signing = LoadKey(options.SigningKey, options, development, "signing", $"{IdentityOptions.SectionName}:SigningKey");
+        var encryption = LoadKey(options.EncryptionKey, options, development, "encryption", $"{IdentityOptions.SectionName}:EncryptionKey");
+
+        builder.Services.AddOpenIddict()
+            .AddServer(server =>
+            {
+                server.SetTokenEndpointUris("/connect/token")
+                    .SetRevocationEndpointUris("/connect/revoke")
+                    .SetUserInfoEndpointUris("/connect/userinfo");
+                server.AllowPasswordFlow().AllowClientCredentialsFlow().AllowRefreshTokenFlow();
+                server.RegisterScopes(OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
+                    OpenIddictConstants.Scopes.OfflineAccess, ApiScope);
+                server.AddSigningKey(signing).AddEncryptionKey(encryption);
+                server.DisableAccessTokenEncryption();
+                server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes));
+                server.SetRefreshTokenLifetime(TimeSpan.FromDays(options.RefreshTokenLifetimeDays));
+                var aspNetCore = server.UseAspNetCore().EnableTokenEndpointPassthrough().EnableUserInfoEndpointPassthrough();
+                if (development)
+                {
+                    aspNetCore.DisableTransportSecurityRequirement();
+                }
+            })
+            .AddValidation(validation =>
+            {
+                validation.UseLocalServer();
+                validation.AddAudiences(ApiResource);
+                validation.UseAspNetCore();
+            });
+    }
+
+    /// <summary>Bearer tokens go to OpenIddict validation; <c>Dev …</c> credentials to the development handler when it is on.</summary>
+    public static string SelectScheme(HttpContext context, bool developmentAuthentication) =>
+        developmentAuthentication && context.Request.Headers.Authorization.ToString().StartsWith(DevelopmentAuthenticationHandler.SchemeName + " ", StringComparison.Ordinal)
+            ? DevelopmentAuthenticationHandler.SchemeName
+            : OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
+
+    public static AuthenticationProperties NoProperties => new();
+
+    public static string ServerScheme => OpenIddictServerAspNetCoreDefaults.AuthenticationScheme;
+
+    private static RsaSecurityKey LoadKey(string? pem, IdentityOptions options, bool development, string name, string setting)
+    {
+        var rsa = RSA.Create();
+        if (!string.IsNullOrWhiteSpace(pem))
+        {
+            rsa.ImportFromPem(pem);
+            return new RsaSecurityKey(rsa) { KeyId = KeyId(rsa) };
+        }
+
+        if (!development)
+        {
+            throw new InvalidOperationException($"{setting} is required outside Development: an RSA private key in PEM, loaded from the secret store.");
+        }
+
+        // Development keeps generated keys on disk so tokens stay valid across restarts.
+        var directory = options.DevelopmentKeyDirectory ?? Path.Combine(AppContext.BaseDirectory, ".keys");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, $"{name}.pem");
+        if (File.Exists(path))
+        {
+            rsa.ImportFromPem(File.ReadAllText(path));
+        }
+        else
+        {
+            rsa.KeySize = 2048;
+            File.WriteAllText(path, rsa.ExportPkcs8PrivateKeyPem());
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
+
+        return new RsaSecurityKey(rsa) { KeyId = KeyId(rsa) };
+    }
+
+    private static string KeyId(RSA rsa) => Base64UrlEncoder.Encode(SHA256.HashData(rsa.ExportSubjectPublicKeyInfo()))[..16];
+}

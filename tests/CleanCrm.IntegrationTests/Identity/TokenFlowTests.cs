@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.IntegrationTests.Support;
+using CleanCrm.Testing;
+
+namespace CleanCrm.IntegrationTests.Identity;
+
+/// <summary>The OpenID Connect server over HTTP: password grant, refresh, lockout, validation of real JWTs.</summary>
+[Collection(PlatformCollection.Name)]
+public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
+{
+    private const string Password = "correct horse battery staple";
+    private ApiFactory _api = null!;
+    private UserAccount _user = null!;
+    private Organization _organization = null!;
+
+    public async Task InitializeAsync()
+    {
+        _api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
+        _user = await CreateUserWithPasswordAsync();
+        _organization = await platform.CreateOrganizationAsync(members: [(_user, OrgRole.Owner)]);
+    }
+
+    [Fact]
+    public async Task Discovery_and_jwks_describe_the_server()
+    {
+        var client = _api.CreateClient();
+        var discovery = await client.GetFromJsonAsync<JsonElement>("/.well-known/openid-configuration");
+        discovery.GetProperty("token_endpoint").GetString()!.ShouldEndWith("/connect/token");
+        discovery.GetProperty("grant_types_supported").EnumerateArray().Select(g => g.GetString()).ShouldContain("password");
+        var jwks = await client.GetFromJsonAsync<JsonElement>(discovery.GetProperty("jwks_uri").GetString()!);
+        jwks.GetProperty("keys").GetArrayLength().ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
+    public async Task A_password_grant_yields_a_signed_jwt_that_the_api_accepts()
+    {
+        var tokens = await PasswordGrantAsync(_user.Email, Password);
+        var accessToken = tokens.GetProperty("access_token").GetString()!;
+        var header = JsonDocument.Parse(Base64UrlDecode(accessToken.Split('.')[0])).RootElement;
+        header.GetProperty("typ").GetString().ShouldBe("at+jwt");
+        var payload = JsonDocument.Parse(Base64UrlDecode(accessToken.Split('.')[1])).RootElement;
+        payload.GetProperty("sub").GetString().ShouldBe(_user.Id.ToString());
+        payload.GetProperty("email").GetString().ShouldBe(_user.Email);
+        payload.TryGetProperty("security_stamp", out _).ShouldBeFalse();
+        tokens.GetProperty("expires_in").GetInt32().ShouldBeLessThanOrEqualTo(15 * 60);
+
+        var client = Bearer(accessToken);
+        var me = await client.GetFromJsonAsync<JsonElement>("/api/v1/me");
+        me.GetProperty("id").GetGuid().ShouldBe(_user.Id);
+        var org = me.GetProperty("organizations").EnumerateArray().Single();
+        org.GetProperty("slug").GetString().ShouldBe(_organization.Slug);
+        org.GetProperty("role").GetString().ShouldBe("owner");
+        org.GetProperty("status").GetString().ShouldBe("active");
+
+        client.DefaultRequestHeaders.Add("X-Org", _organization.Slug);
+        (await client.PostAsJsonAsync("/api/v1/companies", new { name = "Via a real token" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await PlatformEnvironment.CountRowsAsync(_organization, $"SELECT count(*) FROM companies WHERE created_by = '{_user.Id}'")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_token_issued_by_another_api_instance_is_accepted()
+    {
+        using var other = new ApiFactory(platform);
+        var token = (await PasswordGrantAsync(_user.Email, Password, other)).GetProperty("access_token").GetString()!;
+        (await Bearer(token).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Tampered_or_garbage_tokens_are_401()
+    {
+        var token = (await PasswordGrantAsync(_user.Email, Password)).GetProperty("access_token").GetString()!;
+        var parts = token.Split('.');
+        var payload = JsonDocument.Parse(Base64UrlDecode(parts[1])).RootElement.GetRawText().Replace(_user.Id.ToString(), Guid.NewGuid().ToString(), StringComparison.Ordinal);
+        var forged = $"{parts[0]}.{Convert.ToBase64String(Encoding.UTF8.GetBytes(payload)).TrimEnd('=').Replace('+', '-').Replace('/', '_')}.{parts[2]}";
+        (await Bearer(forged).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await Bearer("not.a.token").GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await _api.CreateClient().GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task Unknown_email_and_wrong_password_get_the_same_answer_and_five_failures_lock_the_account()
+    {
+        var user = await CreateUserWithPasswordAsync();
+        var unknown = await RawPasswordGrantAsync($"nobody-{Guid.NewGuid():N}@example.com", Password);
+        var wrong = await RawPasswordGrantAsync(user.Email, "wrong password 123");
+        unknown.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        wrong.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var unknownBody = await unknown.Content.ReadFromJsonAsync<JsonElement>();
+        var wrongBody = await wrong.Content.ReadFromJsonAsync<JsonElement>();
+        unknownBody.GetProperty("error").GetString().ShouldBe("invalid_grant");
+        unknownBody.GetProperty("error_description").GetString().ShouldBe(wrongBody.GetProperty("error_description").GetString());
+
+        for (var i = 0; i < 4; i++)
+        {
+            await RawPasswordGrantAsync(user.Email.ToUpperInvariant(), "wrong password 123");
+        }
+
+        (await RawPasswordGrantAsync(user.Email, Password)).StatusCode.ShouldBe(HttpStatusCode.BadRequest, "locked after five failures");
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM users WHERE id = $1 AND lockout_ends_at > now()", user.Id)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Refresh_tokens_work_until_the_credentials_change()
+    {
+        var user = await CreateUserWithPasswordAsync();
+        var tokens = await PasswordGrantAsync(user.Email, Password);
+        var refresh = tokens.GetProperty("refresh_token").GetString()!;
+        var renewed = await _api.CreateClient().PostAsync("/connect/token", Form(("grant_type", "refresh_token"), ("client_id", "cleancrm-cli"), ("refresh_token", refresh)));
+        renewed.StatusCode.ShouldBe(HttpStatusCode.OK, await renewed.Content.ReadAsStringAsync());
+        var next = (await renewed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refresh_token").GetString()!;
+
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE users SET security_stamp = 'changed' WHERE id = '{user.Id}'", platform.CatalogDatabase);
+        var refused = await _api.CreateClient().PostAsync("/connect/token", Form(("grant_type", "refresh_token"), ("client_id", "cleancrm-cli"), ("refresh_token", next)));
+        refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString().ShouldBe("invalid_grant");
+    }
+
+    [Fact]
+    public async Task Unknown_clients_and_grants_are_refused()
+    {
+        (await _api.CreateClient().PostAsync("/connect/token", Form(("grant_type", "password"), ("client_id", "evil"), ("username", _user.Email), ("password", Password))))
+            .StatusCode.ShouldBeOneOf(HttpStatusCode.BadRequest, HttpStatusCode.Unauthorized);
+        (await _api.CreateClient().PostAsync("/connect/token", Form(("grant_type", "client_credentials"), ("client_id", "cleancrm-cli"))))
+            .StatusCode.ShouldBeOneOf(HttpStatusCode.BadRequest, HttpStatusCode.Unauthorized);
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private async Task<UserAccount> CreateUserWithPasswordAsync()
+    {
+        var user = await platform.CreateUserAsync();
+        var hash = new CleanCrm.Infrastructure.Provisioning.PasswordHashing().Hash(Password);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE users SET password_hash = '{hash}' WHERE id = '{user.Id}'", platform.CatalogDatabase);
+        return user;
+    }
+
+    private async Task<JsonElement> PasswordGrantAsync(string email, string password, ApiFactory? api = null)
+    {
+        var response = await RawPasswordGrantAsync(email, password, api);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private Task<HttpResponseMessage> RawPasswordGrantAsync(string email, string password, ApiFactory? api = null) =>
+        (api ?? _api).CreateClient().PostAsync("/connect/token", Form(
+            ("grant_type", "password"), ("client_id", "cleancrm-cli"), ("username", email), ("password", password), ("scope", "openid email profile offline_access api")));
+
+    private HttpClient Bearer(string token)
+    {
+        var client = _api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) => new(fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value)));
+
+    private static byte[] Base64UrlDecode(string value) => System.Buffers.Text.Base64Url.DecodeFromChars(value);
+}
