@@ -114,6 +114,7 @@ app.MapContacts();
 app.MapOrganizations();
 app.MapTokenEndpoints();
 app.MapMe();
+app.MapApiClients();
 
 await app.RunAsync();
 

@@ -114,6 +114,7 @@ public static class DependencyInjection
         services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<IdentityBootstrap>();
+        services.AddSingleton<Application.ApiClients.IApiClientRegistry, OpenIddictApiClientRegistry>();
         return services;
     }
 }
