@@ -115,6 +115,7 @@ app.MapOrganizations();
 app.MapTokenEndpoints();
 app.MapMe();
 app.MapApiClients();
+app.MapMembers();
 
 await app.RunAsync();
 
