@@ -28,7 +28,7 @@ public sealed class DependencyRuleTests
     [Theory]
     [InlineData("CleanCrm.Infrastructure")]
     [InlineData("CleanCrm.Api")]
-    [InlineData("CleanCrm.Provisioning")]
+    [InlineData("CleanCrm.Provisioning.Worker")]
     [InlineData("Npgsql")]
     [InlineData("Microsoft.AspNetCore")]
     [InlineData("Hangfire")]
@@ -38,7 +38,7 @@ public sealed class DependencyRuleTests
 
     [Theory]
     [InlineData("CleanCrm.Api")]
-    [InlineData("CleanCrm.Provisioning")]
+    [InlineData("CleanCrm.Provisioning.Worker")]
     public void Infrastructure_does_not_depend_on_the_hosts(string forbidden) =>
         AssertNoDependency(Types.InAssembly(Infrastructure), forbidden);
 
