@@ -58,7 +58,7 @@ public sealed record FleetMigrationReport(
 /// </summary>
 public sealed partial class FleetMigrator(
     DatabaseMigrator databaseMigrator,
-    TenantDatabaseProvisioner provisioner,
+    DatabaseServerAdmin admin,
     IDbContextFactory<CatalogDbContext> catalogFactory,
     IOptions<CatalogDatabaseOptions> catalogOptions,
     IOptions<MigrationOptions> migrationOptions,
@@ -95,6 +95,29 @@ public sealed partial class FleetMigrator(
         var pending = organizations.Where(o => o.SchemaVersion != target).OrderBy(o => o.Slug, StringComparer.Ordinal).ToList();
         var upToDate = organizations.Count - pending.Count;
 
+        // EF refuses to migrate a model that has changes no migration captures; checked once here, not per tenant.
+        if (pending.Count > 0 && TenantMigrations.HasPendingModelChanges())
+        {
+            throw new InvalidOperationException("The tenant model has changes that no tenant migration captures; add a migration before migrating the fleet.");
+        }
+
+        // Each server's admin credentials are read from the secret store once per run, not once per tenant.
+        var adminConnections = new Dictionary<Guid, (string? ConnectionString, string? Error)>();
+        foreach (var serverId in pending.Select(p => p.DatabaseServerId).OfType<Guid>().Distinct())
+        {
+            if (servers.TryGetValue(serverId, out var server))
+            {
+                try
+                {
+                    adminConnections[serverId] = (await admin.ConnectionStringAsync(server, "postgres", cancellationToken), null);
+                }
+                catch (Exception exception) when (!IsCancellation(exception, cancellationToken))
+                {
+                    adminConnections[serverId] = (null, Describe(exception));
+                }
+            }
+        }
+
         var migrated = new ConcurrentBag<FleetTenantResult>();
         var skipped = new ConcurrentBag<FleetTenantResult>();
         var failed = new ConcurrentBag<FleetTenantResult>();
@@ -106,7 +129,7 @@ public sealed partial class FleetMigrator(
             new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
             async (candidate, ct) =>
             {
-                var (outcome, result) = await MigrateTenantAsync(candidate, servers, target, ct);
+                var (outcome, result) = await MigrateTenantAsync(candidate, adminConnections, target, ct);
                 (outcome switch { Outcome.Migrated => migrated, Outcome.Skipped => skipped, _ => failed }).Add(result);
                 var count = Interlocked.Increment(ref done);
                 progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Tenants, pending.Count, count, migrated.Count, skipped.Count, failed.Count, candidate.Slug));
@@ -146,7 +169,7 @@ public sealed partial class FleetMigrator(
 
     private async Task<(Outcome, FleetTenantResult)> MigrateTenantAsync(
         Candidate candidate,
-        IReadOnlyDictionary<Guid, DatabaseServer> servers,
+        IReadOnlyDictionary<Guid, (string? ConnectionString, string? Error)> adminConnections,
         string target,
         CancellationToken cancellationToken)
     {
@@ -182,16 +205,20 @@ public sealed partial class FleetMigrator(
                     return (Outcome.Skipped, Result(null, $"at {current.Value.SchemaVersion}, newer than this build's {target}"));
                 }
 
-                if (current.Value.ServerId is not { } serverId || !servers.TryGetValue(serverId, out var server))
+                if (current.Value.ServerId is not { } serverId || !adminConnections.TryGetValue(serverId, out var server))
                 {
-                    return (Outcome.Failed, Result(null, "no database server is assigned, or it is not registered"));
+                    return (Outcome.Failed, Result(null, "its database server is not the one listed when the run started, or is not registered; run again"));
                 }
 
-                var version = await provisioner.MigrateAsync(server, candidate.Id, cancellationToken);
+                if (server.ConnectionString is null)
+                {
+                    return (Outcome.Failed, Result(null, server.Error));
+                }
 
-                // New tables are covered by the default privileges set at provisioning (they are created by the same
-                // migrator role); granting again, idempotently, also covers a migrator role that changed since.
-                await provisioner.GrantAsync(server, candidate.Id, cancellationToken);
+                // Migrate, then grant: new tables are already covered by the default privileges set at provisioning
+                // (they are created by the same migrator role); granting again, idempotently, also covers a migrator
+                // role that changed since.
+                var version = await TenantDatabaseProvisioner.MigrateAndGrantAsync(server.ConnectionString, candidate.Id, cancellationToken);
                 await UpdateVersionAsync(catalog, candidate.Id, version, cancellationToken);
                 directory.Invalidate(candidate.Id);
                 if (version != target)

@@ -18,17 +18,19 @@ namespace CleanCrm.IntegrationTests.Provisioning;
 /// history while keeping its tables (re-applying the migration then hits "relation already exists").
 /// </summary>
 [Collection(PlatformCollection.Name)]
-public sealed class FleetMigrationTests(SharedPlatform platform)
+public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetime
 {
     private static readonly string Latest = TenantMigrations.LatestVersion;
+
+    private readonly List<Guid> _created = [];
 
     private FleetMigrator Fleet => platform.Services.GetRequiredService<FleetMigrator>();
 
     [Fact]
     public async Task Tenants_at_the_latest_version_are_skipped_without_connecting()
     {
-        var current = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
-        var suspended = await platform.CreateOrganizationAsync(serverId: platform.SecondaryServer?.Id ?? platform.PrimaryServer.Id);
+        var current = await CreateOrganizationAsync();
+        var suspended = await CreateOrganizationAsync();
         await platform.SetStatusAsync(suspended.Id, OrganizationStatus.Suspended);
 
         // Connecting to these databases would now fail, so a clean run proves they were never touched.
@@ -61,10 +63,10 @@ public sealed class FleetMigrationTests(SharedPlatform platform)
     [Fact]
     public async Task Stale_tenants_are_migrated_a_failing_one_is_reported_and_a_rerun_after_the_fix_finishes_it()
     {
-        var rolledBack = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
-        var staleCatalogOnly = await platform.CreateOrganizationAsync(serverId: platform.SecondaryServer?.Id ?? platform.PrimaryServer.Id);
-        var broken = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
-        var deleting = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
+        var rolledBack = await CreateOrganizationAsync();
+        var staleCatalogOnly = await CreateOrganizationAsync();
+        var broken = await CreateOrganizationAsync();
+        var deleting = await CreateOrganizationAsync();
         var productVersion = await HistoryProductVersionAsync(rolledBack);
 
         // 1. Really one migration behind: the last migration rolled back (tables dropped, history row gone), catalog NULL.
@@ -136,7 +138,7 @@ public sealed class FleetMigrationTests(SharedPlatform platform)
     [Fact]
     public async Task An_organization_locked_by_another_process_is_skipped_as_busy_and_migrated_by_the_next_run()
     {
-        var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
+        var organization = await CreateOrganizationAsync();
         await SetCatalogVersionAsync(organization.Id, null);
 
         await using (var holder = new NpgsqlConnection(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, platform.CatalogDatabase)))
@@ -159,7 +161,7 @@ public sealed class FleetMigrationTests(SharedPlatform platform)
     [Fact]
     public async Task Cli_migrate_exits_non_zero_and_names_the_failing_tenant()
     {
-        var broken = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
+        var broken = await CreateOrganizationAsync();
         var productVersion = await HistoryProductVersionAsync(broken);
         await ExecuteAsync(broken, $"DROP TABLE {TenantMigrations.HistoryTable}");
         await SetCatalogVersionAsync(broken.Id, null);
@@ -188,6 +190,39 @@ public sealed class FleetMigrationTests(SharedPlatform platform)
                 $"CREATE TABLE IF NOT EXISTS {TenantMigrations.HistoryTable} (migration_id varchar(150) PRIMARY KEY, product_version varchar(32) NOT NULL); INSERT INTO {TenantMigrations.HistoryTable} VALUES ('{Latest}', '{productVersion}') ON CONFLICT DO NOTHING");
             await SetCatalogVersionAsync(broken.Id, Latest);
         }
+    }
+
+    [Fact]
+    public void Failure_reasons_keep_the_messages_but_never_a_password()
+    {
+        var exception = new InvalidOperationException(
+            "Connecting with Host=db;Password=s3cret;Database=x failed",
+            new TimeoutException("Timeout during connection attempt"));
+
+        var reason = FleetMigrator.Describe(exception);
+
+        reason.ShouldNotContain("s3cret");
+        reason.ShouldContain("Password=***");
+        reason.ShouldContain("Timeout during connection attempt");
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// Marks this test's organizations deleted (their databases are still dropped with the platform), so the shared
+    /// platform's per-server tenant counts, which placement tests depend on, are as if this test had not run.
+    /// </summary>
+    public async Task DisposeAsync()
+    {
+        await using var db = await platform.CatalogAsync();
+        await db.Organizations.Where(o => _created.Contains(o.Id)).ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, OrganizationStatus.Deleted));
+    }
+
+    private async Task<Organization> CreateOrganizationAsync()
+    {
+        var organization = await platform.CreateOrganizationAsync();
+        _created.Add(organization.Id);
+        return organization;
     }
 
     private static List<string> AllMigrations()
