@@ -87,9 +87,9 @@ public sealed class MigrateCommand : AsyncCommand<MigrateCommand.Settings>
         }
 
         var seconds = report.TenantsDuration.TotalSeconds;
-        var summary = new Table().Title("tenant databases").AddColumns("target version", "migrated", "skipped", "failed", "seconds", "tenants/s");
+        AnsiConsole.MarkupLineInterpolated($"tenant databases, target version [bold]{report.TargetVersion}[/]:");
+        var summary = new Table().AddColumns("migrated", "skipped", "failed", "seconds", "tenants/s");
         summary.AddRow(
-            Markup.Escape(report.TargetVersion),
             report.Migrated.Count.ToString(CultureInfo.InvariantCulture),
             $"{report.SkippedCount} ({report.UpToDate} up to date)",
             report.Failed.Count == 0 ? "0" : $"[red]{report.Failed.Count}[/]",

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Jobs;
 using CleanCrm.Infrastructure.Provisioning;
 using CleanCrm.Infrastructure.Tenancy;
 using CleanCrm.IntegrationTests.Support;
@@ -190,6 +191,26 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
                 $"CREATE TABLE IF NOT EXISTS {TenantMigrations.HistoryTable} (migration_id varchar(150) PRIMARY KEY, product_version varchar(32) NOT NULL); INSERT INTO {TenantMigrations.HistoryTable} VALUES ('{Latest}', '{productVersion}') ON CONFLICT DO NOTHING");
             await SetCatalogVersionAsync(broken.Id, Latest);
         }
+    }
+
+    [Fact]
+    public async Task The_maintenance_job_runs_the_same_fleet_migration()
+    {
+        var organization = await CreateOrganizationAsync();
+        await SetCatalogVersionAsync(organization.Id, null);
+        var job = platform.Services.GetRequiredService<FleetMigrationJob>();
+
+        var report = await job.RunAsync(2, null, CancellationToken.None);
+
+        report.Migrated.Select(m => m.Slug).ShouldBe([organization.Slug]);
+        (await CatalogVersionAsync(organization.Id)).ShouldBe(Latest);
+
+        // What the admin endpoint will queue: a valid Hangfire job on the maintenance queue, never retried blindly.
+        var queued = Hangfire.Common.Job.FromExpression<FleetMigrationJob>(j => j.RunAsync(null, null, CancellationToken.None), HangfireStorage.MaintenanceQueue);
+        queued.Queue.ShouldBe(HangfireStorage.MaintenanceQueue);
+        var method = typeof(FleetMigrationJob).GetMethod(nameof(FleetMigrationJob.RunAsync))!;
+        method.GetCustomAttributes(typeof(Hangfire.QueueAttribute), false).Cast<Hangfire.QueueAttribute>().Single().Queue.ShouldBe(HangfireStorage.MaintenanceQueue);
+        method.GetCustomAttributes(typeof(Hangfire.AutomaticRetryAttribute), false).Cast<Hangfire.AutomaticRetryAttribute>().Single().Attempts.ShouldBe(0);
     }
 
     [Fact]
