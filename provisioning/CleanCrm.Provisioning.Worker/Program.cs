@@ -6,7 +6,17 @@ namespace CleanCrm.Provisioning.Worker;
 /// <summary>The worker host and operator CLI: <c>serve</c>, <c>migrate</c>, <c>provision</c>, <c>suspend</c>, <c>resume</c>, <c>tenants list</c>.</summary>
 public static class WorkerProgram
 {
-    public static async Task<int> Main(string[] args) => await CreateApp().RunAsync(args);
+    public static async Task<int> Main(string[] args)
+    {
+        // Ctrl+C stops a long command (a fleet migration) cleanly instead of killing it mid-database.
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        return await CreateApp().RunAsync(args, cancellation.Token);
+    }
 
     public static CommandApp CreateApp()
     {
@@ -15,7 +25,7 @@ public static class WorkerProgram
         {
             config.SetApplicationName("cleancrm-worker");
             config.AddCommand<ServeCommand>("serve").WithDescription("Run the provisioning/maintenance job server (Hangfire).");
-            config.AddCommand<MigrateCommand>("migrate").WithDescription("Migrate the catalog and the template database of every server.");
+            config.AddCommand<MigrateCommand>("migrate").WithDescription("Migrate the catalog, the template database of every server, and every tenant database that is behind.");
             config.AddCommand<ProvisionCommand>("provision").WithDescription("Provision (or resume provisioning of) one organization now.").WithExample("provision", "acme");
             config.AddCommand<SuspendCommand>("suspend").WithDescription("Suspend an active organization (its members are refused).").WithExample("suspend", "acme");
             config.AddCommand<ResumeCommand>("resume").WithDescription("Resume a suspended organization.").WithExample("resume", "acme");

@@ -56,6 +56,7 @@ public static class DependencyInjection
         services.AddSingleton<IValidateOptions<CatalogDatabaseOptions>, CatalogDatabaseOptionsValidator>();
         services.AddOptions<TenancyOptions>().Bind(configuration.GetSection(TenancyOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<TenancyOptions>, TenancyOptionsValidator>();
+        services.AddOptions<MigrationOptions>().Bind(configuration.GetSection(MigrationOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SecretsOptions>().Bind(configuration.GetSection(SecretsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddPooledDbContextFactory<CatalogDbContext>((sp, options) =>
@@ -115,6 +116,8 @@ public static class DependencyInjection
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<IdentityBootstrap>();
         services.AddSingleton<Application.ApiClients.IApiClientRegistry, OpenIddictApiClientRegistry>();
+        services.AddSingleton<FleetMigrator>();
+        services.AddTransient<Jobs.FleetMigrationJob>();
         return services;
     }
 }

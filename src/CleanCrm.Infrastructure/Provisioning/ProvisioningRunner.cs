@@ -311,6 +311,34 @@ public sealed class OrganizationLock : IAsyncDisposable
 
     public static string Key(Guid organizationId) => $"cleancrm:org:{organizationId:N}";
 
+    /// <summary>Takes the same lock on a connection the caller owns (the fleet migrator holds one per tenant).</summary>
+    public static async Task<bool> TryAcquireAsync(NpgsqlConnection catalog, Guid organizationId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", catalog);
+        command.Parameters.AddWithValue(Key(organizationId));
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
+    /// <summary>Releases a lock taken with <see cref="TryAcquireAsync(NpgsqlConnection, Guid, CancellationToken)"/>; a broken session has released it already.</summary>
+    public static async Task ReleaseAsync(NpgsqlConnection catalog, Guid organizationId)
+    {
+        if (catalog.State != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", catalog);
+            command.Parameters.AddWithValue(Key(organizationId));
+            await command.ExecuteScalarAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException)
+        {
+            // The session is gone, and its advisory locks with it.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
