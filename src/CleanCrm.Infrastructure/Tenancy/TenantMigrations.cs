@@ -15,6 +15,9 @@ public static class TenantMigrations
     /// <summary>The id of the newest tenant migration in this build: the schema version every tenant should reach.</summary>
     public static string LatestVersion { get; } = ComputeLatest();
 
+    /// <summary>Every tenant migration id of this build, oldest first.</summary>
+    public static IReadOnlyList<string> AllVersions { get; } = ComputeAll();
+
     public static TenantDbContext CreateMigrationContext(string adminConnectionString) =>
         new(new DbContextOptionsBuilder<TenantDbContext>()
             .UseNpgsql(adminConnectionString, npgsql => npgsql.MigrationsHistoryTable(HistoryTable))
@@ -73,6 +76,12 @@ public static class TenantMigrations
         await using var db = CreateMigrationContext(adminConnectionString);
         var applied = await db.Database.GetAppliedMigrationsAsync(cancellationToken);
         return applied.LastOrDefault();
+    }
+
+    private static string[] ComputeAll()
+    {
+        using var db = CreateMigrationContext("Host=localhost");
+        return [.. db.GetService<IMigrationsAssembly>().Migrations.Keys.Order(StringComparer.Ordinal)];
     }
 
     private static string ComputeLatest()

@@ -23,6 +23,10 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
 {
     private static readonly string Latest = TenantMigrations.LatestVersion;
 
+    // Marks every migration of this build as applied (what an operator does to re-baseline a database whose history was lost).
+    private static string Baseline(string productVersion) =>
+        string.Join(", ", TenantMigrations.AllVersions.Select(id => $"('{id}', '{productVersion}')"));
+
     private readonly List<Guid> _created = [];
 
     private FleetMigrator Fleet => platform.Services.GetRequiredService<FleetMigrator>();
@@ -122,7 +126,7 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         (await PlatformEnvironment.CountRowsAsync(rolledBack, $"SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = '{rolledBack.DatabaseRole}' AND table_name = '{TenantMigrations.HistoryTable}' AND privilege_type <> 'SELECT'")).ShouldBe(0);
 
         // The operator's fix: baseline the database whose history was lost, then run again.
-        await ExecuteAsync(broken, $"INSERT INTO {TenantMigrations.HistoryTable} (migration_id, product_version) VALUES ('{Latest}', '{productVersion}')");
+        await ExecuteAsync(broken, $"INSERT INTO {TenantMigrations.HistoryTable} (migration_id, product_version) VALUES {Baseline(productVersion)}");
         var rerun = await Fleet.MigrateAsync(4, null, CancellationToken.None);
 
         rerun.Failed.ShouldBeEmpty(string.Join("; ", rerun.Failed.Select(f => $"{f.Slug}: {f.Reason}")));
@@ -188,7 +192,7 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         {
             await ExecuteAsync(
                 broken,
-                $"CREATE TABLE IF NOT EXISTS {TenantMigrations.HistoryTable} (migration_id varchar(150) PRIMARY KEY, product_version varchar(32) NOT NULL); INSERT INTO {TenantMigrations.HistoryTable} VALUES ('{Latest}', '{productVersion}') ON CONFLICT DO NOTHING");
+                $"CREATE TABLE IF NOT EXISTS {TenantMigrations.HistoryTable} (migration_id varchar(150) PRIMARY KEY, product_version varchar(32) NOT NULL); INSERT INTO {TenantMigrations.HistoryTable} VALUES {Baseline(productVersion)} ON CONFLICT DO NOTHING");
             await SetCatalogVersionAsync(broken.Id, Latest);
         }
     }
