@@ -118,6 +118,7 @@ public static class DependencyInjection
         services.AddSingleton<Application.ApiClients.IApiClientRegistry, OpenIddictApiClientRegistry>();
         services.AddSingleton<FleetMigrator>();
         services.AddTransient<Jobs.FleetMigrationJob>();
+        services.AddSingleton<Application.Fleet.IFleetMigrations, Jobs.HangfireFleetMigrations>();
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using CleanCrm.Api.Infrastructure;
+using CleanCrm.Application.Fleet;
 using CleanCrm.Application.Organizations;
 using CleanCrm.Application.Organizations.Commands.Admin;
 using CleanCrm.Application.Organizations.Commands.CreateOrganization;
@@ -67,6 +68,21 @@ public static class OrganizationsEndpoints
             .WithName("MoveOrganization")
             .ProducesValidationProblem()
             .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
+        var migrations = app.MapGroup("/api/v1/admin/migrations").WithTags("Administration").RequireAuthorization()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+        migrations.MapPost("/", async ([FromBody] StartFleetMigrationFields? body, IMediator mediator, CancellationToken ct) =>
+            {
+                var result = await mediator.Send(new StartFleetMigration(body ?? new StartFleetMigrationFields()), ct);
+                return result.IsSuccess ? TypedResults.Accepted($"/api/v1/admin/migrations/{result.Value.JobId}", result.Value) : Problems.Result(result.Error!);
+            })
+            .WithName("StartFleetMigration")
+            .Produces<FleetMigrationStatusDto>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem();
+        migrations.MapGet("/{jobId}", async (string jobId, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetFleetMigration(jobId), ct)))
+            .WithName("GetFleetMigration")
+            .Produces<FleetMigrationStatusDto>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 

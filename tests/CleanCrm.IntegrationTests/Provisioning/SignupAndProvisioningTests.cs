@@ -190,6 +190,32 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
         await WaitForStatusAsync(owner.Id, organization.Slug, "active");
     }
 
+    [Fact]
+    public async Task Admins_start_a_fleet_migration_and_follow_it_to_its_report()
+    {
+        var admin = AdminClient();
+        (await Problem.ReadAsync(await admin.PostAsJsonAsync("/api/v1/admin/migrations", new { parallelism = 0 }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("parallelism");
+        await Problem.ReadAsync(await _api.ClientFor(Guid.NewGuid()).PostAsJsonAsync("/api/v1/admin/migrations", new { }), HttpStatusCode.Forbidden);
+        await Problem.ReadAsync(await admin.GetAsync("/api/v1/admin/migrations/999999999"), HttpStatusCode.NotFound);
+
+        var started = await admin.PostAsJsonAsync("/api/v1/admin/migrations", new { parallelism = 2 });
+        started.StatusCode.ShouldBe(HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync());
+        var jobId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobId").GetString()!;
+        started.Headers.Location!.ToString().ShouldBe($"/api/v1/admin/migrations/{jobId}");
+        var watch = Stopwatch.StartNew();
+        JsonElement status;
+        do
+        {
+            await Task.Delay(200);
+            status = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/migrations/{jobId}");
+            watch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60), status.ToString());
+        }
+        while (status.GetProperty("state").GetString() is "enqueued" or "processing");
+
+        status.GetProperty("state").GetString().ShouldBe("succeeded");
+        status.GetProperty("report").GetString()!.ShouldContain(CleanCrm.Infrastructure.Tenancy.TenantMigrations.LatestVersion);
+    }
+
     public async Task DisposeAsync() => await _worker.DisposeAsync();
 
     private HttpClient AdminClient()
