@@ -30,6 +30,13 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
     // A private cache, so dropping everything after a missed notification does not touch anyone else's entries.
     private readonly MemoryCache cache = new(new MemoryCacheOptions());
 
+    // Bumped by every invalidation. A lookup that started before an invalidation must not cache what it read: it may
+    // be the old row, and caching it after the NOTIFY would keep a stale status for a whole TTL.
+    private long _generation;
+
+    // Organizations between states (pending, provisioning, moving…) change soon; they are cached only briefly.
+    private static readonly TimeSpan TransitionalTtl = TimeSpan.FromSeconds(1);
+
     private TimeSpan Ttl => TimeSpan.FromSeconds(options.Value.DirectoryCacheSeconds);
 
     public async ValueTask<TenantLocation?> FindAsync(Guid organizationId, CancellationToken cancellationToken)
@@ -39,9 +46,10 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
             return cached;
         }
 
+        var generation = Interlocked.Read(ref _generation);
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         var location = await Query(db.Organizations.Where(o => o.Id == organizationId)).FirstOrDefaultAsync(cancellationToken);
-        Remember(location);
+        Remember(location, generation);
         return location;
     }
 
@@ -52,9 +60,10 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
             return await FindAsync(organizationId, cancellationToken);
         }
 
+        var generation = Interlocked.Read(ref _generation);
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         var location = await Query(db.Organizations.Where(o => o.Slug == slug)).FirstOrDefaultAsync(cancellationToken);
-        Remember(location);
+        Remember(location, generation);
         return location;
     }
 
@@ -67,12 +76,13 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
             return cached;
         }
 
+        var generation = Interlocked.Read(ref _generation);
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         var role = await db.Memberships.AsNoTracking()
             .Where(m => m.OrganizationId == organizationId && m.UserId == userId)
             .Select(m => (OrgRole?)m.Role)
             .FirstOrDefaultAsync(cancellationToken);
-        if (Ttl > TimeSpan.Zero)
+        if (Ttl > TimeSpan.Zero && Interlocked.Read(ref _generation) == generation)
         {
             cache.Set(key, role, Ttl);
         }
@@ -82,6 +92,7 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
 
     public void Invalidate(Guid organizationId)
     {
+        Interlocked.Increment(ref _generation);
         if (cache.TryGetValue(IdKey(organizationId), out TenantLocation? cached) && cached is not null)
         {
             cache.Remove(SlugKey(cached.Slug));
@@ -90,21 +101,30 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
         cache.Remove(IdKey(organizationId));
     }
 
-    public void InvalidateMembership(Guid organizationId, Guid userId) => cache.Remove(("role", organizationId, userId));
+    public void InvalidateMembership(Guid organizationId, Guid userId)
+    {
+        Interlocked.Increment(ref _generation);
+        cache.Remove(("role", organizationId, userId));
+    }
 
-    public void InvalidateAll() => cache.Compact(1.0);
+    public void InvalidateAll()
+    {
+        Interlocked.Increment(ref _generation);
+        cache.Compact(1.0);
+    }
 
     public void Dispose() => cache.Dispose();
 
-    private void Remember(TenantLocation? location)
+    private void Remember(TenantLocation? location, long generation)
     {
-        if (location is null || Ttl == TimeSpan.Zero)
+        if (location is null || Ttl == TimeSpan.Zero || Interlocked.Read(ref _generation) != generation)
         {
             return;
         }
 
-        cache.Set(IdKey(location.OrganizationId), location, Ttl);
-        cache.Set(SlugKey(location.Slug), location.OrganizationId, Ttl);
+        var ttl = location.Status is OrganizationStatus.Active or OrganizationStatus.Suspended ? Ttl : TimeSpan.FromTicks(Math.Min(Ttl.Ticks, TransitionalTtl.Ticks));
+        cache.Set(IdKey(location.OrganizationId), location, ttl);
+        cache.Set(SlugKey(location.Slug), location.OrganizationId, ttl);
     }
 
     private static IQueryable<TenantLocation> Query(IQueryable<Organization> organizations) =>
