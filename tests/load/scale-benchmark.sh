@@ -161,9 +161,10 @@ done
 say "API ready (pid $api_pid)"
 
 # --- 5. load ----------------------------------------------------------------------------------------------------
-run_wrk() { # <K> <duration> <output>
-  USER_ID=$user_id K=$1 MODE=$mode COMPANIES=$rows wrk -t"$threads" -c"$connections" -d"$2" --latency --timeout 10s \
-    -s tests/load/tenants.lua "$api_url" -- "$1" >"$3" 2>&1
+run_wrk() { # <K> <duration> <output>; the CPU wrk used (user+system seconds) goes to <output>.cpu
+  local TIMEFORMAT='%3U %3S'
+  { time USER_ID=$user_id K=$1 MODE=$mode COMPANIES=$rows wrk -t"$threads" -c"$connections" -d"$2" --latency --timeout 10s \
+    -s tests/load/tenants.lua "$api_url" -- "$1" >"$3" 2>&1; } 2>"$3.cpu"
 }
 
 metric() { # <file> <prometheus metric name>: sum over all label sets (0 when absent)
@@ -176,6 +177,23 @@ tenant_sessions() {
 
 rss_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$api_pid/status"; }
 
+# CPU accounting in clock ticks, to see where the time goes and whether something else loaded the machine.
+clk_tck=$(getconf CLK_TCK)
+postmaster=$(head -n 1 "$PG_ROOT/$cluster/postmaster.pid")
+cpu_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# utime+stime of a process ($2 = with reaped children too); the comm field has no spaces for dotnet/postgres.
+proc_ticks() { awk -v c="${2:-0}" '{ print $14 + $15 + (c ? $16 + $17 : 0) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Exited backends are in the postmaster's reaped-children time, live ones are added one by one.
+pg_ticks() {
+  local total child
+  total=$(proc_ticks "$postmaster" 1)
+  for child in $(pgrep -P "$postmaster"); do
+    total=$((total + $(proc_ticks "$child")))
+  done
+  echo "$total"
+}
+
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm-up on every K, widest first, so the single-tenant case runs last and measurement starts from a warm JIT,
 # warm directory caches and warm data sources for every case.
 for ((i = ${#cases[@]} - 1; i >= 0; i--)); do
@@ -184,7 +202,7 @@ for ((i = ${#cases[@]} - 1; i >= 0; i--)); do
 done
 sleep 2
 
-declare -A rps p50 p99 errors statuses maxconn maxrss sessions evictions waits refusals socket dur
+declare -A rps p50 p99 errors statuses maxconn maxrss sessions evictions waits refusals socket dur cpu serving_cpu_s case_s
 for k in "${cases[@]}"; do
   say "case K=$k: wrk -t$threads -c$connections -d$duration"
   curl -s "$api_url/metrics" >"$log/metrics-before-$k.txt"
@@ -197,7 +215,17 @@ for k in "${cases[@]}"; do
   (while kill -0 "$api_pid" 2>/dev/null; do rss_kb VmRSS; sleep 0.2; done) >"$log/rss-$k.txt" &
   sampler_pids+=($!)
 
+  started=$(date +%s.%N) busy0=$(cpu_busy) api0=$(proc_ticks "$api_pid") pg0=$(pg_ticks)
   run_wrk "$k" "$duration" "$log/wrk-$k.txt"
+  busy1=$(cpu_busy) api1=$(proc_ticks "$api_pid") pg1=$(pg_ticks) finished=$(date +%s.%N)
+  # api/pg/wrk/other as % of all cores over the case; "other" is everything else on the machine (should be ~0).
+  cpu[$k]=$(awk -v t0="$started" -v t1="$finished" -v n="$(nproc)" -v hz="$clk_tck" -v b=$((busy1 - busy0)) \
+    -v a=$((api1 - api0)) -v p=$((pg1 - pg0)) -v w="$(awk '{ print $1 + $2 }' "$log/wrk-$k.txt.cpu")" 'BEGIN {
+      cap = (t1 - t0) * n * hz; o = b - a - p - w * hz; if (o < 0) o = 0
+      printf "%.0f/%.0f/%.0f/%.0f", 100 * a / cap, 100 * p / cap, 100 * w * hz / cap, 100 * o / cap }')
+  # Requests per CPU-second of API + PostgreSQL: a ratio that other load on the machine does not skew much.
+  serving_cpu_s[$k]=$(awk -v t=$((api1 - api0 + pg1 - pg0)) -v hz="$clk_tck" 'BEGIN { printf "%.3f", t / hz }')
+  case_s[$k]=$(awk -v t0="$started" -v t1="$finished" 'BEGIN { printf "%.3f", t1 - t0 }')
 
   sleep 0.3
   for pid in "${sampler_pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
@@ -229,19 +257,23 @@ rss_end=$(rss_kb VmRSS)
 # --- 6. summary -------------------------------------------------------------------------------------------------
 {
   echo "Tenant connection scale benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "load average before the warm-up: $load_at_start"
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(psql -XAtc 'SHOW server_version' | cut -d' ' -f1) max_connections=$max_connections; $tenant_dbs tenant databases"
   echo "api: Release, cap MaxOpenTenantConnections=$cap, PerTenantMaxPoolSize=$per_tenant, catalog pool $catalog_pool, other tenancy options default${BENCH_API_ENV:+, extra: $BENCH_API_ENV}"
   echo "product commit: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src || echo ' + uncommitted src changes')"
   echo "load: wrk -t$threads -c$connections -d$duration, mode=$mode (GET /api/v1/companies?limit=20 unless mode=get), seed step ${seed_seconds}s"
   echo
-  printf '%-6s %10s %8s %9s %9s %9s %-14s %8s %9s %10s %8s %9s %9s\n' \
-    K 'req/s' 'vs K=1' 'p50 ms' 'p99 ms' 'non-200' 'statuses' 'sock err' 'max conns' 'new sess/s' 'evict' 'waits' 'refused'
+  printf '%-6s %10s %8s %9s %9s %9s %-14s %8s %9s %10s %8s %9s %9s  %-21s  %s\n' \
+    K 'req/s' 'vs K=1' 'p50 ms' 'p99 ms' 'non-200' 'statuses' 'sock err' 'max conns' 'new sess/s' 'evict' 'waits' 'refused' \
+    'cpu% api/pg/wrk/other' 'req/cpu-s (vs K=1)'
   for k in "${cases[@]}"; do
     ratio=$(awk -v a="${rps[$k]}" -v b="${rps[${cases[0]}]}" 'BEGIN { printf "%.1f%%", 100 * a / b }')
-    printf '%-6s %10s %8s %9s %9s %9s %-14s %8s %9s %10s %8s %9s %9s\n' \
+    per_cpu() { awk -v r="${rps[$1]}" -v d="${case_s[$1]}" -v c="${serving_cpu_s[$1]}" 'BEGIN { printf "%.0f", r * d / c }'; }
+    efficiency=$(awk -v a="$(per_cpu "$k")" -v b="$(per_cpu "${cases[0]}")" 'BEGIN { printf "%s (%.0f%%)", a, 100 * a / b }')
+    printf '%-6s %10s %8s %9s %9s %9s %-14s %8s %9s %10s %8s %9s %9s  %-21s  %s\n' \
       "$k" "${rps[$k]}" "$ratio" "${p50[$k]}" "${p99[$k]}" "${errors[$k]}" "${statuses[$k]}" "${socket[$k]}" \
       "${maxconn[$k]}/$cap" "$(awk -v n="${sessions[$k]}" -v d="${dur[$k]}" 'BEGIN { printf "%.1f", n / d }')" \
-      "${evictions[$k]}" "${waits[$k]}" "${refusals[$k]}"
+      "${evictions[$k]}" "${waits[$k]}" "${refusals[$k]}" "${cpu[$k]}" "$efficiency"
   done
   echo
   for k in "${cases[@]}"; do
@@ -250,5 +282,7 @@ rss_end=$(rss_kb VmRSS)
   printf 'RSS at end %d MiB, peak (VmHWM) %d MiB\n' $((rss_end / 1024)) $((hwm / 1024))
   echo "max conns = highest count(*) of pg_stat_activity rows of tenant roles, sampled every 200 ms"
   echo "new sess/s = tenant database sessions the server started per second of the case (pg_stat_database.sessions)"
+  echo "cpu% = share of all $(nproc) cores used by the API, PostgreSQL, wrk and anything else during the case"
+  echo "req/cpu-s = requests per CPU-second used by the API + PostgreSQL (little skewed by other load on the machine)"
   echo "evict/waits/refused = deltas of the API's cleancrm.tenant_* counters; logs in ${log#"$repo"/}"
 } | tee "$out/results-$stamp.txt"
