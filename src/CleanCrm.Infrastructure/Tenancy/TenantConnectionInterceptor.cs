@@ -39,6 +39,16 @@ public sealed class TenantConnectionInterceptor : DbConnectionInterceptor
 
     public override void ConnectionFailed(DbConnection connection, ConnectionErrorEventData eventData) => Release(eventData);
 
+    // EF Core 10 reports a cancelled open (e.g. the HTTP client went away while the connection was being opened) here,
+    // not to ConnectionFailed: without these overrides the slot taken in ConnectionOpeningAsync was never given back.
+    public override Task ConnectionCanceledAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Release(eventData);
+        return Task.CompletedTask;
+    }
+
+    public override void ConnectionCanceled(DbConnection connection, ConnectionEndEventData eventData) => Release(eventData);
+
     private static void Release(ConnectionEventData eventData)
     {
         if (eventData.Context is TenantDbContext { Connection: { } handle } && handle.Connection.State != System.Data.ConnectionState.Open)

@@ -23,6 +23,9 @@ public sealed class TenantCredentialsMissingException(Guid organizationId)
 /// </summary>
 public sealed partial class TenantConnectionPool : IAsyncDisposable
 {
+    // A tenant pool unused this long counts as stale: any tenant below its fair share may take its reservation.
+    private static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(1);
+
     private readonly object _gate = new();
     private readonly Dictionary<Guid, TenantPoolEntry> _entries = [];
     private readonly ISecretStore _secrets;
@@ -34,6 +37,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
     private TaskCompletionSource _changed = NewSignal();
     private int _reservedTotal;
     private int _inUseTotal;
+    private int _pinnedEntries;
     private bool _disposed;
 
     public TenantConnectionPool(
@@ -79,7 +83,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_entries.TryGetValue(location.OrganizationId, out var existing) && existing.Serves(location))
             {
-                existing.Pins++;
+                AddPin(existing);
                 existing.LastUsed = _clock.GetTimestamp();
                 return new TenantPoolLease(this, existing);
             }
@@ -122,7 +126,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
                 pinned = created;
             }
 
-            pinned.Pins++;
+            AddPin(pinned);
             pinned.LastUsed = _clock.GetTimestamp();
             Signal();
         }
@@ -228,7 +232,11 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
         var dispose = false;
         lock (_gate)
         {
-            entry.Pins--;
+            if (--entry.Pins == 0)
+            {
+                _pinnedEntries--;
+            }
+
             entry.LastUsed = _clock.GetTimestamp();
             dispose = entry.Retired && TryFree(entry);
             Signal();
@@ -266,9 +274,27 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
 
         if (entry.InUse >= entry.Reserved)
         {
+            // A tenant holds at most its fair share of the cap (cap / tenants with requests in flight, at least 1);
+            // beyond it, it waits for one of its own connections. Without this, tenants x per-tenant pool > cap
+            // thrashes: a tenant grows into free units, is later evicted whole (Clear closes all its idle
+            // connections), steals back from another, and every steal costs a new physical connection.
+            var fairShare = Math.Max(1, Cap / Math.Max(1, _pinnedEntries));
+            if (entry.Reserved >= fairShare)
+            {
+                return false;
+            }
+
             if (_reservedTotal >= Cap)
             {
-                var victim = FindLeastRecentlyUsed(e => e.InUse == 0 && e.Reserved > 0, entry);
+                // An idle pool above its share, or of a tenant unused for a while, can always be taken back. A tenant
+                // that holds nothing yet may also take the idle pool of any tenant with no request in flight (it must
+                // make progress); one that already holds a connection does not, or the victim, now at zero, steals
+                // from the next: churn without end.
+                var hasNone = entry.Reserved == 0;
+                var victim = FindLeastRecentlyUsed(
+                    e => e.InUse == 0 && e.Reserved > 0
+                         && (e.Reserved > fairShare || (e.Pins == 0 && (hasNone || _clock.GetElapsedTime(e.LastUsed) >= StaleAfter))),
+                    entry);
                 if (victim is null)
                 {
                     return false;
@@ -302,6 +328,14 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
         entry.Reserved = 0;
         entry.Freed = true;
         return true;
+    }
+
+    private void AddPin(TenantPoolEntry entry)
+    {
+        if (entry.Pins++ == 0)
+        {
+            _pinnedEntries++;
+        }
     }
 
     private TenantPoolEntry? FindLeastRecentlyUsed(Func<TenantPoolEntry, bool> eligible, TenantPoolEntry? except)
