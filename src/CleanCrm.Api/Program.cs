@@ -85,7 +85,9 @@ if (app.Environment.IsDevelopment() && app.Services.GetRequiredService<IOptions<
 }
 
 app.UseSerilogRequestLogging(options => options.GetLevel = (http, _, exception) =>
-    exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error : Serilog.Events.LogEventLevel.Information);
+    http.RequestAborted.IsCancellationRequested ? Serilog.Events.LogEventLevel.Information
+    : exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+    : Serilog.Events.LogEventLevel.Information);
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();
