@@ -11,7 +11,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--migrate")]
-        [System.ComponentModel.Description("Migrate the catalog and template databases before serving.")]
+        [System.ComponentModel.Description("Migrate the catalog, templates and every tenant that is behind before serving.")]
         public bool Migrate { get; init; }
     }
 
@@ -20,9 +20,11 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         using var host = WorkerHost.CreateBuilder(context.Remaining.Raw.ToArray(), runJobServer: true).Build();
         if (settings.Migrate)
         {
-            var migrator = host.Services.GetRequiredService<DatabaseMigrator>();
-            await migrator.MigrateCatalogAsync(cancellationToken);
-            await migrator.MigrateTemplatesAsync(cancellationToken);
+            var report = await host.Services.GetRequiredService<FleetMigrator>().MigrateAsync(null, null, cancellationToken);
+            if (report.Failed.Count > 0)
+            {
+                Spectre.Console.AnsiConsole.MarkupLineInterpolated($"[yellow]{report.Failed.Count} tenant(s) failed to migrate; serving anyway (see the migrate verb).[/]");
+            }
         }
 
         await host.RunAsync(cancellationToken);

@@ -56,7 +56,8 @@ public static class TokenEndpoints
             if (user.LockoutEndsAt > now)
             {
                 passwords.Verify(DummyHash, request.Password ?? string.Empty);
-                return Refuse(Errors.InvalidGrant, "The email or password is incorrect, or the account is temporarily locked.");
+                // Same answer as a wrong password: a different one would reveal that the account exists.
+                return Refuse(Errors.InvalidGrant, "The email or password is incorrect.");
             }
 
             if (!passwords.Verify(user.PasswordHash, request.Password ?? string.Empty))

@@ -37,6 +37,12 @@ public static class IdentitySetup
     public static void AddCleanCrmIdentity(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(IdentityOptions.SectionName).Get<IdentityOptions>() ?? new IdentityOptions();
+        var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), problems, validateAllProperties: true))
+        {
+            throw new InvalidOperationException(string.Join(" ", problems.Select(p => $"{IdentityOptions.SectionName}:{string.Join(",", p.MemberNames)}: {p.ErrorMessage}")));
+        }
+
         var development = builder.Environment.IsDevelopment() || builder.Environment.IsEnvironment("Testing");
         var signing = LoadKey(options.SigningKey, options, development, "signing", $"{IdentityOptions.SectionName}:SigningKey");
         var encryption = LoadKey(options.EncryptionKey, options, development, "encryption", $"{IdentityOptions.SectionName}:EncryptionKey");
