@@ -52,7 +52,7 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         response.Headers.Location!.ToString().ShouldBe($"/api/v1/companies/{id}");
         created.GetProperty("annualRevenue").GetInt64().ShouldBe(125_000_000);
         created.GetProperty("customFields").GetProperty("tier").GetString().ShouldBe("gold");
-        created.GetProperty("createdAt").GetString()!.ShouldEndWith("+00:00");
+        created.GetProperty("createdAt").GetString()!.ShouldEndWith("Z");
 
         var fetched = await _owner.GetAsync($"/api/v1/companies/{id}");
         fetched.Headers.ETag!.Tag.ShouldBe(response.Headers.ETag.Tag);

@@ -19,6 +19,11 @@ public static class ApiJson
         options.AllowTrailingCommas = false;
         options.ReadCommentHandling = JsonCommentHandling.Disallow;
         options.MaxDepth = 32;
+        if (!options.Converters.OfType<UtcDateTimeOffsetConverter>().Any())
+        {
+            options.Converters.Add(new UtcDateTimeOffsetConverter());
+        }
+
         if (!options.Converters.OfType<JsonStringEnumConverter>().Any())
         {
             options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
