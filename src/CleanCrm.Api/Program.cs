@@ -44,6 +44,7 @@ builder.WebHost.ConfigureKestrel((context, kestrel) =>
     kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue<long?>($"{ApiOptions.SectionName}:MaxRequestBodyBytes") ?? 1_048_576);
 
 builder.AddCleanCrmIdentity();
+builder.AddCleanCrmAbuseProtection();
 builder.Services.AddCleanCrmAuthentication(builder.Configuration, builder.Environment);
 builder.Services.AddAuthorization();
 
@@ -91,6 +92,9 @@ app.UseSerilogRequestLogging(options => options.GetLevel = (http, _, exception) 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();
+app.UseSecurityHeaders();
+app.UseCors(AbuseProtection.CorsPolicy);
+app.UseRateLimiter();
 app.UseOpenApi(settings => settings.Path = "/openapi/{documentName}.json");
 app.UseSwaggerUi(settings =>
 {

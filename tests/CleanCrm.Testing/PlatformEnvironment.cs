@@ -62,6 +62,8 @@ public class PlatformEnvironment : IAsyncLifetime
         Settings["CleanCrm:Provisioning:RequeueAfterSeconds"] = "2";
         Settings["CleanCrm:Jobs:QueuePollIntervalMs"] = "100";
         Settings["Serilog:MinimumLevel:Default"] = "Warning";
+        Settings["CleanCrm:AbuseProtection:TokenRequestsPerMinutePerIp"] = "100000";
+        Settings["CleanCrm:AbuseProtection:SignupsPerMinutePerIp"] = "100000";
         Settings["CleanCrm:Identity:SigningKey"] = NewRsaPem();
         Settings["CleanCrm:Identity:EncryptionKey"] = NewRsaPem();
         ConfigureSettings(Settings);
