@@ -47,6 +47,7 @@ builder.AddCleanCrmIdentity();
 builder.AddCleanCrmAbuseProtection();
 builder.Services.AddCleanCrmAuthentication(builder.Configuration, builder.Environment);
 builder.Services.AddAuthorization();
+builder.Services.AddAntiforgery(options => options.Cookie.Name = "cleancrm.antiforgery");
 
 builder.Services.AddEndpointsApiExplorer();
 builder.Services.AddHangfire((sp, configuration) =>
@@ -119,6 +120,7 @@ app.MapCompanies();
 app.MapContacts();
 app.MapOrganizations();
 app.MapTokenEndpoints();
+app.MapSignIn();
 app.MapMe();
 app.MapApiClients();
 app.MapMembers();

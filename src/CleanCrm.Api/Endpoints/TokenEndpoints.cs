@@ -44,43 +44,16 @@ public static class TokenEndpoints
         await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
         if (request.IsPasswordGrantType())
         {
-            var normalized = UserAccount.Normalize(request.Username ?? string.Empty);
-            var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, context.RequestAborted);
-            var now = clock.GetUtcNow();
-            if (user is null || user.PasswordHash is null)
-            {
-                passwords.Verify(DummyHash, request.Password ?? string.Empty);
-                return Refuse(Errors.InvalidGrant, "The email or password is incorrect.");
-            }
+            var user = await VerifyPasswordAsync(db, passwords, clock, request.Username ?? string.Empty, request.Password ?? string.Empty, context.RequestAborted);
+            return user is null ? Refuse(Errors.InvalidGrant, "The email or password is incorrect.") : SignIn(UserPrincipal(user, request.GetScopes()));
+        }
 
-            if (user.LockoutEndsAt > now)
-            {
-                passwords.Verify(DummyHash, request.Password ?? string.Empty);
-                // Same answer as a wrong password: a different one would reveal that the account exists.
-                return Refuse(Errors.InvalidGrant, "The email or password is incorrect.");
-            }
-
-            if (!passwords.Verify(user.PasswordHash, request.Password ?? string.Empty))
-            {
-                user.AccessFailedCount++;
-                if (user.AccessFailedCount >= MaxFailedSignIns)
-                {
-                    user.LockoutEndsAt = now.Add(LockoutDuration);
-                    user.AccessFailedCount = 0;
-                }
-
-                await db.SaveChangesAsync(context.RequestAborted);
-                return Refuse(Errors.InvalidGrant, "The email or password is incorrect.");
-            }
-
-            if (user.AccessFailedCount > 0 || user.LockoutEndsAt is not null)
-            {
-                user.AccessFailedCount = 0;
-                user.LockoutEndsAt = null;
-                await db.SaveChangesAsync(context.RequestAborted);
-            }
-
-            return SignIn(UserPrincipal(user, request.GetScopes()));
+        if (request.IsAuthorizationCodeGrantType())
+        {
+            var granted = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+            var userId = Guid.TryParse(granted?.GetClaim(Claims.Subject), out var id) ? id : Guid.Empty;
+            var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
+            return user is null ? Refuse(Errors.InvalidGrant, "The account no longer exists.") : SignIn(UserPrincipal(user, granted!.GetScopes()));
         }
 
         if (request.IsRefreshTokenGrantType())
@@ -120,6 +93,44 @@ public static class TokenEndpoints
         return Refuse(Errors.UnsupportedGrantType, "This grant type is not supported.");
     }
 
+    /// <summary>
+    /// Checks a password with lockout. Unknown emails cost the same hashing work and get the same null as a wrong
+    /// password or a locked account, so callers cannot tell which it was.
+    /// </summary>
+    public static async Task<UserAccount?> VerifyPasswordAsync(CatalogDbContext db, IPasswordHashing passwords, TimeProvider clock, string email, string password, CancellationToken cancellationToken)
+    {
+        var normalized = UserAccount.Normalize(email);
+        var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, cancellationToken);
+        var now = clock.GetUtcNow();
+        if (user is null || user.PasswordHash is null || user.LockoutEndsAt > now)
+        {
+            passwords.Verify(DummyHash, password);
+            return null;
+        }
+
+        if (!passwords.Verify(user.PasswordHash, password))
+        {
+            user.AccessFailedCount++;
+            if (user.AccessFailedCount >= MaxFailedSignIns)
+            {
+                user.LockoutEndsAt = now.Add(LockoutDuration);
+                user.AccessFailedCount = 0;
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            return null;
+        }
+
+        if (user.AccessFailedCount > 0 || user.LockoutEndsAt is not null)
+        {
+            user.AccessFailedCount = 0;
+            user.LockoutEndsAt = null;
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        return user;
+    }
+
     private static async Task<IResult> UserInfoAsync(HttpContext context, IDbContextFactory<CatalogDbContext> catalog)
     {
         var userId = Guid.TryParse(context.User.FindFirst(Claims.Subject)?.Value, out var id) ? id : Guid.Empty;
@@ -130,7 +141,7 @@ public static class TokenEndpoints
             : Results.Ok(new Dictionary<string, object> { [Claims.Subject] = user.Id, [Claims.Email] = user.Email, [Claims.Name] = user.Name });
     }
 
-    private static ClaimsPrincipal UserPrincipal(UserAccount user, ImmutableArray<string> requestedScopes)
+    public static ClaimsPrincipal UserPrincipal(UserAccount user, ImmutableArray<string> requestedScopes)
     {
         var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, user.Id.ToString())

@@ -71,7 +71,16 @@ public static class DevelopmentAuthentication
         // Bearer tokens from the OpenID Connect server always; "Dev ..." credentials only when explicitly enabled.
         var builder = services.AddAuthentication(IdentitySetup.PolicyScheme)
             .AddPolicyScheme(IdentitySetup.PolicyScheme, "Bearer or development credentials", options =>
-                options.ForwardDefaultSelector = context => IdentitySetup.SelectScheme(context, enabled));
+                options.ForwardDefaultSelector = context => IdentitySetup.SelectScheme(context, enabled))
+            .AddCookie(CleanCrm.Api.Endpoints.SignInEndpoints.SessionScheme, cookie =>
+            {
+                cookie.Cookie.Name = "cleancrm.session";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Lax;
+                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
+                cookie.LoginPath = "/account/login";
+            });
         return enabled ? builder.AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(DevelopmentAuthenticationHandler.SchemeName, null) : builder;
     }
 }

@@ -51,16 +51,20 @@ public static class IdentitySetup
             .AddServer(server =>
             {
                 server.SetTokenEndpointUris("/connect/token")
+                    .SetAuthorizationEndpointUris("/connect/authorize")
+                    .SetEndSessionEndpointUris("/connect/logout")
                     .SetRevocationEndpointUris("/connect/revoke")
                     .SetUserInfoEndpointUris("/connect/userinfo");
-                server.AllowPasswordFlow().AllowClientCredentialsFlow().AllowRefreshTokenFlow();
+                server.AllowPasswordFlow().AllowClientCredentialsFlow().AllowRefreshTokenFlow().AllowAuthorizationCodeFlow();
+                server.RequireProofKeyForCodeExchange();
                 server.RegisterScopes(OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
                     OpenIddictConstants.Scopes.OfflineAccess, ApiScope);
                 server.AddSigningKey(signing).AddEncryptionKey(encryption);
                 server.DisableAccessTokenEncryption();
                 server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes));
                 server.SetRefreshTokenLifetime(TimeSpan.FromDays(options.RefreshTokenLifetimeDays));
-                var aspNetCore = server.UseAspNetCore().EnableTokenEndpointPassthrough().EnableUserInfoEndpointPassthrough();
+                var aspNetCore = server.UseAspNetCore().EnableTokenEndpointPassthrough().EnableUserInfoEndpointPassthrough()
+                    .EnableAuthorizationEndpointPassthrough().EnableEndSessionEndpointPassthrough();
                 if (development)
                 {
                     aspNetCore.DisableTransportSecurityRequirement();
