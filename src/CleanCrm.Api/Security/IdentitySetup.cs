@@ -21,6 +21,9 @@ public sealed class IdentityOptions
     /// <summary>Development/Testing only: where generated keys are kept so tokens survive restarts.</summary>
     public string? DevelopmentKeyDirectory { get; set; }
 
+    /// <summary>Public base address of the API (e.g. https://api.cleancrm.example/); set it so every instance issues and accepts the same issuer.</summary>
+    public Uri? Issuer { get; set; }
+
     [System.ComponentModel.DataAnnotations.Range(1, 1440)]
     public int AccessTokenLifetimeMinutes { get; set; } = 15;
 
@@ -60,6 +63,11 @@ public static class IdentitySetup
                 server.RegisterScopes(OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
                     OpenIddictConstants.Scopes.OfflineAccess, ApiScope);
                 server.AddSigningKey(signing).AddEncryptionKey(encryption);
+                if (options.Issuer is { } issuer)
+                {
+                    server.SetIssuer(issuer);
+                }
+
                 server.DisableAccessTokenEncryption();
                 server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes));
                 server.SetRefreshTokenLifetime(TimeSpan.FromDays(options.RefreshTokenLifetimeDays));
