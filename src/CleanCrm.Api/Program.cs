@@ -124,6 +124,7 @@ app.MapSignIn();
 app.MapMe();
 app.MapApiClients();
 app.MapMembers();
+app.MapPipelines();
 
 await app.RunAsync();
 

@@ -28,6 +28,8 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/contacts/{id:guid}", Permission.CrmRead, null),
         ("PATCH", "/api/v1/contacts/{id:guid}", Permission.CrmWrite, "{\"jobTitle\":\"x\"}"),
         ("DELETE", "/api/v1/contacts/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/pipelines", Permission.CrmRead, null),
+        ("GET", "/api/v1/pipelines/{id:guid}", Permission.CrmRead, null),
         ("GET", "/api/v1/members", Permission.MembersRead, null),
         ("PATCH", "/api/v1/members/{userId:guid}", Permission.MembersManage, "{\"role\":\"member\"}"),
         ("DELETE", "/api/v1/members/{userId:guid}", Permission.MembersManage, null),

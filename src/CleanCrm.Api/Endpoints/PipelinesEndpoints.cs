@@ -1,0 +1,22 @@
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.Tenancy;
+using CleanCrm.Application.Common.Paging;
+using CleanCrm.Application.Pipelines;
+using Mediator;
+
+namespace CleanCrm.Api.Endpoints;
+
+public static class PipelinesEndpoints
+{
+    public static IEndpointRouteBuilder MapPipelines(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/pipelines").WithTags("Pipelines").RequireAuthorization().RequireOrg().WithCrmProblems();
+        group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListPipelines(), ct)))
+            .WithName("ListPipelines")
+            .Produces<Page<PipelineDto>>();
+        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetPipeline(id), ct)))
+            .WithName("GetPipeline")
+            .Produces<PipelineDto>();
+        return app;
+    }
+}
