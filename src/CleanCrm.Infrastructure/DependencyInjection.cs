@@ -48,27 +48,6 @@ internal sealed class CatalogDatabaseOptionsValidator : IValidateOptions<Catalog
 
 public static class DependencyInjection
 {
-    /// <summary>Default catalog pool size when the connection string sets none, so catalog plus tenant connections fit max_connections.</summary>
-    public const int DefaultCatalogPoolSize = 20;
-
-    internal static string? WithCatalogPoolCap(string? connectionString)
-    {
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            return connectionString;
-        }
-
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        var explicitSize = connectionString.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase)
-                           || connectionString.Contains("Max Pool Size", StringComparison.OrdinalIgnoreCase);
-        if (!explicitSize)
-        {
-            builder.MaxPoolSize = DefaultCatalogPoolSize;
-        }
-
-        return builder.ConnectionString;
-    }
-
     public static IServiceCollection AddInfrastructure(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<CatalogDatabaseOptions>()
@@ -82,7 +61,7 @@ public static class DependencyInjection
 
         services.AddPooledDbContextFactory<CatalogDbContext>((sp, options) =>
         {
-            var connectionString = WithCatalogPoolCap(sp.GetRequiredService<IOptions<CatalogDatabaseOptions>>().Value.ConnectionString);
+            var connectionString = sp.GetRequiredService<IOptions<CatalogDatabaseOptions>>().Value.ConnectionString;
             options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention().UseOpenIddict<Guid>();
         });
         services.AddOpenIddict().AddCore(options => options.UseEntityFrameworkCore().UseDbContext<CatalogDbContext>().ReplaceDefaultEntities<Guid>());
