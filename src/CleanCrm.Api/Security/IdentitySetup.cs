@@ -92,10 +92,6 @@ public static class IdentitySetup
             ? DevelopmentAuthenticationHandler.SchemeName
             : OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
 
-    public static AuthenticationProperties NoProperties => new();
-
-    public static string ServerScheme => OpenIddictServerAspNetCoreDefaults.AuthenticationScheme;
-
     private static RsaSecurityKey LoadKey(string? pem, IdentityOptions options, bool development, string name, string setting)
     {
         var rsa = RSA.Create();

@@ -1,11 +1,24 @@
 using CleanCrm.Domain.Catalog;
+using FluentValidation;
 
 namespace CleanCrm.Application.Organizations;
 
-/// <summary>The plans a customer can choose at signup.</summary>
+/// <summary>Validation shared by signup and "create another organization", so both refuse the same input the same way.</summary>
 public static class OrganizationRules
 {
     public static readonly string[] Plans = [Plan.Free, Plan.Pro, Plan.Enterprise];
+
+    public static IRuleBuilderOptions<T, string?> ValidOrganizationName<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.NotEmpty().WithMessage("is required.").MaximumLength(200).WithMessage("must be at most 200 characters.");
+
+    public static IRuleBuilderOptions<T, string?> ValidSlug<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.NotEmpty().WithMessage("is required.")
+            .Must(Slug.HasValidShape).WithMessage("must match ^[a-z][a-z0-9-]{2,39}$ (lower-case letters, digits and dashes, 3-40 characters, starting with a letter).")
+            .Must(slug => slug is null || !Slug.IsReserved(slug)).WithMessage("'{PropertyValue}' is reserved; choose another slug.");
+
+    public static IRuleBuilderOptions<T, string?> ValidPlan<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.NotEmpty().WithMessage("is required.")
+            .Must(plan => Plans.Contains(plan)).WithMessage($"must be one of {string.Join(", ", Plans)}.");
 }
 
 /// <summary>The answer to a signup or org creation (SPEC §6.2).</summary>

@@ -36,7 +36,7 @@ public sealed class KeyVaultConfigurationTests : IDisposable
     [Fact]
     public void Only_enabled_secrets_named_with_the_config_prefix_become_configuration_keys()
     {
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_stripe-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-stripe-value");
         _vault.Seed("cleancrm-config--OAuth--Google--ClientSecret", "google-client-secret-value");
         _vault.Seed("cleancrm-config--Signing--Key", "old-signing-key");
         _vault.Seed("cleancrm-config--Signing--Key", "current-signing-key");
@@ -51,8 +51,8 @@ public sealed class KeyVaultConfigurationTests : IDisposable
         AddKeyVaultSecrets();
 
         KeysOf(KeyVaultProvider()).Order(StringComparer.Ordinal).ShouldBe(["OAuth:Google:ClientSecret", "Signing:Key", "Stripe:ApiKey"]);
-        _configuration["Stripe:ApiKey"].ShouldBe("sk_live_stripe-value");
-        _configuration["stripe:apikey"].ShouldBe("sk_live_stripe-value");
+        _configuration["Stripe:ApiKey"].ShouldBe("fake-key-stripe-value");
+        _configuration["stripe:apikey"].ShouldBe("fake-key-stripe-value");
         _configuration["OAuth:Google:ClientSecret"].ShouldBe("google-client-secret-value");
         _configuration["Signing:Key"].ShouldBe("current-signing-key");
         ValueReads().Order(StringComparer.Ordinal).ShouldBe([
@@ -115,27 +115,27 @@ public sealed class KeyVaultConfigurationTests : IDisposable
     [InlineData(403, "^/secrets/cleancrm-config--Stripe--ApiKey$")]
     public void A_vault_error_fails_the_load_instead_of_leaving_the_configuration_empty(int status, string? failingPath)
     {
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_stripe-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-stripe-value");
         _vault.FailAuthenticatedRequestsWith(status, failingPath);
 
         var exception = Should.Throw<InvalidOperationException>(() => AddKeyVaultSecrets());
 
         exception.Message.ShouldContain(_vault.VaultUri.Authority);
         exception.InnerException.ShouldBeOfType<RequestFailedException>().Status.ShouldBe(status);
-        exception.ToString().ShouldNotContain("sk_live_stripe-value");
+        exception.ToString().ShouldNotContain("fake-key-stripe-value");
         _configuration["Stripe:ApiKey"].ShouldBeNull();
     }
 
     [Fact]
     public void A_plain_configuration_builder_gets_the_values_when_it_is_built()
     {
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_stripe-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-stripe-value");
         var builder = new ConfigurationBuilder().AddInMemoryCollection(KeyVaultSettings(NamePrefix));
 
         builder.AddCleanCrmKeyVaultSecrets(_credential, ClientOptions());
         using var configuration = (ConfigurationRoot)builder.Build();
 
-        configuration["Stripe:ApiKey"].ShouldBe("sk_live_stripe-value");
+        configuration["Stripe:ApiKey"].ShouldBe("fake-key-stripe-value");
     }
 
     [Theory]
@@ -143,7 +143,7 @@ public sealed class KeyVaultConfigurationTests : IDisposable
     [InlineData(null)]
     public void Without_the_key_vault_provider_nothing_is_added_and_the_vault_is_never_called(string? provider)
     {
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_stripe-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-stripe-value");
         AddSettings(
             ("CleanCrm:Secrets:Provider", provider),
             ("CleanCrm:Secrets:KeyVault:VaultUri", _vault.VaultUri.ToString()),
@@ -193,18 +193,18 @@ public sealed class KeyVaultConfigurationTests : IDisposable
     {
         var sdkEvents = new ConcurrentQueue<string>();
         using var listener = new AzureEventSourceListener((_, message) => sdkEvents.Enqueue(message), EventLevel.Verbose);
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_first-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-first-value");
         _vault.Seed("cleancrm-config--OAuth--Google--ClientSecret", "google-client-secret-value");
         AddKeyVaultSecrets(reloadInterval: ReloadInterval);
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_second-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-second-value");
 
         await ReloadAsync();
 
-        _configuration["Stripe:ApiKey"].ShouldBe("sk_live_second-value");
+        _configuration["Stripe:ApiKey"].ShouldBe("fake-key-second-value");
         _logger.Messages.ShouldContain(m => m.Level == LogLevel.Information && m.Text.StartsWith("Loaded 2 configuration values", StringComparison.Ordinal));
         _logger.Messages.ShouldContain(m => m.Level == LogLevel.Information && m.Text.Contains("changed", StringComparison.Ordinal));
         sdkEvents.ShouldContain(e => e.Contains("/secrets", StringComparison.Ordinal));
-        string[] values = ["sk_live_first-value", "sk_live_second-value", "google-client-secret-value"];
+        string[] values = ["fake-key-first-value", "fake-key-second-value", "google-client-secret-value"];
         foreach (var value in values)
         {
             _logger.Messages.ShouldNotContain(m => m.Text.Contains(value, StringComparison.Ordinal));
@@ -215,22 +215,22 @@ public sealed class KeyVaultConfigurationTests : IDisposable
     [Fact]
     public async Task A_reload_picks_up_new_versions_and_removed_secrets_and_signals_the_change()
     {
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_first-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-first-value");
         _vault.Seed("cleancrm-config--Stripe--WebhookSecret", "whsec-value");
         AddKeyVaultSecrets(reloadInterval: ReloadInterval);
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_second-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-second-value");
         _vault.Seed("cleancrm-config--Stripe--WebhookSecret", "whsec-disabled", enabled: false);
 
         await ReloadAsync();
 
-        _configuration["Stripe:ApiKey"].ShouldBe("sk_live_second-value");
+        _configuration["Stripe:ApiKey"].ShouldBe("fake-key-second-value");
         _configuration["Stripe:WebhookSecret"].ShouldBeNull();
     }
 
     [Fact]
     public async Task A_reload_that_finds_nothing_new_or_fails_keeps_the_values_and_signals_nothing()
     {
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_first-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-first-value");
         AddKeyVaultSecrets(reloadInterval: ReloadInterval);
         var signalled = false;
         using var registration = ((IConfiguration)_configuration).GetReloadToken().RegisterChangeCallback(_ => signalled = true, null);
@@ -242,13 +242,13 @@ public sealed class KeyVaultConfigurationTests : IDisposable
         await WaitUntilLoggedAsync(m => m.Level == LogLevel.Warning && m.Text.StartsWith("Reloading configuration values", StringComparison.Ordinal));
 
         signalled.ShouldBeFalse();
-        _configuration["Stripe:ApiKey"].ShouldBe("sk_live_first-value");
+        _configuration["Stripe:ApiKey"].ShouldBe("fake-key-first-value");
     }
 
     [Fact]
     public void Without_a_reload_interval_the_vault_is_read_once()
     {
-        _vault.Seed("cleancrm-config--Stripe--ApiKey", "sk_live_first-value");
+        _vault.Seed("cleancrm-config--Stripe--ApiKey", "fake-key-first-value");
         AddKeyVaultSecrets();
         var requests = _wire.Requests.Count;
 

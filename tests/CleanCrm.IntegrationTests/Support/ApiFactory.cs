@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using CleanCrm.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Configuration;
 
 namespace CleanCrm.IntegrationTests.Support;
 
@@ -17,7 +16,6 @@ public sealed class ApiFactory(PlatformEnvironment platform, IDictionary<string,
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureAppConfiguration(configuration => configuration.AddInMemoryCollection(overrides ?? new Dictionary<string, string?>()));
     }
 
     /// <summary>A client authenticated as the user (development scheme until the OIDC server lands), optionally naming an org.</summary>

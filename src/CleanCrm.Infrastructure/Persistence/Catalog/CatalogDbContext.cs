@@ -27,17 +27,8 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
-    public override async Task<int> SaveChangesAsync(CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await base.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException exception) when (exception.InnerException is Npgsql.PostgresException postgres && Tenant.DatabaseErrors.Classify(postgres) is { } kind)
-        {
-            throw new ConstraintViolationException(kind, postgres.ConstraintName ?? "unknown", exception);
-        }
-    }
+    public override Task<int> SaveChangesAsync(CancellationToken cancellationToken = default) =>
+        Tenant.DatabaseErrors.TranslateAsync(() => base.SaveChangesAsync(cancellationToken));
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -43,21 +43,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
     public void ExpectVersion<TEntity>(TEntity entity, uint version)
         where TEntity : class => Entry(entity).Property("Version").OriginalValue = version;
 
-    public override async Task<int> SaveChangesAsync(CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await base.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateConcurrencyException exception)
-        {
-            throw new ConcurrencyConflictException(exception);
-        }
-        catch (DbUpdateException exception) when (exception.InnerException is PostgresException postgres && DatabaseErrors.Classify(postgres) is { } kind)
-        {
-            throw new ConstraintViolationException(kind, postgres.ConstraintName ?? "unknown", exception);
-        }
-    }
+    public override Task<int> SaveChangesAsync(CancellationToken cancellationToken = default) =>
+        DatabaseErrors.TranslateAsync(() => base.SaveChangesAsync(cancellationToken));
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -65,8 +52,25 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
     }
 }
 
+/// <summary>Turns database refusals on save into the application's exceptions, for every context.</summary>
 internal static class DatabaseErrors
 {
+    public static async Task<int> TranslateAsync(Func<Task<int>> save)
+    {
+        try
+        {
+            return await save();
+        }
+        catch (DbUpdateConcurrencyException exception)
+        {
+            throw new ConcurrencyConflictException(exception);
+        }
+        catch (DbUpdateException exception) when (exception.InnerException is PostgresException postgres && Classify(postgres) is { } kind)
+        {
+            throw new ConstraintViolationException(kind, postgres.ConstraintName ?? "unknown", exception);
+        }
+    }
+
     public static ConstraintKind? Classify(PostgresException exception) => exception.SqlState switch
     {
         PostgresErrorCodes.UniqueViolation => ConstraintKind.Unique,

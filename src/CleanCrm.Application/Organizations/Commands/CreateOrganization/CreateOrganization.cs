@@ -26,14 +26,9 @@ public sealed class CreateOrganizationValidator : AbstractValidator<CreateOrgani
 {
     public CreateOrganizationValidator()
     {
-        RuleFor(x => x.Fields.OrganizationName).NotEmpty().WithMessage("is required.").MaximumLength(200).WithMessage("must be at most 200 characters.").OverridePropertyName("organizationName");
-        RuleFor(x => x.Fields.Slug).NotEmpty().WithMessage("is required.")
-            .Must(Domain.Catalog.Slug.HasValidShape).WithMessage("must match ^[a-z][a-z0-9-]{2,39}$ (lower-case letters, digits and dashes, 3-40 characters, starting with a letter).")
-            .Must(slug => slug is null || !Domain.Catalog.Slug.IsReserved(slug)).WithMessage("'{PropertyValue}' is reserved; choose another slug.")
-            .OverridePropertyName("slug");
-        RuleFor(x => x.Fields.Plan).NotEmpty().WithMessage("is required.")
-            .Must(plan => OrganizationRules.Plans.Contains(plan)).WithMessage($"must be one of {string.Join(", ", OrganizationRules.Plans)}.")
-            .OverridePropertyName("plan");
+        RuleFor(x => x.Fields.OrganizationName).ValidOrganizationName().OverridePropertyName("organizationName");
+        RuleFor(x => x.Fields.Slug).ValidSlug().OverridePropertyName("slug");
+        RuleFor(x => x.Fields.Plan).ValidPlan().OverridePropertyName("plan");
     }
 }
 

@@ -35,11 +35,8 @@ public sealed class SignUpValidator : AbstractValidator<SignUp>
 {
     public SignUpValidator()
     {
-        RuleFor(x => x.Fields.OrganizationName).NotEmpty().WithMessage("is required.").MaximumLength(200).WithMessage("must be at most 200 characters.").OverridePropertyName("organizationName");
-        RuleFor(x => x.Fields.Slug).NotEmpty().WithMessage("is required.")
-            .Must(Domain.Catalog.Slug.HasValidShape).WithMessage("must match ^[a-z][a-z0-9-]{2,39}$ (lower-case letters, digits and dashes, 3-40 characters, starting with a letter).")
-            .Must(slug => slug is null || !Domain.Catalog.Slug.IsReserved(slug)).WithMessage("'{PropertyValue}' is reserved; choose another slug.")
-            .OverridePropertyName("slug");
+        RuleFor(x => x.Fields.OrganizationName).ValidOrganizationName().OverridePropertyName("organizationName");
+        RuleFor(x => x.Fields.Slug).ValidSlug().OverridePropertyName("slug");
         RuleFor(x => x.Fields.OwnerEmail).NotEmpty().WithMessage("is required.").MaximumLength(254).WithMessage("must be at most 254 characters.")
             .EmailAddress().WithMessage("must be an email address such as ada@example.com.").OverridePropertyName("ownerEmail");
         RuleFor(x => x.Fields.OwnerName).NotEmpty().WithMessage("is required.").MaximumLength(200).WithMessage("must be at most 200 characters.").OverridePropertyName("ownerName");
@@ -51,9 +48,7 @@ public sealed class SignUpValidator : AbstractValidator<SignUp>
             .WithMessage("must not contain your email name.")
             .Must(password => password is null || password.Distinct().Count() >= 5).WithMessage("must use at least 5 different characters.")
             .OverridePropertyName("ownerPassword");
-        RuleFor(x => x.Fields.Plan).NotEmpty().WithMessage("is required.")
-            .Must(plan => OrganizationRules.Plans.Contains(plan)).WithMessage($"must be one of {string.Join(", ", OrganizationRules.Plans)}.")
-            .OverridePropertyName("plan");
+        RuleFor(x => x.Fields.Plan).ValidPlan().OverridePropertyName("plan");
     }
 }
 
