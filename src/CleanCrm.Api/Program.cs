@@ -65,7 +65,16 @@ builder.Services.AddOpenTelemetry()
     .ConfigureResource(resource => resource.AddService("cleancrm-api"))
     .WithTracing(tracing =>
     {
-        tracing.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddNpgsql();
+        tracing.AddAspNetCoreInstrumentation(options => options.EnrichWithHttpRequest = (activity, request) =>
+            {
+                var path = request.Path.Value ?? string.Empty;
+                if (InvitationsEndpoints.RedactPath(path) is var redacted && !ReferenceEquals(redacted, path))
+                {
+                    activity.SetTag("url.path", redacted);
+                    activity.DisplayName = $"{request.Method} {redacted}";
+                }
+            })
+            .AddHttpClientInstrumentation().AddNpgsql();
         if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
         {
             tracing.AddOtlpExporter();
@@ -86,10 +95,22 @@ if (app.Environment.IsDevelopment() && app.Services.GetRequiredService<IOptions<
     await migrator.MigrateTemplatesAsync(CancellationToken.None);
 }
 
-app.UseSerilogRequestLogging(options => options.GetLevel = (http, _, exception) =>
-    http.RequestAborted.IsCancellationRequested ? Serilog.Events.LogEventLevel.Information
-    : exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
-    : Serilog.Events.LogEventLevel.Information);
+app.UseSerilogRequestLogging(options =>
+{
+    options.GetLevel = (http, _, exception) =>
+        http.RequestAborted.IsCancellationRequested ? Serilog.Events.LogEventLevel.Information
+        : exception is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+        : Serilog.Events.LogEventLevel.Information;
+
+    // Paths that carry a credential (invitation tokens) are logged with the credential replaced.
+    options.GetMessageTemplateProperties = (http, path, elapsed, status) =>
+    [
+        new("RequestMethod", new Serilog.Events.ScalarValue(http.Request.Method)),
+        new("RequestPath", new Serilog.Events.ScalarValue(InvitationsEndpoints.RedactPath(path))),
+        new("StatusCode", new Serilog.Events.ScalarValue(status)),
+        new("Elapsed", new Serilog.Events.ScalarValue(elapsed)),
+    ];
+});
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<RequestSizeLimitMiddleware>();
@@ -124,6 +145,7 @@ app.MapSignIn();
 app.MapMe();
 app.MapApiClients();
 app.MapMembers();
+app.MapInvitations();
 app.MapPipelines();
 
 await app.RunAsync();

@@ -33,6 +33,7 @@ public static class DependencyInjection
             .Bind(configuration.GetSection(PipelineOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddOptions<Invitations.InvitationOptions>().Bind(configuration.GetSection(Invitations.InvitationOptions.SectionName));
         services.AddSingleton(TimeProvider.System);
         return services;
     }

@@ -119,6 +119,19 @@ public static class DependencyInjection
         services.AddSingleton<FleetMigrator>();
         services.AddTransient<Jobs.FleetMigrationJob>();
         services.AddSingleton<Application.Fleet.IFleetMigrations, Jobs.HangfireFleetMigrations>();
+        services.AddEmail(configuration);
         return services;
+    }
+
+    private static void AddEmail(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Email.EmailOptions>().Bind(configuration.GetSection(Email.EmailOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<Email.EmailQueue>();
+        services.AddScoped<Application.Common.Email.IEmailOutbox, Email.EmailOutbox>();
+        services.AddSingleton<Application.Common.Email.IPublicLinks, Email.PublicLinks>();
+        services.AddTransient<Email.EmailDeliveryJob>();
+        services.AddSingleton<Email.EmailOutboxSweeper>();
+        services.AddSingleton<Application.Invitations.ITenantMemberSync, Identity.TenantMemberSync>();
+        services.AddScoped<Application.Invitations.ISeatLimits, Identity.PlanSeatLimits>();
     }
 }

@@ -37,6 +37,9 @@ public class PlatformEnvironment : IAsyncLifetime
 
     public Dictionary<string, string?> Settings { get; } = [];
 
+    /// <summary>The SMTP server every API and worker of this platform sends to.</summary>
+    public TestMailServer Mail { get; private set; } = null!;
+
     public DatabaseServer PrimaryServer { get; private set; } = null!;
 
     public DatabaseServer? SecondaryServer { get; private set; }
@@ -66,6 +69,12 @@ public class PlatformEnvironment : IAsyncLifetime
         Settings["CleanCrm:AbuseProtection:SignupsPerMinutePerIp"] = "100000";
         Settings["CleanCrm:Identity:SigningKey"] = NewRsaPem();
         Settings["CleanCrm:Identity:EncryptionKey"] = NewRsaPem();
+        Mail = TestMailServer.Start();
+        Settings["CleanCrm:Email:Smtp:Host"] = "127.0.0.1";
+        Settings["CleanCrm:Email:Smtp:Port"] = Mail.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Settings["CleanCrm:Email:PublicBaseUrl"] = "https://app.cleancrm.test";
+        Settings["CleanCrm:Email:RequeueAfterSeconds"] = "2";
+        Settings["CleanCrm:AbuseProtection:SignInAttemptsPerMinutePerAccount"] = "100000";
         ConfigureSettings(Settings);
 
         Services = BuildServices(Settings);
@@ -229,6 +238,11 @@ public class PlatformEnvironment : IAsyncLifetime
         if (Services is IAsyncDisposable disposable)
         {
             await disposable.DisposeAsync();
+        }
+
+        if (Mail is not null)
+        {
+            await Mail.DisposeAsync();
         }
 
         NpgsqlConnection.ClearAllPools();

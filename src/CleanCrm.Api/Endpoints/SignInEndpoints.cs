@@ -65,6 +65,7 @@ public static class SignInEndpoints
         IAntiforgery antiforgery,
         IDbContextFactory<CatalogDbContext> catalog,
         IPasswordHashing passwords,
+        AccountSignInThrottle throttle,
         TimeProvider clock)
     {
         if (!await antiforgery.IsRequestValidAsync(context))
@@ -77,6 +78,13 @@ public static class SignInEndpoints
         if (!IsAuthorizeUrl(returnUrl))
         {
             returnUrl = "/";
+        }
+
+        if (!throttle.TryAcquire(form["email"].ToString(), out var retryAfter))
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return LoginPage(context, antiforgery, returnUrl, "Too many sign-in attempts for this account; wait a minute and try again.");
         }
 
         await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
@@ -115,6 +123,6 @@ public static class SignInEndpoints
             <button type="submit">Sign in</button>
             </form></main></body></html>
             """;
-        return Results.Content(html, "text/html; charset=utf-8", statusCode: error is null ? 200 : 400);
+        return Results.Content(html, "text/html; charset=utf-8", statusCode: error is null ? 200 : context.Response.StatusCode == StatusCodes.Status429TooManyRequests ? 429 : 400);
     }
 }

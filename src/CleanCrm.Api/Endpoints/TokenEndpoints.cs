@@ -38,12 +38,18 @@ public static class TokenEndpoints
         IDbContextFactory<CatalogDbContext> catalog,
         IPasswordHashing passwords,
         IOpenIddictApplicationManager applications,
+        AccountSignInThrottle throttle,
         TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
         await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
         if (request.IsPasswordGrantType())
         {
+            if (!throttle.TryAcquire(request.Username ?? string.Empty, out var retryAfter))
+            {
+                return AccountSignInThrottle.TooManyAttempts(context, retryAfter);
+            }
+
             var user = await VerifyPasswordAsync(db, passwords, clock, request.Username ?? string.Empty, request.Password ?? string.Empty, context.RequestAborted);
             return user is null ? Refuse(Errors.InvalidGrant, "The email or password is incorrect.") : SignIn(UserPrincipal(user, request.GetScopes()));
         }

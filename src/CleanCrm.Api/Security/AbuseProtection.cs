@@ -14,7 +14,10 @@ public sealed class AbuseProtectionOptions
     /// <summary>Token requests per client IP per minute (password guessing is also stopped per account by lockout).</summary>
     public int TokenRequestsPerMinutePerIp { get; set; } = 30;
 
-    /// <summary>Signups per client IP per minute.</summary>
+    /// <summary>Sign-in attempts (token password grant and sign-in page) per account per minute, whatever the client IP.</summary>
+    public int SignInAttemptsPerMinutePerAccount { get; set; } = 10;
+
+    /// <summary>Signups (and anonymous invitation acceptances) per client IP per minute.</summary>
     public int SignupsPerMinutePerIp { get; set; } = 10;
 
     /// <summary>Browser origins allowed to call the API (the SPA); none by default.</summary>
@@ -33,10 +36,14 @@ public static class AbuseProtection
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
             {
                 var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-                return context.Request.Path.Value switch
+                var path = context.Request.Path.Value ?? string.Empty;
+                return path switch
                 {
                     "/connect/token" => Window($"token:{ip}", options.TokenRequestsPerMinutePerIp),
+                    "/account/login" when HttpMethods.IsPost(context.Request.Method) => Window($"login:{ip}", options.TokenRequestsPerMinutePerIp),
                     "/api/v1/signup" => Window($"signup:{ip}", options.SignupsPerMinutePerIp),
+                    _ when path.StartsWith(Endpoints.InvitationsEndpoints.AcceptPathPrefix, StringComparison.OrdinalIgnoreCase) && path.EndsWith("/accept", StringComparison.OrdinalIgnoreCase)
+                        => Window($"accept:{ip}", options.SignupsPerMinutePerIp),
                     _ => RateLimitPartition.GetNoLimiter("unlimited"),
                 };
             });
@@ -52,6 +59,7 @@ public static class AbuseProtection
                     .WriteAsync(new ProblemDetailsContext { HttpContext = rejected.HttpContext, ProblemDetails = problem });
             };
         });
+        builder.Services.AddSingleton(new AccountSignInThrottle(options.SignInAttemptsPerMinutePerAccount));
         builder.Services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy =>
             policy.WithOrigins(options.AllowedOrigins)
                 .WithHeaders("Authorization", "Content-Type", "If-Match", "X-Org")
@@ -86,4 +94,41 @@ public static class AbuseProtection
             SegmentsPerWindow = 6,
             QueueLimit = 0,
         });
+}
+
+/// <summary>
+/// Per-account sign-in budget (in this process), on top of the per-IP limit and the lockout after repeated failures:
+/// an attacker spreading guesses over many addresses still gets only this many tries per account per minute.
+/// </summary>
+public sealed class AccountSignInThrottle(int attemptsPerMinute) : IDisposable
+{
+    private readonly PartitionedRateLimiter<string> _limiter = PartitionedRateLimiter.Create<string, string>(account =>
+        RateLimitPartition.GetSlidingWindowLimiter(account, _ => new SlidingWindowRateLimiterOptions
+        {
+            PermitLimit = Math.Max(1, attemptsPerMinute),
+            Window = TimeSpan.FromMinutes(1),
+            SegmentsPerWindow = 6,
+            QueueLimit = 0,
+        }));
+
+    /// <summary>Takes one attempt for the account (the email, normalized); <c>false</c> with the wait when over budget.</summary>
+    public bool TryAcquire(string email, out TimeSpan retryAfter)
+    {
+        using var lease = _limiter.AttemptAcquire(Domain.Catalog.UserAccount.Normalize(email));
+        retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(10);
+        return lease.IsAcquired;
+    }
+
+    /// <summary>The 429 problem the token endpoint answers when the account's budget is spent.</summary>
+    public static IResult TooManyAttempts(HttpContext context, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        var problem = Problems.From(new Error(ErrorType.BadRequest, "rate_limited", $"Too many sign-in attempts for this account; retry in {seconds} s."));
+        problem.Status = StatusCodes.Status429TooManyRequests;
+        problem.Title = Problems.TitleOf(429);
+        return TypedResults.Problem(problem);
+    }
+
+    public void Dispose() => _limiter.Dispose();
 }

@@ -78,6 +78,8 @@ public sealed partial class ProvisioningRunner(
     ProvisioningMetrics metrics,
     IOptions<ProvisioningOptions> options,
     IEnumerable<IProvisioningStepObserver> observers,
+    Email.EmailQueue mail,
+    Application.Common.Email.IPublicLinks links,
     TimeProvider clock,
     ILogger<ProvisioningRunner> logger)
 {
@@ -238,7 +240,19 @@ public sealed partial class ProvisioningRunner(
 
                 break;
             case ProvisioningSteps.Activate:
+                var firstActivation = organization.ActivatedAt is null;
                 organization.Activate(clock.GetUtcNow(), organization.SchemaVersion ?? TenantMigrations.LatestVersion);
+                if (firstActivation)
+                {
+                    // Committed with the activation: exactly one welcome per organization, even if this step is retried.
+                    var owners = await db.Memberships.AsNoTracking().Where(m => m.OrganizationId == organization.Id && m.Role == OrgRole.Owner)
+                        .Select(m => new { m.User!.Email, m.User.Name }).ToListAsync(cancellationToken);
+                    foreach (var owner in owners)
+                    {
+                        mail.Add(db, Application.Common.Email.EmailTemplates.Welcome(organization.Id, owner.Email, owner.Name, organization.Name, links.OrganizationHome(organization.Slug)));
+                    }
+                }
+
                 await db.SaveChangesAsync(cancellationToken);
                 break;
             default:

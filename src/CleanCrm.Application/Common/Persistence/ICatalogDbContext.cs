@@ -20,7 +20,15 @@ public interface ICatalogDbContext
 
     DbSet<ProvisioningRun> ProvisioningRuns { get; }
 
+    DbSet<Invitation> Invitations { get; }
+
     Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade Database { get; }
 
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);
+
+    Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry<TEntity> Entry<TEntity>(TEntity entity)
+        where TEntity : class;
+
+    /// <summary>Takes the organization's row lock until the current transaction ends (serializes seat accounting).</summary>
+    Task LockOrganizationAsync(Guid organizationId, CancellationToken cancellationToken);
 }

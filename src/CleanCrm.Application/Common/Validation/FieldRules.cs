@@ -29,6 +29,21 @@ public static partial class FieldRules
     [GeneratedRegex(@"^\+?[0-9 ().\-/]{3,40}$", RegexOptions.CultureInvariant)]
     private static partial Regex PhonePattern();
 
+    /// <summary>An email address as users type it (trimmed and compared case-insensitively when stored).</summary>
+    public static IRuleBuilderOptions<T, string?> ValidEmail<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.NotEmpty().WithMessage("is required.").MaximumLength(254).WithMessage("must be at most 254 characters.")
+            .EmailAddress().WithMessage("must be an email address such as ada@example.com.");
+
+    /// <summary>The password policy: 12–128 characters, at least 5 distinct ones, not containing the email's local part.</summary>
+    public static IRuleBuilderOptions<T, string?> ValidNewPassword<T>(this IRuleBuilder<T, string?> rule, Func<T, string?> email) =>
+        rule.NotEmpty().WithMessage("is required.")
+            .MinimumLength(12).WithMessage("must be at least 12 characters.")
+            .MaximumLength(128).WithMessage("must be at most 128 characters.")
+            .Must((request, password) => password is null || email(request) is not { } address
+                                         || !password.Contains(address.Split('@')[0], StringComparison.OrdinalIgnoreCase))
+            .WithMessage("must not contain your email name.")
+            .Must(password => password is null || password.Distinct().Count() >= 5).WithMessage("must use at least 5 different characters.");
+
     public static bool IsCurrency(string? code) => code is not null && Currencies.Contains(code);
 
     public static bool IsDomain(string? value) => value is not null && DomainPattern().IsMatch(value);

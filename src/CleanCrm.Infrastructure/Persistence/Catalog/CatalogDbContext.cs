@@ -23,12 +23,19 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<ProvisioningRun> ProvisioningRuns => Set<ProvisioningRun>();
 
+    public DbSet<Invitation> Invitations => Set<Invitation>();
+
+    public DbSet<OutgoingEmail> OutgoingEmails => Set<OutgoingEmail>();
+
     public DbSet<StoredSecret> Secrets => Set<StoredSecret>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     public override Task<int> SaveChangesAsync(CancellationToken cancellationToken = default) =>
         Tenant.DatabaseErrors.TranslateAsync(() => base.SaveChangesAsync(cancellationToken));
+
+    public Task LockOrganizationAsync(Guid organizationId, CancellationToken cancellationToken) =>
+        Database.ExecuteSqlAsync($"SELECT 1 FROM organizations WHERE id = {organizationId} FOR UPDATE", cancellationToken);
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

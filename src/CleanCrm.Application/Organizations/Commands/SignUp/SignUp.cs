@@ -2,6 +2,7 @@ using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
+using CleanCrm.Application.Common.Validation;
 using CleanCrm.Domain.Catalog;
 using FluentValidation;
 using Mediator;
@@ -37,17 +38,9 @@ public sealed class SignUpValidator : AbstractValidator<SignUp>
     {
         RuleFor(x => x.Fields.OrganizationName).ValidOrganizationName().OverridePropertyName("organizationName");
         RuleFor(x => x.Fields.Slug).ValidSlug().OverridePropertyName("slug");
-        RuleFor(x => x.Fields.OwnerEmail).NotEmpty().WithMessage("is required.").MaximumLength(254).WithMessage("must be at most 254 characters.")
-            .EmailAddress().WithMessage("must be an email address such as ada@example.com.").OverridePropertyName("ownerEmail");
+        RuleFor(x => x.Fields.OwnerEmail).ValidEmail().OverridePropertyName("ownerEmail");
         RuleFor(x => x.Fields.OwnerName).NotEmpty().WithMessage("is required.").MaximumLength(200).WithMessage("must be at most 200 characters.").OverridePropertyName("ownerName");
-        RuleFor(x => x.Fields.OwnerPassword).NotEmpty().WithMessage("is required.")
-            .MinimumLength(12).WithMessage("must be at least 12 characters.")
-            .MaximumLength(128).WithMessage("must be at most 128 characters.")
-            .Must((command, password) => password is null || command.Fields.OwnerEmail is null
-                                         || !password.Contains(command.Fields.OwnerEmail.Split('@')[0], StringComparison.OrdinalIgnoreCase))
-            .WithMessage("must not contain your email name.")
-            .Must(password => password is null || password.Distinct().Count() >= 5).WithMessage("must use at least 5 different characters.")
-            .OverridePropertyName("ownerPassword");
+        RuleFor(x => x.Fields.OwnerPassword).ValidNewPassword(x => x.Fields.OwnerEmail).OverridePropertyName("ownerPassword");
         RuleFor(x => x.Fields.Plan).ValidPlan().OverridePropertyName("plan");
     }
 }

@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Net;
+
+namespace CleanCrm.Application.Common.Email;
+
+/// <summary>The product's mails. Every value placed in HTML is encoded; subjects never carry tokens.</summary>
+public static class EmailTemplates
+{
+    public static EmailMessage Invitation(
+        Guid organizationId, string to, string organizationName, string inviterName, string role, Uri acceptLink, DateTimeOffset expiresAt)
+    {
+        var expires = expiresAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+        var subject = $"{inviterName} invited you to {organizationName} on CleanCrm";
+        var text =
+            $"""
+            Hello,
+
+            {inviterName} invited you to join {organizationName} on CleanCrm as {role}.
+
+            Accept the invitation: {acceptLink}
+
+            The link works once and expires on {expires}. If you did not expect this invitation, ignore this message.
+            """;
+        var html =
+            $"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello,</p>
+            <p>{Html(inviterName)} invited you to join <strong>{Html(organizationName)}</strong> on CleanCrm as {Html(role)}.</p>
+            <p><a href="{Html(acceptLink.AbsoluteUri)}">Accept the invitation</a></p>
+            <p>The link works once and expires on {Html(expires)}. If you did not expect this invitation, ignore this message.</p>
+            </body></html>
+            """;
+        return new EmailMessage("invitation", to, subject, text, html, organizationId);
+    }
+
+    public static EmailMessage Welcome(Guid organizationId, string to, string name, string organizationName, Uri home)
+    {
+        var subject = $"{organizationName} is ready on CleanCrm";
+        var text =
+            $"""
+            Hello {name},
+
+            Your organization {organizationName} is ready. Sign in: {home}
+
+            Welcome to CleanCrm.
+            """;
+        var html =
+            $"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello {Html(name)},</p>
+            <p>Your organization <strong>{Html(organizationName)}</strong> is ready. <a href="{Html(home.AbsoluteUri)}">Sign in</a>.</p>
+            <p>Welcome to CleanCrm.</p>
+            </body></html>
+            """;
+        return new EmailMessage("welcome", to, subject, text, html, organizationId);
+    }
+
+    private static string Html(string value) => WebUtility.HtmlEncode(value);
+}

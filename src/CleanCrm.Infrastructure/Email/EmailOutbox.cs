@@ -1,0 +1,92 @@
+using System.Text.Json;
+using CleanCrm.Application.Common.Email;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Jobs;
+using CleanCrm.Infrastructure.Persistence.Catalog;
+using Hangfire;
+using Hangfire.States;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CleanCrm.Infrastructure.Email;
+
+/// <summary>
+/// Adds messages to a catalog unit of work (encrypted body) and, once that unit commits, hands them to the mail job.
+/// If handing over fails (no job storage in this process, a crash), the worker's <see cref="EmailOutboxSweeper"/> does it.
+/// </summary>
+public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, IServiceProvider services, TimeProvider clock, ILogger<EmailQueue> logger)
+{
+    internal const string ProtectorPurpose = "CleanCrm.Email.Body.v1";
+
+    private readonly IDataProtector _protector = dataProtection.CreateProtector(ProtectorPurpose);
+
+    public void Add(CatalogDbContext db, EmailMessage message)
+    {
+        var email = new OutgoingEmail
+        {
+            Kind = message.Kind,
+            OrganizationId = message.OrganizationId,
+            ToAddress = message.To,
+            Subject = message.Subject.Length <= 300 ? message.Subject : message.Subject[..300],
+            ProtectedBody = _protector.Protect(JsonSerializer.Serialize(new EmailBody(message.TextBody, message.HtmlBody))),
+            Status = OutgoingEmailStatus.Pending,
+            CreatedAt = clock.GetUtcNow(),
+        };
+        db.OutgoingEmails.Add(email);
+
+        void OnSaved(object? sender, SavedChangesEventArgs args)
+        {
+            db.SavedChanges -= OnSaved;
+            Enqueue(email.Id);
+        }
+
+        db.SavedChanges += OnSaved;
+    }
+
+    /// <summary>Queues the delivery job; returns false when this process has no job storage or queuing failed.</summary>
+    public bool Enqueue(Guid emailId)
+    {
+        if (services.GetService<IBackgroundJobClient>() is not { } jobs)
+        {
+            return false;
+        }
+
+        try
+        {
+            jobs.Create<EmailDeliveryJob>(job => job.SendAsync(emailId, CancellationToken.None), new EnqueuedState(HangfireStorage.DefaultQueue));
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogEnqueueFailed(logger, exception, emailId);
+            return false;
+        }
+    }
+
+    internal EmailBody Unprotect(string protectedBody) =>
+        JsonSerializer.Deserialize<EmailBody>(_protector.Unprotect(protectedBody)) ?? throw new InvalidOperationException("Empty email body.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not queue email {EmailId}; the outbox sweeper will")]
+    private static partial void LogEnqueueFailed(ILogger logger, Exception exception, Guid emailId);
+}
+
+internal sealed record EmailBody(string Text, string Html);
+
+/// <summary>The request-scoped outbox: messages join the scoped catalog unit of work of the handler.</summary>
+public sealed class EmailOutbox(CatalogDbContext db, EmailQueue queue) : IEmailOutbox
+{
+    public void Add(EmailMessage message) => queue.Add(db, message);
+}
+
+public sealed class PublicLinks(IOptions<EmailOptions> options) : IPublicLinks
+{
+    // The token goes in the fragment: browsers never send it to the SPA's web server, so it stays out of access logs.
+    public Uri InvitationAcceptPage(string token) => new($"{Base}/accept-invitation#token={Uri.EscapeDataString(token)}");
+
+    public Uri OrganizationHome(string slug) => new($"{Base}/{Uri.EscapeDataString(slug)}");
+
+    private string Base => options.Value.PublicBaseUrl.TrimEnd('/');
+}

@@ -1,0 +1,36 @@
+using CleanCrm.Application.Common.Tenancy;
+using CleanCrm.Application.Invitations;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Persistence.Catalog;
+using CleanCrm.Infrastructure.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace CleanCrm.Infrastructure.Identity;
+
+/// <summary>Writes the member row inside the organization's own database (idempotent upsert).</summary>
+public sealed class TenantMemberSync(ITenantScopeFactory scopes, TenantDbContextFactory contexts, TimeProvider clock) : ITenantMemberSync
+{
+    public async Task UpsertAsync(Guid organizationId, Guid userId, string email, string name, OrgRole role, CancellationToken cancellationToken)
+    {
+        await using var scope = await scopes.BeginAsync(organizationId, cancellationToken);
+        await using var db = contexts.CreateForCurrentScope();
+        var now = clock.GetUtcNow();
+        var roleName = role.ToString().ToLowerInvariant();
+        await db.Database.ExecuteSqlAsync(
+            $"""
+             INSERT INTO members (id, email, name, role, is_active, created_at, updated_at)
+             VALUES ({userId}, {email}, {name}, {roleName}, true, {now}, {now})
+             ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, role = excluded.role, is_active = true, updated_at = excluded.updated_at
+             """,
+            cancellationToken);
+    }
+}
+
+/// <summary>Seat limits from the organization's plan (SPEC §5); <c>null</c> seats mean unlimited.</summary>
+public sealed class PlanSeatLimits(CatalogDbContext db) : ISeatLimits
+{
+    public Task<int?> SeatLimitAsync(Guid organizationId, CancellationToken cancellationToken) =>
+        db.Organizations.Where(o => o.Id == organizationId)
+            .Join(db.Plans, o => o.PlanKey, p => p.Key, (o, p) => p.Seats)
+            .FirstOrDefaultAsync(cancellationToken);
+}
