@@ -80,6 +80,15 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build "$worker_project" -c Release
 dotnet build "$api_project" -c Release
 
+# Local mail catcher (smtp4dev, a local dotnet tool): the worker sends invitations and welcome mails to it.
+mail_ui=${CLEANCRM_MAIL_UI:-http://127.0.0.1:5081}
+mail_port=${CLEANCRM_MAIL_PORT:-2525}
+export CleanCrm__Email__Smtp__Host=127.0.0.1 CleanCrm__Email__Smtp__Port=$mail_port CleanCrm__Email__Smtp__Security=None
+dotnet tool restore >/dev/null
+setsid dotnet smtp4dev --urls="$mail_ui" --smtpport="$mail_port" --imapport=0 --pop3port=0 --db= --nousersettings --hostname=localhost \
+  >"$logs/smtp4dev.log" 2>&1 </dev/null &
+pids+=("$!")
+
 echo "Migrating the catalog (worker migrate)..."
 dotnet run --project "$worker_project" -c Release --no-build -- migrate
 
@@ -128,7 +137,8 @@ CleanCrm is running (Ctrl-C stops it).
   Readiness      $api_url/health/ready
   Metrics        $api_url/metrics
   Jobs console   $api_url/admin/jobs
-  Logs           $logs/api.log, $logs/worker.log
+  Mail catcher   $mail_ui (SMTP 127.0.0.1:$mail_port)
+  Logs           $logs/api.log, $logs/worker.log, $logs/smtp4dev.log
 EOF
 
 # Returns when either service exits; the EXIT trap then stops the other one.

@@ -24,6 +24,33 @@ public sealed class AbuseProtectionTests(SharedPlatform platform)
     }
 
     [Fact]
+    public async Task Password_guesses_are_limited_per_account_whatever_the_address_and_other_accounts_are_unaffected()
+    {
+        using var api = new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:AbuseProtection:SignInAttemptsPerMinutePerAccount"] = "3" });
+        var client = api.CreateClient();
+        var target = $"target-{Guid.NewGuid():N}@example.com";
+        var other = $"other-{Guid.NewGuid():N}@example.com";
+        for (var i = 0; i < 3; i++)
+        {
+            // Different letter case is the same account.
+            var attempt = await client.PostAsync("/connect/token", PasswordForm(i % 2 == 0 ? target : target.ToUpperInvariant()));
+            attempt.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await attempt.Content.ReadAsStringAsync());
+        }
+
+        var limited = await client.PostAsync("/connect/token", PasswordForm(target));
+        limited.Headers.RetryAfter.ShouldNotBeNull();
+        var problem = await Problem.ReadAsync(limited, HttpStatusCode.TooManyRequests);
+        problem.Type.ShouldEndWith("/rate_limited");
+        problem.Detail.ShouldContain("account");
+        (await client.PostAsync("/connect/token", PasswordForm(other))).StatusCode.ShouldBe(HttpStatusCode.BadRequest, "another account keeps its own budget");
+    }
+
+    private static FormUrlEncodedContent PasswordForm(string email) => new(new Dictionary<string, string>
+    {
+        ["grant_type"] = "password", ["client_id"] = "cleancrm-cli", ["username"] = email, ["password"] = "wrong password 123", ["scope"] = "openid api",
+    });
+
+    [Fact]
     public async Task Cors_allows_only_the_configured_spa_origin_and_html_pages_get_security_headers()
     {
         using var api = new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:AbuseProtection:AllowedOrigins:0"] = "https://app.cleancrm.test" });

@@ -27,7 +27,8 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
     public async Task Signup_is_accepted_then_provisioned_to_an_active_tenant_that_serves_crm_calls()
     {
         var slug = NewSlug();
-        var response = await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", SignupBody(slug));
+        var body = SignupBody(slug);
+        var response = await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", body);
         response.StatusCode.ShouldBe(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         response.Headers.Location!.ToString().ShouldBe($"/api/v1/orgs/{slug}/provisioning");
         var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -48,6 +49,12 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
         (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM pipelines WHERE is_default")).ShouldBe(1);
         (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM pipeline_stages")).ShouldBe(6);
         (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM pipeline_stages WHERE kind IN ('won', 'lost')")).ShouldBe(2);
+
+        // Activation mailed the owner a welcome (SMTP, from the worker's mail job), exactly once.
+        var welcome = await platform.Mail.WaitForAsync(body["ownerEmail"], m => m.Subject!.Contains("is ready", StringComparison.Ordinal));
+        welcome.TextBody!.ShouldContain($"https://app.cleancrm.test/{slug}");
+        welcome.HtmlBody.ShouldNotBeNullOrEmpty();
+        platform.Mail.CountTo(body["ownerEmail"]).ShouldBe(1);
     }
 
     [Theory]
