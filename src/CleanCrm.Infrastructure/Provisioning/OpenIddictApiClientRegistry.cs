@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using CleanCrm.Application.ApiClients;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using OpenIddict.Abstractions;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -35,18 +36,23 @@ public sealed class OpenIddictApiClientRegistry(IServiceScopeFactory scopes) : I
 
     public async Task<IReadOnlyList<ApiClientDto>> ListAsync(Guid organizationId, CancellationToken cancellationToken)
     {
+        // One query narrowed in SQL by the org id inside the properties JSON, then checked exactly: never a scan of
+        // every application with a round trip each.
         await using var scope = scopes.CreateAsyncScope();
-        var applications = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+        var db = scope.ServiceProvider.GetRequiredService<Persistence.Catalog.CatalogDbContext>();
+        var needle = organizationId.ToString();
+        var rows = await db.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication<Guid>>().AsNoTracking()
+            .Where(a => a.Properties != null && a.Properties.Contains(needle))
+            .Select(a => new { a.ClientId, a.DisplayName, a.Properties })
+            .ToListAsync(cancellationToken);
         var result = new List<ApiClientDto>();
-        await foreach (var application in applications.ListAsync(count: null, offset: null, cancellationToken))
+        foreach (var row in rows)
         {
-            var properties = await applications.GetPropertiesAsync(application, cancellationToken);
-            if (properties.TryGetValue(OrganizationProperty, out var org) && org.GetString() == organizationId.ToString())
+            using var properties = JsonDocument.Parse(row.Properties!);
+            if (properties.RootElement.TryGetProperty(OrganizationProperty, out var org) && org.ValueKind == JsonValueKind.String && org.GetString() == needle)
             {
-                result.Add(new ApiClientDto(
-                    (await applications.GetClientIdAsync(application, cancellationToken))!,
-                    (await applications.GetDisplayNameAsync(application, cancellationToken)) ?? string.Empty,
-                    properties.TryGetValue(RoleProperty, out var role) ? role.GetString() ?? "member" : "member"));
+                var role = properties.RootElement.TryGetProperty(RoleProperty, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+                result.Add(new ApiClientDto(row.ClientId!, row.DisplayName ?? string.Empty, role ?? "member"));
             }
         }
 
