@@ -35,6 +35,7 @@ public static class WorkerHost
         if (runJobServer)
         {
             builder.Services.AddHostedService<ProvisioningOutboxSweeper>();
+            builder.Services.AddHostedService<CleanCrm.Infrastructure.Billing.BillingJobScheduler>();
             builder.Services.AddHangfireServer(options =>
             {
                 options.ServerName = $"cleancrm-worker:{Environment.MachineName}:{Environment.ProcessId}";

@@ -45,6 +45,7 @@ builder.WebHost.ConfigureKestrel((context, kestrel) =>
 
 builder.AddCleanCrmIdentity();
 builder.AddCleanCrmAbuseProtection();
+builder.AddCleanCrmPlanRateLimiting();
 builder.Services.AddCleanCrmAuthentication(builder.Configuration, builder.Environment);
 builder.Services.AddAuthorization();
 builder.Services.AddAntiforgery(options => options.Cookie.Name = "cleancrm.antiforgery");
@@ -106,6 +107,7 @@ app.UseAuthentication();
 app.UseMiddleware<RequestLogContextMiddleware>();
 app.UseAuthorization();
 app.UseMiddleware<OrgResolutionMiddleware>();
+app.UseMiddleware<PlanRateLimitMiddleware>();
 app.UseHangfireDashboard("/admin/jobs", new DashboardOptions
 {
     Authorization = [new PlatformAdminDashboardFilter()],
@@ -125,6 +127,7 @@ app.MapMe();
 app.MapApiClients();
 app.MapMembers();
 app.MapPipelines();
+app.MapBilling();
 
 await app.RunAsync();
 

@@ -119,6 +119,26 @@ public static class DependencyInjection
         services.AddSingleton<FleetMigrator>();
         services.AddTransient<Jobs.FleetMigrationJob>();
         services.AddSingleton<Application.Fleet.IFleetMigrations, Jobs.HangfireFleetMigrations>();
+        services.AddBilling(configuration);
         return services;
+    }
+
+    private static void AddBilling(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Billing.StripeOptions>().Bind(configuration.GetSection(Billing.StripeOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Billing.StripeOptions>, Billing.StripeOptionsValidator>();
+        services.AddHttpClient(Billing.StripePaymentProvider.HttpClientName, (sp, client) =>
+            client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<Billing.StripeOptions>>().Value.RequestTimeoutSeconds));
+        services.AddSingleton<Billing.CachedBillingProfiles>();
+        services.AddSingleton<Application.Billing.IBillingProfiles>(sp => sp.GetRequiredService<Billing.CachedBillingProfiles>());
+        services.AddSingleton<Microsoft.FeatureManagement.IFeatureDefinitionProvider, Billing.PremiumFeatureDefinitionProvider>();
+        Microsoft.FeatureManagement.ServiceCollectionExtensions.AddFeatureManagement(services).AddFeatureFilter<Billing.PlanFeatureFilter>();
+        services.AddSingleton<Application.Common.Features.IFeatures, Billing.FeatureManagementFeatures>();
+        services.AddSingleton<Application.Billing.IUsageMeter, Billing.CatalogUsageMeter>();
+        services.AddSingleton<Billing.StripePaymentProvider>();
+        services.AddSingleton<Application.Billing.IPaymentProvider>(sp => sp.GetRequiredService<Billing.StripePaymentProvider>());
+        services.AddSingleton<Billing.StripeWebhookProcessor>();
+        services.AddTransient<Billing.BillingDunningJob>();
+        services.AddTransient<Billing.UsageReportingJob>();
     }
 }
