@@ -132,7 +132,8 @@ public static class DependencyInjection
         services.AddSingleton<Billing.CachedBillingProfiles>();
         services.AddSingleton<Application.Billing.IBillingProfiles>(sp => sp.GetRequiredService<Billing.CachedBillingProfiles>());
         services.AddSingleton<Microsoft.FeatureManagement.IFeatureDefinitionProvider, Billing.PremiumFeatureDefinitionProvider>();
-        Microsoft.FeatureManagement.ServiceCollectionExtensions.AddFeatureManagement(services).AddFeatureFilter<Billing.PlanFeatureFilter>();
+        Microsoft.FeatureManagement.ServiceCollectionExtensions.AddFeatureManagement(services).AddFeatureFilter<Billing.PlanFeatureFilter>()
+            .AddFeatureFilter<Billing.OrganizationPlanFeatureFilter>();
         services.AddSingleton<Application.Common.Features.IFeatures, Billing.FeatureManagementFeatures>();
         services.AddSingleton<Application.Billing.IUsageMeter, Billing.CatalogUsageMeter>();
         services.AddSingleton<Billing.StripePaymentProvider>();

@@ -100,7 +100,7 @@ public sealed class PlanRateLimitMiddleware(RequestDelegate next)
     }
 
     private static string? ClientId(HttpContext context) =>
-        context.User.FindFirst("client_id")?.Value ?? context.User.FindFirst("azp")?.Value;
+        context.User.FindFirst("client_id")?.Value ?? context.User.FindFirst("azp")?.Value ?? context.User.FindFirst(CleanCrmClaims.Subject)?.Value;
 }
 
 public static class PlanRateLimitingExtensions

@@ -41,21 +41,25 @@ public sealed class PremiumFeatureDefinitionProvider : IFeatureDefinitionProvide
     }
 }
 
-/// <summary>Admin override (unless expired) → plan → off, for the given organization or else the tenant in scope.</summary>
+/// <summary>Admin override (unless expired) → plan → off, for the tenant in scope (requests, tenant-scoped jobs).</summary>
 [FilterAlias(Alias)]
-public sealed class PlanFeatureFilter(IBillingProfiles profiles, ITenantContext tenantContext, TimeProvider clock)
-    : IFeatureFilter, IContextualFeatureFilter<OrganizationFeatureContext>
+public sealed class PlanFeatureFilter(IBillingProfiles profiles, ITenantContext tenantContext, TimeProvider clock) : IFeatureFilter
 {
     public const string Alias = "CleanCrm.Plan";
 
-    public Task<bool> EvaluateAsync(FeatureFilterEvaluationContext context) =>
-        tenantContext.Current is { } tenant ? EvaluateAsync(context.FeatureName, tenant.OrganizationId) : Task.FromResult(false);
+    public async Task<bool> EvaluateAsync(FeatureFilterEvaluationContext context) =>
+        tenantContext.Current is { } tenant && await profiles.GetAsync(tenant.OrganizationId) is { } profile && profile.IsFeatureEnabled(context.FeatureName, clock.GetUtcNow());
+}
 
-    public Task<bool> EvaluateAsync(FeatureFilterEvaluationContext featureFilterContext, OrganizationFeatureContext appContext) =>
-        EvaluateAsync(featureFilterContext.FeatureName, appContext.OrganizationId);
-
-    private async Task<bool> EvaluateAsync(string feature, Guid organizationId) =>
-        await profiles.GetAsync(organizationId) is { } profile && profile.IsFeatureEnabled(feature, clock.GetUtcNow());
+/// <summary>
+/// The same decision for an organization named explicitly (<c>IsEnabledAsync(key, new OrganizationFeatureContext(id))</c>).
+/// Microsoft.FeatureManagement allows one filter interface per class, so the contextual form is a sibling with the same alias.
+/// </summary>
+[FilterAlias(PlanFeatureFilter.Alias)]
+public sealed class OrganizationPlanFeatureFilter(IBillingProfiles profiles, TimeProvider clock) : IContextualFeatureFilter<OrganizationFeatureContext>
+{
+    public async Task<bool> EvaluateAsync(FeatureFilterEvaluationContext featureFilterContext, OrganizationFeatureContext appContext) =>
+        await profiles.GetAsync(appContext.OrganizationId) is { } profile && profile.IsFeatureEnabled(featureFilterContext.FeatureName, clock.GetUtcNow());
 }
 
 /// <summary>The Application's feature abstraction, answered by Microsoft.FeatureManagement.</summary>
