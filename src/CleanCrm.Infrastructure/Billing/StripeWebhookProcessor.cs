@@ -20,8 +20,8 @@ public enum WebhookOutcome
 
 /// <summary>
 /// Verifies and applies Stripe events. Each event id goes into <c>webhook_events</c> in the same catalog transaction as its
-/// effect, so a redelivery is acknowledged without acting twice. Subscription state is re-fetched from Stripe rather than
-/// taken from the event, so deliveries in any order converge on Stripe's current state.
+/// effect, so a redelivery is acknowledged without acting twice. Subscription state is re-fetched from Stripe (under a
+/// lock on the org's row) rather than taken from the event, so deliveries in any order converge on Stripe's current state.
 /// </summary>
 public sealed partial class StripeWebhookProcessor(
     IOptions<StripeOptions> options,
@@ -71,9 +71,6 @@ public sealed partial class StripeWebhookProcessor(
             }
         }
 
-        // Fetched before the transaction opens, so no catalog transaction waits on Stripe.
-        var subscription = await CurrentSubscriptionAsync(stripeEvent, cancellationToken);
-
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var now = clock.GetUtcNow();
@@ -87,7 +84,7 @@ public sealed partial class StripeWebhookProcessor(
             return WebhookOutcome.Duplicate;
         }
 
-        var organizationId = HandledTypes.Contains(stripeEvent.Type) ? await ApplyAsync(db, stripeEvent, subscription, created, now, cancellationToken) : null;
+        var organizationId = HandledTypes.Contains(stripeEvent.Type) ? await ApplyAsync(db, stripeEvent, created, now, cancellationToken) : null;
         if (organizationId is { } org)
         {
             await db.WebhookEvents.Where(e => e.Provider == Provider && e.EventId == stripeEvent.Id)
@@ -123,7 +120,7 @@ public sealed partial class StripeWebhookProcessor(
         }
     }
 
-    private async Task<Guid?> ApplyAsync(CatalogDbContext db, Event stripeEvent, Subscription? subscription, DateTimeOffset created, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<Guid?> ApplyAsync(CatalogDbContext db, Event stripeEvent, DateTimeOffset created, DateTimeOffset now, CancellationToken cancellationToken)
     {
         string? customerId = null;
         Guid? organizationId = null;
@@ -141,22 +138,34 @@ public sealed partial class StripeWebhookProcessor(
                 break;
         }
 
-        customerId ??= subscription?.CustomerId;
-        if (organizationId is null && subscription?.Metadata is { } metadata && metadata.TryGetValue(StripePaymentProvider.OrganizationIdKey, out var fromMetadata) && Guid.TryParse(fromMetadata, out var parsed))
+        var eventSubscription = stripeEvent.Data.Object as Subscription;
+        if (organizationId is null && eventSubscription?.Metadata is { } metadata && metadata.TryGetValue(StripePaymentProvider.OrganizationIdKey, out var fromMetadata) && Guid.TryParse(fromMetadata, out var parsed))
         {
             organizationId = parsed;
         }
 
-        var account = organizationId is { } id
-            ? await db.Subscriptions.FirstOrDefaultAsync(s => s.OrganizationId == id, cancellationToken)
-            : customerId is null ? null : await db.Subscriptions.FirstOrDefaultAsync(s => s.StripeCustomerId == customerId, cancellationToken);
-        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == (account != null ? account.OrganizationId : organizationId), cancellationToken);
+        organizationId ??= customerId is null
+            ? null
+            : await db.Subscriptions.Where(s => s.StripeCustomerId == customerId).Select(s => (Guid?)s.OrganizationId).FirstOrDefaultAsync(cancellationToken);
+        if (organizationId is not { } id)
+        {
+            LogUnmatched(logger, stripeEvent.Id, stripeEvent.Type);
+            return null;
+        }
+
+        // Serializes concurrent events of one org, so they neither race to create its row nor overwrite each other.
+        var locked = await db.Database.SqlQuery<Guid>($"SELECT id AS \"Value\" FROM organizations WHERE id = {id} FOR UPDATE").ToListAsync(cancellationToken);
+        var organization = locked.Count == 0 ? null : await db.Organizations.FirstAsync(o => o.Id == id, cancellationToken);
         if (organization is null || organization.Status is OrganizationStatus.Deleting or OrganizationStatus.Deleted)
         {
             LogUnmatched(logger, stripeEvent.Id, stripeEvent.Type);
             return null;
         }
 
+        // Re-fetched under the lock, so whichever event applies last applies Stripe's latest state.
+        var subscription = await CurrentSubscriptionAsync(stripeEvent, cancellationToken);
+        customerId ??= subscription?.CustomerId;
+        var account = await db.Subscriptions.FirstOrDefaultAsync(s => s.OrganizationId == id, cancellationToken);
         if (account is null)
         {
             account = new BillingSubscription { OrganizationId = organization.Id, UpdatedAt = now };

@@ -160,6 +160,8 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
     }
 
     [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
@@ -181,8 +183,14 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
             StripeStub.Event(NewId("evt"), "invoice.paid", StripeStub.Invoice(NewId("in"), customer, subscription, "paid"), t.AddSeconds(3)),
             StripeStub.Event(NewId("evt"), "customer.subscription.updated", current, t.AddSeconds(4)),
         };
+        // Seed -1 delivers all at once, seed 0 newest first; the others shuffle.
         var random = new Random(seed);
-        foreach (var payload in events.OrderBy(_ => random.Next()))
+        if (seed < 0)
+        {
+            await Task.WhenAll(events.Select(payload => DeliverOkAsync(host, payload)));
+        }
+
+        foreach (var payload in seed < 0 ? [] : seed == 0 ? Enumerable.Reverse(events) : events.OrderBy(_ => random.Next()))
         {
             await DeliverOkAsync(host, payload);
         }
