@@ -18,25 +18,31 @@ public static class BillingEndpoints
             .WithName("GetFeatures")
             .Produces<Dictionary<string, bool>>();
 
+        // A suspended org keeps its billing endpoints, so its owner can pay and be resumed.
         var billing = app.MapGroup("/api/v1/billing").WithTags("Billing").RequireAuthorization().RequireOrg().WithCrmProblems()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         billing.MapGet("/entitlements", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetEntitlements(), ct)))
             .WithName("GetEntitlements")
+            .AllowSuspendedOrg()
             .Produces<EntitlementsDto>();
         billing.MapGet("/usage", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetUsageReport(), ct)))
             .WithName("GetUsageReport")
             .Produces<UsageReportDto>();
         billing.MapGet("/subscription", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetSubscription(), ct)))
             .WithName("GetSubscription")
+            .AllowSuspendedOrg()
             .Produces<SubscriptionDto>();
         billing.MapGet("/invoices", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListInvoices(), ct)))
             .WithName("ListInvoices")
+            .AllowSuspendedOrg()
             .Produces<InvoiceListDto>();
         billing.MapPost("/checkout", async ([FromBody] CheckoutFields body, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new StartCheckout(body), ct)))
             .WithName("StartCheckout")
+            .AllowSuspendedOrg()
             .Produces<CheckoutSessionDto>();
         billing.MapPost("/portal", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new OpenBillingPortal(), ct)))
             .WithName("OpenBillingPortal")
+            .AllowSuspendedOrg()
             .Produces<CheckoutSessionDto>();
 
         var admin = app.MapGroup("/api/v1/admin/organizations").WithTags("Administration").RequireAuthorization()

@@ -113,6 +113,9 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         (await dunning.RunAsync(CancellationToken.None)).ShouldBeGreaterThanOrEqualTo(1);
         (await StateAsync(organization.Id)).Organization.Status.ShouldBe(OrganizationStatus.Suspended);
         (await Problem.ReadAsync(await host.Api.ClientFor(owner.Id, organization.Slug).GetAsync("/api/v1/features"), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/org_suspended");
+        var suspendedOwner = host.Api.ClientFor(owner.Id, organization.Slug);
+        (await suspendedOwner.GetFromJsonAsync<JsonElement>("/api/v1/billing/subscription")).GetProperty("status").GetString().ShouldBe("past_due");
+        (await suspendedOwner.PostAsync("/api/v1/billing/portal", null)).StatusCode.ShouldBe(HttpStatusCode.OK, "a suspended org can still reach billing to pay");
 
         host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.ProPrice);
         await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "invoice.paid", StripeStub.Invoice(NewId("in"), customer, subscription, "paid")));
