@@ -36,6 +36,7 @@ public static class WorkerHost
         {
             builder.Services.AddHostedService<ProvisioningOutboxSweeper>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<CleanCrm.Infrastructure.Email.EmailOutboxSweeper>());
+            builder.Services.AddHostedService<CleanCrm.Infrastructure.Billing.BillingJobScheduler>();
             builder.Services.AddHangfireServer(options =>
             {
                 options.ServerName = $"cleancrm-worker:{Environment.MachineName}:{Environment.ProcessId}";

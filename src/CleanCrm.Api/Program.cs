@@ -45,6 +45,7 @@ builder.WebHost.ConfigureKestrel((context, kestrel) =>
 
 builder.AddCleanCrmIdentity();
 builder.AddCleanCrmAbuseProtection();
+builder.AddCleanCrmPlanRateLimiting();
 builder.Services.AddCleanCrmAuthentication(builder.Configuration, builder.Environment);
 builder.Services.AddAuthorization();
 builder.Services.AddAntiforgery(options => options.Cookie.Name = "cleancrm.antiforgery");
@@ -127,6 +128,7 @@ app.UseAuthentication();
 app.UseMiddleware<RequestLogContextMiddleware>();
 app.UseAuthorization();
 app.UseMiddleware<OrgResolutionMiddleware>();
+app.UseMiddleware<PlanRateLimitMiddleware>();
 app.UseHangfireDashboard("/admin/jobs", new DashboardOptions
 {
     Authorization = [new PlatformAdminDashboardFilter()],
@@ -147,6 +149,7 @@ app.MapApiClients();
 app.MapMembers();
 app.MapInvitations();
 app.MapPipelines();
+app.MapBilling();
 
 await app.RunAsync();
 

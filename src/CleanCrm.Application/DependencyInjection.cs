@@ -8,8 +8,8 @@ namespace CleanCrm.Application;
 public static class DependencyInjection
 {
     /// <summary>
-    /// Registers Mediator with the behaviors in CONVENTIONS.md order, outermost first. The feature gate and unit of
-    /// work slot in after authorization and performance respectively when their issues land.
+    /// Registers Mediator with the behaviors in CONVENTIONS.md order, outermost first. The unit of work slots in after
+    /// performance when its issue lands.
     /// </summary>
     public static IServiceCollection AddApplication(this IServiceCollection services, IConfiguration configuration)
     {
@@ -24,6 +24,7 @@ public static class DependencyInjection
                 typeof(LoggingBehavior<,>),
                 typeof(OrgGuardBehavior<,>),
                 typeof(AuthorizationBehavior<,>),
+                typeof(FeatureGateBehavior<,>),
                 typeof(ValidationBehavior<,>),
                 typeof(PerformanceBehavior<,>),
             ];
@@ -35,6 +36,7 @@ public static class DependencyInjection
             .ValidateOnStart();
         services.AddOptions<Invitations.InvitationOptions>().Bind(configuration.GetSection(Invitations.InvitationOptions.SectionName));
         services.AddSingleton(TimeProvider.System);
+        services.AddScoped<Billing.IEntitlements, Billing.Entitlements>();
         return services;
     }
 }

@@ -120,6 +120,7 @@ public static class DependencyInjection
         services.AddTransient<Jobs.FleetMigrationJob>();
         services.AddSingleton<Application.Fleet.IFleetMigrations, Jobs.HangfireFleetMigrations>();
         services.AddEmail(configuration);
+        services.AddBilling(configuration);
         return services;
     }
 
@@ -133,5 +134,25 @@ public static class DependencyInjection
         services.AddSingleton<Email.EmailOutboxSweeper>();
         services.AddSingleton<Application.Invitations.ITenantMemberSync, Identity.TenantMemberSync>();
         services.AddScoped<Application.Invitations.ISeatLimits, Identity.PlanSeatLimits>();
+    }
+
+    private static void AddBilling(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Billing.StripeOptions>().Bind(configuration.GetSection(Billing.StripeOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Billing.StripeOptions>, Billing.StripeOptionsValidator>();
+        services.AddHttpClient(Billing.StripePaymentProvider.HttpClientName, (sp, client) =>
+            client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<Billing.StripeOptions>>().Value.RequestTimeoutSeconds));
+        services.AddSingleton<Billing.CachedBillingProfiles>();
+        services.AddSingleton<Application.Billing.IBillingProfiles>(sp => sp.GetRequiredService<Billing.CachedBillingProfiles>());
+        services.AddSingleton<Microsoft.FeatureManagement.IFeatureDefinitionProvider, Billing.PremiumFeatureDefinitionProvider>();
+        Microsoft.FeatureManagement.ServiceCollectionExtensions.AddFeatureManagement(services).AddFeatureFilter<Billing.PlanFeatureFilter>()
+            .AddFeatureFilter<Billing.OrganizationPlanFeatureFilter>();
+        services.AddSingleton<Application.Common.Features.IFeatures, Billing.FeatureManagementFeatures>();
+        services.AddSingleton<Application.Billing.IUsageMeter, Billing.CatalogUsageMeter>();
+        services.AddSingleton<Billing.StripePaymentProvider>();
+        services.AddSingleton<Application.Billing.IPaymentProvider>(sp => sp.GetRequiredService<Billing.StripePaymentProvider>());
+        services.AddSingleton<Billing.StripeWebhookProcessor>();
+        services.AddTransient<Billing.BillingDunningJob>();
+        services.AddTransient<Billing.UsageReportingJob>();
     }
 }

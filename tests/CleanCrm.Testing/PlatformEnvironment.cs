@@ -67,6 +67,8 @@ public class PlatformEnvironment : IAsyncLifetime
         Settings["Serilog:MinimumLevel:Default"] = "Warning";
         Settings["CleanCrm:AbuseProtection:TokenRequestsPerMinutePerIp"] = "100000";
         Settings["CleanCrm:AbuseProtection:SignupsPerMinutePerIp"] = "100000";
+        // Per-plan API budgets are off in shared test hosts (bursty tests); the billing tests switch them on.
+        Settings["CleanCrm:RateLimiting:Enabled"] = "false";
         Settings["CleanCrm:Identity:SigningKey"] = NewRsaPem();
         Settings["CleanCrm:Identity:EncryptionKey"] = NewRsaPem();
         Mail = TestMailServer.Start();

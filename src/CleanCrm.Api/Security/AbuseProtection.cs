@@ -64,7 +64,7 @@ public static class AbuseProtection
             policy.WithOrigins(options.AllowedOrigins)
                 .WithHeaders("Authorization", "Content-Type", "If-Match", "X-Org")
                 .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE")
-                .WithExposedHeaders("ETag", "Location", "Retry-After")));
+                .WithExposedHeaders("ETag", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")));
     }
 
     /// <summary>Security headers on every response; HTML pages (Swagger UI, dashboards) also get a frame ban.</summary>

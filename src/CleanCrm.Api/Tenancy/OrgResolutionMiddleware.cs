@@ -9,10 +9,16 @@ namespace CleanCrm.Api.Tenancy;
 /// <summary>Endpoint metadata: this endpoint works on one organization's data.</summary>
 public sealed class OrgScopedEndpointAttribute : Attribute;
 
+/// <summary>Endpoint metadata: this org-scoped endpoint stays open while the org is suspended (billing, so a suspended org can pay).</summary>
+public sealed class AllowSuspendedOrgAttribute : Attribute;
+
 public static class OrgScopedEndpointExtensions
 {
     public static TBuilder RequireOrg<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new OrgScopedEndpointAttribute());
+
+    public static TBuilder AllowSuspendedOrg<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(new AllowSuspendedOrgAttribute());
 }
 
 /// <summary>
@@ -75,13 +81,13 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
             return;
         }
 
-        if (location.Status == OrganizationStatus.Suspended)
+        if (location.Status == OrganizationStatus.Suspended && context.GetEndpoint()?.Metadata.GetMetadata<AllowSuspendedOrgAttribute>() is null)
         {
             await Problems.Result(Error.Forbidden(ErrorCodes.OrgSuspended, $"Organization '{location.Slug}' is suspended; contact support or your billing owner.")).ExecuteAsync(context);
             return;
         }
 
-        if (location.Status != OrganizationStatus.Active)
+        if (location.Status is not (OrganizationStatus.Active or OrganizationStatus.Suspended))
         {
             var error = new Error(ErrorType.NotReady, ErrorCodes.OrgNotReady, $"Organization '{location.Slug}' is {location.Status.ToString().ToLowerInvariant()}; retry shortly.");
             await Problems.Result(error, http => http.Response.Headers.RetryAfter = "2").ExecuteAsync(context);

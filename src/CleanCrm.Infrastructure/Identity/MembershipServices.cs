@@ -26,11 +26,9 @@ public sealed class TenantMemberSync(ITenantScopeFactory scopes, TenantDbContext
     }
 }
 
-/// <summary>Seat limits from the organization's plan (SPEC §5); <c>null</c> seats mean unlimited.</summary>
-public sealed class PlanSeatLimits(CatalogDbContext db) : ISeatLimits
+/// <summary>Seat limits are the effective entitlements (plan + admin override, SPEC §5); <c>null</c> seats mean unlimited.</summary>
+public sealed class PlanSeatLimits(Application.Billing.IEntitlements entitlements) : ISeatLimits
 {
-    public Task<int?> SeatLimitAsync(Guid organizationId, CancellationToken cancellationToken) =>
-        db.Organizations.Where(o => o.Id == organizationId)
-            .Join(db.Plans, o => o.PlanKey, p => p.Key, (o, p) => p.Seats)
-            .FirstOrDefaultAsync(cancellationToken);
+    public async Task<int?> SeatLimitAsync(Guid organizationId, CancellationToken cancellationToken) =>
+        (await entitlements.GetAsync(organizationId, cancellationToken))?.Limits.Seats;
 }

@@ -253,7 +253,8 @@ public sealed partial class ProvisioningRunner(
                     }
                 }
 
-                await db.SaveChangesAsync(cancellationToken);
+                // Not saved here: the caller's "step succeeded" save commits the activation, the step and the welcome
+                // mail together, so nobody sees an active org whose activate step is still running.
                 break;
             default:
                 throw new InvalidOperationException($"Unknown provisioning step '{step}'.");

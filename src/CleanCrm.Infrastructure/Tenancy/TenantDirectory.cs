@@ -37,6 +37,9 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
     // Organizations between states (pending, provisioning, moving…) change soon; they are cached only briefly.
     private static readonly TimeSpan TransitionalTtl = TimeSpan.FromSeconds(1);
 
+    /// <summary>Raised after an organization's entry (its id) or everything (null) is dropped, so dependent caches follow.</summary>
+    public event Action<Guid?>? Invalidated;
+
     private TimeSpan Ttl => TimeSpan.FromSeconds(options.Value.DirectoryCacheSeconds);
 
     public async ValueTask<TenantLocation?> FindAsync(Guid organizationId, CancellationToken cancellationToken)
@@ -99,6 +102,7 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
         }
 
         cache.Remove(IdKey(organizationId));
+        Invalidated?.Invoke(organizationId);
     }
 
     public void InvalidateMembership(Guid organizationId, Guid userId)
@@ -111,6 +115,7 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
     {
         Interlocked.Increment(ref _generation);
         cache.Compact(1.0);
+        Invalidated?.Invoke(null);
     }
 
     public void Dispose() => cache.Dispose();

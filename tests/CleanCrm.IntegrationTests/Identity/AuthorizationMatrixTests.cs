@@ -40,6 +40,13 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/api-clients", Permission.ApiClientsManage, null),
         ("POST", "/api/v1/api-clients", Permission.ApiClientsManage, "{\"name\":\"Matrix\"}"),
         ("DELETE", "/api/v1/api-clients/{clientId}", Permission.ApiClientsManage, null),
+        ("GET", "/api/v1/features", Permission.OrganizationRead, null),
+        ("GET", "/api/v1/billing/entitlements", Permission.OrganizationRead, null),
+        ("GET", "/api/v1/billing/usage", Permission.MembersManage, null),
+        ("GET", "/api/v1/billing/subscription", Permission.BillingManage, null),
+        ("GET", "/api/v1/billing/invoices", Permission.BillingManage, null),
+        ("POST", "/api/v1/billing/checkout", Permission.BillingManage, "{\"plan\":\"pro\"}"),
+        ("POST", "/api/v1/billing/portal", Permission.BillingManage, null),
     ];
 
     private static readonly (string Method, string Route, string? Body)[] AdminEndpoints =
@@ -49,6 +56,10 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("POST", "/api/v1/admin/organizations/{id:guid}/retry-provisioning", null),
         ("POST", "/api/v1/admin/organizations/{id:guid}/move", "{\"databaseServerId\":\"00000000-0000-0000-0000-000000000001\"}"),
         ("DELETE", "/api/v1/admin/organizations/{id:guid}", null),
+        ("PUT", "/api/v1/admin/organizations/{id:guid}/plan", "{\"plan\":\"pro\"}"),
+        ("PUT", "/api/v1/admin/organizations/{id:guid}/features/{key}", "{\"enabled\":true}"),
+        ("DELETE", "/api/v1/admin/organizations/{id:guid}/features/{key}", null),
+        ("PUT", "/api/v1/admin/organizations/{id:guid}/limits", "{\"seats\":3}"),
         ("POST", "/api/v1/admin/migrations", "{\"parallelism\":0}"),
         ("GET", "/api/v1/admin/migrations/{jobId}", null),
     ];
@@ -78,9 +89,12 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         var owner = await platform.CreateUserAsync();
         var caller = await platform.CreateUserAsync();
         var target = await platform.CreateUserAsync();
-        var organization = await platform.CreateOrganizationAsync(members: role == OrgRole.Owner
-            ? [(caller, OrgRole.Owner), (owner, OrgRole.Owner), (target, OrgRole.Member)]
-            : [(owner, OrgRole.Owner), (caller, role), (target, OrgRole.Member)]);
+        // Pro, so premium-gated endpoints answer on permissions alone.
+        var organization = await platform.CreateOrganizationAsync(
+            members: role == OrgRole.Owner
+                ? [(caller, OrgRole.Owner), (owner, OrgRole.Owner), (target, OrgRole.Member)]
+                : [(owner, OrgRole.Owner), (caller, role), (target, OrgRole.Member)],
+            plan: Plan.Pro);
         var ownerClient = api.ClientFor(owner.Id, organization.Slug);
         var company = await OrgScopedEndpoints.CreateAsync(ownerClient, "companies", new { name = "Target" });
         var contact = await OrgScopedEndpoints.CreateAsync(ownerClient, "contacts", new { firstName = "Target" });
@@ -139,7 +153,8 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         route.Replace("{id:guid}", id.ToString(), StringComparison.Ordinal)
             .Replace("{userId:guid}", userId.ToString(), StringComparison.Ordinal)
             .Replace("{clientId}", other, StringComparison.Ordinal)
-            .Replace("{jobId}", other, StringComparison.Ordinal);
+            .Replace("{jobId}", other, StringComparison.Ordinal)
+            .Replace("{key}", "workflows", StringComparison.Ordinal);
 
     private static HttpRequestMessage Request(string method, string path, string? body, string? org = null)
     {

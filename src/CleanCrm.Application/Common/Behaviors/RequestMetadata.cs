@@ -1,4 +1,5 @@
 using System.Reflection;
+using CleanCrm.Application.Common.Features;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Application.Common.Tenancy;
 
@@ -16,6 +17,8 @@ public static class RequestMetadata<TMessage>
     public static readonly bool RequiresPlatformAdmin = typeof(TMessage).GetCustomAttribute<RequiresPlatformAdminAttribute>() is not null;
 
     public static readonly bool RequiresSignedInUser = typeof(TMessage).GetCustomAttribute<RequiresSignedInUserAttribute>() is not null;
+
+    public static readonly string? Feature = typeof(TMessage).GetCustomAttribute<RequiresFeatureAttribute>()?.FeatureKey;
 
     public static readonly bool AllowsAnonymous = typeof(TMessage).GetCustomAttribute<AllowAnonymousRequestAttribute>() is not null;
 }

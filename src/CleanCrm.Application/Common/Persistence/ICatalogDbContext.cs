@@ -22,6 +22,18 @@ public interface ICatalogDbContext
 
     DbSet<Invitation> Invitations { get; }
 
+    DbSet<FeatureOverride> FeatureOverrides { get; }
+
+    DbSet<LimitOverride> LimitOverrides { get; }
+
+    DbSet<BillingSubscription> Subscriptions { get; }
+
+    DbSet<WebhookEvent> WebhookEvents { get; }
+
+    DbSet<UsageEvent> UsageEvents { get; }
+
+    DbSet<UsageRollup> UsageRollups { get; }
+
     Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade Database { get; }
 
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);

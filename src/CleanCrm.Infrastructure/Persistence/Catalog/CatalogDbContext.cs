@@ -27,6 +27,18 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<OutgoingEmail> OutgoingEmails => Set<OutgoingEmail>();
 
+    public DbSet<FeatureOverride> FeatureOverrides => Set<FeatureOverride>();
+
+    public DbSet<LimitOverride> LimitOverrides => Set<LimitOverride>();
+
+    public DbSet<BillingSubscription> Subscriptions => Set<BillingSubscription>();
+
+    public DbSet<WebhookEvent> WebhookEvents => Set<WebhookEvent>();
+
+    public DbSet<UsageEvent> UsageEvents => Set<UsageEvent>();
+
+    public DbSet<UsageRollup> UsageRollups => Set<UsageRollup>();
+
     public DbSet<StoredSecret> Secrets => Set<StoredSecret>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

@@ -22,6 +22,92 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BillingSubscription", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<bool>("CancelAtPeriodEnd")
+                        .HasColumnType("boolean")
+                        .HasColumnName("cancel_at_period_end");
+
+                    b.Property<DateTimeOffset?>("CurrentPeriodEnd")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("current_period_end");
+
+                    b.Property<DateTimeOffset?>("CurrentPeriodStart")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("current_period_start");
+
+                    b.Property<DateTimeOffset?>("LastEventAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_event_at");
+
+                    b.Property<DateTimeOffset?>("PastDueSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("past_due_since");
+
+                    b.Property<string>("PlanKey")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("plan_key");
+
+                    b.Property<int?>("Quantity")
+                        .HasColumnType("integer")
+                        .HasColumnName("quantity");
+
+                    b.Property<string>("RequestedPlanKey")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("requested_plan_key");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(30)
+                        .HasColumnType("character varying(30)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StripeCustomerId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("stripe_customer_id");
+
+                    b.Property<string>("StripeSubscriptionId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("stripe_subscription_id");
+
+                    b.Property<bool>("SuspendedForNonPayment")
+                        .HasColumnType("boolean")
+                        .HasColumnName("suspended_for_non_payment");
+
+                    b.Property<DateTimeOffset?>("TrialEndsAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("trial_ends_at");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("OrganizationId")
+                        .HasName("pk_subscriptions");
+
+                    b.HasIndex("PastDueSince")
+                        .HasDatabaseName("ix_subscriptions_past_due_since")
+                        .HasFilter("past_due_since IS NOT NULL");
+
+                    b.HasIndex("StripeCustomerId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_subscriptions_stripe_customer_id");
+
+                    b.HasIndex("StripeSubscriptionId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_subscriptions_stripe_subscription_id");
+
+                    b.ToTable("subscriptions", (string)null);
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.DatabaseServer", b =>
                 {
                     b.Property<Guid>("Id")
@@ -90,6 +176,35 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         {
                             t.HasCheckConstraint("ck_database_servers_capacity", "capacity >= 0");
                         });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.FeatureOverride", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("FeatureKey")
+                        .HasMaxLength(60)
+                        .HasColumnType("character varying(60)")
+                        .HasColumnName("feature_key");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("OrganizationId", "FeatureKey")
+                        .HasName("pk_feature_overrides");
+
+                    b.ToTable("feature_overrides", (string)null);
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Invitation", b =>
@@ -177,6 +292,47 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("invitations", null, t =>
                         {
                             t.HasCheckConstraint("ck_invitations_token_hash", "token_hash ~ '^[0-9a-f]{64}$'");
+                        });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.LimitOverride", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<long?>("AiTokensPerMonth")
+                        .HasColumnType("bigint")
+                        .HasColumnName("ai_tokens_per_month");
+
+                    b.Property<int?>("ApiRequestsPer10Seconds")
+                        .HasColumnType("integer")
+                        .HasColumnName("api_requests_per10seconds");
+
+                    b.Property<int?>("BackupRetentionDays")
+                        .HasColumnType("integer")
+                        .HasColumnName("backup_retention_days");
+
+                    b.Property<int?>("Seats")
+                        .HasColumnType("integer")
+                        .HasColumnName("seats");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("OrganizationId")
+                        .HasName("pk_limit_overrides");
+
+                    b.ToTable("limit_overrides", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_limit_overrides_ai_tokens", "ai_tokens_per_month IS NULL OR ai_tokens_per_month >= 0");
+
+                            t.HasCheckConstraint("ck_limit_overrides_api_requests", "api_requests_per10seconds IS NULL OR api_requests_per10seconds > 0");
+
+                            t.HasCheckConstraint("ck_limit_overrides_backup_retention", "backup_retention_days IS NULL OR backup_retention_days > 0");
+
+                            t.HasCheckConstraint("ck_limit_overrides_seats", "seats IS NULL OR seats >= 0");
                         });
                 });
 
@@ -711,6 +867,107 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("provisioning_steps", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageEvent", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("IdempotencyKey")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("idempotency_key");
+
+                    b.Property<string>("Metric")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("metric");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<long>("Quantity")
+                        .HasColumnType("bigint")
+                        .HasColumnName("quantity");
+
+                    b.Property<Guid>("RollupId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("rollup_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_usage_events");
+
+                    b.HasIndex("RollupId")
+                        .HasDatabaseName("ix_usage_events_rollup_id");
+
+                    b.HasIndex("OrganizationId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasDatabaseName("ix_usage_events_organization_id_idempotency_key");
+
+                    b.ToTable("usage_events", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_usage_events_quantity", "quantity > 0");
+                        });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageRollup", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Metric")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("metric");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<DateTimeOffset>("PeriodEnd")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("period_end");
+
+                    b.Property<DateTimeOffset>("PeriodStart")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("period_start");
+
+                    b.Property<long>("Quantity")
+                        .HasColumnType("bigint")
+                        .HasColumnName("quantity");
+
+                    b.Property<DateTimeOffset?>("ReportedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("reported_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_usage_rollups");
+
+                    b.HasIndex("PeriodEnd")
+                        .HasDatabaseName("ix_usage_rollups_period_end")
+                        .HasFilter("reported_at IS NULL");
+
+                    b.HasIndex("OrganizationId", "Metric", "PeriodStart")
+                        .IsUnique()
+                        .HasDatabaseName("ix_usage_rollups_organization_id_metric_period_start");
+
+                    b.ToTable("usage_rollups", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_usage_rollups_quantity", "quantity >= 0");
+                        });
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.UserAccount", b =>
                 {
                     b.Property<Guid>("Id")
@@ -770,6 +1027,45 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasDatabaseName("ix_users_normalized_email");
 
                     b.ToTable("users", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.WebhookEvent", b =>
+                {
+                    b.Property<string>("Provider")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("EventId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("event_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("type");
+
+                    b.HasKey("Provider", "EventId")
+                        .HasName("pk_webhook_events");
+
+                    b.HasIndex("OrganizationId")
+                        .HasDatabaseName("ix_webhook_events_organization_id");
+
+                    b.ToTable("webhook_events", (string)null);
                 });
 
             modelBuilder.Entity("CleanCrm.Infrastructure.Secrets.StoredSecret", b =>
@@ -1086,6 +1382,26 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BillingSubscription", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_subscriptions_organizations_organization_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.FeatureOverride", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_feature_overrides_organizations_organization_id");
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Invitation", b =>
                 {
                     b.HasOne("CleanCrm.Domain.Catalog.UserAccount", null)
@@ -1106,6 +1422,16 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_invitations_organizations_organization_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.LimitOverride", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_limit_overrides_organizations_organization_id");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Membership", b =>
@@ -1184,6 +1510,33 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_provisioning_steps_provisioning_runs_run_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageEvent", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_usage_events_organizations_organization_id");
+
+                    b.HasOne("CleanCrm.Domain.Catalog.UsageRollup", null)
+                        .WithMany()
+                        .HasForeignKey("RollupId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_usage_events_usage_rollups_rollup_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageRollup", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_usage_rollups_organizations_organization_id");
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization<System.Guid>", b =>

@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
 {
     [DbContext(typeof(CatalogDbContext))]
-    [Migration("20261125203613_InvitationsAndEmailOutbox")]
-    partial class InvitationsAndEmailOutbox
+    [Migration("20261125203642_Billing")]
+    partial class Billing
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -24,6 +24,92 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BillingSubscription", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<bool>("CancelAtPeriodEnd")
+                        .HasColumnType("boolean")
+                        .HasColumnName("cancel_at_period_end");
+
+                    b.Property<DateTimeOffset?>("CurrentPeriodEnd")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("current_period_end");
+
+                    b.Property<DateTimeOffset?>("CurrentPeriodStart")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("current_period_start");
+
+                    b.Property<DateTimeOffset?>("LastEventAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_event_at");
+
+                    b.Property<DateTimeOffset?>("PastDueSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("past_due_since");
+
+                    b.Property<string>("PlanKey")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("plan_key");
+
+                    b.Property<int?>("Quantity")
+                        .HasColumnType("integer")
+                        .HasColumnName("quantity");
+
+                    b.Property<string>("RequestedPlanKey")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("requested_plan_key");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(30)
+                        .HasColumnType("character varying(30)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StripeCustomerId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("stripe_customer_id");
+
+                    b.Property<string>("StripeSubscriptionId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("stripe_subscription_id");
+
+                    b.Property<bool>("SuspendedForNonPayment")
+                        .HasColumnType("boolean")
+                        .HasColumnName("suspended_for_non_payment");
+
+                    b.Property<DateTimeOffset?>("TrialEndsAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("trial_ends_at");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("OrganizationId")
+                        .HasName("pk_subscriptions");
+
+                    b.HasIndex("PastDueSince")
+                        .HasDatabaseName("ix_subscriptions_past_due_since")
+                        .HasFilter("past_due_since IS NOT NULL");
+
+                    b.HasIndex("StripeCustomerId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_subscriptions_stripe_customer_id");
+
+                    b.HasIndex("StripeSubscriptionId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_subscriptions_stripe_subscription_id");
+
+                    b.ToTable("subscriptions", (string)null);
+                });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.DatabaseServer", b =>
                 {
@@ -95,91 +181,73 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         });
                 });
 
-            modelBuilder.Entity("CleanCrm.Domain.Catalog.Invitation", b =>
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.FeatureOverride", b =>
                 {
-                    b.Property<Guid>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("uuid")
-                        .HasColumnName("id");
-
-                    b.Property<DateTimeOffset?>("AcceptedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("accepted_at");
-
-                    b.Property<Guid?>("AcceptedByUserId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("accepted_by_user_id");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("created_at");
-
-                    b.Property<string>("Email")
-                        .IsRequired()
-                        .HasMaxLength(254)
-                        .HasColumnType("character varying(254)")
-                        .HasColumnName("email");
-
-                    b.Property<DateTimeOffset>("ExpiresAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("expires_at");
-
-                    b.Property<Guid?>("InvitedByUserId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("invited_by_user_id");
-
-                    b.Property<string>("NormalizedEmail")
-                        .IsRequired()
-                        .HasMaxLength(254)
-                        .HasColumnType("character varying(254)")
-                        .HasColumnName("normalized_email");
-
                     b.Property<Guid>("OrganizationId")
                         .HasColumnType("uuid")
                         .HasColumnName("organization_id");
 
-                    b.Property<DateTimeOffset?>("RevokedAt")
+                    b.Property<string>("FeatureKey")
+                        .HasMaxLength(60)
+                        .HasColumnType("character varying(60)")
+                        .HasColumnName("feature_key");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<DateTimeOffset?>("ExpiresAt")
                         .HasColumnType("timestamp with time zone")
-                        .HasColumnName("revoked_at");
-
-                    b.Property<string>("Role")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("character varying(20)")
-                        .HasColumnName("role");
-
-                    b.Property<string>("TokenHash")
-                        .IsRequired()
-                        .HasMaxLength(64)
-                        .HasColumnType("character(64)")
-                        .HasColumnName("token_hash")
-                        .IsFixedLength();
+                        .HasColumnName("expires_at");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
 
-                    b.HasKey("Id")
-                        .HasName("pk_invitations");
+                    b.HasKey("OrganizationId", "FeatureKey")
+                        .HasName("pk_feature_overrides");
 
-                    b.HasIndex("AcceptedByUserId")
-                        .HasDatabaseName("ix_invitations_accepted_by_user_id");
+                    b.ToTable("feature_overrides", (string)null);
+                });
 
-                    b.HasIndex("InvitedByUserId")
-                        .HasDatabaseName("ix_invitations_invited_by_user_id");
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.LimitOverride", b =>
+                {
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
 
-                    b.HasIndex("TokenHash")
-                        .IsUnique()
-                        .HasDatabaseName("ix_invitations_token_hash");
+                    b.Property<long?>("AiTokensPerMonth")
+                        .HasColumnType("bigint")
+                        .HasColumnName("ai_tokens_per_month");
 
-                    b.HasIndex("OrganizationId", "NormalizedEmail")
-                        .IsUnique()
-                        .HasDatabaseName("ux_invitations_open_per_email")
-                        .HasFilter("accepted_at IS NULL AND revoked_at IS NULL");
+                    b.Property<int?>("ApiRequestsPer10Seconds")
+                        .HasColumnType("integer")
+                        .HasColumnName("api_requests_per10seconds");
 
-                    b.ToTable("invitations", null, t =>
+                    b.Property<int?>("BackupRetentionDays")
+                        .HasColumnType("integer")
+                        .HasColumnName("backup_retention_days");
+
+                    b.Property<int?>("Seats")
+                        .HasColumnType("integer")
+                        .HasColumnName("seats");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("OrganizationId")
+                        .HasName("pk_limit_overrides");
+
+                    b.ToTable("limit_overrides", null, t =>
                         {
-                            t.HasCheckConstraint("ck_invitations_token_hash", "token_hash ~ '^[0-9a-f]{64}$'");
+                            t.HasCheckConstraint("ck_limit_overrides_ai_tokens", "ai_tokens_per_month IS NULL OR ai_tokens_per_month >= 0");
+
+                            t.HasCheckConstraint("ck_limit_overrides_api_requests", "api_requests_per10seconds IS NULL OR api_requests_per10seconds > 0");
+
+                            t.HasCheckConstraint("ck_limit_overrides_backup_retention", "backup_retention_days IS NULL OR backup_retention_days > 0");
+
+                            t.HasCheckConstraint("ck_limit_overrides_seats", "seats IS NULL OR seats >= 0");
                         });
                 });
 
@@ -310,79 +378,6 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         {
                             t.HasCheckConstraint("ck_organizations_slug", "slug ~ '^[a-z][a-z0-9-]{2,39}$'");
                         });
-                });
-
-            modelBuilder.Entity("CleanCrm.Domain.Catalog.OutgoingEmail", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("uuid")
-                        .HasColumnName("id");
-
-                    b.Property<int>("Attempts")
-                        .HasColumnType("integer")
-                        .HasColumnName("attempts");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("created_at");
-
-                    b.Property<string>("Kind")
-                        .IsRequired()
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)")
-                        .HasColumnName("kind");
-
-                    b.Property<string>("LastError")
-                        .HasMaxLength(1000)
-                        .HasColumnType("character varying(1000)")
-                        .HasColumnName("last_error");
-
-                    b.Property<Guid?>("OrganizationId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("organization_id");
-
-                    b.Property<string>("ProtectedBody")
-                        .HasColumnType("text")
-                        .HasColumnName("protected_body");
-
-                    b.Property<DateTimeOffset?>("QueuedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("queued_at");
-
-                    b.Property<DateTimeOffset?>("SentAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("sent_at");
-
-                    b.Property<string>("Status")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("character varying(20)")
-                        .HasColumnName("status");
-
-                    b.Property<string>("Subject")
-                        .IsRequired()
-                        .HasMaxLength(300)
-                        .HasColumnType("character varying(300)")
-                        .HasColumnName("subject");
-
-                    b.Property<string>("ToAddress")
-                        .IsRequired()
-                        .HasMaxLength(254)
-                        .HasColumnType("character varying(254)")
-                        .HasColumnName("to_address");
-
-                    b.HasKey("Id")
-                        .HasName("pk_outgoing_emails");
-
-                    b.HasIndex("OrganizationId")
-                        .HasDatabaseName("ix_outgoing_emails_organization_id");
-
-                    b.HasIndex("Status", "CreatedAt")
-                        .HasDatabaseName("ix_outgoing_emails_pending")
-                        .HasFilter("status = 'pending'");
-
-                    b.ToTable("outgoing_emails", (string)null);
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Plan", b =>
@@ -714,6 +709,107 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("provisioning_steps", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageEvent", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("IdempotencyKey")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("idempotency_key");
+
+                    b.Property<string>("Metric")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("metric");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<long>("Quantity")
+                        .HasColumnType("bigint")
+                        .HasColumnName("quantity");
+
+                    b.Property<Guid>("RollupId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("rollup_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_usage_events");
+
+                    b.HasIndex("RollupId")
+                        .HasDatabaseName("ix_usage_events_rollup_id");
+
+                    b.HasIndex("OrganizationId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasDatabaseName("ix_usage_events_organization_id_idempotency_key");
+
+                    b.ToTable("usage_events", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_usage_events_quantity", "quantity > 0");
+                        });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageRollup", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Metric")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("metric");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<DateTimeOffset>("PeriodEnd")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("period_end");
+
+                    b.Property<DateTimeOffset>("PeriodStart")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("period_start");
+
+                    b.Property<long>("Quantity")
+                        .HasColumnType("bigint")
+                        .HasColumnName("quantity");
+
+                    b.Property<DateTimeOffset?>("ReportedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("reported_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_usage_rollups");
+
+                    b.HasIndex("PeriodEnd")
+                        .HasDatabaseName("ix_usage_rollups_period_end")
+                        .HasFilter("reported_at IS NULL");
+
+                    b.HasIndex("OrganizationId", "Metric", "PeriodStart")
+                        .IsUnique()
+                        .HasDatabaseName("ix_usage_rollups_organization_id_metric_period_start");
+
+                    b.ToTable("usage_rollups", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_usage_rollups_quantity", "quantity >= 0");
+                        });
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.UserAccount", b =>
                 {
                     b.Property<Guid>("Id")
@@ -773,6 +869,45 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasDatabaseName("ix_users_normalized_email");
 
                     b.ToTable("users", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.WebhookEvent", b =>
+                {
+                    b.Property<string>("Provider")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("EventId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("event_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("type");
+
+                    b.HasKey("Provider", "EventId")
+                        .HasName("pk_webhook_events");
+
+                    b.HasIndex("OrganizationId")
+                        .HasDatabaseName("ix_webhook_events_organization_id");
+
+                    b.ToTable("webhook_events", (string)null);
                 });
 
             modelBuilder.Entity("CleanCrm.Infrastructure.Secrets.StoredSecret", b =>
@@ -1089,26 +1224,34 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
 
-            modelBuilder.Entity("CleanCrm.Domain.Catalog.Invitation", b =>
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BillingSubscription", b =>
                 {
-                    b.HasOne("CleanCrm.Domain.Catalog.UserAccount", null)
-                        .WithMany()
-                        .HasForeignKey("AcceptedByUserId")
-                        .OnDelete(DeleteBehavior.SetNull)
-                        .HasConstraintName("fk_invitations_users_accepted_by_user_id");
-
-                    b.HasOne("CleanCrm.Domain.Catalog.UserAccount", null)
-                        .WithMany()
-                        .HasForeignKey("InvitedByUserId")
-                        .OnDelete(DeleteBehavior.SetNull)
-                        .HasConstraintName("fk_invitations_users_invited_by_user_id");
-
                     b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
                         .WithMany()
                         .HasForeignKey("OrganizationId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
-                        .HasConstraintName("fk_invitations_organizations_organization_id");
+                        .HasConstraintName("fk_subscriptions_organizations_organization_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.FeatureOverride", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_feature_overrides_organizations_organization_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.LimitOverride", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_limit_overrides_organizations_organization_id");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Membership", b =>
@@ -1150,15 +1293,6 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.Navigation("DatabaseServer");
                 });
 
-            modelBuilder.Entity("CleanCrm.Domain.Catalog.OutgoingEmail", b =>
-                {
-                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
-                        .WithMany()
-                        .HasForeignKey("OrganizationId")
-                        .OnDelete(DeleteBehavior.SetNull)
-                        .HasConstraintName("fk_outgoing_emails_organizations_organization_id");
-                });
-
             modelBuilder.Entity("CleanCrm.Domain.Catalog.PlanFeature", b =>
                 {
                     b.HasOne("CleanCrm.Domain.Catalog.Plan", null)
@@ -1187,6 +1321,33 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_provisioning_steps_provisioning_runs_run_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageEvent", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_usage_events_organizations_organization_id");
+
+                    b.HasOne("CleanCrm.Domain.Catalog.UsageRollup", null)
+                        .WithMany()
+                        .HasForeignKey("RollupId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_usage_events_usage_rollups_rollup_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageRollup", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_usage_rollups_organizations_organization_id");
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization<System.Guid>", b =>

@@ -1,0 +1,91 @@
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.Tenancy;
+using CleanCrm.Application.Billing;
+using CleanCrm.Application.Common.Results;
+using CleanCrm.Infrastructure.Billing;
+using Mediator;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CleanCrm.Api.Endpoints;
+
+/// <summary>Features, entitlements and Stripe billing (SPEC §6.3), admin plan/feature/limit overrides (§6.4), the Stripe webhook (§6.5).</summary>
+public static class BillingEndpoints
+{
+    public static IEndpointRouteBuilder MapBilling(this IEndpointRouteBuilder app)
+    {
+        var features = app.MapGroup("/api/v1/features").WithTags("Billing").RequireAuthorization().RequireOrg().WithCrmProblems();
+        features.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetFeatures(), ct)))
+            .WithName("GetFeatures")
+            .Produces<Dictionary<string, bool>>();
+
+        // A suspended org keeps its billing endpoints, so its owner can pay and be resumed.
+        var billing = app.MapGroup("/api/v1/billing").WithTags("Billing").RequireAuthorization().RequireOrg().WithCrmProblems()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        billing.MapGet("/entitlements", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetEntitlements(), ct)))
+            .WithName("GetEntitlements")
+            .AllowSuspendedOrg()
+            .Produces<EntitlementsDto>();
+        billing.MapGet("/usage", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetUsageReport(), ct)))
+            .WithName("GetUsageReport")
+            .Produces<UsageReportDto>();
+        billing.MapGet("/subscription", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetSubscription(), ct)))
+            .WithName("GetSubscription")
+            .AllowSuspendedOrg()
+            .Produces<SubscriptionDto>();
+        billing.MapGet("/invoices", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListInvoices(), ct)))
+            .WithName("ListInvoices")
+            .AllowSuspendedOrg()
+            .Produces<InvoiceListDto>();
+        billing.MapPost("/checkout", async ([FromBody] CheckoutFields body, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new StartCheckout(body), ct)))
+            .WithName("StartCheckout")
+            .AllowSuspendedOrg()
+            .Produces<CheckoutSessionDto>();
+        billing.MapPost("/portal", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new OpenBillingPortal(), ct)))
+            .WithName("OpenBillingPortal")
+            .AllowSuspendedOrg()
+            .Produces<CheckoutSessionDto>();
+
+        var admin = app.MapGroup("/api/v1/admin/organizations").WithTags("Administration").RequireAuthorization()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPut("/{id:guid}/plan", async (Guid id, [FromBody] ChangePlanFields body, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ChangeOrganizationPlan(id, body), ct)))
+            .WithName("ChangeOrganizationPlan")
+            .Produces<OrganizationBillingDto>();
+        admin.MapPut("/{id:guid}/features/{key}", async (Guid id, string key, [FromBody] FeatureOverrideFields body, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new SetFeatureOverride(id, key, body), ct)))
+            .WithName("SetFeatureOverride")
+            .Produces<OrganizationBillingDto>();
+        admin.MapDelete("/{id:guid}/features/{key}", async (Guid id, string key, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ClearFeatureOverride(id, key), ct)))
+            .WithName("ClearFeatureOverride")
+            .Produces<OrganizationBillingDto>();
+        admin.MapPut("/{id:guid}/limits", async (Guid id, [FromBody] LimitOverrideFields body, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new SetLimitOverrides(id, body), ct)))
+            .WithName("SetLimitOverrides")
+            .Produces<OrganizationBillingDto>();
+
+        app.MapPost("/webhooks/stripe", async (HttpRequest request, StripeWebhookProcessor processor, CancellationToken ct) =>
+            {
+                // The signature covers the exact bytes Stripe sent, so the body is read raw, never re-serialized.
+                using var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8);
+                var payload = await reader.ReadToEndAsync(ct);
+                return await processor.ProcessAsync(payload, request.Headers["Stripe-Signature"].ToString(), ct) switch
+                {
+                    WebhookOutcome.InvalidSignature => Problems.Result(new Error(ErrorType.BadRequest, "invalid_signature", "The Stripe-Signature header does not match the payload, or the delivery is too old.")),
+                    WebhookOutcome.NotConfigured => Problems.Result(BillingErrors.NotConfigured()),
+                    var outcome => TypedResults.Ok(new StripeWebhookAck(true, outcome == WebhookOutcome.Duplicate)),
+                };
+            })
+            .WithTags("Webhooks")
+            .WithName("ReceiveStripeWebhook")
+            .AllowAnonymous()
+            .Produces<StripeWebhookAck>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        return app;
+    }
+}
+
+public sealed record StripeWebhookAck(bool Received, bool Duplicate);

@@ -1,0 +1,27 @@
+using CleanCrm.Application.Common.Features;
+using CleanCrm.Application.Common.Results;
+using CleanCrm.Application.Common.Tenancy;
+using Mediator;
+
+namespace CleanCrm.Application.Common.Behaviors;
+
+/// <summary>Refuses a request whose declared premium feature is off for the organization in scope.</summary>
+public sealed class FeatureGateBehavior<TMessage, TResponse>(IFeatures features, ITenantContext tenantContext) : IPipelineBehavior<TMessage, TResponse>
+    where TMessage : notnull, IMessage
+{
+    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    {
+        if (RequestMetadata<TMessage>.Feature is not { } feature)
+        {
+            return await next(message, cancellationToken);
+        }
+
+        if (tenantContext.Current is { } tenant && await features.IsEnabledAsync(tenant.OrganizationId, feature, cancellationToken))
+        {
+            return await next(message, cancellationToken);
+        }
+
+        var error = Error.Forbidden(ErrorCodes.FeatureDisabled, $"The feature '{feature}' is not included in this organization's plan; upgrade to Pro or Enterprise to use it.");
+        return ResultFailure<TResponse>.IsSupported ? ResultFailure<TResponse>.Create(error) : throw new UnauthorizedAccessException(error.Detail);
+    }
+}

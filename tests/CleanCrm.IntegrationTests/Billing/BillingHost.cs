@@ -1,0 +1,54 @@
+using System.Net.Http.Headers;
+using System.Text;
+using CleanCrm.IntegrationTests.Support;
+using CleanCrm.Testing;
+
+namespace CleanCrm.IntegrationTests.Billing;
+
+/// <summary>The API with Stripe pointed at a <see cref="StripeStub"/> and per-plan rate limits switched on.</summary>
+internal sealed class BillingHost : IDisposable
+{
+    public BillingHost(PlatformEnvironment platform, IDictionary<string, string?>? overrides = null)
+    {
+        Stripe = new StripeStub();
+        var settings = new Dictionary<string, string?>
+        {
+            ["CleanCrm:Stripe:SecretKey"] = StripeStub.ApiKey,
+            ["CleanCrm:Stripe:WebhookSecret"] = StripeStub.WebhookSecret,
+            ["CleanCrm:Stripe:ApiBase"] = Stripe.Url,
+            ["CleanCrm:Stripe:Prices:pro"] = StripeStub.ProPrice,
+            ["CleanCrm:Stripe:Prices:enterprise"] = StripeStub.EnterprisePrice,
+            ["CleanCrm:RateLimiting:Enabled"] = "true",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        Api = new ApiFactory(platform, settings);
+    }
+
+    public StripeStub Stripe { get; }
+
+    public ApiFactory Api { get; }
+
+    public HttpClient Admin(Guid userId)
+    {
+        var client = Api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Dev", $"user={userId};admin");
+        return client;
+    }
+
+    public Task<HttpResponseMessage> DeliverAsync(string payload, string? signature = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/stripe") { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("Stripe-Signature", signature ?? StripeStub.Sign(payload));
+        return Api.CreateClient().SendAsync(request);
+    }
+
+    public void Dispose()
+    {
+        Api.Dispose();
+        Stripe.Dispose();
+    }
+}
