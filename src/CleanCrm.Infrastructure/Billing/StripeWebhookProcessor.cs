@@ -27,6 +27,8 @@ public sealed partial class StripeWebhookProcessor(
     IOptions<StripeOptions> options,
     StripePaymentProvider stripe,
     IDbContextFactory<CatalogDbContext> catalog,
+    Email.EmailQueue mail,
+    Application.Common.Email.IPublicLinks links,
     TimeProvider clock,
     ILogger<StripeWebhookProcessor> logger)
 {
@@ -178,6 +180,19 @@ public sealed partial class StripeWebhookProcessor(
         if (subscription is not null)
         {
             ApplySubscription(account, organization, subscription, now);
+        }
+
+        // Owners hear about payment problems; queued in this transaction, so a redelivered event mails nobody twice.
+        if (stripeEvent.Type is EventTypes.InvoicePaymentFailed or EventTypes.CustomerSubscriptionTrialWillEnd)
+        {
+            var owners = await db.Memberships.AsNoTracking().Where(m => m.OrganizationId == organization.Id && m.Role == OrgRole.Owner)
+                .Select(m => new { m.User!.Email, m.User.Name }).ToListAsync(cancellationToken);
+            foreach (var owner in owners)
+            {
+                mail.Add(db, stripeEvent.Type == EventTypes.InvoicePaymentFailed
+                    ? Application.Common.Email.EmailTemplates.PaymentFailed(organization.Id, owner.Email, owner.Name, organization.Name, options.Value.PastDueGraceDays, links.Billing(organization.Slug))
+                    : Application.Common.Email.EmailTemplates.TrialEnding(organization.Id, owner.Email, owner.Name, organization.Name, account.TrialEndsAt, links.Billing(organization.Slug)));
+            }
         }
 
         return organization.Id;

@@ -88,5 +88,7 @@ public sealed class PublicLinks(IOptions<EmailOptions> options) : IPublicLinks
 
     public Uri OrganizationHome(string slug) => new($"{Base}/{Uri.EscapeDataString(slug)}");
 
+    public Uri Billing(string slug) => new($"{Base}/{Uri.EscapeDataString(slug)}/billing");
+
     private string Base => options.Value.PublicBaseUrl.TrimEnd('/');
 }

@@ -95,9 +95,21 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var (customer, subscription) = await SubscribeAsync(host, organization.Id, "active", StripeStub.ProPrice);
 
         host.Stripe.PutSubscription(subscription, customer, organization.Id, "past_due", StripeStub.ProPrice);
-        await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "invoice.payment_failed", StripeStub.Invoice(NewId("in"), customer, subscription, "open")));
+        var failed = StripeStub.Event(NewId("evt"), "invoice.payment_failed", StripeStub.Invoice(NewId("in"), customer, subscription, "open"));
+        await DeliverOkAsync(host, failed);
+        await DeliverOkAsync(host, failed);
         var (org, account) = await StateAsync(organization.Id);
         account!.Status.ShouldBe("past_due");
+
+        // The owner is mailed once (queued with the event's effect), however often Stripe delivers it.
+        await using (var db = await platform.CatalogAsync())
+        {
+            var mails = await db.OutgoingEmails.Where(e => e.OrganizationId == organization.Id && e.Kind == "payment_failed").ToListAsync();
+            mails.Count.ShouldBe(1);
+            mails[0].ToAddress.ShouldBe(owner.Email);
+            mails[0].Subject.ShouldContain(organization.Name);
+        }
+
         account.PastDueSince.ShouldNotBeNull();
         org.PlanKey.ShouldBe(Plan.Pro, "the plan stays during the grace period");
         org.Status.ShouldBe(OrganizationStatus.Active);

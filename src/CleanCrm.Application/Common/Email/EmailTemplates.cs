@@ -57,5 +57,49 @@ public static class EmailTemplates
         return new EmailMessage("welcome", to, subject, text, html, organizationId);
     }
 
+    public static EmailMessage PaymentFailed(Guid organizationId, string to, string name, string organizationName, int graceDays, Uri billing)
+    {
+        var subject = $"Payment failed for {organizationName} on CleanCrm";
+        var text =
+            $"""
+            Hello {name},
+
+            We could not collect the latest payment for {organizationName}. Please update the payment method: {billing}
+
+            If the payment is still missing after {graceDays} day(s), the organization is suspended until it is paid; no data is deleted.
+            """;
+        var html =
+            $"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello {Html(name)},</p>
+            <p>We could not collect the latest payment for <strong>{Html(organizationName)}</strong>. <a href="{Html(billing.AbsoluteUri)}">Update the payment method</a>.</p>
+            <p>If the payment is still missing after {graceDays} day(s), the organization is suspended until it is paid; no data is deleted.</p>
+            </body></html>
+            """;
+        return new EmailMessage("payment_failed", to, subject, text, html, organizationId);
+    }
+
+    public static EmailMessage TrialEnding(Guid organizationId, string to, string name, string organizationName, DateTimeOffset? endsAt, Uri billing)
+    {
+        var when = endsAt is { } end ? end.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "soon";
+        var subject = $"The {organizationName} trial ends {(endsAt is null ? "soon" : "on " + when)}";
+        var text =
+            $"""
+            Hello {name},
+
+            The trial of {organizationName} ends {(endsAt is null ? "soon" : "on " + when)}. Review the plan and payment method: {billing}
+            """;
+        var html =
+            $"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello {Html(name)},</p>
+            <p>The trial of <strong>{Html(organizationName)}</strong> ends {Html(endsAt is null ? "soon" : "on " + when)}. <a href="{Html(billing.AbsoluteUri)}">Review the plan and payment method</a>.</p>
+            </body></html>
+            """;
+        return new EmailMessage("trial_ending", to, subject, text, html, organizationId);
+    }
+
     private static string Html(string value) => WebUtility.HtmlEncode(value);
 }

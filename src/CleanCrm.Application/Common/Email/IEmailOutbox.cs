@@ -20,4 +20,7 @@ public interface IPublicLinks
 
     /// <summary>The product's start page for a signed-in user of an organization.</summary>
     Uri OrganizationHome(string slug);
+
+    /// <summary>The SPA's billing page of an organization (payment method, invoices).</summary>
+    Uri Billing(string slug);
 }
