@@ -125,6 +125,7 @@ app.MapMe();
 app.MapApiClients();
 app.MapMembers();
 app.MapPipelines();
+app.MapBackups();
 
 await app.RunAsync();
 
