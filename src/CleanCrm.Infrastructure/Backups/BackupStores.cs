@@ -36,10 +36,16 @@ public sealed class FileSystemBackupStore(IOptions<BackupOptions> options) : IBa
         var path = PathOf(location);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var partial = path + ".partial";
-        await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 81_920, useAsync: true))
+        try
         {
+            await using var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 81_920, useAsync: true);
             await content.CopyToAsync(file, 81_920, cancellationToken);
             await file.FlushAsync(cancellationToken);
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
         }
 
         // Readers never see a half-written dump under the final name.

@@ -101,6 +101,7 @@ public sealed partial class TenantBackupRunner(
             var dump = tools.DumpAsync(
                 source,
                 snapshot,
+                new DumpSettings(options.Value.CompressionLevel, options.Value.LowPriority),
                 async (output, ct) =>
                 {
                     await using var hashing = new HashingReadStream(output);

@@ -64,14 +64,24 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
     /// Runs <c>pg_dump -Fc</c> of <paramref name="source"/> (inside an exported snapshot when given) and hands its output
     /// stream to <paramref name="consume"/>; throws when pg_dump fails, after the consumer has seen what it wrote.
     /// </summary>
-    public async Task DumpAsync(ToolConnection source, string? snapshot, Func<Stream, CancellationToken, Task> consume, CancellationToken cancellationToken)
+    public async Task DumpAsync(ToolConnection source, string? snapshot, DumpSettings settings, Func<Stream, CancellationToken, Task> consume, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(consume);
-        string[] arguments = snapshot is null
-            ? ["--format=custom", "--no-owner", "--no-acl", "--dbname", source.Database]
-            : ["--format=custom", "--no-owner", "--no-acl", "--snapshot", snapshot, "--dbname", source.Database];
-        using var dump = Start(PgDump, source, arguments);
+        List<string> arguments = ["--format=custom", "--no-owner", "--no-acl", $"--compress={settings.CompressionLevel}"];
+        if (snapshot is not null)
+        {
+            arguments.AddRange(["--snapshot", snapshot]);
+        }
+
+        arguments.AddRange(["--dbname", source.Database]);
+        using var dump = Start(PgDump, source, [.. arguments]);
+        if (settings.LowPriority)
+        {
+            LowerPriority(dump);
+        }
+
         var errors = dump.StandardError.ReadToEndAsync(cancellationToken);
         try
         {
@@ -119,6 +129,19 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
         }
     }
 
+    // Compression runs in pg_dump: at a lower CPU priority it yields to the API on a busy machine.
+    private static void LowerPriority(Process process)
+    {
+        try
+        {
+            process.PriorityClass = ProcessPriorityClass.BelowNormal;
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception or PlatformNotSupportedException)
+        {
+            // Already exited, or not allowed here: the dump runs at normal priority.
+        }
+    }
+
     private static void Kill(Process process)
     {
         try
@@ -158,3 +181,6 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
 }
 
 public sealed record ToolConnection(string Host, int Port, string Username, string Password, string Database);
+
+/// <summary>How pg_dump compresses (0-9, gzip levels) and whether it runs below normal CPU priority.</summary>
+public sealed record DumpSettings(int CompressionLevel, bool LowPriority);
