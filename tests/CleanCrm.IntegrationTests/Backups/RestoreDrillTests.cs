@@ -1,6 +1,10 @@
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Backups;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using CleanCrm.IntegrationTests.Api;
+using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,10 +30,17 @@ public sealed class RestoreDrillTests(DrillPlatform platform) : IClassFixture<Dr
         var path = platform.Services.GetRequiredService<FileSystemBackupStore>().PathOf(bad.Location!);
         await File.WriteAllBytesAsync(path, (await File.ReadAllBytesAsync(path))[..^1]);
 
+        long sampled;
+        await using (var before = await platform.CatalogAsync())
+        {
+            // Other tests of this class may have left succeeded backups too; the drill samples each org's newest.
+            sampled = await before.Backups.Where(b => b.Status == BackupStatus.Succeeded).Select(b => b.OrganizationId).Distinct().CountAsync();
+        }
+
         var (exit, output) = await WorkerCliTests.RunAsync(["restore-drill", "--sample", "10", "--days", "1"], CliEnvironment());
 
         exit.ShouldBe(2, output);
-        output.ShouldContain("restore drill: 1 verified, 1 failed");
+        output.ShouldContain($"restore drill: {sampled - 1} verified, 1 failed");
         output.ShouldContain("checksum mismatch");
         await using var db = await platform.CatalogAsync();
         var restores = await db.BackupRestores.AsNoTracking().ToListAsync();
@@ -44,6 +55,44 @@ public sealed class RestoreDrillTests(DrillPlatform platform) : IClassFixture<Dr
         var (badExit, badOutput) = await WorkerCliTests.RunAsync(["restore-drill", "--sample", "0"], CliEnvironment());
         badExit.ShouldNotBe(0);
         badOutput.ShouldContain("--sample must be between 1 and 1000");
+    }
+
+    [Fact]
+    public async Task Fleet_backup_queues_every_live_organization_and_a_failed_backup_shows_its_reason()
+    {
+        using var api = new ApiFactory(platform);
+        var admin = BackupTestSupport.AdminClient(api);
+        var active = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
+        var suspended = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
+        await platform.SetStatusAsync(suspended.Id, OrganizationStatus.Suspended);
+        var pending = await platform.CreateOrganizationAsync(provision: false);
+        long expected;
+        await using (var db = await platform.CatalogAsync())
+        {
+            expected = await db.Organizations.CountAsync(o => (o.Status == OrganizationStatus.Active || o.Status == OrganizationStatus.Suspended) && o.DatabaseServerId != null);
+        }
+
+        var response = await admin.PostAsync("/api/v1/admin/backups", null);
+        response.StatusCode.ShouldBe(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("queued").GetInt32().ShouldBe((int)expected);
+        var queued = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/backups?status=queued&limit=200")).GetProperty("items").EnumerateArray()
+            .Select(b => b.GetProperty("organizationId").GetGuid()).ToList();
+        queued.ShouldContain(active.Id);
+        queued.ShouldContain(suspended.Id);
+        queued.ShouldNotContain(pending.Id);
+
+        // The job of the suspended org's backup runs against a database that has gone missing: failed, with the reason.
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"DROP DATABASE \"{suspended.DatabaseName}\" WITH (FORCE)");
+        var failedId = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={suspended.Id}")).GetProperty("items")[0].GetProperty("id").GetGuid();
+        var job = platform.Services.GetRequiredService<BackupJob>();
+        (await Should.ThrowAsync<InvalidOperationException>(() => job.RunAsync(failedId, CancellationToken.None))).Message.ShouldContain("failed");
+        var failed = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={suspended.Id}&status=failed")).GetProperty("items").EnumerateArray().Single();
+        failed.GetProperty("error").GetString()!.ShouldContain("does not exist");
+        failed.GetProperty("location").ValueKind.ShouldBe(JsonValueKind.Null);
+
+        var okId = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={active.Id}")).GetProperty("items")[0].GetProperty("id").GetGuid();
+        await job.RunAsync(okId, CancellationToken.None);
+        (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups/{okId}")).GetProperty("status").GetString().ShouldBe("succeeded");
     }
 
     private Dictionary<string, string> CliEnvironment()
