@@ -71,6 +71,8 @@ export CleanCrm__Tenancy__DefaultServer__Host=$pg_host
 export CleanCrm__Tenancy__DefaultServer__Port=$pg_port
 export CleanCrm__Tenancy__DefaultServer__Username=$pg_user
 export CleanCrm__Tenancy__DefaultServer__Password=$pg_password
+# API (downloads, verification) and worker (backup jobs) must share one backup store.
+export CleanCrm__Backups__FileSystemRoot="$repo/.local/backups"
 export ASPNETCORE_ENVIRONMENT=Development
 export DOTNET_ENVIRONMENT=Development
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

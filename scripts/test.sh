@@ -52,6 +52,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 rm -rf "$results_dir"
 mkdir -p "$results_dir"
 
+# The Azure Blob backup store tests run against Azurite from npm, installed once under tests/tools/azurite
+# (the test fixture starts it on a free port).
+if [[ ! -x tests/tools/azurite/node_modules/.bin/azurite-blob ]]; then
+  npm ci --prefix tests/tools/azurite --no-audit --no-fund
+fi
+
 build_ok=1
 if ! dotnet tool restore ||
   ! dotnet restore CleanCrm.sln ||

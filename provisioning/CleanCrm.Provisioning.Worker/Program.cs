@@ -29,6 +29,7 @@ public static class WorkerProgram
             config.AddCommand<ProvisionCommand>("provision").WithDescription("Provision (or resume provisioning of) one organization now.").WithExample("provision", "acme");
             config.AddCommand<SuspendCommand>("suspend").WithDescription("Suspend an active organization (its members are refused).").WithExample("suspend", "acme");
             config.AddCommand<ResumeCommand>("resume").WithDescription("Resume a suspended organization.").WithExample("resume", "acme");
+            config.AddCommand<RestoreDrillCommand>("restore-drill").WithDescription("Restore a sample of recent backups into scratch databases, verify every table, drop them, report.").WithExample("restore-drill", "--sample", "10");
             config.AddBranch("tenants", tenants =>
             {
                 tenants.SetDescription("Inspect tenant organizations.");

@@ -150,6 +150,7 @@ app.MapMembers();
 app.MapInvitations();
 app.MapPipelines();
 app.MapBilling();
+app.MapBackups();
 
 await app.RunAsync();
 

@@ -121,6 +121,27 @@ public static class DependencyInjection
         services.AddSingleton<Application.Fleet.IFleetMigrations, Jobs.HangfireFleetMigrations>();
         services.AddEmail(configuration);
         services.AddBilling(configuration);
+
+        services.AddOptions<Backups.BackupOptions>().Bind(configuration.GetSection(Backups.BackupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Backups.BackupOptions>, Backups.BackupOptionsValidator>();
+        if (string.Equals(configuration.GetSection(Backups.BackupOptions.SectionName)["Store"], "AzureBlob", StringComparison.Ordinal))
+        {
+            services.AddSingleton<Backups.IBackupStore, Backups.AzureBlobBackupStore>();
+        }
+        else
+        {
+            services.AddSingleton<Backups.FileSystemBackupStore>();
+            services.AddSingleton<Backups.IBackupStore>(sp => sp.GetRequiredService<Backups.FileSystemBackupStore>());
+        }
+
+        services.AddSingleton<Backups.TenantBackupRunner>();
+        services.AddSingleton<Backups.TenantRestorer>();
+        services.AddSingleton<Backups.RestoreDrill>();
+        services.AddTransient<Backups.BackupJob>();
+        services.AddTransient<Backups.RestoreJob>();
+        services.AddTransient<Backups.BackupScheduleJob>();
+        services.AddTransient<Backups.BackupPruner>();
+        services.AddSingleton<Application.Common.Backups.IBackupOperations, Backups.BackupOperations>();
         return services;
     }
 

@@ -26,6 +26,9 @@ public class PlatformEnvironment : IAsyncLifetime
 
     public string TemplateDatabase => $"cct_template_{_suffix}";
 
+    /// <summary>The file-system backup store of this platform (deleted on dispose).</summary>
+    public string BackupRoot => Path.Combine(Path.GetTempPath(), $"cct_backups_{_suffix}");
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<object>>> _shared = new();
 
     public IServiceProvider Services { get; private set; } = null!;
@@ -65,6 +68,7 @@ public class PlatformEnvironment : IAsyncLifetime
         Settings["CleanCrm:Provisioning:RequeueAfterSeconds"] = "2";
         Settings["CleanCrm:Jobs:QueuePollIntervalMs"] = "100";
         Settings["Serilog:MinimumLevel:Default"] = "Warning";
+        Settings["CleanCrm:Backups:FileSystemRoot"] = BackupRoot;
         Settings["CleanCrm:AbuseProtection:TokenRequestsPerMinutePerIp"] = "100000";
         Settings["CleanCrm:AbuseProtection:SignupsPerMinutePerIp"] = "100000";
         // Per-plan API budgets are off in shared test hosts (bursty tests); the billing tests switch them on.
@@ -260,6 +264,11 @@ public class PlatformEnvironment : IAsyncLifetime
         }
 
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"DROP DATABASE IF EXISTS \"{CatalogDatabase}\" WITH (FORCE)");
+        if (Directory.Exists(BackupRoot))
+        {
+            Directory.Delete(BackupRoot, recursive: true);
+        }
+
         GC.SuppressFinalize(this);
     }
 

@@ -81,9 +81,9 @@ function done(summary, latency, requests)
   local e = summary.errors
   local seconds = summary.duration / 1e6
   io.write(string.format(
-    "RESULT requests=%d duration_s=%.2f rps=%.1f p50_us=%d p90_us=%d p99_us=%d max_us=%d non200=%d statuses=%s connect_err=%d read_err=%d write_err=%d timeout_err=%d\n",
+    "RESULT requests=%d duration_s=%.2f rps=%.1f p50_us=%d p90_us=%d p95_us=%d p99_us=%d max_us=%d non200=%d statuses=%s connect_err=%d read_err=%d write_err=%d timeout_err=%d\n",
     summary.requests, seconds, summary.requests / seconds,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99), latency.max,
     total_non200, (#parts > 0 and table.concat(parts, ",") or "-"),
     e.connect, e.read, e.write, e.timeout))
 end

@@ -1,3 +1,4 @@
+using CleanCrm.Infrastructure.Backups;
 using CleanCrm.Infrastructure.Provisioning;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -27,6 +28,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             }
         }
 
+        BackupRecurringJobs.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>(), host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BackupOptions>>().Value);
         await host.RunAsync(cancellationToken);
         return 0;
     }

@@ -63,6 +63,8 @@ public sealed partial class FleetMigrator(
     IOptions<CatalogDatabaseOptions> catalogOptions,
     IOptions<MigrationOptions> migrationOptions,
     TenantDirectory directory,
+    Backups.TenantBackupRunner backups,
+    IOptions<Backups.BackupOptions> backupOptions,
     TimeProvider clock,
     ILogger<FleetMigrator> logger)
 {
@@ -213,6 +215,15 @@ public sealed partial class FleetMigrator(
                 if (server.ConnectionString is null)
                 {
                     return (Outcome.Failed, Result(null, server.Error));
+                }
+
+                if (backupOptions.Value.BeforeMigration)
+                {
+                    var safety = await backups.BackupNowAsync(candidate.Id, BackupTrigger.PreMigration, cancellationToken);
+                    if (safety.Status != BackupStatus.Succeeded)
+                    {
+                        return (Outcome.Failed, Result(null, $"the backup before migrating failed: {safety.Error}"));
+                    }
                 }
 
                 // Migrate, then grant: new tables are already covered by the default privileges set at provisioning

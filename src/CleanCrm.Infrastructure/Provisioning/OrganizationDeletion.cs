@@ -16,6 +16,8 @@ public sealed partial class OrganizationDeletionJob(
     IOptions<CatalogDatabaseOptions> catalogOptions,
     TenantDatabaseProvisioner provisioner,
     TenantConnectionPool pool,
+    Backups.TenantBackupRunner backups,
+    IOptions<Backups.BackupOptions> backupOptions,
     TimeProvider clock,
     ILogger<OrganizationDeletionJob> logger)
 {
@@ -31,6 +33,17 @@ public sealed partial class OrganizationDeletionJob(
         {
             // Cancelled (resumed by an admin) or already done.
             return;
+        }
+
+        // The final backup comes first; if it fails the database is kept and the job retries.
+        if (organization.DatabaseServer is not null && backupOptions.Value.BeforeDelete
+            && !await db.Backups.AnyAsync(b => b.OrganizationId == organizationId && b.Trigger == BackupTrigger.PreDelete && b.Status == BackupStatus.Succeeded && b.QueuedAt >= organization.UpdatedAt, cancellationToken))
+        {
+            var final = await backups.BackupNowAsync(organizationId, BackupTrigger.PreDelete, cancellationToken);
+            if (final.Status != BackupStatus.Succeeded)
+            {
+                throw new InvalidOperationException($"The final backup of {organization.Slug} failed ({final.Error}); its database is kept and the deletion retried.");
+            }
         }
 
         await pool.EvictAsync(organizationId);

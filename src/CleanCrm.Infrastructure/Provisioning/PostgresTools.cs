@@ -60,6 +60,100 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
         }
     }
 
+    /// <summary>
+    /// Runs <c>pg_dump -Fc</c> of <paramref name="source"/> (inside an exported snapshot when given) and hands its output
+    /// stream to <paramref name="consume"/>; throws when pg_dump fails, after the consumer has seen what it wrote.
+    /// </summary>
+    public async Task DumpAsync(ToolConnection source, string? snapshot, DumpSettings settings, Func<Stream, CancellationToken, Task> consume, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(consume);
+        List<string> arguments = ["--format=custom", "--no-owner", "--no-acl", $"--compress={settings.CompressionLevel}"];
+        if (snapshot is not null)
+        {
+            arguments.AddRange(["--snapshot", snapshot]);
+        }
+
+        arguments.AddRange(["--dbname", source.Database]);
+        using var dump = Start(PgDump, source, [.. arguments]);
+        if (settings.LowPriority)
+        {
+            LowerPriority(dump);
+        }
+
+        var errors = dump.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await consume(dump.StandardOutput.BaseStream, cancellationToken);
+        }
+        catch
+        {
+            Kill(dump);
+            throw;
+        }
+
+        await dump.WaitForExitAsync(cancellationToken);
+        if (dump.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"pg_dump of {source.Database} exited {dump.ExitCode}: {(await errors).Trim()}");
+        }
+    }
+
+    /// <summary>Feeds a custom-format dump into <c>pg_restore</c> on an existing, empty database, in one transaction.</summary>
+    public async Task RestoreAsync(ToolConnection target, Stream dump, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(dump);
+        using var restore = Start(PgRestore, target, ["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", "--dbname", target.Database], redirectInput: true);
+        var errors = restore.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await dump.CopyToAsync(restore.StandardInput.BaseStream, cancellationToken);
+            restore.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // pg_restore stopped reading (it failed); its exit code and message say why.
+        }
+        catch
+        {
+            Kill(restore);
+            throw;
+        }
+
+        await restore.WaitForExitAsync(cancellationToken);
+        if (restore.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"pg_restore into {target.Database} exited {restore.ExitCode}: {(await errors).Trim()}");
+        }
+    }
+
+    // Compression runs in pg_dump: at a lower CPU priority it yields to the API on a busy machine.
+    private static void LowerPriority(Process process)
+    {
+        try
+        {
+            process.PriorityClass = ProcessPriorityClass.BelowNormal;
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception or PlatformNotSupportedException)
+        {
+            // Already exited, or not allowed here: the dump runs at normal priority.
+        }
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+    }
+
     private static Process Start(string program, ToolConnection connection, string[] arguments, bool redirectInput = false)
     {
         var start = new ProcessStartInfo(program)
@@ -87,3 +181,6 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
 }
 
 public sealed record ToolConnection(string Host, int Port, string Username, string Password, string Database);
+
+/// <summary>How pg_dump compresses (0-9, gzip levels) and whether it runs below normal CPU priority.</summary>
+public sealed record DumpSettings(int CompressionLevel, bool LowPriority);

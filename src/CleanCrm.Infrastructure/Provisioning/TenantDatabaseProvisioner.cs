@@ -101,11 +101,15 @@ public sealed partial class TenantDatabaseProvisioner(
         await TenantMigrations.MigrateAsync(await admin.ConnectionStringAsync(server, Organization.DatabaseNameFor(organizationId), cancellationToken), cancellationToken);
 
     /// <summary>Lets the tenant role connect to its own database only, with data (not schema) privileges.</summary>
-    public async Task GrantAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    public async Task GrantAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken) =>
+        await GrantAsync(server, organizationId, Organization.DatabaseNameFor(organizationId), cancellationToken);
+
+    /// <summary>The same grants on another database of the organization (a restored copy about to replace its own).</summary>
+    public async Task GrantAsync(DatabaseServer server, Guid organizationId, string databaseName, CancellationToken cancellationToken)
     {
-        await using var tenant = new NpgsqlConnection(await admin.ConnectionStringAsync(server, Organization.DatabaseNameFor(organizationId), cancellationToken));
+        await using var tenant = new NpgsqlConnection(await admin.ConnectionStringAsync(server, databaseName, cancellationToken));
         await tenant.OpenAsync(cancellationToken);
-        await GrantAsync(tenant, organizationId, cancellationToken);
+        await GrantAsync(tenant, organizationId, databaseName, cancellationToken);
     }
 
     /// <summary>
@@ -124,14 +128,14 @@ public sealed partial class TenantDatabaseProvisioner(
         await using var dataSource = builder.Build();
         await using var tenant = await dataSource.OpenConnectionAsync(cancellationToken);
         var version = await TenantMigrations.MigrateAsync(tenant, modelCheckedByCaller: true, cancellationToken);
-        await GrantAsync(tenant, organizationId, cancellationToken);
+        await GrantAsync(tenant, organizationId, Organization.DatabaseNameFor(organizationId), cancellationToken);
         return version;
     }
 
     // Idempotent. Run in the tenant database; the database-level grant works from any database of the server.
-    private static async Task GrantAsync(NpgsqlConnection tenant, Guid organizationId, CancellationToken cancellationToken)
+    private static async Task GrantAsync(NpgsqlConnection tenant, Guid organizationId, string databaseName, CancellationToken cancellationToken)
     {
-        var database = Quote(Organization.DatabaseNameFor(organizationId));
+        var database = Quote(databaseName);
         var role = Quote(Organization.DatabaseRoleFor(organizationId));
         await ExecuteAsync(
             tenant,

@@ -26,6 +26,8 @@ public sealed partial class TenantMover(
     DatabaseServerAdmin admin,
     PostgresTools tools,
     TenantConnectionPool pool,
+    Backups.TenantBackupRunner backups,
+    IOptions<Backups.BackupOptions> backupOptions,
     TimeProvider clock,
     ILogger<TenantMover> logger)
 {
@@ -43,6 +45,15 @@ public sealed partial class TenantMover(
         if (organization.Status != OrganizationStatus.Active || source.Id == target.Id || target.Status != DatabaseServerStatus.Active)
         {
             throw new InvalidOperationException($"{organization.Slug} ({organization.Status}) cannot move from {source.Name} to {target.Name} ({target.Status}).");
+        }
+
+        if (backupOptions.Value.BeforeMove)
+        {
+            var safety = await backups.BackupNowAsync(organizationId, BackupTrigger.PreMove, cancellationToken);
+            if (safety.Status != BackupStatus.Succeeded)
+            {
+                throw new InvalidOperationException($"The backup before moving {organization.Slug} failed ({safety.Error}); the move was not started.");
+            }
         }
 
         organization.Status = OrganizationStatus.Moving;

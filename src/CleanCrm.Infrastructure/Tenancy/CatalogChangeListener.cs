@@ -13,6 +13,7 @@ namespace CleanCrm.Infrastructure.Tenancy;
 public sealed partial class CatalogChangeListener(
     IOptions<CatalogDatabaseOptions> catalog,
     TenantDirectory directory,
+    TenantConnectionPool pool,
     TimeProvider clock,
     ILogger<CatalogChangeListener> logger) : BackgroundService
 {
@@ -74,6 +75,10 @@ public sealed partial class CatalogChangeListener(
         {
             case ["org", var org] when Guid.TryParse(org, out var organizationId):
                 directory.Invalidate(organizationId);
+
+                // The database behind the same name may have been swapped (a switch restore terminates its sessions and
+                // renames databases), so pooled connections are dropped too; organization rows change rarely.
+                _ = pool.EvictAsync(organizationId).AsTask();
                 break;
             case ["member", var org, var user] when Guid.TryParse(org, out var organizationId) && Guid.TryParse(user, out var userId):
                 directory.InvalidateMembership(organizationId, userId);

@@ -16,6 +16,9 @@ public sealed class StartupValidationTests(SharedPlatform platform)
     [InlineData("CleanCrm:Tenancy:PerTenantMaxPoolSize", "500", "PerTenantMaxPoolSize")]
     [InlineData("CleanCrm:Secrets:Provider", "Vault", "CleanCrm:Secrets:Provider must be Local or KeyVault")]
     [InlineData("CleanCrm:Api:MaxRequestBodyBytes", "1", "MaxRequestBodyBytes")]
+    [InlineData("CleanCrm:Backups:Store", "Tape", "CleanCrm:Backups:Store must be FileSystem or AzureBlob")]
+    [InlineData("CleanCrm:Backups:Store", "AzureBlob", "set CleanCrm:Backups:AzureBlob:ConnectionString or CleanCrm:Backups:AzureBlob:ServiceUri")]
+    [InlineData("CleanCrm:Backups:MaxConcurrentBackups", "0", "MaxConcurrentBackups")]
     public void A_bad_setting_stops_start_up_naming_it(string key, string value, string expected)
     {
         using var api = new ApiFactory(platform, new Dictionary<string, string?> { [key] = value });

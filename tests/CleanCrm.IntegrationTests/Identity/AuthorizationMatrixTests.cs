@@ -47,6 +47,10 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/billing/invoices", Permission.BillingManage, null),
         ("POST", "/api/v1/billing/checkout", Permission.BillingManage, "{\"plan\":\"pro\"}"),
         ("POST", "/api/v1/billing/portal", Permission.BillingManage, null),
+        ("GET", "/api/v1/backups", Permission.BackupsRead, null),
+        ("POST", "/api/v1/backups/{id:guid}/verify", Permission.BackupsRead, null),
+        ("GET", "/api/v1/backups/{id:guid}/download", Permission.BackupsRead, null),
+        ("GET", "/api/v1/backups/access-log", Permission.BackupsRead, null),
     ];
 
     private static readonly (string Method, string Route, string? Body)[] AdminEndpoints =
@@ -62,6 +66,14 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("PUT", "/api/v1/admin/organizations/{id:guid}/limits", "{\"seats\":3}"),
         ("POST", "/api/v1/admin/migrations", "{\"parallelism\":0}"),
         ("GET", "/api/v1/admin/migrations/{jobId}", null),
+        ("POST", "/api/v1/admin/organizations/{id:guid}/backups", null),
+        ("GET", "/api/v1/admin/organizations/{id:guid}/backup-access-log", null),
+        ("POST", "/api/v1/admin/backups", null),
+        ("GET", "/api/v1/admin/backups", null),
+        ("GET", "/api/v1/admin/backups/{id:guid}", null),
+        ("POST", "/api/v1/admin/backups/{id:guid}/restore", "{\"mode\":\"side_by_side\"}"),
+        ("GET", "/api/v1/admin/restores/{id:guid}", null),
+        ("POST", "/api/v1/admin/restores/{id:guid}/confirm", null),
     ];
 
     [Fact]

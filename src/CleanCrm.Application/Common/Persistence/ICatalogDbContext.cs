@@ -34,6 +34,12 @@ public interface ICatalogDbContext
 
     DbSet<UsageRollup> UsageRollups { get; }
 
+    DbSet<Backup> Backups { get; }
+
+    DbSet<BackupRestore> BackupRestores { get; }
+
+    DbSet<BackupAccessEntry> BackupAccessLog { get; }
+
     Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade Database { get; }
 
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);

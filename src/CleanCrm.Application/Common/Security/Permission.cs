@@ -42,7 +42,8 @@ public static class RolePermissions
     private static readonly Dictionary<OrgRole, HashSet<Permission>> Matrix = new()
     {
         [OrgRole.Owner] = [.. Enum.GetValues<Permission>()],
-        [OrgRole.Admin] = [.. Enum.GetValues<Permission>().Except([Permission.BillingManage, Permission.OrganizationDelete])],
+        // Backups hold every record of the org: SPEC §6.3 gives them to owners and auditors only.
+        [OrgRole.Admin] = [.. Enum.GetValues<Permission>().Except([Permission.BillingManage, Permission.OrganizationDelete, Permission.BackupsRead])],
         [OrgRole.Member] = [Permission.CrmRead, Permission.CrmWrite, Permission.MembersRead, Permission.OrganizationRead],
         [OrgRole.Readonly] = [Permission.CrmRead, Permission.MembersRead, Permission.OrganizationRead],
         [OrgRole.Auditor] = [Permission.AuditLogRead, Permission.BackupsRead, Permission.OrganizationRead],

@@ -39,6 +39,12 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<UsageRollup> UsageRollups => Set<UsageRollup>();
 
+    public DbSet<Backup> Backups => Set<Backup>();
+
+    public DbSet<BackupRestore> BackupRestores => Set<BackupRestore>();
+
+    public DbSet<BackupAccessEntry> BackupAccessLog => Set<BackupAccessEntry>();
+
     public DbSet<StoredSecret> Secrets => Set<StoredSecret>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

@@ -22,6 +22,276 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.Backup", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("DatabaseName")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("database_name");
+
+                    b.Property<Guid?>("DatabaseServerId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("database_server_id");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("Location")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("location");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<DateTimeOffset?>("PrunedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("pruned_at");
+
+                    b.Property<DateTimeOffset>("QueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("queued_at");
+
+                    b.Property<Guid?>("RequestedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("requested_by");
+
+                    b.Property<string>("SchemaVersion")
+                        .HasMaxLength(150)
+                        .HasColumnType("character varying(150)")
+                        .HasColumnName("schema_version");
+
+                    b.Property<string>("Sha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("character(64)")
+                        .HasColumnName("sha256")
+                        .IsFixedLength();
+
+                    b.Property<long?>("SizeBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("size_bytes");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Store")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("store");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("trigger");
+
+                    b.HasKey("Id")
+                        .HasName("pk_backups");
+
+                    b.HasIndex("DatabaseServerId")
+                        .HasDatabaseName("ix_backups_database_server_id");
+
+                    b.HasIndex("OrganizationId", "QueuedAt")
+                        .HasDatabaseName("ix_backups_organization_id_queued_at");
+
+                    b.HasIndex("Status", "FinishedAt")
+                        .HasDatabaseName("ix_backups_status_finished_at");
+
+                    b.ToTable("backups", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_backups_size", "size_bytes IS NULL OR size_bytes >= 0");
+                        });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BackupAccessEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("action");
+
+                    b.Property<Guid?>("BackupId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("backup_id");
+
+                    b.Property<bool>("ByPlatformAdmin")
+                        .HasColumnType("boolean")
+                        .HasColumnName("by_platform_admin");
+
+                    b.Property<string>("ClientAddress")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("client_address");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("Outcome")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("outcome");
+
+                    b.Property<Guid?>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_backup_access_log");
+
+                    b.HasIndex("OrganizationId", "Id")
+                        .HasDatabaseName("ix_backup_access_log_organization_id_id");
+
+                    b.ToTable("backup_access_log", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BackupRestore", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("BackupId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("backup_id");
+
+                    b.Property<DateTimeOffset?>("ConfirmedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("confirmed_at");
+
+                    b.Property<string>("DatabaseName")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("database_name");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("mode");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("PreviousDatabaseName")
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("previous_database_name");
+
+                    b.Property<Guid?>("PreviousServerId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("previous_server_id");
+
+                    b.Property<DateTimeOffset>("RequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("requested_at");
+
+                    b.Property<Guid?>("RequestedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("requested_by");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("TargetServerId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("target_server_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_backup_restores");
+
+                    b.HasIndex("BackupId")
+                        .HasDatabaseName("ix_backup_restores_backup_id");
+
+                    b.HasIndex("OrganizationId")
+                        .HasDatabaseName("ix_backup_restores_organization_id");
+
+                    b.HasIndex("TargetServerId")
+                        .HasDatabaseName("ix_backup_restores_target_server_id");
+
+                    b.ToTable("backup_restores", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BackupTable", b =>
+                {
+                    b.Property<Guid>("BackupId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("backup_id");
+
+                    b.Property<string>("TableName")
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("table_name");
+
+                    b.Property<string>("ContentHash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character(32)")
+                        .HasColumnName("content_hash")
+                        .IsFixedLength();
+
+                    b.Property<long>("RowCount")
+                        .HasColumnType("bigint")
+                        .HasColumnName("row_count");
+
+                    b.HasKey("BackupId", "TableName")
+                        .HasName("pk_backup_tables");
+
+                    b.ToTable("backup_tables", (string)null);
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.BillingSubscription", b =>
                 {
                     b.Property<Guid>("OrganizationId")
@@ -1382,6 +1652,56 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.Backup", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.DatabaseServer", null)
+                        .WithMany()
+                        .HasForeignKey("DatabaseServerId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_backups_database_servers_database_server_id");
+
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_backups_organizations_organization_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BackupRestore", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Backup", null)
+                        .WithMany()
+                        .HasForeignKey("BackupId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_backup_restores_backups_backup_id");
+
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_backup_restores_organizations_organization_id");
+
+                    b.HasOne("CleanCrm.Domain.Catalog.DatabaseServer", null)
+                        .WithMany()
+                        .HasForeignKey("TargetServerId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_backup_restores_database_servers_target_server_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.BackupTable", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Backup", null)
+                        .WithMany("Tables")
+                        .HasForeignKey("BackupId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_backup_tables_backups_backup_id");
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.BillingSubscription", b =>
                 {
                     b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
@@ -1564,6 +1884,11 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.Navigation("Application");
 
                     b.Navigation("Authorization");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.Backup", b =>
+                {
+                    b.Navigation("Tables");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Plan", b =>

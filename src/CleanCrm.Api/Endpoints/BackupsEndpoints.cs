@@ -1,0 +1,99 @@
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.Tenancy;
+using CleanCrm.Application.Backups;
+using CleanCrm.Application.Common.Paging;
+using Mediator;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CleanCrm.Api.Endpoints;
+
+/// <summary>Backups for owners and auditors (SPEC §6.3) and their administration (SPEC §6.4).</summary>
+public static class BackupsEndpoints
+{
+    public const string ChecksumHeader = "X-Checksum-Sha256";
+
+    public static IEndpointRouteBuilder MapBackups(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/backups").WithTags("Backups").RequireAuthorization().RequireOrg().WithCrmProblems();
+        group.MapGet("/", async (int? limit, string? cursor, HttpContext http, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ListBackups(limit, cursor, ClientAddress(http)), ct)))
+            .WithName("ListBackups")
+            .Produces<Page<BackupDto>>();
+        group.MapPost("/{id:guid}/verify", async (Guid id, HttpContext http, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new VerifyBackup(id, ClientAddress(http)), ct)))
+            .WithName("VerifyBackup")
+            .Produces<BackupVerificationDto>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{id:guid}/download", async (Guid id, HttpContext http, IMediator mediator, CancellationToken ct) =>
+            {
+                var result = await mediator.Send(new DownloadBackup(id, ClientAddress(http)), ct);
+                if (!result.IsSuccess)
+                {
+                    return Problems.Result(result.Error!);
+                }
+
+                var download = result.Value;
+                http.Response.Headers[ChecksumHeader] = download.Sha256;
+                http.Response.ContentLength = download.Length;
+                return TypedResults.Stream(download.Content, "application/octet-stream", download.FileName);
+            })
+            .WithName("DownloadBackup")
+            .Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/access-log", async (int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ListBackupAccessLog(limit, cursor), ct)))
+            .WithName("ListBackupAccessLog")
+            .Produces<BackupAccessLogPage>();
+
+        var admin = app.MapGroup("/api/v1/admin").WithTags("Administration").RequireAuthorization()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPost("/organizations/{id:guid}/backups", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            {
+                var result = await mediator.Send(new StartOrganizationBackup(id), ct);
+                return result.IsSuccess ? TypedResults.Accepted($"/api/v1/admin/backups/{result.Value.Id}", result.Value) : Problems.Result(result.Error!);
+            })
+            .WithName("StartOrganizationBackup")
+            .Produces<AdminBackupDto>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapGet("/organizations/{id:guid}/backup-access-log", async (Guid id, int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new GetOrganizationBackupAccessLog(id, limit, cursor), ct)))
+            .WithName("GetOrganizationBackupAccessLog")
+            .Produces<BackupAccessLogPage>();
+        admin.MapPost("/backups", async (IMediator mediator, CancellationToken ct) =>
+            {
+                var result = await mediator.Send(new StartFleetBackup(), ct);
+                return result.IsSuccess ? TypedResults.Accepted("/api/v1/admin/backups?status=queued", result.Value) : Problems.Result(result.Error!);
+            })
+            .WithName("StartFleetBackup")
+            .Produces<FleetBackupQueued>(StatusCodes.Status202Accepted);
+        admin.MapGet("/backups", async (Guid? orgId, string? status, int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ListAdminBackups(orgId, status, limit, cursor), ct)))
+            .WithName("ListAdminBackups")
+            .Produces<Page<AdminBackupDto>>()
+            .ProducesValidationProblem();
+        admin.MapGet("/backups/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetAdminBackup(id), ct)))
+            .WithName("GetAdminBackup")
+            .Produces<AdminBackupDto>();
+        admin.MapPost("/backups/{id:guid}/restore", async (Guid id, [FromBody] RestoreBackupFields body, IMediator mediator, CancellationToken ct) =>
+            {
+                var result = await mediator.Send(new RestoreBackup(id, body), ct);
+                return result.IsSuccess ? TypedResults.Accepted($"/api/v1/admin/restores/{result.Value.Id}", result.Value) : Problems.Result(result.Error!);
+            })
+            .WithName("RestoreBackup")
+            .Produces<RestoreDto>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapGet("/restores/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetRestore(id), ct)))
+            .WithName("GetRestore")
+            .Produces<RestoreDto>();
+        admin.MapPost("/restores/{id:guid}/confirm", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ConfirmRestore(id), ct)))
+            .WithName("ConfirmRestore")
+            .Produces<RestoreDto>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return app;
+    }
+
+    private static string? ClientAddress(HttpContext http) => http.Connection.RemoteIpAddress?.ToString();
+}
