@@ -2,6 +2,7 @@ using CleanCrm.Application.Common.Secrets;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -119,13 +120,25 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
             return;
         }
 
+        // Each new org must land on the active server with the lowest fill ratio at that moment (name breaks ties).
+        // Other tests create orgs too, so the expectation is computed from the catalog before every placement.
         var placed = new List<Organization>();
         for (var i = 0; i < 6; i++)
         {
-            placed.Add(await platform.CreateOrganizationAsync());
+            Guid expected;
+            await using (var db = await platform.CatalogAsync())
+            {
+                var fill = await db.DatabaseServers.AsNoTracking().Where(s => s.Status == DatabaseServerStatus.Active)
+                    .Select(s => new { s.Id, s.Name, s.Capacity, Tenants = db.Organizations.Count(o => o.DatabaseServerId == s.Id && o.Status != OrganizationStatus.Deleted) })
+                    .ToListAsync();
+                expected = fill.Where(f => f.Tenants < f.Capacity).OrderBy(f => (double)f.Tenants / f.Capacity).ThenBy(f => f.Name, StringComparer.Ordinal).First().Id;
+            }
+
+            var organization = await platform.CreateOrganizationAsync();
+            organization.DatabaseServerId.ShouldBe(expected, $"placement {i}");
+            placed.Add(organization);
         }
 
-        placed.Select(o => o.DatabaseServerId).Distinct().Count().ShouldBeGreaterThanOrEqualTo(2);
         foreach (var organization in placed)
         {
             var server = organization.DatabaseServer!.Port == TestDatabaseServers.Secondary.Port ? TestDatabaseServers.Secondary : TestDatabaseServers.Primary;
