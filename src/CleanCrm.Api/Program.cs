@@ -125,6 +125,14 @@ app.MapMe();
 app.MapApiClients();
 app.MapMembers();
 app.MapPipelines();
+app.MapDeals();
+app.MapActivities();
+app.MapTasks();
+app.MapNotes();
+app.MapMeetings();
+app.MapCalendarEvents();
+app.MapTags();
+app.MapAuditLog();
 
 await app.RunAsync();
 
