@@ -81,7 +81,7 @@ internal static class ServeApiCommand
     }
 }
 
-/// <summary>Raw Npgsql on the tenant database (admin role, pool capped like the API's per-tenant pool).</summary>
+/// <summary>Raw Npgsql on the tenant database (admin role; pool size and auto-prepare like the API's per-tenant pool).</summary>
 internal sealed class BareDealEndpoint(IDbContextFactory<CatalogDbContext> catalog, DatabaseServerAdmin admin, IOptions<TenancyOptions> tenancy) : IAsyncDisposable
 {
     // The statement EF sends for GetDeal (compiled query), column for column.
@@ -156,7 +156,16 @@ internal sealed class BareDealEndpoint(IDbContextFactory<CatalogDbContext> catal
         await using var db = await catalog.CreateDbContextAsync();
         var organization = await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).SingleAsync(o => o.Slug == slug);
         var connectionString = await admin.ConnectionStringAsync(organization.DatabaseServer!, organization.DatabaseName!, CancellationToken.None);
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = tenancy.Value.PerTenantMaxPoolSize };
+        // The admin connection string is unpooled (it is for DDL); use the data-source settings of the tenant pool.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Pooling = true,
+            MaxPoolSize = tenancy.Value.PerTenantMaxPoolSize,
+            MaxAutoPrepare = tenancy.Value.PgBouncer ? 0 : 32,
+            AutoPrepareMinUsages = 2,
+            NoResetOnClose = tenancy.Value.PgBouncer,
+            ApplicationName = "cleancrm-bare",
+        };
         return NpgsqlDataSource.Create(builder.ConnectionString);
     }
 }
