@@ -151,6 +151,14 @@ app.MapInvitations();
 app.MapPipelines();
 app.MapBilling();
 app.MapBackups();
+app.MapDeals();
+app.MapActivities();
+app.MapTasks();
+app.MapNotes();
+app.MapMeetings();
+app.MapCalendarEvents();
+app.MapTags();
+app.MapAuditLog();
 
 await app.RunAsync();
 

@@ -87,6 +87,7 @@ public static class DependencyInjection
         services.AddSingleton<TenantConnectionMetrics>();
         services.AddSingleton<TenantConnectionPool>();
         services.AddSingleton<TenantConnectionInterceptor>();
+        services.AddSingleton<AuditLogInterceptor>();
         services.AddSingleton<TenantScopeAccessor>();
         services.AddSingleton<ITenantContext>(sp => sp.GetRequiredService<TenantScopeAccessor>());
         services.AddSingleton<TenantScopeFactory>();

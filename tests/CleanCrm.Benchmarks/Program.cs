@@ -27,6 +27,7 @@ public static class Program
             return args[0] switch
             {
                 "seed-tenants" => await SeedTenantsCommand.RunAsync(SeedTenantsOptions.From(options), cancellation.Token),
+                "serve-api" => await ServeApiCommand.RunAsync(ServeApiOptions.From(options), cancellation.Token),
                 _ => Fail($"unknown verb '{args[0]}'"),
             };
         }
@@ -46,13 +47,18 @@ public static class Program
     private static void Usage() => Console.Error.WriteLine(
         """
         usage: CleanCrm.Benchmarks seed-tenants --catalog <connection string> --count <N> --contacts-per-tenant <M>
-                                                [--parallelism 4] [--out bench-tenants.txt] [--slug-prefix bench-]
+                                                [--parallelism 4] [--out bench-tenants.txt] [--slug-prefix bench-] [--password <pw>]
+               CleanCrm.Benchmarks serve-api --port <P>
 
           Against an already migrated catalog (worker `migrate`), creates one owner user with a fixed id, N organizations
           <prefix>0001..., provisions each with TenantOnboarding.ProvisionAsync (clone from the template) and inserts M
           companies and M contacts into each tenant database. Idempotent: active organizations are not provisioned again
           and tenant data is only inserted where missing. Prints USER_ID=... and SLUGS_FILE=... on stdout, timings on stderr.
-          Other settings come from the environment (e.g. CleanCrm__Tenancy__TemplateDatabase).
+          Other settings come from the environment (e.g. CleanCrm__Tenancy__TemplateDatabase). M deals are seeded too.
+          With --password (or BENCH_PASSWORD) the owner can sign in with the password grant.
+
+          serve-api hosts the real API on Kestrel plus GET /bench/bare/deals/{id} (X-Org), the same SQL with raw Npgsql and
+          nothing else, for the read-path overhead benchmark; the API reads its settings from the environment as usual.
         """);
 }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using CleanCrm.Application;
+using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure;
@@ -15,7 +16,7 @@ using Npgsql;
 
 namespace CleanCrm.Benchmarks;
 
-internal sealed record SeedTenantsOptions(string Catalog, int Count, int ContactsPerTenant, int Parallelism, string OutFile, string SlugPrefix)
+internal sealed record SeedTenantsOptions(string Catalog, int Count, int ContactsPerTenant, int Parallelism, string OutFile, string SlugPrefix, string? Password)
 {
     public static SeedTenantsOptions From(Dictionary<string, string> values)
     {
@@ -25,7 +26,8 @@ internal sealed record SeedTenantsOptions(string Catalog, int Count, int Contact
         var parallelism = Int(values, "parallelism", 4);
         var prefix = values.GetValueOrDefault("slug-prefix") ?? "bench-";
         var outFile = Path.GetFullPath(values.GetValueOrDefault("out") ?? "bench-tenants.txt");
-        var unknown = values.Keys.Except(["catalog", "count", "contacts-per-tenant", "parallelism", "slug-prefix", "out"]).ToList();
+        var password = values.GetValueOrDefault("password") ?? Environment.GetEnvironmentVariable("BENCH_PASSWORD");
+        var unknown = values.Keys.Except(["catalog", "count", "contacts-per-tenant", "parallelism", "slug-prefix", "out", "password"]).ToList();
         if (unknown.Count > 0)
         {
             throw new ArgumentException($"unknown option(s): {string.Join(", ", unknown.Select(u => "--" + u))}");
@@ -41,7 +43,7 @@ internal sealed record SeedTenantsOptions(string Catalog, int Count, int Contact
             throw new ArgumentException($"--slug-prefix '{prefix}' does not make valid slugs");
         }
 
-        return new SeedTenantsOptions(catalog, count, contacts, parallelism, outFile, prefix);
+        return new SeedTenantsOptions(catalog, count, contacts, parallelism, outFile, prefix, string.IsNullOrEmpty(password) ? null : password);
     }
 
     private static int Int(Dictionary<string, string> values, string name, int? fallback) =>
@@ -86,6 +88,22 @@ internal static class SeedTenantsCommand
         ON CONFLICT DO NOTHING
         """;
 
+    // Deal j of every tenant is 00000000-0000-4000-a000-<j>, in the first stage of the default pipeline, on company j.
+    private const string InsertDeals =
+        """
+        INSERT INTO deals (id, name, pipeline_id, stage_id, amount, currency, probability, status, company_id, primary_contact_id,
+                           stage_entered_at, created_at, updated_at)
+        SELECT ('00000000-0000-4000-a000-' || lpad(g::text, 12, '0'))::uuid,
+               'Deal ' || g, s.pipeline_id, s.id, 1000 * g, 'EUR', s.probability, 'open',
+               CASE WHEN $2 > 0 THEN ('00000000-0000-4000-8000-' || lpad((1 + (g - 1) % $2)::text, 12, '0'))::uuid END,
+               CASE WHEN $2 > 0 THEN ('00000000-0000-4000-9000-' || lpad((1 + (g - 1) % $2)::text, 12, '0'))::uuid END,
+               now(), now() - make_interval(mins => g), now() - make_interval(mins => g)
+        FROM generate_series(1, $1) AS g
+        CROSS JOIN LATERAL (SELECT st.id, st.pipeline_id, st.probability FROM pipeline_stages st JOIN pipelines p ON p.id = st.pipeline_id
+                            WHERE p.is_default AND p.deleted_at IS NULL ORDER BY st.position LIMIT 1) AS s
+        ON CONFLICT DO NOTHING
+        """;
+
     public static async Task<int> RunAsync(SeedTenantsOptions options, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
@@ -95,7 +113,7 @@ internal static class SeedTenantsCommand
 
         // 1. The owner and the organization rows (pending) with the owner membership.
         var phase = Stopwatch.StartNew();
-        await EnsureUserAsync(catalog, cancellationToken);
+        await EnsureUserAsync(catalog, options.Password is null ? null : services.GetRequiredService<IPasswordHashing>().Hash(options.Password), cancellationToken);
         var organizations = await EnsureOrganizationsAsync(catalog, slugs, cancellationToken);
         var pending = organizations.Where(o => o.Status != OrganizationStatus.Active).Select(o => o.Id).ToList();
         Log($"catalog rows: {organizations.Count} organizations ({organizations.Count - pending.Count} already active) in {phase.Elapsed.TotalSeconds:0.0} s");
@@ -161,11 +179,17 @@ internal static class SeedTenantsCommand
         return services.BuildServiceProvider();
     }
 
-    private static async Task EnsureUserAsync(IDbContextFactory<CatalogDbContext> catalog, CancellationToken cancellationToken)
+    /// <summary>The benchmark owner; with a password hash it can also sign in (password grant) for bearer-token runs.</summary>
+    private static async Task EnsureUserAsync(IDbContextFactory<CatalogDbContext> catalog, string? passwordHash, CancellationToken cancellationToken)
     {
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         if (await db.Users.AnyAsync(u => u.Id == UserId, cancellationToken))
         {
+            if (passwordHash is not null)
+            {
+                await db.Users.Where(u => u.Id == UserId).ExecuteUpdateAsync(u => u.SetProperty(x => x.PasswordHash, passwordHash), cancellationToken);
+            }
+
             return;
         }
 
@@ -180,6 +204,7 @@ internal static class SeedTenantsCommand
             Email = UserEmail,
             NormalizedEmail = UserAccount.Normalize(UserEmail),
             Name = "Benchmark Owner",
+            PasswordHash = passwordHash,
             CreatedAt = DateTimeOffset.UtcNow,
         });
         await db.SaveChangesAsync(cancellationToken);
@@ -257,15 +282,17 @@ internal static class SeedTenantsCommand
             await connection.OpenAsync(ct);
             long companies;
             long contacts;
-            await using (var count = new NpgsqlCommand("SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM contacts)", connection))
+            long deals;
+            await using (var count = new NpgsqlCommand("SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM contacts), (SELECT count(*) FROM deals)", connection))
             await using (var reader = await count.ExecuteReaderAsync(ct))
             {
                 await reader.ReadAsync(ct);
                 companies = reader.GetInt64(0);
                 contacts = reader.GetInt64(1);
+                deals = reader.GetInt64(2);
             }
 
-            if (companies < options.ContactsPerTenant || contacts < options.ContactsPerTenant)
+            if (companies < options.ContactsPerTenant || contacts < options.ContactsPerTenant || deals < options.ContactsPerTenant)
             {
                 await using (var insert = new NpgsqlCommand(InsertCompanies, connection))
                 {
@@ -280,7 +307,14 @@ internal static class SeedTenantsCommand
                     await insert.ExecuteNonQueryAsync(ct);
                 }
 
-                await using (var analyze = new NpgsqlCommand("ANALYZE companies; ANALYZE contacts", connection))
+                await using (var insert = new NpgsqlCommand(InsertDeals, connection))
+                {
+                    insert.Parameters.AddWithValue(options.ContactsPerTenant);
+                    insert.Parameters.AddWithValue(options.ContactsPerTenant);
+                    await insert.ExecuteNonQueryAsync(ct);
+                }
+
+                await using (var analyze = new NpgsqlCommand("ANALYZE companies; ANALYZE contacts; ANALYZE deals", connection))
                 {
                     await analyze.ExecuteNonQueryAsync(ct);
                 }

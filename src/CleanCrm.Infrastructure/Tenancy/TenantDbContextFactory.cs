@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace CleanCrm.Infrastructure.Tenancy;
 
 /// <summary>The one place that turns the current tenant scope into a <see cref="TenantDbContext"/>.</summary>
-public sealed class TenantDbContextFactory(TenantScopeAccessor accessor, TenantConnectionInterceptor interceptor)
+public sealed class TenantDbContextFactory(TenantScopeAccessor accessor, TenantConnectionInterceptor interceptor, AuditLogInterceptor audit)
 {
     public TenantDbContext CreateForCurrentScope()
     {
@@ -15,7 +15,7 @@ public sealed class TenantDbContextFactory(TenantScopeAccessor accessor, TenantC
             .UseNpgsql(handle.Connection, contextOwnsConnection: true, npgsql => npgsql.MigrationsHistoryTable(TenantMigrations.HistoryTable))
             .UseSnakeCaseNamingConvention()
             .UseQueryTrackingBehavior(QueryTrackingBehavior.TrackAll)
-            .AddInterceptors(interceptor)
+            .AddInterceptors(interceptor, audit)
             .Options;
         return new TenantDbContext(options, handle);
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Common.Security;
@@ -28,6 +29,46 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/contacts/{id:guid}", Permission.CrmRead, null),
         ("PATCH", "/api/v1/contacts/{id:guid}", Permission.CrmWrite, "{\"jobTitle\":\"x\"}"),
         ("DELETE", "/api/v1/contacts/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/deals", Permission.CrmRead, null),
+        ("POST", "/api/v1/deals", Permission.CrmWrite, "{\"name\":\"Matrix\"}"),
+        ("GET", "/api/v1/deals/{id:guid}", Permission.CrmRead, null),
+        ("PATCH", "/api/v1/deals/{id:guid}", Permission.CrmWrite, "{\"probability\":40}"),
+        ("POST", "/api/v1/deals/{id:guid}/move", Permission.CrmWrite, "{\"stageId\":\"{stageId}\"}"),
+        ("GET", "/api/v1/deals/{id:guid}/history", Permission.CrmRead, null),
+        ("PUT", "/api/v1/deals/{id:guid}/splits", Permission.CrmWrite, "[]"),
+        ("GET", "/api/v1/deals/{id:guid}/splits", Permission.CrmRead, null),
+        ("DELETE", "/api/v1/deals/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/activities", Permission.CrmRead, null),
+        ("POST", "/api/v1/activities", Permission.CrmWrite, "{\"type\":\"call\",\"companyId\":\"{companyId}\"}"),
+        ("GET", "/api/v1/activities/{id:guid}", Permission.CrmRead, null),
+        ("PATCH", "/api/v1/activities/{id:guid}", Permission.CrmWrite, "{\"subject\":\"x\"}"),
+        ("DELETE", "/api/v1/activities/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/tasks", Permission.CrmRead, null),
+        ("POST", "/api/v1/tasks", Permission.CrmWrite, "{\"title\":\"Matrix\",\"companyId\":\"{companyId}\"}"),
+        ("GET", "/api/v1/tasks/{id:guid}", Permission.CrmRead, null),
+        ("PATCH", "/api/v1/tasks/{id:guid}", Permission.CrmWrite, "{\"status\":\"done\"}"),
+        ("DELETE", "/api/v1/tasks/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/notes", Permission.CrmRead, null),
+        ("POST", "/api/v1/notes", Permission.CrmWrite, "{\"body\":\"Matrix\",\"companyId\":\"{companyId}\"}"),
+        ("GET", "/api/v1/notes/{id:guid}", Permission.CrmRead, null),
+        ("PATCH", "/api/v1/notes/{id:guid}", Permission.CrmWrite, "{\"pinned\":true}"),
+        ("DELETE", "/api/v1/notes/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/meetings", Permission.CrmRead, null),
+        ("POST", "/api/v1/meetings", Permission.CrmWrite, "{\"title\":\"Matrix\",\"startsAt\":\"2026-03-01T10:00:00Z\"}"),
+        ("GET", "/api/v1/meetings/{id:guid}", Permission.CrmRead, null),
+        ("PATCH", "/api/v1/meetings/{id:guid}", Permission.CrmWrite, "{\"location\":\"x\"}"),
+        ("DELETE", "/api/v1/meetings/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/calendar-events", Permission.CrmRead, null),
+        ("POST", "/api/v1/calendar-events", Permission.CrmWrite, "{\"title\":\"Matrix\",\"startsAt\":\"2026-03-01T10:00:00Z\"}"),
+        ("GET", "/api/v1/calendar-events/{id:guid}", Permission.CrmRead, null),
+        ("PATCH", "/api/v1/calendar-events/{id:guid}", Permission.CrmWrite, "{\"location\":\"x\"}"),
+        ("DELETE", "/api/v1/calendar-events/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/tags", Permission.CrmRead, null),
+        ("POST", "/api/v1/tags", Permission.CrmWrite, "{\"name\":\"{unique}\"}"),
+        ("GET", "/api/v1/tags/{id:guid}", Permission.CrmRead, null),
+        ("PATCH", "/api/v1/tags/{id:guid}", Permission.CrmWrite, "{\"color\":\"#aabbcc\"}"),
+        ("DELETE", "/api/v1/tags/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/audit-log", Permission.AuditLogRead, null),
         ("GET", "/api/v1/pipelines", Permission.CrmRead, null),
         ("GET", "/api/v1/pipelines/{id:guid}", Permission.CrmRead, null),
         ("GET", "/api/v1/members", Permission.MembersRead, null),
@@ -109,11 +150,27 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
             plan: Plan.Pro);
         var ownerClient = api.ClientFor(owner.Id, organization.Slug);
         var company = await OrgScopedEndpoints.CreateAsync(ownerClient, "companies", new { name = "Target" });
-        var contact = await OrgScopedEndpoints.CreateAsync(ownerClient, "contacts", new { firstName = "Target" });
-        var client = api.ClientFor(caller.Id, organization.Slug);
-        foreach (var (method, route, needs, body) in OrgEndpoints)
+        var targets = new Dictionary<string, Guid>
         {
-            var path = Fill(route, route.Contains("companies") ? company : contact, target.Id, "cc_missing");
+            ["companies"] = company,
+            ["contacts"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "contacts", new { firstName = "Target" }),
+            ["deals"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "deals", new { name = "Target" }),
+            ["activities"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "activities", new { type = "call", companyId = company }),
+            ["tasks"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "tasks", new { title = "Target", companyId = company }),
+            ["notes"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "notes", new { body = "Target", companyId = company }),
+            ["meetings"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "meetings", new { title = "Target", startsAt = "2026-03-01T10:00:00Z" }),
+            ["calendar-events"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "calendar-events", new { title = "Target", startsAt = "2026-03-01T10:00:00Z" }),
+            ["tags"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "tags", new { name = "target" }),
+        };
+        var pipeline = (await ownerClient.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/pipelines")).GetProperty("items")[0];
+        var stageId = pipeline.GetProperty("stages")[1].GetProperty("id").GetGuid();
+        var client = api.ClientFor(caller.Id, organization.Slug);
+        foreach (var (method, route, needs, template) in OrgEndpoints)
+        {
+            var path = Fill(route, targets.GetValueOrDefault(route.Split('/')[3], company), target.Id, "cc_missing");
+            var body = template?.Replace("{companyId}", company.ToString(), StringComparison.Ordinal)
+                .Replace("{stageId}", stageId.ToString(), StringComparison.Ordinal)
+                .Replace("{unique}", Guid.NewGuid().ToString("N"), StringComparison.Ordinal);
             var response = await client.SendAsync(Request(method, path, body));
             var allowed = RolePermissions.Allows(role, needs!.Value);
             var status = (int)response.StatusCode;

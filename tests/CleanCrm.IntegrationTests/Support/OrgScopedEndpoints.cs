@@ -22,16 +22,45 @@ public static class OrgScopedEndpoints
         public override string ToString() => Name;
     }
 
+    /// <summary>The CRUD resources and a create/patch body for each (references are checked after the org, so any id will do).</summary>
+    public static readonly IReadOnlyDictionary<string, (string Create, string Patch)> Resources = new Dictionary<string, (string, string)>
+    {
+        ["companies"] = ("{\"name\":\"Intruder Inc\"}", "{\"name\":\"Hijacked\"}"),
+        ["contacts"] = ("{\"firstName\":\"Intruder\"}", "{\"firstName\":\"Hijacked\"}"),
+        ["deals"] = ("{\"name\":\"Intruder deal\"}", "{\"name\":\"Hijacked\"}"),
+        ["activities"] = ("{\"type\":\"call\",\"subject\":\"Intruder\",\"companyId\":\"{companyId}\"}", "{\"subject\":\"Hijacked\"}"),
+        ["tasks"] = ("{\"title\":\"Intruder\",\"companyId\":\"{companyId}\"}", "{\"title\":\"Hijacked\"}"),
+        ["notes"] = ("{\"body\":\"Intruder\",\"companyId\":\"{companyId}\"}", "{\"body\":\"Hijacked\"}"),
+        ["meetings"] = ("{\"title\":\"Intruder\",\"startsAt\":\"2026-03-01T10:00:00Z\"}", "{\"title\":\"Hijacked\"}"),
+        ["calendar-events"] = ("{\"title\":\"Intruder\",\"startsAt\":\"2026-03-01T10:00:00Z\"}", "{\"title\":\"Hijacked\"}"),
+        ["tags"] = ("{\"name\":\"intruder\"}", "{\"name\":\"hijacked\"}"),
+    };
+
     public static IEnumerable<Call> For(string resource) =>
     [
         new($"list {resource}", HttpMethod.Get, $"/api/v1/{resource}", () => null),
-        new($"create {resource}", HttpMethod.Post, $"/api/v1/{resource}", () => resource == "companies" ? "{\"name\":\"Intruder Inc\"}" : "{\"firstName\":\"Intruder\"}"),
+        new($"create {resource}", HttpMethod.Post, $"/api/v1/{resource}", () => Resources[resource].Create.Replace("{companyId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)),
         new($"get {resource}", HttpMethod.Get, $"/api/v1/{resource}/{{id}}", () => null),
-        new($"patch {resource}", HttpMethod.Patch, $"/api/v1/{resource}/{{id}}", () => resource == "companies" ? "{\"name\":\"Hijacked\"}" : "{\"firstName\":\"Hijacked\"}"),
+        new($"patch {resource}", HttpMethod.Patch, $"/api/v1/{resource}/{{id}}", () => Resources[resource].Patch),
         new($"delete {resource}", HttpMethod.Delete, $"/api/v1/{resource}/{{id}}", () => null),
     ];
 
-    public static IEnumerable<Call> All => For("companies").Concat(For("contacts"));
+    public static IEnumerable<Call> DealActions =>
+    [
+        new("move deals", HttpMethod.Post, "/api/v1/deals/{id}/move", () => $"{{\"stageId\":\"{Guid.NewGuid()}\"}}"),
+        new("history deals", HttpMethod.Get, "/api/v1/deals/{id}/history", () => null),
+        new("set splits deals", HttpMethod.Put, "/api/v1/deals/{id}/splits", () => "[]"),
+        new("get splits deals", HttpMethod.Get, "/api/v1/deals/{id}/splits", () => null),
+        new("list audit-log", HttpMethod.Get, "/api/v1/audit-log", () => null),
+    ];
+
+    public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions);
+
+    /// <summary>The resource segment of a call's path (<c>deals</c> for <c>/api/v1/deals/{id}/move</c>).</summary>
+    public static string Resource(this Call call) => call.Path.Split('/')[3];
+
+    /// <summary>The table whose rows a call could change; the audit log endpoint only reads, so companies stand in for it.</summary>
+    public static string Table(this Call call) => call.Resource() == "audit-log" ? "companies" : call.Resource().Replace('-', '_');
 
     public static TheoryData<string> Names()
     {

@@ -48,9 +48,9 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             var api = new ApiFactory(platform);
             var ownerA = await platform.CreateUserAsync();
             var ownerB = await platform.CreateUserAsync();
-            var orgA = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], serverId: platform.PrimaryServer.Id);
-            var orgB = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], serverId: platform.PrimaryServer.Id);
-            var orgC = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], serverId: (platform.SecondaryServer ?? platform.PrimaryServer).Id);
+            var orgA = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], plan: Plan.Pro, serverId: platform.PrimaryServer.Id);
+            var orgB = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], plan: Plan.Pro, serverId: platform.PrimaryServer.Id);
+            var orgC = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], plan: Plan.Pro, serverId: (platform.SecondaryServer ?? platform.PrimaryServer).Id);
             var suspended = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)]);
             var suspendedCompany = await OrgScopedEndpoints.CreateAsync(api.ClientFor(ownerA.Id, suspended.Slug), "companies", new { name = "Before suspension" });
             await platform.SetStatusAsync(suspended.Id, OrganizationStatus.Suspended);
@@ -66,6 +66,13 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
                 var companyId = await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = $"Company of {org.Slug}", domain = $"{org.Slug}.example.com" });
                 world.Records[(org.Id, "companies")] = companyId;
                 world.Records[(org.Id, "contacts")] = await OrgScopedEndpoints.CreateAsync(client, "contacts", new { firstName = "Ada", email = $"ada@{org.Slug}.example.com", companyId });
+                world.Records[(org.Id, "deals")] = await OrgScopedEndpoints.CreateAsync(client, "deals", new { name = $"Deal of {org.Slug}", amount = 1000, currency = "EUR", companyId });
+                world.Records[(org.Id, "activities")] = await OrgScopedEndpoints.CreateAsync(client, "activities", new { type = "call", subject = "Intro", companyId });
+                world.Records[(org.Id, "tasks")] = await OrgScopedEndpoints.CreateAsync(client, "tasks", new { title = "Follow up", companyId });
+                world.Records[(org.Id, "notes")] = await OrgScopedEndpoints.CreateAsync(client, "notes", new { body = "Met at the fair", companyId });
+                world.Records[(org.Id, "meetings")] = await OrgScopedEndpoints.CreateAsync(client, "meetings", new { title = "Kick-off", startsAt = "2026-03-01T10:00:00Z", companyId });
+                world.Records[(org.Id, "calendar-events")] = await OrgScopedEndpoints.CreateAsync(client, "calendar-events", new { title = "Kick-off", startsAt = "2026-03-01T10:00:00Z", companyId });
+                world.Records[(org.Id, "tags")] = await OrgScopedEndpoints.CreateAsync(client, "tags", new { name = "vip" });
             }
 
             return world;
@@ -102,15 +109,16 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             return;
         }
 
-        var resource = call.Path.Split('/')[3];
+        var resource = call.Resource();
+        var table = call.Table();
         foreach (var (victim, server) in new[] { (_orgB, "same server"), (_orgC, "other server") })
         {
             var foreignId = _records[(victim.Id, resource)];
             var response = await _api.ClientFor(_ownerA.Id, _orgA.Slug).SendAsync(call.Request(foreignId));
             var problem = await Problem.ReadAsync(response, HttpStatusCode.NotFound);
             problem.Detail.ShouldContain(foreignId.ToString(), customMessage: server);
-            (await PlatformEnvironment.CountRowsAsync(victim, $"SELECT count(*) FROM {resource} WHERE id = '{foreignId}' AND deleted_at IS NULL")).ShouldBe(1);
-            (await PlatformEnvironment.CountRowsAsync(victim, $"SELECT count(*) FROM {resource} WHERE updated_at <> created_at")).ShouldBe(0);
+            (await PlatformEnvironment.CountRowsAsync(victim, $"SELECT count(*) FROM {table} WHERE id = '{foreignId}' AND deleted_at IS NULL")).ShouldBe(1);
+            (await PlatformEnvironment.CountRowsAsync(victim, $"SELECT count(*) FROM {table} WHERE updated_at <> created_at")).ShouldBe(0);
         }
     }
 
@@ -119,17 +127,17 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
     public async Task Naming_an_org_you_are_not_a_member_of_is_not_found_by_slug_or_id(string endpoint)
     {
         var call = OrgScopedEndpoints.Named(endpoint);
-        var resource = call.Path.Split('/')[3];
-        var before = await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {resource}");
+        var table = call.Table();
+        var before = await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {table}");
         foreach (var header in new[] { _orgB.Slug, _orgB.Id.ToString() })
         {
-            var response = await _api.ClientFor(_ownerA.Id, header).SendAsync(call.Request(_records[(_orgB.Id, resource)]));
+            var response = await _api.ClientFor(_ownerA.Id, header).SendAsync(call.Request(_records.GetValueOrDefault((_orgB.Id, call.Resource()), Guid.NewGuid())));
             var problem = await Problem.ReadAsync(response, HttpStatusCode.NotFound);
             problem.Detail.ShouldContain(header);
         }
 
-        (await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {resource}")).ShouldBe(before);
-        (await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {resource} WHERE updated_at <> created_at")).ShouldBe(0);
+        (await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {table}")).ShouldBe(before);
+        (await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {table} WHERE updated_at <> created_at")).ShouldBe(0);
     }
 
     [Theory]
@@ -150,12 +158,12 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
     public async Task An_org_bound_client_naming_another_org_is_forbidden(string endpoint)
     {
         var call = OrgScopedEndpoints.Named(endpoint);
-        var resource = call.Path.Split('/')[3];
-        var before = await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {resource}");
+        var table = call.Table();
+        var before = await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {table}");
         var client = _api.ClientFor(_ownerA.Id, _orgB.Slug, orgClaim: _orgA.Id, role: "member");
-        var problem = await Problem.ReadAsync(await client.SendAsync(call.Request(_records[(_orgB.Id, resource)])), HttpStatusCode.Forbidden);
+        var problem = await Problem.ReadAsync(await client.SendAsync(call.Request(_records.GetValueOrDefault((_orgB.Id, call.Resource()), Guid.NewGuid()))), HttpStatusCode.Forbidden);
         problem.Type.ShouldEndWith("/org_mismatch");
-        (await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {resource}")).ShouldBe(before);
+        (await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {table}")).ShouldBe(before);
     }
 
     [Fact]

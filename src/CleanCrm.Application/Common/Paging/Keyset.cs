@@ -31,6 +31,17 @@ public sealed class SortKey<T>
         return new SortKey<T>(field, key, typeof(string), item => compiled(item), value => value ?? string.Empty);
     }
 
+    public static SortKey<T> Number(string field, Expression<Func<T, long>> key)
+    {
+        var compiled = key.Compile();
+        return new SortKey<T>(
+            field,
+            key,
+            typeof(long),
+            item => compiled(item).ToString(CultureInfo.InvariantCulture),
+            value => long.Parse(value!, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
+    }
+
     public static SortKey<T> Time(string field, Expression<Func<T, DateTimeOffset>> key)
     {
         var compiled = key.Compile();

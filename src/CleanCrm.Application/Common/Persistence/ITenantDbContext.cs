@@ -14,11 +14,45 @@ public interface ITenantDbContext
 
     DbSet<Pipeline> Pipelines { get; }
 
+    DbSet<PipelineStage> PipelineStages { get; }
+
+    DbSet<Deal> Deals { get; }
+
+    DbSet<DealContact> DealContacts { get; }
+
+    DbSet<DealSplit> DealSplits { get; }
+
+    DbSet<DealStageChange> DealStageHistory { get; }
+
+    DbSet<CrmActivity> Activities { get; }
+
+    DbSet<CrmTask> Tasks { get; }
+
+    DbSet<Note> Notes { get; }
+
+    DbSet<Meeting> Meetings { get; }
+
+    DbSet<MeetingAttendee> MeetingAttendees { get; }
+
+    DbSet<MeetingTranscript> MeetingTranscripts { get; }
+
+    DbSet<CalendarEvent> CalendarEvents { get; }
+
+    DbSet<Tag> Tags { get; }
+
+    DbSet<Tagging> Taggings { get; }
+
+    /// <summary>Append-only; rows are written by the persistence layer on every save, never by handlers.</summary>
+    DbSet<AuditEntry> AuditLog { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 
     /// <summary>Live contacts whose full-text document matches a web-style query.</summary>
     IQueryable<Contact> ContactsMatching(string query);
+
+    /// <summary>Live deals whose full-text document matches a web-style query.</summary>
+    IQueryable<Deal> DealsMatching(string query);
 
     /// <summary>Saves; unique and foreign-key violations surface as <see cref="ConstraintViolationException"/>.</summary>
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);

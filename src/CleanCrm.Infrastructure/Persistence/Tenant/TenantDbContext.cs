@@ -32,6 +32,36 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<Pipeline> Pipelines => Set<Pipeline>();
 
+    public DbSet<PipelineStage> PipelineStages => Set<PipelineStage>();
+
+    public DbSet<Deal> Deals => Set<Deal>();
+
+    public DbSet<DealContact> DealContacts => Set<DealContact>();
+
+    public DbSet<DealSplit> DealSplits => Set<DealSplit>();
+
+    public DbSet<DealStageChange> DealStageHistory => Set<DealStageChange>();
+
+    public DbSet<CrmActivity> Activities => Set<CrmActivity>();
+
+    public DbSet<CrmTask> Tasks => Set<CrmTask>();
+
+    public DbSet<Note> Notes => Set<Note>();
+
+    public DbSet<Meeting> Meetings => Set<Meeting>();
+
+    public DbSet<MeetingAttendee> MeetingAttendees => Set<MeetingAttendee>();
+
+    public DbSet<MeetingTranscript> MeetingTranscripts => Set<MeetingTranscript>();
+
+    public DbSet<CalendarEvent> CalendarEvents => Set<CalendarEvent>();
+
+    public DbSet<Tag> Tags => Set<Tag>();
+
+    public DbSet<Tagging> Taggings => Set<Tagging>();
+
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
                              && EF.Property<NpgsqlTsVector>(c, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
@@ -39,6 +69,10 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
     public IQueryable<Contact> ContactsMatching(string query) =>
         Contacts.Where(c => c.DeletedAt == null
                             && EF.Property<NpgsqlTsVector>(c, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
+
+    public IQueryable<Deal> DealsMatching(string query) =>
+        Deals.Where(d => d.DeletedAt == null
+                         && EF.Property<NpgsqlTsVector>(d, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
 
     public void ExpectVersion<TEntity>(TEntity entity, uint version)
         where TEntity : class => Entry(entity).Property("Version").OriginalValue = version;

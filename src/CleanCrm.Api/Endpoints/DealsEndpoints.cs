@@ -1,0 +1,96 @@
+using System.Text.Json;
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.Tenancy;
+using CleanCrm.Application.Common.Paging;
+using CleanCrm.Application.Deals;
+using CleanCrm.Application.Deals.Commands;
+using CleanCrm.Application.Deals.Queries;
+using Mediator;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CleanCrm.Api.Endpoints;
+
+public static class DealsEndpoints
+{
+    public static IEndpointRouteBuilder MapDeals(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/deals").WithTags("Deals").RequireAuthorization().RequireOrg().WithCrmProblems();
+
+        group.MapGet("/", async ([AsParameters] ListDealsParameters p, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(
+                    new ListDeals(p.Limit, p.Cursor, p.Sort, p.Q, p.PipelineId, p.StageId, p.Status, p.CompanyId, p.ContactId, p.OwnerId, p.MinAmount, p.MaxAmount, p.ExpectedCloseAfter, p.ExpectedCloseBefore, p.CreatedAfter, p.CreatedBefore),
+                    ct)))
+            .WithName("ListDeals")
+            .Produces<Page<DealDto>>();
+
+        group.MapPost("/", async ([FromBody] DealFields body, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Created(await mediator.Send(new CreateDeal(body), ct), d => $"/api/v1/deals/{d.Id}", d => d.Version))
+            .WithName("CreateDeal")
+            .Produces<DealDto>(StatusCodes.Status201Created);
+
+        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.OkWithETag(await mediator.Send(new GetDeal(id), ct), d => d.Version))
+            .WithName("GetDeal")
+            .Produces<DealDto>();
+
+        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.OkWithETag(await mediator.Send(new UpdateDeal(id, patch, ifMatch), ct), d => d.Version)
+                    : HttpResults.InvalidIfMatch())
+            .WithName("UpdateDeal")
+            .Accepts<DealFields>("application/merge-patch+json", "application/json")
+            .Produces<DealDto>()
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        group.MapDelete("/{id:guid}", async (Guid id, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.NoContent(await mediator.Send(new DeleteDeal(id, ifMatch), ct))
+                    : HttpResults.InvalidIfMatch())
+            .WithName("DeleteDeal")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        group.MapPost("/{id:guid}/move", async (Guid id, [FromBody] MoveDealBody body, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.OkWithETag(await mediator.Send(new MoveDeal(id, body, ifMatch), ct), d => d.Version)
+                    : HttpResults.InvalidIfMatch())
+            .WithName("MoveDeal")
+            .Produces<DealDto>()
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        group.MapGet("/{id:guid}/history", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new GetDealHistory(id), ct)))
+            .WithName("GetDealHistory")
+            .Produces<Page<DealStageChangeDto>>();
+
+        group.MapPut("/{id:guid}/splits", async (Guid id, [FromBody] List<DealSplitInput> body, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new SetDealSplits(id, body), ct)))
+            .WithName("SetDealSplits")
+            .Produces<IReadOnlyList<DealSplitDto>>();
+
+        group.MapGet("/{id:guid}/splits", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ListDealSplits(id), ct)))
+            .WithName("ListDealSplits")
+            .Produces<IReadOnlyList<DealSplitDto>>();
+
+        return app;
+    }
+
+    public sealed record ListDealsParameters(
+        int? Limit,
+        string? Cursor,
+        string? Sort,
+        string? Q,
+        Guid? PipelineId,
+        Guid? StageId,
+        string? Status,
+        Guid? CompanyId,
+        Guid? ContactId,
+        Guid? OwnerId,
+        long? MinAmount,
+        long? MaxAmount,
+        DateOnly? ExpectedCloseAfter,
+        DateOnly? ExpectedCloseBefore,
+        DateTimeOffset? CreatedAfter,
+        DateTimeOffset? CreatedBefore);
+}

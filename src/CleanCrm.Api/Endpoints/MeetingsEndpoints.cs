@@ -1,0 +1,62 @@
+using System.Text.Json;
+using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.Tenancy;
+using CleanCrm.Application.Common.Paging;
+using CleanCrm.Application.Meetings;
+using Mediator;
+using Microsoft.AspNetCore.Mvc;
+
+namespace CleanCrm.Api.Endpoints;
+
+public static class MeetingsEndpoints
+{
+    public static IEndpointRouteBuilder MapMeetings(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/meetings").WithTags("Meetings").RequireAuthorization().RequireOrg().WithCrmProblems();
+
+        group.MapGet("/", async ([AsParameters] ListMeetingsParameters p, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ListMeetings(p.Limit, p.Cursor, p.Sort, p.Q, p.CompanyId, p.DealId, p.ContactId, p.StartsAfter, p.StartsBefore), ct)))
+            .WithName("ListMeetings")
+            .Produces<Page<MeetingDto>>();
+
+        group.MapPost("/", async ([FromBody] MeetingFields body, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Created(await mediator.Send(new CreateMeeting(body), ct), x => $"/api/v1/meetings/{x.Id}", x => x.Version))
+            .WithName("CreateMeeting")
+            .Produces<MeetingDto>(StatusCodes.Status201Created);
+
+        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.OkWithETag(await mediator.Send(new GetMeeting(id), ct), x => x.Version))
+            .WithName("GetMeeting")
+            .Produces<MeetingDto>();
+
+        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.OkWithETag(await mediator.Send(new UpdateMeeting(id, patch, ifMatch), ct), x => x.Version)
+                    : HttpResults.InvalidIfMatch())
+            .WithName("UpdateMeeting")
+            .Accepts<MeetingFields>("application/merge-patch+json", "application/json")
+            .Produces<MeetingDto>()
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        group.MapDelete("/{id:guid}", async (Guid id, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+                HttpResults.TryReadIfMatch(request, out var ifMatch)
+                    ? HttpResults.NoContent(await mediator.Send(new DeleteMeeting(id, ifMatch), ct))
+                    : HttpResults.InvalidIfMatch())
+            .WithName("DeleteMeeting")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        return app;
+    }
+
+    public sealed record ListMeetingsParameters(
+        int? Limit,
+        string? Cursor,
+        string? Sort,
+        string? Q,
+        Guid? CompanyId,
+        Guid? DealId,
+        Guid? ContactId,
+        DateTimeOffset? StartsAfter,
+        DateTimeOffset? StartsBefore);
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# CRM core benchmarks (issue 6), one command:
+#
+#   tests/load/crm-benchmark.sh
+#
+# 1. starts (or reuses) a local PostgreSQL cluster, migrates the catalog and the tenant template (worker `migrate`),
+# 2. seeds BENCH_TENANTS organizations with BENCH_ROWS companies, contacts and deals each and gives the benchmark owner
+#    a random password (CleanCrm.Benchmarks seed-tenants),
+# 3. starts the API inside the benchmark host (CleanCrm.Benchmarks serve-api: the real Program on Kestrel plus
+#    GET /bench/bare/deals/{id}, the same SQL with raw Npgsql), Release, development authentication OFF,
+# 4. signs in with the password grant (a real bearer token: every request validates it),
+# 5. read-path overhead: alternates short wrk runs of the full stack (GET /api/v1/deals/{id}) and the bare endpoint on
+#    one tenant (same connections and threads, order swapped each round), BENCH_ROUNDS pairs, median of the ratios,
+# 6. latency under load: BENCH_USERS connections (users) spread over BENCH_LOAD_ORGS organizations, think time
+#    500-1500 ms, mixed reads and writes (tests/load/crm-mixed.lua; tests/load/crm-mixed.k6.js is the k6 version).
+#
+# Settings (environment):
+#   BENCH_CLUSTER=bench BENCH_PG_PORT=57432 BENCH_API_PORT=5190 BENCH_TENANTS=100 BENCH_ROWS=50
+#   BENCH_CONNECTIONS=32 BENCH_THREADS=2 BENCH_DURATION=5s BENCH_ROUNDS=9 BENCH_WARMUP=10s
+#   BENCH_USERS=1000 BENCH_LOAD_ORGS=100 BENCH_LOAD_DURATION=60s BENCH_NO_BUILD=1 BENCH_KEEP_PG=1
+#   BENCH_SKIP=overhead|load (run only the other part)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo"
+# shellcheck source=scripts/pg.sh disable=SC1091
+source "$repo/scripts/pg.sh"
+
+cluster=${BENCH_CLUSTER:-bench}
+pg_port=${BENCH_PG_PORT:-57432}
+api_port=${BENCH_API_PORT:-5190}
+tenants=${BENCH_TENANTS:-100}
+rows=${BENCH_ROWS:-50}
+connections=${BENCH_CONNECTIONS:-32}
+threads=${BENCH_THREADS:-2}
+duration=${BENCH_DURATION:-5s}
+rounds=${BENCH_ROUNDS:-9}
+warmup=${BENCH_WARMUP:-10s}
+users=${BENCH_USERS:-1000}
+load_orgs=${BENCH_LOAD_ORGS:-100}
+load_duration=${BENCH_LOAD_DURATION:-60s}
+skip=${BENCH_SKIP:-}
+api_url="http://127.0.0.1:$api_port"
+out="$repo/.local/bench"
+log="$out/crm-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$log"
+
+for tool in wrk psql curl openssl; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing" >&2; exit 1; }
+done
+((load_orgs <= tenants)) || { echo "BENCH_LOAD_ORGS exceeds BENCH_TENANTS" >&2; exit 1; }
+
+api_pid=
+cluster_started=0
+cleanup() {
+  trap - EXIT INT TERM
+  if [[ -n $api_pid ]] && kill -0 "$api_pid" 2>/dev/null; then
+    kill -TERM "$api_pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$api_pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$api_pid" 2>/dev/null || true
+  fi
+  if [[ $cluster_started == 1 && -z ${BENCH_KEEP_PG:-} ]]; then
+    pg_stop "$cluster" || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+export PG_MAX_CONNECTIONS=${BENCH_PG_MAX_CONNECTIONS:-200}
+pg_start "$cluster" "$pg_port"
+cluster_started=$PG_STARTED
+eval "$(pg_env "$cluster")"
+export PGDATABASE=postgres
+admin=$(pg_conn_string "$cluster")
+pg_user=$(pg_conn_field "$admin" username userid user)
+pg_password=$(pg_conn_field "$admin" password)
+catalog="Host=127.0.0.1;Port=$pg_port;Username=$pg_user;Password=$pg_password;Database=cleancrm_catalog"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+worker_bin=provisioning/CleanCrm.Provisioning.Worker/bin/Release/net10.0
+bench_bin=tests/CleanCrm.Benchmarks/bin/Release/net10.0
+if [[ -z ${BENCH_NO_BUILD:-} ]]; then
+  say "building (Release)"
+  for project in provisioning/CleanCrm.Provisioning.Worker tests/CleanCrm.Benchmarks; do
+    dotnet build "$project" -c Release -v q -nologo >"$log/build.log" 2>&1 || { tail -n 30 "$log/build.log" >&2; exit 1; }
+  done
+fi
+
+say "migrating the catalog and the template"
+(
+  cd "$worker_bin"
+  ConnectionStrings__Catalog=$catalog \
+    CleanCrm__Tenancy__DefaultServer__Host=127.0.0.1 CleanCrm__Tenancy__DefaultServer__Port=$pg_port \
+    CleanCrm__Tenancy__DefaultServer__Username=$pg_user CleanCrm__Tenancy__DefaultServer__Password=$pg_password \
+    Serilog__MinimumLevel__Default=Warning \
+    dotnet CleanCrm.Provisioning.Worker.dll migrate
+) >"$log/migrate.log" 2>&1 || { cat "$log/migrate.log" >&2; exit 1; }
+
+# Tenants created before this branch's migration are brought up to date too (the fleet migrates on `migrate`).
+password=$(openssl rand -hex 16)
+say "seeding $tenants tenants ($rows companies, contacts and deals each; skips what exists)"
+(cd "$bench_bin" && BENCH_PASSWORD=$password dotnet CleanCrm.Benchmarks.dll seed-tenants --catalog "$catalog" --count "$tenants" \
+  --contacts-per-tenant "$rows" --out "$out/crm-bench-tenants.txt") >"$log/seed.out" 2>"$log/seed.err" || { cat "$log/seed.err" >&2; exit 1; }
+
+say "starting the benchmark host on $api_url"
+(
+  cd "$repo/tests/CleanCrm.Benchmarks"
+  exec setsid env \
+    ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development \
+    ConnectionStrings__Catalog="$catalog;Maximum Pool Size=20" \
+    CleanCrm__Api__MigrateOnStartup=false \
+    CleanCrm__DevelopmentAuthentication__Enabled=false \
+    CleanCrm__Identity__AccessTokenLifetimeMinutes=120 \
+    CleanCrm__Identity__DevelopmentKeyDirectory="$out/crm-keys" \
+    Serilog__MinimumLevel__Default=Warning \
+    Serilog__MinimumLevel__Override__CleanCrm.Application.Common.Behaviors.LoggingBehavior=Warning \
+    ${BENCH_API_ENV:-} \
+    bash -c 'echo $$ >"$0"; exec dotnet "$1" serve-api --port "$2"' "$log/api.pid" "$repo/$bench_bin/CleanCrm.Benchmarks.dll" "$api_port"
+) >"$log/api.log" 2>&1 </dev/null &
+for _ in $(seq 1 50); do [[ -s $log/api.pid ]] && break; sleep 0.1; done
+api_pid=$(cat "$log/api.pid")
+deadline=$((SECONDS + 120))
+until [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/health/ready" || true) == 200 ]]; do
+  kill -0 "$api_pid" 2>/dev/null || { say "the host exited"; tail -n 40 "$log/api.log" >&2; exit 1; }
+  ((SECONDS < deadline)) || { say "the host was not ready in 120 s"; tail -n 40 "$log/api.log" >&2; exit 1; }
+  sleep 0.5
+done
+
+token=$(curl -s "$api_url/connect/token" -d grant_type=password -d client_id=cleancrm-cli -d username=bench-owner@example.com \
+  --data-urlencode "password=$password" -d "scope=openid api" | tr -d '\n' | sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p')
+[[ -n $token ]] || { say "no access token"; exit 1; }
+check=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" -H 'X-Org: bench-0001' "$api_url/api/v1/deals/00000000-0000-4000-a000-000000000001")
+[[ $check == 200 ]] || { say "GET deal with the token answered $check"; exit 1; }
+check=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Org: bench-0001' "$api_url/bench/bare/deals/00000000-0000-4000-a000-000000000001")
+[[ $check == 200 ]] || { say "bare GET deal answered $check"; exit 1; }
+say "host ready (pid $api_pid), token obtained"
+
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
+report="$log/summary.txt"
+{
+  echo "CRM benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(psql -XAtc 'SHOW server_version' | cut -d' ' -f1); $tenants tenants x $rows rows"
+  echo "product commit: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src || echo ' + uncommitted src changes')"
+} >"$report"
+
+if [[ $skip != overhead ]]; then
+  say "warm-up: $warmup each"
+  MODE=full TOKEN=$token DEALS=$rows wrk -t"$threads" -c"$connections" -d"$warmup" -s tests/load/crm-read.lua "$api_url" >/dev/null
+  MODE=bare DEALS=$rows wrk -t"$threads" -c"$connections" -d"$warmup" -s tests/load/crm-read.lua "$api_url" >/dev/null
+  # Short runs, alternating, with the order swapped every round so a drift of the machine's other load hits both
+  # sides alike; each round's pair gives one ratio and the median of the ratios is the result. (Running both at the
+  # same time is no good: a saturated server shares its queue, which hides the difference in per-request cost.)
+  echo "read-path overhead: wrk -t$threads -c$connections -d$duration per run, one tenant, random of $rows deals, alternating pairs" >>"$report"
+  ratios=()
+  for round in $(seq 1 "$rounds"); do
+    order="full bare"
+    ((round % 2 == 0)) && order="bare full"
+    for mode in $order; do
+      MODE=$mode TOKEN=$token DEALS=$rows wrk -t"$threads" -c"$connections" -d"$duration" --latency -s tests/load/crm-read.lua "$api_url" >"$log/read-$mode-$round.txt"
+      result=$(grep '^RESULT' "$log/read-$mode-$round.txt")
+      printf '  round %d %-4s %8s req/s  p50 %6s ms  p99 %6s ms  non200 %s  socket errors %s\n' "$round" "$mode" "$(field "$result" rps)" \
+        "$(ms "$(field "$result" p50_us)")" "$(ms "$(field "$result" p99_us)")" "$(field "$result" non200)" "$(field "$result" socket_err)" >>"$report"
+    done
+    ratio=$(awk -v f="$(field "$(grep '^RESULT' "$log/read-full-$round.txt")" rps)" -v b="$(field "$(grep '^RESULT' "$log/read-bare-$round.txt")" rps)" 'BEGIN { printf "%.1f", 100 * f / b }')
+    ratios+=("$ratio")
+    echo "  round $round: full stack at $ratio% of bare" >>"$report"
+  done
+  printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "  median over %d rounds: full stack keeps %s%% of bare (min %s%%, max %s%%)\n", NR, a[int((NR + 1) / 2)], a[1], a[NR] }' >>"$report"
+fi
+
+if [[ $skip != load ]]; then
+  say "latency under load: $users users over $load_orgs orgs for $load_duration"
+  notes_before=$(psql -XAtc "SELECT count(*) FROM pg_database WHERE datname LIKE 'cleancrm\_t\_%'")
+  ulimit -n 65536 2>/dev/null || true
+  # Warm-up: every organization's pool, token and caches once, at a fifth of the users.
+  TOKEN=$token K=$load_orgs ROWS=$rows wrk -t"$threads" -c$((users / 5)) -d"$warmup" --timeout 10s -s tests/load/crm-mixed.lua "$api_url" >"$log/load-warmup.txt"
+  TOKEN=$token K=$load_orgs ROWS=$rows wrk -t"$threads" -c"$users" -d"$load_duration" --timeout 10s --latency -s tests/load/crm-mixed.lua "$api_url" >"$log/load.txt"
+  result=$(grep '^RESULT' "$log/load.txt")
+  {
+    echo "latency under load: wrk -t$threads -c$users -d$load_duration, $load_orgs orgs, think 500-1500 ms, 80% reads / 20% writes ($notes_before tenant databases)"
+    printf '  %s requests, %s req/s, p50 %s ms, p95 %s ms, p99 %s ms, max %s ms, non-2xx %s, socket errors %s\n' \
+      "$(field "$result" requests)" "$(field "$result" rps)" "$(ms "$(field "$result" p50_us)")" "$(ms "$(field "$result" p95_us)")" \
+      "$(ms "$(field "$result" p99_us)")" "$(ms "$(field "$result" max_us)")" "$(field "$result" non2xx)" "$(field "$result" socket_err)"
+  } >>"$report"
+fi
+
+cat "$report"
+say "logs in $log"
