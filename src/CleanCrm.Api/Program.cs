@@ -125,6 +125,7 @@ app.MapMe();
 app.MapApiClients();
 app.MapMembers();
 app.MapPipelines();
+app.MapImports();
 
 await app.RunAsync();
 

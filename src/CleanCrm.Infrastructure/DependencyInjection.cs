@@ -119,6 +119,11 @@ public static class DependencyInjection
         services.AddSingleton<FleetMigrator>();
         services.AddTransient<Jobs.FleetMigrationJob>();
         services.AddSingleton<Application.Fleet.IFleetMigrations, Jobs.HangfireFleetMigrations>();
+        services.AddOptions<Imports.ImportOptions>().Bind(configuration.GetSection(Imports.ImportOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<Application.Imports.IImportUploadStore, Imports.ImportUploadStore>();
+        services.AddSingleton<Application.Imports.IImportQueue, Imports.HangfireImportQueue>();
+        services.AddSingleton<Imports.ContactImporter>();
+        services.AddTransient<Imports.ContactImportJob>();
         return services;
     }
 }

@@ -14,6 +14,8 @@ public interface ITenantDbContext
 
     DbSet<Pipeline> Pipelines { get; }
 
+    DbSet<Import> Imports { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 
