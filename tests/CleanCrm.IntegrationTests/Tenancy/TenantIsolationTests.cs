@@ -66,6 +66,7 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
                 var companyId = await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = $"Company of {org.Slug}", domain = $"{org.Slug}.example.com" });
                 world.Records[(org.Id, "companies")] = companyId;
                 world.Records[(org.Id, "contacts")] = await OrgScopedEndpoints.CreateAsync(client, "contacts", new { firstName = "Ada", email = $"ada@{org.Slug}.example.com", companyId });
+                world.Records[(org.Id, "imports")] = await OrgScopedEndpoints.StartImportAsync(client);
             }
 
             return world;
