@@ -2,7 +2,8 @@ namespace CleanCrm.Benchmarks;
 
 /// <summary>
 /// Benchmark tooling. Verbs:
-/// <c>seed-tenants --catalog &lt;connstr&gt; --count N --contacts-per-tenant M [--parallelism 4] [--out file]</c>.
+/// <c>seed-tenants --catalog &lt;connstr&gt; --count N --contacts-per-tenant M [--parallelism 4] [--out file]</c>;
+/// <c>import-contacts --catalog &lt;connstr&gt; [--rows 100000] [--runs 3] [--slug-prefix bench-import-]</c>.
 /// </summary>
 public static class Program
 {
@@ -27,6 +28,7 @@ public static class Program
             return args[0] switch
             {
                 "seed-tenants" => await SeedTenantsCommand.RunAsync(SeedTenantsOptions.From(options), cancellation.Token),
+                "import-contacts" => await ImportContactsCommand.RunAsync(ImportContactsOptions.From(options), cancellation.Token),
                 _ => Fail($"unknown verb '{args[0]}'"),
             };
         }
@@ -53,6 +55,12 @@ public static class Program
           companies and M contacts into each tenant database. Idempotent: active organizations are not provisioned again
           and tenant data is only inserted where missing. Prints USER_ID=... and SLUGS_FILE=... on stdout, timings on stderr.
           Other settings come from the environment (e.g. CleanCrm__Tenancy__TemplateDatabase).
+
+        CleanCrm.Benchmarks import-contacts --catalog <connection string> [--rows 100000] [--runs 3] [--slug-prefix bench-import-]
+
+          Provisions one organization <prefix>0001 if needed, writes a deterministic contacts CSV (10 columns), and imports
+          it from empty tables, alternating the product path (upload store + COPY importer) and EF SaveChanges, --runs
+          times each. Prints wall times, peak working set and managed heap per run, medians and the speed-up.
         """);
 }
 

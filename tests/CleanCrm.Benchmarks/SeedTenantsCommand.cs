@@ -142,7 +142,7 @@ internal static class SeedTenantsCommand
         return 0;
     }
 
-    private static ServiceProvider BuildServices(string catalogConnectionString)
+    internal static ServiceProvider BuildServices(string catalogConnectionString)
     {
         var configuration = new ConfigurationBuilder()
             .AddEnvironmentVariables()
@@ -161,7 +161,7 @@ internal static class SeedTenantsCommand
         return services.BuildServiceProvider();
     }
 
-    private static async Task EnsureUserAsync(IDbContextFactory<CatalogDbContext> catalog, CancellationToken cancellationToken)
+    internal static async Task EnsureUserAsync(IDbContextFactory<CatalogDbContext> catalog, CancellationToken cancellationToken)
     {
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         if (await db.Users.AnyAsync(u => u.Id == UserId, cancellationToken))
@@ -185,7 +185,7 @@ internal static class SeedTenantsCommand
         await db.SaveChangesAsync(cancellationToken);
     }
 
-    private static async Task<List<(Guid Id, string Slug, OrganizationStatus Status)>> EnsureOrganizationsAsync(
+    internal static async Task<List<(Guid Id, string Slug, OrganizationStatus Status)>> EnsureOrganizationsAsync(
         IDbContextFactory<CatalogDbContext> catalog,
         List<string> slugs,
         CancellationToken cancellationToken)

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using CleanCrm.Application.Common.Tenancy;
+using CleanCrm.Application.Imports;
+using CleanCrm.Application.Imports.Contacts;
+using CleanCrm.Application.Imports.Csv;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Domain.Tenant;
+using CleanCrm.Infrastructure.Imports;
+using CleanCrm.Infrastructure.Persistence.Catalog;
+using CleanCrm.Infrastructure.Provisioning;
+using CleanCrm.Infrastructure.Tenancy;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace CleanCrm.Benchmarks;
+
+internal sealed record ImportContactsOptions(string Catalog, int Rows, int Runs, string SlugPrefix)
+{
+    public static ImportContactsOptions From(Dictionary<string, string> values)
+    {
+        var catalog = values.GetValueOrDefault("catalog") ?? throw new ArgumentException("--catalog is required");
+        var unknown = values.Keys.Except(["catalog", "rows", "runs", "slug-prefix"]).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"unknown option(s): {string.Join(", ", unknown.Select(u => "--" + u))}");
+        }
+
+        var rows = values.TryGetValue("rows", out var r) ? int.Parse(r, CultureInfo.InvariantCulture) : 100_000;
+        var runs = values.TryGetValue("runs", out var n) ? int.Parse(n, CultureInfo.InvariantCulture) : 3;
+        if (rows is < 1 or > ImportLimits.MaxDataRows || runs is < 1 or > 20)
+        {
+            throw new ArgumentException($"--rows must be 1..{ImportLimits.MaxDataRows}, --runs 1..20");
+        }
+
+        return new ImportContactsOptions(catalog, rows, runs, values.GetValueOrDefault("slug-prefix") ?? "bench-import-");
+    }
+}
+
+/// <summary>
+/// The CSV import benchmark (docs/performance.md): generates a deterministic contacts CSV (10 columns), then imports it
+/// into a fresh tenant, alternating the product path (upload streamed into the tenant database by
+/// <see cref="ImportUploadStore"/>, then <see cref="ContactImporter"/>: streamed parse, binary COPY, set-based merge)
+/// and the same import through EF Core <c>SaveChanges</c> (same parser and validation, batches of 1,000, one
+/// transaction). Each run starts from empty tables; wall time, the process's peak working set and peak managed heap
+/// during the run are printed, and the ratio of the medians.
+/// </summary>
+internal static class ImportContactsCommand
+{
+    private static readonly string[] Titles = ["Engineer", "Head of Sales", "CFO", "Buyer", "Office Manager"];
+    private static readonly string[] Sources = ["web", "conference", "referral", "partner"];
+    private static readonly string[] Tiers = ["gold", "silver", "bronze"];
+    private static readonly string[] Regions = ["emea", "amer", "apac", "latam"];
+
+    public static async Task<int> RunAsync(ImportContactsOptions options, CancellationToken cancellationToken)
+    {
+        await using var services = SeedTenantsCommand.BuildServices(options.Catalog);
+        var catalog = services.GetRequiredService<IDbContextFactory<CatalogDbContext>>();
+        await SeedTenantsCommand.EnsureUserAsync(catalog, cancellationToken);
+        var organizations = await SeedTenantsCommand.EnsureOrganizationsAsync(catalog, [options.SlugPrefix + "0001"], cancellationToken);
+        var organization = organizations.Single();
+        if (organization.Status != OrganizationStatus.Active)
+        {
+            await services.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, cancellationToken);
+        }
+
+        var csvPath = Path.Combine(Path.GetTempPath(), $"cleancrm-import-{options.Rows}.csv");
+        await WriteCsvAsync(csvPath, options.Rows, cancellationToken);
+        var csvBytes = new FileInfo(csvPath).Length;
+        Log($"CSV: {options.Rows:N0} rows x 10 columns, {csvBytes / 1024.0 / 1024.0:0.0} MiB at {csvPath}");
+
+        var warmup = Path.Combine(Path.GetTempPath(), "cleancrm-import-warmup.csv");
+        await WriteCsvAsync(warmup, 2_000, cancellationToken);
+        await CleanAsync(services, organization.Id, cancellationToken);
+        await RunCopyAsync(services, organization.Id, warmup, cancellationToken);
+        await CleanAsync(services, organization.Id, cancellationToken);
+        await RunEfAsync(services, organization.Id, warmup, cancellationToken);
+
+        var copyRuns = new List<Measurement>();
+        var efRuns = new List<Measurement>();
+        for (var run = 1; run <= options.Runs; run++)
+        {
+            await CleanAsync(services, organization.Id, cancellationToken);
+            var copy = await MeasureAsync(() => RunCopyAsync(services, organization.Id, csvPath, cancellationToken));
+            copyRuns.Add(copy);
+            Log($"run {run} COPY : {copy}");
+            await CleanAsync(services, organization.Id, cancellationToken);
+            var ef = await MeasureAsync(() => RunEfAsync(services, organization.Id, csvPath, cancellationToken));
+            efRuns.Add(ef);
+            Log($"run {run} EF   : {ef}");
+        }
+
+        var copyMedian = Median(copyRuns.Select(r => r.Seconds));
+        var efMedian = Median(efRuns.Select(r => r.Seconds));
+        Console.WriteLine($"rows={options.Rows} runs={options.Runs} csv_mib={csvBytes / 1024.0 / 1024.0:0.0}");
+        Console.WriteLine($"copy_median_s={copyMedian:0.000} copy_peak_working_set_mib={copyRuns.Max(r => r.PeakWorkingSetMiB):0} copy_peak_managed_mib={copyRuns.Max(r => r.PeakManagedMiB):0}");
+        Console.WriteLine($"ef_median_s={efMedian:0.000} ef_peak_working_set_mib={efRuns.Max(r => r.PeakWorkingSetMiB):0} ef_peak_managed_mib={efRuns.Max(r => r.PeakManagedMiB):0}");
+        Console.WriteLine($"speedup_copy_vs_ef={efMedian / copyMedian:0.0}x");
+        File.Delete(csvPath);
+        File.Delete(warmup);
+        return 0;
+    }
+
+    private static async Task<int> RunCopyAsync(IServiceProvider services, Guid organizationId, string csvPath, CancellationToken cancellationToken)
+    {
+        await using var tenant = await services.GetRequiredService<ITenantScopeFactory>().BeginAsync(organizationId, cancellationToken);
+        Guid importId;
+        await using (var scope = services.CreateAsyncScope())
+        {
+            var now = DateTimeOffset.UtcNow;
+            var import = new Import { Status = ImportStatus.Queued, CreatedAt = now, UpdatedAt = now, CreatedBy = SeedTenantsCommand.UserId, UpdatedBy = SeedTenantsCommand.UserId, FileName = Path.GetFileName(csvPath) };
+            await using var file = new FileStream(csvPath, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
+            var stored = await scope.ServiceProvider.GetRequiredService<IImportUploadStore>().SaveAsync(import, file, cancellationToken);
+            if (!stored.IsSuccess)
+            {
+                throw new InvalidOperationException(stored.Error!.Detail);
+            }
+
+            importId = import.Id;
+        }
+
+        await services.GetRequiredService<ContactImporter>().RunAsync(importId, cancellationToken);
+        await using var check = services.GetRequiredService<TenantDbContextFactory>().CreateForCurrentScope();
+        var result = await check.Imports.AsNoTracking().SingleAsync(i => i.Id == importId, cancellationToken);
+        if (result.Status != ImportStatus.Succeeded)
+        {
+            throw new InvalidOperationException($"import {importId} ended {result.Status}: {result.FailureReason}");
+        }
+
+        return result.Inserted;
+    }
+
+    /// <summary>The same import the way a handler would write it with EF Core: parse, validate, Add, SaveChanges per 1,000.</summary>
+    private static async Task<int> RunEfAsync(IServiceProvider services, Guid organizationId, string csvPath, CancellationToken cancellationToken)
+    {
+        await using var tenant = await services.GetRequiredService<ITenantScopeFactory>().BeginAsync(organizationId, cancellationToken);
+        await using var db = services.GetRequiredService<TenantDbContextFactory>().CreateForCurrentScope();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var companies = await db.Companies.AsNoTracking().Where(c => c.DeletedAt == null && c.Domain != null).ToDictionaryAsync(c => c.Domain!, c => c.Id, cancellationToken);
+        var emails = (await db.Contacts.AsNoTracking().Where(c => c.DeletedAt == null && c.Email != null).Select(c => c.Email!).ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        await using var file = new FileStream(csvPath, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
+        var reader = new CsvRecordReader(file, ImportLimits.MaxFieldLength);
+        var record = new List<string>();
+        await reader.ReadAsync(record, cancellationToken);
+        var mapping = ContactCsvMapping.FromHeader(record, reader.RecordLine);
+        var errors = new List<ImportRowError>();
+        var now = DateTimeOffset.UtcNow;
+        var inserted = 0;
+        var pending = 0;
+        while (await reader.ReadAsync(record, cancellationToken))
+        {
+            errors.Clear();
+            if (mapping.Map(record, reader.RecordLine, errors) is not { } row || (row.Email is { } email && !emails.Add(email)))
+            {
+                continue;
+            }
+
+            Guid? companyId = null;
+            if (row.CompanyDomain is { } domain)
+            {
+                if (!companies.TryGetValue(domain, out var id))
+                {
+                    var company = new Company { Name = row.CompanyName ?? domain, Domain = domain, CreatedAt = now, UpdatedAt = now, CreatedBy = SeedTenantsCommand.UserId, UpdatedBy = SeedTenantsCommand.UserId };
+                    db.Companies.Add(company);
+                    id = company.Id;
+                    companies[domain] = id;
+                }
+
+                companyId = id;
+            }
+
+            db.Contacts.Add(new Contact
+            {
+                FirstName = row.FirstName, LastName = row.LastName, Email = row.Email, Phone = row.Phone, JobTitle = row.JobTitle, Source = row.Source,
+                CompanyId = companyId, CustomFields = row.CustomFieldsJson, CreatedAt = now, UpdatedAt = now, CreatedBy = SeedTenantsCommand.UserId, UpdatedBy = SeedTenantsCommand.UserId,
+            });
+            inserted++;
+            if (++pending == 1_000)
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                db.ChangeTracker.Clear();
+                pending = 0;
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return inserted;
+    }
+
+    private static async Task CleanAsync(IServiceProvider services, Guid organizationId, CancellationToken cancellationToken)
+    {
+        await using var tenant = await services.GetRequiredService<ITenantScopeFactory>().BeginAsync(organizationId, cancellationToken);
+        await using var db = services.GetRequiredService<TenantDbContextFactory>().CreateForCurrentScope();
+        await db.Database.ExecuteSqlRawAsync("DELETE FROM contacts; DELETE FROM companies; DELETE FROM imports", cancellationToken);
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE contacts", connection);
+        try
+        {
+            await vacuum.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException)
+        {
+            // Only the table owner may vacuum; autovacuum catches up otherwise.
+        }
+    }
+
+    private static async Task<Measurement> MeasureAsync(Func<Task<int>> run)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long peakWorkingSet = Environment.WorkingSet;
+        long peakManaged = GC.GetTotalMemory(false);
+        using var stop = new CancellationTokenSource();
+        var sampler = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                peakWorkingSet = Math.Max(peakWorkingSet, Environment.WorkingSet);
+                peakManaged = Math.Max(peakManaged, GC.GetTotalMemory(false));
+                Thread.Sleep(5);
+            }
+        }) { IsBackground = true };
+        sampler.Start();
+        var watch = Stopwatch.StartNew();
+        var rows = await run();
+        watch.Stop();
+        await stop.CancelAsync();
+        sampler.Join();
+        return new Measurement(watch.Elapsed.TotalSeconds, rows, peakWorkingSet / 1024.0 / 1024.0, peakManaged / 1024.0 / 1024.0);
+    }
+
+    private static async Task WriteCsvAsync(string path, int rows, CancellationToken cancellationToken)
+    {
+        await using var writer = new StreamWriter(path, append: false, new UTF8Encoding(false), 1 << 16);
+        await writer.WriteAsync("firstName,lastName,email,phone,jobTitle,source,companyDomain,companyName,tier,region\r\n");
+        var line = new StringBuilder(200);
+        for (var i = 1; i <= rows; i++)
+        {
+            var company = i % 1000;
+            line.Clear();
+            line.Append(CultureInfo.InvariantCulture, $"First{i},Last{i},contact{i}@bench-import.example.com,+1 555 {i:D7},{Titles[i % Titles.Length]},{Sources[i % Sources.Length]},");
+            line.Append(CultureInfo.InvariantCulture, $"company{company}.example.com,\"Company {company}, Inc.\",{Tiers[i % Tiers.Length]},{Regions[i % Regions.Length]}\r\n");
+            await writer.WriteAsync(line, cancellationToken);
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static void Log(string message) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+
+    private sealed record Measurement(double Seconds, int Rows, double PeakWorkingSetMiB, double PeakManagedMiB)
+    {
+        public override string ToString() =>
+            $"{Rows:N0} rows in {Seconds:0.000} s ({Rows / Seconds:N0} rows/s), peak working set {PeakWorkingSetMiB:0} MiB, peak managed heap {PeakManagedMiB:0} MiB";
+    }
+}
