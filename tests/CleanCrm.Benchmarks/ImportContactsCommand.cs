@@ -13,7 +13,6 @@ using CleanCrm.Infrastructure.Provisioning;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace CleanCrm.Benchmarks;
 
@@ -41,7 +40,7 @@ internal sealed record ImportContactsOptions(string Catalog, int Rows, int Runs,
 
 /// <summary>
 /// The CSV import benchmark (docs/performance.md): generates a deterministic contacts CSV (10 columns), then imports it
-/// into a fresh tenant, alternating the product path (upload streamed into the tenant database by
+/// into a freshly cloned tenant per run, alternating the product path (upload streamed into the tenant database by
 /// <see cref="ImportUploadStore"/>, then <see cref="ContactImporter"/>: streamed parse, binary COPY, set-based merge)
 /// and the same import through EF Core <c>SaveChanges</c> (same parser and validation, batches of 1,000, one
 /// transaction). Each run starts from empty tables; wall time, the process's peak working set and peak managed heap
@@ -59,35 +58,47 @@ internal static class ImportContactsCommand
         await using var services = SeedTenantsCommand.BuildServices(options.Catalog);
         var catalog = services.GetRequiredService<IDbContextFactory<CatalogDbContext>>();
         await SeedTenantsCommand.EnsureUserAsync(catalog, cancellationToken);
-        var organizations = await SeedTenantsCommand.EnsureOrganizationsAsync(catalog, [options.SlugPrefix + "0001"], cancellationToken);
-        var organization = organizations.Single();
-        if (organization.Status != OrganizationStatus.Active)
+
+        // Every run imports into its own freshly cloned tenant database, so both paths start from the same empty tables.
+        var slugs = Enumerable.Range(1, 2 + (2 * options.Runs)).Select(i => options.SlugPrefix + i.ToString("D4", CultureInfo.InvariantCulture)).ToList();
+        var tenants = new Queue<Guid>();
+        var onboarding = services.GetRequiredService<TenantOnboarding>();
+        foreach (var organization in await SeedTenantsCommand.EnsureOrganizationsAsync(catalog, slugs, cancellationToken))
         {
-            await services.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, cancellationToken);
+            if (organization.Status != OrganizationStatus.Active)
+            {
+                await onboarding.ProvisionAsync(organization.Id, cancellationToken);
+            }
+
+            await CleanAsync(services, organization.Id, cancellationToken);
+            tenants.Enqueue(organization.Id);
         }
 
         var csvPath = Path.Combine(Path.GetTempPath(), $"cleancrm-import-{options.Rows}.csv");
         await WriteCsvAsync(csvPath, options.Rows, cancellationToken);
         var csvBytes = new FileInfo(csvPath).Length;
-        Log($"CSV: {options.Rows:N0} rows x 10 columns, {csvBytes / 1024.0 / 1024.0:0.0} MiB at {csvPath}");
+        Log($"CSV: {options.Rows:N0} rows x 10 columns, {csvBytes / 1024.0 / 1024.0:0.0} MiB at {csvPath}; {slugs.Count} tenants ready");
 
         var warmup = Path.Combine(Path.GetTempPath(), "cleancrm-import-warmup.csv");
         await WriteCsvAsync(warmup, 2_000, cancellationToken);
-        await CleanAsync(services, organization.Id, cancellationToken);
-        await RunCopyAsync(services, organization.Id, warmup, cancellationToken);
-        await CleanAsync(services, organization.Id, cancellationToken);
-        await RunEfAsync(services, organization.Id, warmup, cancellationToken);
+        await RunCopyAsync(services, tenants.Dequeue(), warmup, cancellationToken);
+        await RunEfAsync(services, tenants.Dequeue(), warmup, cancellationToken);
+
+        var read = await MeasureAsync(() => ReadOnlyAsync(csvPath, cancellationToken));
+        Log($"CSV reader only (no validation, no database): {read}");
+        var parse = await MeasureAsync(() => ParseOnlyAsync(csvPath, cancellationToken));
+        Log($"parse + validate only (no database): {parse}");
 
         var copyRuns = new List<Measurement>();
         var efRuns = new List<Measurement>();
         for (var run = 1; run <= options.Runs; run++)
         {
-            await CleanAsync(services, organization.Id, cancellationToken);
-            var copy = await MeasureAsync(() => RunCopyAsync(services, organization.Id, csvPath, cancellationToken));
+            var copyTenant = tenants.Dequeue();
+            var copy = await MeasureAsync(() => RunCopyAsync(services, copyTenant, csvPath, cancellationToken));
             copyRuns.Add(copy);
             Log($"run {run} COPY : {copy}");
-            await CleanAsync(services, organization.Id, cancellationToken);
-            var ef = await MeasureAsync(() => RunEfAsync(services, organization.Id, csvPath, cancellationToken));
+            var efTenant = tenants.Dequeue();
+            var ef = await MeasureAsync(() => RunEfAsync(services, efTenant, csvPath, cancellationToken));
             efRuns.Add(ef);
             Log($"run {run} EF   : {ef}");
         }
@@ -130,6 +141,42 @@ internal static class ImportContactsCommand
         }
 
         return result.Inserted;
+    }
+
+    private static async Task<int> ReadOnlyAsync(string csvPath, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(csvPath, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
+        var reader = new CsvRecordReader(file, ImportLimits.MaxFieldLength);
+        var record = new List<string>();
+        var records = 0;
+        while (await reader.ReadAsync(record, cancellationToken))
+        {
+            records++;
+        }
+
+        return records - 1;
+    }
+
+    /// <summary>The client-side share of the work: read, parse and validate every row, write nothing.</summary>
+    private static async Task<int> ParseOnlyAsync(string csvPath, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(csvPath, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
+        var reader = new CsvRecordReader(file, ImportLimits.MaxFieldLength);
+        var record = new List<string>();
+        await reader.ReadAsync(record, cancellationToken);
+        var mapping = ContactCsvMapping.FromHeader(record, reader.RecordLine);
+        var errors = new List<ImportRowError>();
+        var valid = 0;
+        while (await reader.ReadAsync(record, cancellationToken))
+        {
+            errors.Clear();
+            if (mapping.Map(record, reader.RecordLine, errors) is not null)
+            {
+                valid++;
+            }
+        }
+
+        return valid;
     }
 
     /// <summary>The same import the way a handler would write it with EF Core: parse, validate, Add, SaveChanges per 1,000.</summary>
@@ -191,21 +238,12 @@ internal static class ImportContactsCommand
         return inserted;
     }
 
+    /// <summary>Re-runs start from empty tables (the tenant role may delete, not vacuum: a fresh slug prefix avoids bloat).</summary>
     private static async Task CleanAsync(IServiceProvider services, Guid organizationId, CancellationToken cancellationToken)
     {
         await using var tenant = await services.GetRequiredService<ITenantScopeFactory>().BeginAsync(organizationId, cancellationToken);
         await using var db = services.GetRequiredService<TenantDbContextFactory>().CreateForCurrentScope();
         await db.Database.ExecuteSqlRawAsync("DELETE FROM contacts; DELETE FROM companies; DELETE FROM imports", cancellationToken);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE contacts", connection);
-        try
-        {
-            await vacuum.ExecuteNonQueryAsync(cancellationToken);
-        }
-        catch (PostgresException)
-        {
-            // Only the table owner may vacuum; autovacuum catches up otherwise.
-        }
     }
 
     private static async Task<Measurement> MeasureAsync(Func<Task<int>> run)

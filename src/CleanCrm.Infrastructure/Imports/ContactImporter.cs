@@ -126,6 +126,8 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
                     await WriteTextAsync(copy, row.CompanyName, cancellationToken);
                     await copy.WriteAsync(row.CustomFieldsJson, NpgsqlDbType.Jsonb, cancellationToken);
                     progress.Staged++;
+                    progress.WithDomain |= row.CompanyDomain is not null;
+                    progress.WithNameOnly |= row.CompanyDomain is null && row.CompanyName is not null;
                 }
 
                 if (published.Elapsed >= ProgressInterval)
@@ -164,13 +166,19 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
         }
 
         progress.AddDuplicates(duplicates, duplicateCount);
-        var companiesCreated = await ScalarAsync(connection, CreateCompaniesByDomain, cancellationToken, now, actor);
-        await ExecuteAsync(connection, MatchCompaniesByDomain, cancellationToken);
-        companiesCreated += await ScalarAsync(connection, CreateCompaniesByName, cancellationToken, now, actor);
-        await ExecuteAsync(connection, MatchCompaniesByName, cancellationToken);
+        var companiesCreated = 0L;
+        if (progress.WithDomain)
+        {
+            companiesCreated += await ScalarAsync(connection, CreateCompaniesByDomain, cancellationToken, now, actor);
+        }
+
+        if (progress.WithNameOnly)
+        {
+            companiesCreated += await ScalarAsync(connection, CreateCompaniesByName, cancellationToken, now, actor);
+        }
 
         int inserted, updated;
-        await using (var command = new NpgsqlCommand(import.OnDuplicate == DuplicatePolicy.Update ? MergeContactsUpdating : MergeContactsSkipping, connection))
+        await using (var command = new NpgsqlCommand(MergeContacts(import.OnDuplicate, progress.WithDomain, progress.WithNameOnly), connection))
         {
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
             command.Parameters.Add(actor is { } id ? new NpgsqlParameter<Guid> { TypedValue = id } : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
@@ -249,11 +257,11 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
 
     private const string DeleteDuplicatesWithinFile =
         """
-        WITH ranked AS (
-            SELECT line, min(line) OVER (PARTITION BY email) AS first_line FROM import_staging WHERE email IS NOT NULL),
+        WITH firsts AS (
+            SELECT email, min(line) AS first_line FROM import_staging WHERE email IS NOT NULL GROUP BY email HAVING count(*) > 1),
         removed AS (
-            DELETE FROM import_staging s USING ranked r WHERE s.line = r.line AND r.line <> r.first_line
-            RETURNING s.line, r.first_line)
+            DELETE FROM import_staging s USING firsts f WHERE s.email = f.email AND s.line > f.first_line
+            RETURNING s.line, f.first_line)
         SELECT line, first_line, count(*) OVER () FROM removed ORDER BY line LIMIT $1
         """;
 
@@ -272,13 +280,6 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
         SELECT count(*) FROM created
         """;
 
-    private const string MatchCompaniesByDomain =
-        """
-        UPDATE import_staging s SET company_id = c.id
-        FROM companies c
-        WHERE s.company_domain IS NOT NULL AND c.domain = s.company_domain AND c.deleted_at IS NULL
-        """;
-
     private const string CreateCompaniesByName =
         """
         WITH wanted AS (
@@ -293,40 +294,52 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
         SELECT count(*) FROM created
         """;
 
-    private const string MatchCompaniesByName =
-        """
-        UPDATE import_staging s SET company_id = m.id
-        FROM (SELECT DISTINCT ON (lower(name)) id, lower(name) AS key FROM companies WHERE deleted_at IS NULL ORDER BY lower(name), created_at, id) m
-        WHERE s.company_domain IS NULL AND s.company_name IS NOT NULL AND lower(s.company_name) = m.key
-        """;
+    /// <summary>
+    /// One INSERT … SELECT from the staging table: the company is joined by domain, or by name (the oldest live company
+    /// of that name) for rows without a domain; a live contact with the same email is left alone or updated with the
+    /// row's non-empty values (custom fields merged). <c>xmax = 0</c> tells inserted rows from updated ones.
+    /// </summary>
+    private static string MergeContacts(DuplicatePolicy policy, bool withDomain, bool withNameOnly)
+    {
+        var company = (withDomain, withNameOnly) switch
+        {
+            (true, true) => "coalesce(cd.id, cn.id)",
+            (true, false) => "cd.id",
+            (false, true) => "cn.id",
+            _ => "NULL::uuid",
+        };
+        var joins = (withDomain ? "\nLEFT JOIN companies cd ON s.company_domain IS NOT NULL AND cd.domain = s.company_domain AND cd.deleted_at IS NULL" : string.Empty)
+                    + (withNameOnly
+                        ? """
 
-    private const string InsertContacts =
-        """
-        INSERT INTO contacts (id, first_name, last_name, email, phone, job_title, company_id, source, custom_fields, created_at, updated_at, created_by, updated_by)
-        SELECT id, first_name, last_name, email, phone, job_title, company_id, source, custom_fields, $1, $1, $2, $2
-        FROM import_staging ORDER BY line
-        ON CONFLICT (email) WHERE deleted_at IS NULL
-        """;
-
-    private const string MergeContactsSkipping =
-        "WITH merged AS (" + InsertContacts + " DO NOTHING RETURNING 1) SELECT count(*), 0::bigint FROM merged";
-
-    private const string MergeContactsUpdating =
-        "WITH merged AS (" + InsertContacts +
-        """
-         DO UPDATE SET
-            first_name = coalesce(EXCLUDED.first_name, contacts.first_name),
-            last_name = coalesce(EXCLUDED.last_name, contacts.last_name),
-            phone = coalesce(EXCLUDED.phone, contacts.phone),
-            job_title = coalesce(EXCLUDED.job_title, contacts.job_title),
-            company_id = coalesce(EXCLUDED.company_id, contacts.company_id),
-            source = coalesce(EXCLUDED.source, contacts.source),
-            custom_fields = contacts.custom_fields || EXCLUDED.custom_fields,
-            updated_at = EXCLUDED.updated_at,
-            updated_by = EXCLUDED.updated_by
-        RETURNING (xmax = 0) AS inserted)
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
-        """;
+                          LEFT JOIN (SELECT DISTINCT ON (lower(name)) id, lower(name) AS key FROM companies WHERE deleted_at IS NULL ORDER BY lower(name), created_at, id) cn
+                              ON s.company_domain IS NULL AND s.company_name IS NOT NULL AND lower(s.company_name) = cn.key
+                          """
+                        : string.Empty);
+        var onConflict = policy == DuplicatePolicy.Update
+            ? """
+              DO UPDATE SET
+                  first_name = coalesce(EXCLUDED.first_name, contacts.first_name),
+                  last_name = coalesce(EXCLUDED.last_name, contacts.last_name),
+                  phone = coalesce(EXCLUDED.phone, contacts.phone),
+                  job_title = coalesce(EXCLUDED.job_title, contacts.job_title),
+                  company_id = coalesce(EXCLUDED.company_id, contacts.company_id),
+                  source = coalesce(EXCLUDED.source, contacts.source),
+                  custom_fields = contacts.custom_fields || EXCLUDED.custom_fields,
+                  updated_at = EXCLUDED.updated_at,
+                  updated_by = EXCLUDED.updated_by
+              """
+            : "DO NOTHING";
+        return $"""
+                WITH merged AS (
+                    INSERT INTO contacts (id, first_name, last_name, email, phone, job_title, company_id, source, custom_fields, created_at, updated_at, created_by, updated_by)
+                    SELECT s.id, s.first_name, s.last_name, s.email, s.phone, s.job_title, {company}, s.source, s.custom_fields, $1, $1, $2, $2
+                    FROM import_staging s{joins}
+                    ON CONFLICT (email) WHERE deleted_at IS NULL {onConflict}
+                    RETURNING (xmax = 0) AS inserted)
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
+                """;
+    }
 
     private sealed record Outcome(int Inserted, int Updated, int Skipped, int Failed, int CompaniesCreated);
 
@@ -338,6 +351,12 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
         public int RowsRead { get; set; }
 
         public int Staged { get; set; }
+
+        /// <summary>Some staged row names a company domain (so companies are matched or created by domain).</summary>
+        public bool WithDomain { get; set; }
+
+        /// <summary>Some staged row names a company without a domain (matched or created by name).</summary>
+        public bool WithNameOnly { get; set; }
 
         public int FailedRows { get; private set; }
 

@@ -89,6 +89,35 @@ public sealed class CsvRecordReader
                     case State.FieldStart or State.Unquoted:
                     {
                         var stop = span.IndexOfAny(UnquotedStops);
+                        if (stop >= 0 && _field.Length == 0 && span[stop] != '"')
+                        {
+                            // The common case: the whole unquoted field is in the buffer, so no copy through the builder.
+                            if (stop > _maxFieldLength)
+                            {
+                                throw new CsvFormatException(_line, $"a field is longer than {_maxFieldLength} characters.");
+                            }
+
+                            var value = stop == 0 ? string.Empty : new string(span[..stop]);
+                            var end = span[stop];
+                            _position += stop + 1;
+                            if (end == ',')
+                            {
+                                fields.Add(value);
+                                state = State.FieldStart;
+                                continue;
+                            }
+
+                            NewLine(end);
+                            if (fields.Count == 0 && value.Length == 0)
+                            {
+                                started = false;
+                                continue;
+                            }
+
+                            fields.Add(value);
+                            return true;
+                        }
+
                         var take = stop < 0 ? span.Length : stop;
                         Append(span[..take]);
                         _position += take;
