@@ -16,12 +16,12 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CleanCrm.Benchmarks;
 
-internal sealed record ImportContactsOptions(string Catalog, int Rows, int Runs, string SlugPrefix)
+internal sealed record ImportContactsOptions(string Catalog, int Rows, int Runs, string SlugPrefix, bool Copy, bool Ef)
 {
     public static ImportContactsOptions From(Dictionary<string, string> values)
     {
         var catalog = values.GetValueOrDefault("catalog") ?? throw new ArgumentException("--catalog is required");
-        var unknown = values.Keys.Except(["catalog", "rows", "runs", "slug-prefix"]).ToList();
+        var unknown = values.Keys.Except(["catalog", "rows", "runs", "slug-prefix", "paths"]).ToList();
         if (unknown.Count > 0)
         {
             throw new ArgumentException($"unknown option(s): {string.Join(", ", unknown.Select(u => "--" + u))}");
@@ -34,7 +34,13 @@ internal sealed record ImportContactsOptions(string Catalog, int Rows, int Runs,
             throw new ArgumentException($"--rows must be 1..{ImportLimits.MaxDataRows}, --runs 1..20");
         }
 
-        return new ImportContactsOptions(catalog, rows, runs, values.GetValueOrDefault("slug-prefix") ?? "bench-import-");
+        var paths = values.GetValueOrDefault("paths") ?? "both";
+        if (paths is not ("both" or "copy" or "ef"))
+        {
+            throw new ArgumentException("--paths must be both, copy or ef");
+        }
+
+        return new ImportContactsOptions(catalog, rows, runs, values.GetValueOrDefault("slug-prefix") ?? "bench-import-", paths != "ef", paths != "copy");
     }
 }
 
@@ -81,34 +87,61 @@ internal static class ImportContactsCommand
 
         var warmup = Path.Combine(Path.GetTempPath(), "cleancrm-import-warmup.csv");
         await WriteCsvAsync(warmup, 2_000, cancellationToken);
-        await RunCopyAsync(services, tenants.Dequeue(), warmup, cancellationToken);
-        await RunEfAsync(services, tenants.Dequeue(), warmup, cancellationToken);
+        var warmCopy = tenants.Dequeue();
+        var warmEf = tenants.Dequeue();
+        if (options.Copy)
+        {
+            await RunCopyAsync(services, warmCopy, warmup, cancellationToken);
+        }
+
+        if (options.Ef)
+        {
+            await RunEfAsync(services, warmEf, warmup, cancellationToken);
+        }
 
         var read = await MeasureAsync(() => ReadOnlyAsync(csvPath, cancellationToken));
         Log($"CSV reader only (no validation, no database): {read}");
         var parse = await MeasureAsync(() => ParseOnlyAsync(csvPath, cancellationToken));
         Log($"parse + validate only (no database): {parse}");
 
+        GC.Collect();
+        var baseline = Environment.WorkingSet / 1024.0 / 1024.0;
         var copyRuns = new List<Measurement>();
         var efRuns = new List<Measurement>();
         for (var run = 1; run <= options.Runs; run++)
         {
             var copyTenant = tenants.Dequeue();
-            var copy = await MeasureAsync(() => RunCopyAsync(services, copyTenant, csvPath, cancellationToken));
-            copyRuns.Add(copy);
-            Log($"run {run} COPY : {copy}");
+            if (options.Copy)
+            {
+                var copy = await MeasureAsync(() => RunCopyAsync(services, copyTenant, csvPath, cancellationToken));
+                copyRuns.Add(copy);
+                Log($"run {run} COPY : {copy}");
+            }
+
             var efTenant = tenants.Dequeue();
-            var ef = await MeasureAsync(() => RunEfAsync(services, efTenant, csvPath, cancellationToken));
-            efRuns.Add(ef);
-            Log($"run {run} EF   : {ef}");
+            if (options.Ef)
+            {
+                var ef = await MeasureAsync(() => RunEfAsync(services, efTenant, csvPath, cancellationToken));
+                efRuns.Add(ef);
+                Log($"run {run} EF   : {ef}");
+            }
         }
 
-        var copyMedian = Median(copyRuns.Select(r => r.Seconds));
-        var efMedian = Median(efRuns.Select(r => r.Seconds));
-        Console.WriteLine($"rows={options.Rows} runs={options.Runs} csv_mib={csvBytes / 1024.0 / 1024.0:0.0}");
-        Console.WriteLine($"copy_median_s={copyMedian:0.000} copy_peak_working_set_mib={copyRuns.Max(r => r.PeakWorkingSetMiB):0} copy_peak_managed_mib={copyRuns.Max(r => r.PeakManagedMiB):0}");
-        Console.WriteLine($"ef_median_s={efMedian:0.000} ef_peak_working_set_mib={efRuns.Max(r => r.PeakWorkingSetMiB):0} ef_peak_managed_mib={efRuns.Max(r => r.PeakManagedMiB):0}");
-        Console.WriteLine($"speedup_copy_vs_ef={efMedian / copyMedian:0.0}x");
+        Console.WriteLine($"rows={options.Rows} runs={options.Runs} csv_mib={csvBytes / 1024.0 / 1024.0:0.0} baseline_working_set_mib={baseline:0}");
+        if (copyRuns.Count > 0)
+        {
+            Console.WriteLine($"copy_median_s={Median(copyRuns.Select(r => r.Seconds)):0.000} copy_peak_working_set_mib={copyRuns.Max(r => r.PeakWorkingSetMiB):0} copy_peak_managed_mib={copyRuns.Max(r => r.PeakManagedMiB):0}");
+        }
+
+        if (efRuns.Count > 0)
+        {
+            Console.WriteLine($"ef_median_s={Median(efRuns.Select(r => r.Seconds)):0.000} ef_peak_working_set_mib={efRuns.Max(r => r.PeakWorkingSetMiB):0} ef_peak_managed_mib={efRuns.Max(r => r.PeakManagedMiB):0}");
+        }
+
+        if (copyRuns.Count > 0 && efRuns.Count > 0)
+        {
+            Console.WriteLine($"speedup_copy_vs_ef={Median(efRuns.Select(r => r.Seconds)) / Median(copyRuns.Select(r => r.Seconds)):0.0}x");
+        }
         File.Delete(csvPath);
         File.Delete(warmup);
         return 0;

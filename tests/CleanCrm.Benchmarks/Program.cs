@@ -3,7 +3,7 @@ namespace CleanCrm.Benchmarks;
 /// <summary>
 /// Benchmark tooling. Verbs:
 /// <c>seed-tenants --catalog &lt;connstr&gt; --count N --contacts-per-tenant M [--parallelism 4] [--out file]</c>;
-/// <c>import-contacts --catalog &lt;connstr&gt; [--rows 100000] [--runs 3] [--slug-prefix bench-import-]</c>.
+/// <c>import-contacts --catalog &lt;connstr&gt; [--rows 100000] [--runs 3] [--paths both|copy|ef] [--slug-prefix bench-import-]</c>.
 /// </summary>
 public static class Program
 {
@@ -56,7 +56,7 @@ public static class Program
           and tenant data is only inserted where missing. Prints USER_ID=... and SLUGS_FILE=... on stdout, timings on stderr.
           Other settings come from the environment (e.g. CleanCrm__Tenancy__TemplateDatabase).
 
-        CleanCrm.Benchmarks import-contacts --catalog <connection string> [--rows 100000] [--runs 3] [--slug-prefix bench-import-]
+        CleanCrm.Benchmarks import-contacts --catalog <connection string> [--rows 100000] [--runs 3] [--paths both|copy|ef] [--slug-prefix bench-import-]
 
           Provisions one organization <prefix>0001 if needed, writes a deterministic contacts CSV (10 columns), and imports
           it from empty tables, alternating the product path (upload store + COPY importer) and EF SaveChanges, --runs

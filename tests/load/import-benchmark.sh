@@ -11,7 +11,7 @@
 #    import through EF Core SaveChanges, BENCH_RUNS times each, in one process; prints wall time, peak working set and
 #    peak managed heap per run, the medians and the speed-up (also written to .local/bench/import-<time>.txt).
 #
-# Settings (environment): BENCH_ROWS=100000 BENCH_RUNS=3 BENCH_PG_PORT=57442 BENCH_CLUSTER=bench-import
+# Settings (environment): BENCH_ROWS=100000 BENCH_RUNS=3 BENCH_PATHS=both|copy|ef BENCH_PG_PORT=57442 BENCH_CLUSTER=bench-import
 #   BENCH_NO_BUILD=1 (skip dotnet build)  BENCH_KEEP_PG=1 (leave a cluster this script started running)
 set -euo pipefail
 
@@ -70,4 +70,4 @@ say "migrating the catalog and the template"
 ) >"$out/import-migrate.log" 2>&1 || { cat "$out/import-migrate.log" >&2; exit 1; }
 
 say "importing $rows contacts, $runs runs per path"
-(cd "$bench_bin" && dotnet CleanCrm.Benchmarks.dll import-contacts --catalog "$catalog" --rows "$rows" --runs "$runs") | tee "$out/import-$stamp.txt"
+(cd "$bench_bin" && dotnet CleanCrm.Benchmarks.dll import-contacts --catalog "$catalog" --rows "$rows" --runs "$runs" --paths "${BENCH_PATHS:-both}") | tee "$out/import-$stamp.txt"

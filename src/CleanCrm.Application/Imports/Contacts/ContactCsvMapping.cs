@@ -50,11 +50,13 @@ public sealed class ContactCsvMapping
     private readonly Column[] _columns;
     private readonly string[] _customKeys;
     private readonly ArrayBufferWriter<byte> _json = new(1024);
+    private readonly Utf8JsonWriter _writer;
 
     private ContactCsvMapping(Column[] columns, string[] customKeys)
     {
         _columns = columns;
         _customKeys = customKeys;
+        _writer = new Utf8JsonWriter(_json);
     }
 
     public int ColumnCount => _columns.Length;
@@ -178,7 +180,6 @@ public sealed class ContactCsvMapping
             }
 
             customJson = Encoding.UTF8.GetString(_json.WrittenSpan);
-            writer.Dispose();
         }
 
         return errors.Count > before
@@ -228,9 +229,9 @@ public sealed class ContactCsvMapping
 
     private Utf8JsonWriter StartObject()
     {
-        var writer = new Utf8JsonWriter(_json);
-        writer.WriteStartObject();
-        return writer;
+        _writer.Reset(_json);
+        _writer.WriteStartObject();
+        return _writer;
     }
 
     private static string Normalize(string name)
