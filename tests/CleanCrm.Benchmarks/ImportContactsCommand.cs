@@ -130,12 +130,12 @@ internal static class ImportContactsCommand
         Console.WriteLine($"rows={options.Rows} runs={options.Runs} csv_mib={csvBytes / 1024.0 / 1024.0:0.0} baseline_working_set_mib={baseline:0}");
         if (copyRuns.Count > 0)
         {
-            Console.WriteLine($"copy_median_s={Median(copyRuns.Select(r => r.Seconds)):0.000} copy_peak_working_set_mib={copyRuns.Max(r => r.PeakWorkingSetMiB):0} copy_peak_managed_mib={copyRuns.Max(r => r.PeakManagedMiB):0}");
+            Console.WriteLine($"copy_median_s={Median(copyRuns.Select(r => r.Seconds)):0.000} copy_peak_working_set_mib={copyRuns.Max(r => r.PeakWorkingSetMiB):0} copy_peak_managed_mib={copyRuns.Max(r => r.PeakManagedMiB):0} copy_median_cpu_s={Median(copyRuns.Select(r => r.CpuSeconds)):0.00} copy_median_pg_cpu_s={Median(copyRuns.Select(r => r.ServerCpuSeconds)):0.00}");
         }
 
         if (efRuns.Count > 0)
         {
-            Console.WriteLine($"ef_median_s={Median(efRuns.Select(r => r.Seconds)):0.000} ef_peak_working_set_mib={efRuns.Max(r => r.PeakWorkingSetMiB):0} ef_peak_managed_mib={efRuns.Max(r => r.PeakManagedMiB):0}");
+            Console.WriteLine($"ef_median_s={Median(efRuns.Select(r => r.Seconds)):0.000} ef_peak_working_set_mib={efRuns.Max(r => r.PeakWorkingSetMiB):0} ef_peak_managed_mib={efRuns.Max(r => r.PeakManagedMiB):0} ef_median_cpu_s={Median(efRuns.Select(r => r.CpuSeconds)):0.00} ef_median_pg_cpu_s={Median(efRuns.Select(r => r.ServerCpuSeconds)):0.00}");
         }
 
         if (copyRuns.Count > 0 && efRuns.Count > 0)
@@ -297,12 +297,16 @@ internal static class ImportContactsCommand
             }
         }) { IsBackground = true };
         sampler.Start();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var serverBefore = ServerCpuSeconds();
         var watch = Stopwatch.StartNew();
         var rows = await run();
         watch.Stop();
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+        var serverCpu = ServerCpuSeconds() - serverBefore;
         await stop.CancelAsync();
         sampler.Join();
-        return new Measurement(watch.Elapsed.TotalSeconds, rows, peakWorkingSet / 1024.0 / 1024.0, peakManaged / 1024.0 / 1024.0);
+        return new Measurement(watch.Elapsed.TotalSeconds, cpu, serverCpu, rows, peakWorkingSet / 1024.0 / 1024.0, peakManaged / 1024.0 / 1024.0);
     }
 
     private static async Task WriteCsvAsync(string path, int rows, CancellationToken cancellationToken)
@@ -328,9 +332,52 @@ internal static class ImportContactsCommand
 
     private static void Log(string message) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 
-    private sealed record Measurement(double Seconds, int Rows, double PeakWorkingSetMiB, double PeakManagedMiB)
+    /// <summary>
+    /// CPU seconds used by the PostgreSQL server whose postmaster pid is in BENCH_PG_PID (Linux /proc: the postmaster
+    /// with its exited children, plus live backends); NaN when unset. Only meaningful when nothing else uses that server.
+    /// </summary>
+    private static double ServerCpuSeconds()
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable("BENCH_PG_PID"), NumberStyles.None, CultureInfo.InvariantCulture, out var postmaster))
+        {
+            return double.NaN;
+        }
+
+        const double ticks = 100.0;
+        long total = 0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                var parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                if (pid == postmaster)
+                {
+                    total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)
+                             + long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
+                }
+                else if (parent == postmaster)
+                {
+                    total += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return total / ticks;
+    }
+
+    private sealed record Measurement(double Seconds, double CpuSeconds, double ServerCpuSeconds, int Rows, double PeakWorkingSetMiB, double PeakManagedMiB)
     {
         public override string ToString() =>
-            $"{Rows:N0} rows in {Seconds:0.000} s ({Rows / Seconds:N0} rows/s), peak working set {PeakWorkingSetMiB:0} MiB, peak managed heap {PeakManagedMiB:0} MiB";
+            $"{Rows:N0} rows in {Seconds:0.000} s ({Rows / Seconds:N0} rows/s), process CPU {CpuSeconds:0.00} s, PostgreSQL CPU {ServerCpuSeconds:0.00} s, peak working set {PeakWorkingSetMiB:0} MiB, peak managed heap {PeakManagedMiB:0} MiB";
     }
 }

@@ -69,5 +69,8 @@ say "migrating the catalog and the template"
     dotnet CleanCrm.Provisioning.Worker.dll migrate
 ) >"$out/import-migrate.log" 2>&1 || { cat "$out/import-migrate.log" >&2; exit 1; }
 
+# The server's CPU per run is read from /proc (the cluster is assumed to serve nothing else meanwhile).
+BENCH_PG_PID=$(head -n 1 "$PG_ROOT/$cluster/postmaster.pid" 2>/dev/null || true)
+export BENCH_PG_PID
 say "importing $rows contacts, $runs runs per path"
 (cd "$bench_bin" && dotnet CleanCrm.Benchmarks.dll import-contacts --catalog "$catalog" --rows "$rows" --runs "$runs" --paths "${BENCH_PATHS:-both}") | tee "$out/import-$stamp.txt"
