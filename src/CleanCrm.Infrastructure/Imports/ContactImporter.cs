@@ -26,6 +26,9 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
+    // A million-row merge runs well past Npgsql's default 30 s command timeout on a busy server.
+    private static readonly TimeSpan StatementTimeout = TimeSpan.FromMinutes(15);
+
     public async Task RunAsync(Guid importId, CancellationToken cancellationToken)
     {
         await using var side = contexts.CreateForCurrentScope();
@@ -99,6 +102,7 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
                          "COPY import_staging (line, id, first_name, last_name, email, phone, job_title, source, company_domain, company_name, custom_fields) FROM STDIN (FORMAT BINARY)",
                          cancellationToken))
         {
+            copy.Timeout = StatementTimeout;
             while (await reader.ReadAsync(record, cancellationToken))
             {
                 if (++progress.RowsRead > ImportLimits.MaxDataRows)
@@ -154,7 +158,7 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
         // Within the file the first row with an email wins; later ones are reported against it.
         var duplicates = new List<ImportRowError>();
         var duplicateCount = 0;
-        await using (var command = new NpgsqlCommand(DeleteDuplicatesWithinFile, connection))
+        await using (var command = new NpgsqlCommand(DeleteDuplicatesWithinFile, connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds })
         {
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ImportLimits.StoredRowErrors });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -178,7 +182,7 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
         }
 
         int inserted, updated;
-        await using (var command = new NpgsqlCommand(MergeContacts(import.OnDuplicate, progress.WithDomain, progress.WithNameOnly), connection))
+        await using (var command = new NpgsqlCommand(MergeContacts(import.OnDuplicate, progress.WithDomain, progress.WithNameOnly), connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds })
         {
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
             command.Parameters.Add(actor is { } id ? new NpgsqlParameter<Guid> { TypedValue = id } : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
@@ -246,7 +250,7 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, object?[] parameters)
     {
-        var command = new NpgsqlCommand(sql, connection);
+        var command = new NpgsqlCommand(sql, connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds };
         foreach (var parameter in parameters)
         {
             command.Parameters.Add(parameter is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid } : new NpgsqlParameter { Value = parameter });
