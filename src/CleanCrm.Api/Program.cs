@@ -159,6 +159,7 @@ app.MapMeetings();
 app.MapCalendarEvents();
 app.MapTags();
 app.MapAuditLog();
+app.MapImports();
 
 await app.RunAsync();
 

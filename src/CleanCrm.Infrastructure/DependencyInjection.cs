@@ -143,6 +143,12 @@ public static class DependencyInjection
         services.AddTransient<Backups.BackupScheduleJob>();
         services.AddTransient<Backups.BackupPruner>();
         services.AddSingleton<Application.Common.Backups.IBackupOperations, Backups.BackupOperations>();
+
+        services.AddOptions<Imports.ImportOptions>().Bind(configuration.GetSection(Imports.ImportOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddScoped<Application.Imports.IImportUploadStore, Imports.ImportUploadStore>();
+        services.AddSingleton<Application.Imports.IImportQueue, Imports.HangfireImportQueue>();
+        services.AddSingleton<Imports.ContactImporter>();
+        services.AddTransient<Imports.ContactImportJob>();
         return services;
     }
 

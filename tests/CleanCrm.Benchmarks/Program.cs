@@ -2,7 +2,8 @@ namespace CleanCrm.Benchmarks;
 
 /// <summary>
 /// Benchmark tooling. Verbs:
-/// <c>seed-tenants --catalog &lt;connstr&gt; --count N --contacts-per-tenant M [--parallelism 4] [--out file]</c>.
+/// <c>seed-tenants --catalog &lt;connstr&gt; --count N --contacts-per-tenant M [--parallelism 4] [--out file]</c>;
+/// <c>import-contacts --catalog &lt;connstr&gt; [--rows 100000] [--runs 3] [--paths both|copy|ef] [--slug-prefix bench-import-]</c>.
 /// </summary>
 public static class Program
 {
@@ -28,6 +29,7 @@ public static class Program
             {
                 "seed-tenants" => await SeedTenantsCommand.RunAsync(SeedTenantsOptions.From(options), cancellation.Token),
                 "serve-api" => await ServeApiCommand.RunAsync(ServeApiOptions.From(options), cancellation.Token),
+                "import-contacts" => await ImportContactsCommand.RunAsync(ImportContactsOptions.From(options), cancellation.Token),
                 _ => Fail($"unknown verb '{args[0]}'"),
             };
         }
@@ -59,6 +61,12 @@ public static class Program
 
           serve-api hosts the real API on Kestrel plus GET /bench/bare/deals/{id} (X-Org), the same SQL with raw Npgsql and
           nothing else, for the read-path overhead benchmark; the API reads its settings from the environment as usual.
+
+        CleanCrm.Benchmarks import-contacts --catalog <connection string> [--rows 100000] [--runs 3] [--paths both|copy|ef] [--slug-prefix bench-import-]
+
+          Provisions one organization <prefix>0001 if needed, writes a deterministic contacts CSV (10 columns), and imports
+          it from empty tables, alternating the product path (upload store + COPY importer) and EF SaveChanges, --runs
+          times each. Prints wall times, peak working set and managed heap per run, medians and the speed-up.
         """);
 }
 

@@ -160,7 +160,7 @@ internal static class SeedTenantsCommand
         return 0;
     }
 
-    private static ServiceProvider BuildServices(string catalogConnectionString)
+    internal static ServiceProvider BuildServices(string catalogConnectionString)
     {
         var configuration = new ConfigurationBuilder()
             .AddEnvironmentVariables()
@@ -180,7 +180,7 @@ internal static class SeedTenantsCommand
     }
 
     /// <summary>The benchmark owner; with a password hash it can also sign in (password grant) for bearer-token runs.</summary>
-    private static async Task EnsureUserAsync(IDbContextFactory<CatalogDbContext> catalog, string? passwordHash, CancellationToken cancellationToken)
+    internal static async Task EnsureUserAsync(IDbContextFactory<CatalogDbContext> catalog, string? passwordHash, CancellationToken cancellationToken)
     {
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         if (await db.Users.AnyAsync(u => u.Id == UserId, cancellationToken))
@@ -210,7 +210,7 @@ internal static class SeedTenantsCommand
         await db.SaveChangesAsync(cancellationToken);
     }
 
-    private static async Task<List<(Guid Id, string Slug, OrganizationStatus Status)>> EnsureOrganizationsAsync(
+    internal static async Task<List<(Guid Id, string Slug, OrganizationStatus Status)>> EnsureOrganizationsAsync(
         IDbContextFactory<CatalogDbContext> catalog,
         List<string> slugs,
         CancellationToken cancellationToken)

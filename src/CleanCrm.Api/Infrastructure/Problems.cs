@@ -18,6 +18,8 @@ public static class Problems
         ErrorType.PreconditionRequired => StatusCodes.Status428PreconditionRequired,
         ErrorType.PaymentRequired => StatusCodes.Status402PaymentRequired,
         ErrorType.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        ErrorType.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
+        ErrorType.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
         _ => StatusCodes.Status500InternalServerError,
     };
 

@@ -132,7 +132,8 @@ public sealed partial class TenantDatabaseProvisioner(
         return version;
     }
 
-    // Idempotent. Run in the tenant database; the database-level grant works from any database of the server.
+    // Idempotent. Run in the tenant database; the database-level grant works from any database of the server. TEMPORARY
+    // (session-private temp tables, only in its own database) is for the CSV import's staging table.
     private static async Task GrantAsync(NpgsqlConnection tenant, Guid organizationId, string databaseName, CancellationToken cancellationToken)
     {
         var database = Quote(databaseName);
@@ -142,6 +143,7 @@ public sealed partial class TenantDatabaseProvisioner(
             $"""
              REVOKE ALL ON DATABASE {database} FROM PUBLIC;
              GRANT CONNECT ON DATABASE {database} TO {role};
+             GRANT TEMPORARY ON DATABASE {database} TO {role};
              REVOKE ALL ON SCHEMA public FROM PUBLIC;
              GRANT USAGE ON SCHEMA public TO {role};
              GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};

@@ -71,6 +71,8 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/audit-log", Permission.AuditLogRead, null),
         ("GET", "/api/v1/pipelines", Permission.CrmRead, null),
         ("GET", "/api/v1/pipelines/{id:guid}", Permission.CrmRead, null),
+        ("POST", "/api/v1/imports/contacts", Permission.CrmWrite, null),
+        ("GET", "/api/v1/imports/{id:guid}", Permission.CrmRead, null),
         ("GET", "/api/v1/members", Permission.MembersRead, null),
         ("PATCH", "/api/v1/members/{userId:guid}", Permission.MembersManage, "{\"role\":\"member\"}"),
         ("DELETE", "/api/v1/members/{userId:guid}", Permission.MembersManage, null),

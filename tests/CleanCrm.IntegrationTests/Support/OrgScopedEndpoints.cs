@@ -6,14 +6,14 @@ namespace CleanCrm.IntegrationTests.Support;
 /// <summary>Every org-scoped endpoint, so isolation tests cover each one (a new endpoint must be added here).</summary>
 public static class OrgScopedEndpoints
 {
-    public sealed record Call(string Name, HttpMethod Method, string Path, Func<string?> Body)
+    public sealed record Call(string Name, HttpMethod Method, string Path, Func<string?> Body, string ContentType = "application/json")
     {
         public HttpRequestMessage Request(Guid targetId)
         {
             var request = new HttpRequestMessage(Method, Path.Replace("{id}", targetId.ToString(), StringComparison.Ordinal));
             if (Body() is { } body)
             {
-                request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+                request.Content = new StringContent(body, Encoding.UTF8, ContentType);
             }
 
             return request;
@@ -54,13 +54,24 @@ public static class OrgScopedEndpoints
         new("list audit-log", HttpMethod.Get, "/api/v1/audit-log", () => null),
     ];
 
-    public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions);
+    public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions).Concat(Imports);
 
     /// <summary>The resource segment of a call's path (<c>deals</c> for <c>/api/v1/deals/{id}/move</c>).</summary>
     public static string Resource(this Call call) => call.Path.Split('/')[3];
 
     /// <summary>The table whose rows a call could change; the audit log endpoint only reads, so companies stand in for it.</summary>
     public static string Table(this Call call) => call.Resource() == "audit-log" ? "companies" : call.Resource().Replace('-', '_');
+
+    /// <summary>The import endpoints: start (a CSV body) and progress; the import row is the record another org must not see.</summary>
+    public static IEnumerable<Call> Imports =>
+    [
+        new("start contact import", HttpMethod.Post, "/api/v1/imports/contacts", () => ImportCsv, "text/csv"),
+        new("get imports", HttpMethod.Get, "/api/v1/imports/{id}", () => null),
+    ];
+
+    /// <summary>A header-only CSV: even if a worker runs it, it changes no contact.</summary>
+    public const string ImportCsv = "firstName,lastName,email\n";
+
 
     public static TheoryData<string> Names()
     {
@@ -85,5 +96,16 @@ public static class OrgScopedEndpoints
         return (await response.Content.ReadFromJsonAsync<IdOnly>())!.Id;
     }
 
+    /// <summary>Starts a contacts import (202) and returns its id.</summary>
+    public static async Task<Guid> StartImportAsync(HttpClient client, string csv = ImportCsv)
+    {
+        var response = await client.PostAsync("/api/v1/imports/contacts", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        var text = await response.Content.ReadAsStringAsync();
+        ((int)response.StatusCode).ShouldBe(202, text);
+        return (await response.Content.ReadFromJsonAsync<ImportIdOnly>())!.ImportId;
+    }
+
     private sealed record IdOnly(Guid Id);
+
+    private sealed record ImportIdOnly(Guid ImportId);
 }

@@ -45,6 +45,8 @@ public interface ITenantDbContext
     /// <summary>Append-only; rows are written by the persistence layer on every save, never by handlers.</summary>
     DbSet<AuditEntry> AuditLog { get; }
 
+    DbSet<Import> Imports { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 

@@ -13,6 +13,8 @@ public enum ErrorType
     PaymentRequired,
     NotReady,
     Unavailable,
+    UnsupportedMediaType,
+    PayloadTooLarge,
 }
 
 /// <summary>An expected failure: a machine-readable <see cref="Code"/> (the problem type) and a sentence for people.</summary>

@@ -50,6 +50,8 @@ public static partial class FieldRules
 
     public static bool IsPhone(string? value) => value is not null && PhonePattern().IsMatch(value);
 
+    public static bool IsCustomFieldKey(string? value) => value is not null && CustomFieldKey().IsMatch(value);
+
     public static IRuleBuilderOptions<T, string?> MustBeCurrency<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(code => code is null || IsCurrency(code)).WithMessage("'{PropertyValue}' is not an ISO 4217 currency code (e.g. USD, EUR).");
 

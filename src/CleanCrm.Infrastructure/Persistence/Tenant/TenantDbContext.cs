@@ -62,6 +62,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
+    public DbSet<Import> Imports => Set<Import>();
+
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
                              && EF.Property<NpgsqlTsVector>(c, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));

@@ -1,0 +1,44 @@
+using System.ComponentModel;
+using CleanCrm.Application.Common.Tenancy;
+using CleanCrm.Application.Imports;
+using CleanCrm.Infrastructure.Jobs;
+using Hangfire;
+using Hangfire.States;
+using Microsoft.Extensions.Logging;
+
+namespace CleanCrm.Infrastructure.Imports;
+
+/// <summary>The Hangfire job (default queue, worker) that runs a contacts import in its organization's tenant scope.</summary>
+public sealed class ContactImportJob(ITenantScopeFactory scopes, ContactImporter importer)
+{
+    /// <summary>Not retried: a failed import is recorded on its row and nothing was written; the user uploads again.</summary>
+    [Queue(HangfireStorage.DefaultQueue)]
+    [AutomaticRetry(Attempts = 0)]
+    [DisplayName("Import contacts {1}")]
+    public async Task RunAsync(Guid organizationId, Guid importId, CancellationToken cancellationToken)
+    {
+        await using var scope = await scopes.BeginAsync(organizationId, cancellationToken);
+        await importer.RunAsync(importId, cancellationToken);
+    }
+}
+
+/// <summary>Enqueues imports on Hangfire. A failure is logged; the import stays queued (see docs/IMPORTS.md).</summary>
+public sealed partial class HangfireImportQueue(IBackgroundJobClient jobs, ILogger<HangfireImportQueue> logger) : IImportQueue
+{
+    public Task EnqueueAsync(Guid organizationId, Guid importId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            jobs.Create<ContactImportJob>(job => job.RunAsync(organizationId, importId, CancellationToken.None), new EnqueuedState(HangfireStorage.DefaultQueue));
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogEnqueueFailed(logger, exception, importId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not queue import {ImportId}; it stays queued until queued again")]
+    private static partial void LogEnqueueFailed(ILogger logger, Exception exception, Guid importId);
+}
