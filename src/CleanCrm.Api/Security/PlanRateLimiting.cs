@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace CleanCrm.Api.Security;
 
-/// <summary>Per-plan API budgets (section <c>CleanCrm:RateLimiting</c>); see docs/adr/0006-per-instance-plan-rate-limits.md.</summary>
+/// <summary>Per-plan API budgets (section <c>CleanCrm:RateLimiting</c>); see docs/adr/0007-per-instance-plan-rate-limits.md.</summary>
 public sealed class PlanRateLimitOptions
 {
     public const string SectionName = "CleanCrm:RateLimiting";
