@@ -209,6 +209,20 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
             cancellationToken,
             progress.RowsRead, outcome.Inserted, outcome.Updated, outcome.Skipped, outcome.Failed, outcome.CompaniesCreated, progress.ErrorsJson(), now, importId);
         await ExecuteAsync(connection, "DELETE FROM import_upload_chunks WHERE import_id = $1", cancellationToken, importId);
+
+        // Bulk rows bypass EF (and its audit interceptor): one audit entry for the whole import, in the same transaction,
+        // acted by the uploader.
+        await ExecuteAsync(
+            connection,
+            """
+            INSERT INTO audit_log (id, occurred_at, actor_id, action, entity_type, entity_id, changes, correlation_id)
+            SELECT $1, $2, created_by, 'imported', 'import', id,
+                   jsonb_build_object('inserted', $3, 'updated', $4, 'skipped', $5, 'failed', $6, 'companiesCreated', $7, 'rowsRead', $8), $9
+            FROM imports WHERE id = $10
+            """,
+            cancellationToken,
+            Guid.CreateVersion7(), now, outcome.Inserted, outcome.Updated, outcome.Skipped, outcome.Failed, outcome.CompaniesCreated, progress.RowsRead,
+            System.Diagnostics.Activity.Current?.TraceId.ToHexString(), importId);
     }
 
     private async Task FailAsync(NpgsqlConnection connection, Guid importId, string reason, Progress progress, CancellationToken cancellationToken)

@@ -77,6 +77,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         (await Count("SELECT count(*) FROM companies WHERE domain = 'analytical.example.com' AND name = 'Analytical Engines'")).ShouldBe(1);
         (await Count("SELECT count(*) FROM contacts c JOIN companies co ON co.id = c.company_id WHERE co.domain = 'analytical.example.com'")).ShouldBe(2);
         (await Count($"SELECT count(*) FROM import_upload_chunks WHERE import_id = '{importId}'")).ShouldBe(0);
+        // The bulk load is audited once, by the uploader, with its counts (rows bypass EF's per-record audit).
+        (await Count($"SELECT count(*) FROM audit_log WHERE entity_type = 'import' AND entity_id = '{importId}' AND action = 'imported' AND actor_id = '{member}' AND (changes->>'inserted')::int = 3")).ShouldBe(1);
 
         var list = await _member.GetFromJsonAsync<JsonElement>("/api/v1/contacts?email=grace@navy.example.com");
         list.GetProperty("items")[0].GetProperty("customFields").GetProperty("tier").GetString().ShouldBe("silver");
