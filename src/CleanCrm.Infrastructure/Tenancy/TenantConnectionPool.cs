@@ -34,7 +34,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
     private readonly TenantConnectionMetrics _metrics;
     private readonly ILogger<TenantConnectionPool> _logger;
     private readonly ITimer _sweeper;
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly LinkedList<SlotWaiter> _waiters = new();
     private int _reservedTotal;
     private int _inUseTotal;
     private int _pinnedEntries;
@@ -163,7 +163,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
 
     internal async ValueTask AcquireSlotAsync(TenantPoolEntry entry, CancellationToken cancellationToken)
     {
-        Task changed;
+        SlotWaiter waiter;
         lock (_gate)
         {
             if (TryReserve(entry))
@@ -171,41 +171,55 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
                 return;
             }
 
-            changed = _changed.Task;
+            waiter = new SlotWaiter(entry);
+            waiter.Node = _waiters.AddLast(waiter);
         }
 
+        // The waiter is queued: whoever frees capacity (a release, an unpin, a sweep) reserves the slot for it under
+        // the lock and completes its task, in arrival order. Only the callers that got a slot are woken; the earlier
+        // broadcast woke every waiter on every release (each raced for the lock, one won, the rest queued again),
+        // which cost more CPU than the queries themselves once requests outnumbered a tenant's connections.
         _metrics.Waits.Add(1);
         var started = _clock.GetTimestamp();
-        var timeout = TimeSpan.FromMilliseconds(_options.ConnectionAcquireTimeoutMs);
-        while (true)
+        try
         {
-            var remaining = timeout - _clock.GetElapsedTime(started);
-            try
+            await waiter.Granted.Task.WaitAsync(TimeSpan.FromMilliseconds(_options.ConnectionAcquireTimeoutMs), _clock, cancellationToken);
+            _metrics.WaitTime.Record(_clock.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+        {
+            bool granted;
+            lock (_gate)
             {
-                if (remaining <= TimeSpan.Zero)
+                granted = waiter.Node is null;
+                if (!granted)
                 {
-                    throw new TimeoutException();
+                    _waiters.Remove(waiter.Node!);
+                    waiter.Node = null;
+                }
+            }
+
+            if (granted)
+            {
+                // The slot was handed over just as the wait ended: keep it on a timeout, give it back on a cancel.
+                if (exception is TimeoutException)
+                {
+                    _metrics.WaitTime.Record(_clock.GetElapsedTime(started).TotalMilliseconds);
+                    return;
                 }
 
-                await changed.WaitAsync(remaining, _clock, cancellationToken);
+                ReleaseSlot(entry);
+                throw;
             }
-            catch (TimeoutException)
+
+            if (exception is TimeoutException)
             {
                 _metrics.Refusals.Add(1);
                 LogRefused(_logger, entry.Location.OrganizationId, Cap);
                 throw new TenantConnectionLimitException(Cap, _clock.GetElapsedTime(started));
             }
 
-            lock (_gate)
-            {
-                if (TryReserve(entry))
-                {
-                    _metrics.WaitTime.Record(_clock.GetElapsedTime(started).TotalMilliseconds);
-                    return;
-                }
-
-                changed = _changed.Task;
-            }
+            throw;
         }
     }
 
@@ -407,17 +421,46 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
         return builder.Build();
     }
 
+    // Called under the lock whenever capacity may have been freed: hands slots to queued waiters, oldest first. A
+    // tenant that cannot get a slot now is skipped for the rest of the pass (later grants only use capacity up).
     private void Signal()
     {
-        var previous = _changed;
-        _changed = NewSignal();
-        previous.TrySetResult();
-    }
+        HashSet<TenantPoolEntry>? blocked = null;
+        var node = _waiters.First;
+        while (node is not null)
+        {
+            var next = node.Next;
+            var waiter = node.Value;
+            if (blocked is null || !blocked.Contains(waiter.Entry))
+            {
+                if (TryReserve(waiter.Entry))
+                {
+                    _waiters.Remove(node);
+                    waiter.Node = null;
+                    waiter.Granted.TrySetResult();
+                }
+                else
+                {
+                    (blocked ??= []).Add(waiter.Entry);
+                }
+            }
 
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+            node = next;
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a connection for organization {OrganizationId}: all {Cap} tenant connection slots stayed busy")]
     private static partial void LogRefused(ILogger logger, Guid organizationId, int cap);
+}
+
+/// <summary>A caller queued for a connection slot; <see cref="Node"/> is null once it left the queue (guarded by the pool's lock).</summary>
+internal sealed class SlotWaiter(TenantPoolEntry entry)
+{
+    public TenantPoolEntry Entry { get; } = entry;
+
+    public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public LinkedListNode<SlotWaiter>? Node { get; set; }
 }
 
 /// <summary>A tenant's data source and its accounting; guarded by the pool's lock.</summary>
