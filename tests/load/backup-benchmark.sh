@@ -14,7 +14,7 @@
 # 8. prints a summary (also .local/bench-backups/results-<time>.txt). Compare ratios from one run, not absolute times.
 #
 # Settings (environment):
-#   BENCH_PG_PORT=57452  BENCH_API_PORT=5192  BENCH_PG_MAX_CONNECTIONS=200
+#   BENCH_PG_PORT=55552  BENCH_API_PORT=5192  BENCH_PG_MAX_CONNECTIONS=200
 #   BENCH_TENANTS=100  BENCH_ROWS=10000  BENCH_SEED_PARALLELISM=4
 #   BENCH_BACKUP_SLOTS=4 (CleanCrm:Backups:MaxConcurrentBackups)  BENCH_WORKERS=10 (Hangfire workers)
 #   BENCH_CONNECTIONS=32  BENCH_THREADS=2  BENCH_WARMUP=10s  BENCH_MIN_LOAD_S=20
@@ -26,7 +26,7 @@ cd "$repo"
 # shellcheck source=scripts/pg.sh disable=SC1091
 source "$repo/scripts/pg.sh"
 
-pg_port=${BENCH_PG_PORT:-57452}
+pg_port=${BENCH_PG_PORT:-55552}
 api_port=${BENCH_API_PORT:-5192}
 max_connections=${BENCH_PG_MAX_CONNECTIONS:-200}
 tenants=${BENCH_TENANTS:-100}

@@ -15,7 +15,7 @@
 #    500-1500 ms, mixed reads and writes (tests/load/crm-mixed.lua; tests/load/crm-mixed.k6.js is the k6 version).
 #
 # Settings (environment):
-#   BENCH_CLUSTER=bench BENCH_PG_PORT=57432 BENCH_API_PORT=5190 BENCH_TENANTS=100 BENCH_ROWS=50
+#   BENCH_CLUSTER=bench BENCH_PG_PORT=55532 BENCH_API_PORT=5190 BENCH_TENANTS=100 BENCH_ROWS=50
 #   BENCH_CONNECTIONS=32 BENCH_THREADS=2 BENCH_DURATION=5s BENCH_ROUNDS=9 BENCH_WARMUP=10s
 #   BENCH_USERS=1000 BENCH_LOAD_ORGS=100 BENCH_LOAD_DURATION=60s BENCH_NO_BUILD=1 BENCH_KEEP_PG=1
 #   BENCH_SKIP=overhead|load (run only the other part)
@@ -27,7 +27,7 @@ cd "$repo"
 source "$repo/scripts/pg.sh"
 
 cluster=${BENCH_CLUSTER:-bench}
-pg_port=${BENCH_PG_PORT:-57432}
+pg_port=${BENCH_PG_PORT:-55532}
 api_port=${BENCH_API_PORT:-5190}
 tenants=${BENCH_TENANTS:-100}
 rows=${BENCH_ROWS:-50}

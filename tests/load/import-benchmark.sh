@@ -3,7 +3,7 @@
 #
 #   tests/load/import-benchmark.sh
 #
-# 1. starts (or reuses) a local cluster (BENCH_CLUSTER, default "bench-import" on BENCH_PG_PORT=57442),
+# 1. starts (or reuses) a local cluster (BENCH_CLUSTER, default "bench-import" on BENCH_PG_PORT=55542),
 # 2. builds Release, migrates a dedicated catalog and template (worker `migrate`),
 # 3. runs `CleanCrm.Benchmarks import-contacts`: a deterministic 10-column contacts CSV of BENCH_ROWS rows imported into
 #    a fresh tenant from empty tables, alternating the product path (upload streamed into the tenant database, then the
@@ -11,7 +11,7 @@
 #    import through EF Core SaveChanges, BENCH_RUNS times each, in one process; prints wall time, peak working set and
 #    peak managed heap per run, the medians and the speed-up (also written to .local/bench/import-<time>.txt).
 #
-# Settings (environment): BENCH_ROWS=100000 BENCH_RUNS=3 BENCH_PATHS=both|copy|ef BENCH_PG_PORT=57442 BENCH_CLUSTER=bench-import
+# Settings (environment): BENCH_ROWS=100000 BENCH_RUNS=3 BENCH_PATHS=both|copy|ef BENCH_PG_PORT=55542 BENCH_CLUSTER=bench-import
 #   BENCH_NO_BUILD=1 (skip dotnet build)  BENCH_KEEP_PG=1 (leave a cluster this script started running)
 set -euo pipefail
 
@@ -20,7 +20,7 @@ cd "$repo"
 # shellcheck source=scripts/pg.sh disable=SC1091
 source "$repo/scripts/pg.sh"
 
-pg_port=${BENCH_PG_PORT:-57442}
+pg_port=${BENCH_PG_PORT:-55542}
 cluster=${BENCH_CLUSTER:-bench-import}
 rows=${BENCH_ROWS:-100000}
 runs=${BENCH_RUNS:-3}

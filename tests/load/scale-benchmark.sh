@@ -12,7 +12,7 @@
 # 6. prints a summary table (also written to .local/bench/results-<time>.txt).
 #
 # Settings (environment):
-#   BENCH_PG_PORT=57432  BENCH_API_PORT=5190  BENCH_PG_MAX_CONNECTIONS=100
+#   BENCH_PG_PORT=55532  BENCH_API_PORT=5190  BENCH_PG_MAX_CONNECTIONS=100
 #   BENCH_TENANTS=1000   BENCH_ROWS=50 (companies and contacts per tenant)  BENCH_SEED_PARALLELISM=4
 #   BENCH_CAP=40 (MaxOpenTenantConnections)  BENCH_PER_TENANT=4 (PerTenantMaxPoolSize)
 #   BENCH_CATALOG_POOL=20 (Maximum Pool Size of the API's catalog connection string; Npgsql's default of 100 lets
@@ -27,7 +27,7 @@ cd "$repo"
 # shellcheck source=scripts/pg.sh disable=SC1091
 source "$repo/scripts/pg.sh"
 
-pg_port=${BENCH_PG_PORT:-57432}
+pg_port=${BENCH_PG_PORT:-55532}
 api_port=${BENCH_API_PORT:-5190}
 max_connections=${BENCH_PG_MAX_CONNECTIONS:-100}
 tenants=${BENCH_TENANTS:-1000}
