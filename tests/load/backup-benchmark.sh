@@ -16,7 +16,7 @@
 # Settings (environment):
 #   BENCH_PG_PORT=55552  BENCH_API_PORT=5192  BENCH_PG_MAX_CONNECTIONS=200
 #   BENCH_TENANTS=100  BENCH_ROWS=10000  BENCH_SEED_PARALLELISM=4
-#   BENCH_BACKUP_SLOTS=4 (CleanCrm:Backups:MaxConcurrentBackups)  BENCH_WORKERS=10 (Hangfire workers)
+#   BENCH_BACKUP_SLOTS=1 (CleanCrm:Backups:MaxConcurrentBackups)  BENCH_WORKERS=10 (Hangfire workers)
 #   BENCH_CONNECTIONS=32  BENCH_THREADS=2  BENCH_WARMUP=10s  BENCH_MIN_LOAD_S=20
 #   BENCH_NO_BUILD=1 (skip dotnet build)  BENCH_KEEP_PG=1 (leave the cluster running)
 set -euo pipefail
@@ -32,7 +32,7 @@ max_connections=${BENCH_PG_MAX_CONNECTIONS:-200}
 tenants=${BENCH_TENANTS:-100}
 rows=${BENCH_ROWS:-10000}
 seed_parallelism=${BENCH_SEED_PARALLELISM:-4}
-slots=${BENCH_BACKUP_SLOTS:-4}
+slots=${BENCH_BACKUP_SLOTS:-1}
 workers=${BENCH_WORKERS:-10}
 connections=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-2}

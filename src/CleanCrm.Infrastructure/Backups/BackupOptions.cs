@@ -20,7 +20,7 @@ public sealed class BackupOptions
 
     /// <summary>Backups running at once across every worker process (a slot is a catalog advisory lock).</summary>
     [Range(1, 64)]
-    public int MaxConcurrentBackups { get; set; } = 4;
+    public int MaxConcurrentBackups { get; set; } = 1;
 
     /// <summary>How long a queued backup waits for a free slot before it fails (and is reported).</summary>
     [Range(1, 86_400)]
