@@ -11,9 +11,13 @@ namespace CleanCrm.Infrastructure.Imports;
 /// <summary>The Hangfire job (default queue, worker) that runs a contacts import in its organization's tenant scope.</summary>
 public sealed class ContactImportJob(ITenantScopeFactory scopes, ContactImporter importer)
 {
-    /// <summary>Not retried: a failed import is recorded on its row and nothing was written; the user uploads again.</summary>
+    /// <summary>
+    /// A failed import is recorded on its row (nothing written; the user uploads again), so a retry of it is a no-op.
+    /// Retries exist for the orphan case: a worker died mid-import, the queue delivers the job again, and the importer
+    /// asks to come back (<see cref="ImportBusyException"/>) until the row is stale and can be claimed again.
+    /// </summary>
     [Queue(HangfireStorage.DefaultQueue)]
-    [AutomaticRetry(Attempts = 0)]
+    [AutomaticRetry(Attempts = 8, DelaysInSeconds = [300, 600, 900, 1200, 1800, 3600, 3600, 3600])]
     [DisplayName("Import contacts {1}")]
     public async Task RunAsync(Guid organizationId, Guid importId, CancellationToken cancellationToken)
     {

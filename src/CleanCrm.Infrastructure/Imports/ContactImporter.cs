@@ -21,7 +21,8 @@ namespace CleanCrm.Infrastructure.Imports;
 /// and the valid rows are imported. Uses two tenant connections: one holds the transaction, the other reads the upload
 /// and publishes progress.
 /// </summary>
-public sealed partial class ContactImporter(TenantDbContextFactory contexts, TimeProvider clock, ILogger<ContactImporter> logger)
+public sealed partial class ContactImporter(
+    TenantDbContextFactory contexts, Microsoft.Extensions.Options.IOptions<ImportOptions> options, TimeProvider clock, ILogger<ContactImporter> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
@@ -36,8 +37,15 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
         var sideConnection = (NpgsqlConnection)side.Database.GetDbConnection();
         var import = await side.Imports.AsNoTracking().FirstOrDefaultAsync(i => i.Id == importId, cancellationToken);
         var startedAt = clock.GetUtcNow();
-        if (import is null || await ClaimAsync(sideConnection, importId, startedAt, cancellationToken) == 0)
+        if (import is null || await ClaimAsync(sideConnection, importId, startedAt, startedAt.AddSeconds(-options.Value.StaleAfterSeconds), cancellationToken) == 0)
         {
+            if (import is not null && await side.Imports.AsNoTracking().AnyAsync(i => i.Id == importId && i.Status == ImportStatus.Running, cancellationToken))
+            {
+                // Another delivery of this job is importing it, or its worker died recently: ask the queue to come back
+                // later; once the row is stale the import is claimed again (nothing of the dead attempt was committed).
+                throw new ImportBusyException(importId);
+            }
+
             LogNotClaimed(logger, importId);
             return;
         }
@@ -83,8 +91,14 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
         ) ON COMMIT DROP
         """;
 
-    private static Task<int> ClaimAsync(NpgsqlConnection connection, Guid importId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection, "UPDATE imports SET status = 'running', started_at = $1, updated_at = $1 WHERE id = $2 AND status = 'queued' AND deleted_at IS NULL", cancellationToken, now, importId);
+    private static Task<int> ClaimAsync(NpgsqlConnection connection, Guid importId, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            connection,
+            "UPDATE imports SET status = 'running', started_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL AND (status = 'queued' OR (status = 'running' AND updated_at < $3))",
+            cancellationToken,
+            now,
+            importId,
+            staleBefore);
 
     private async Task StageAsync(NpgsqlConnection connection, NpgsqlConnection sideConnection, Guid importId, Progress progress, CancellationToken cancellationToken)
     {
@@ -416,3 +430,6 @@ public sealed partial class ContactImporter(TenantDbContextFactory contexts, Tim
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not record the failure of import {ImportId}")]
     private static partial void LogFailRecordFailed(ILogger logger, Exception exception, Guid importId);
 }
+
+/// <summary>The import is being run by another delivery of its job (or was orphaned too recently to take over).</summary>
+public sealed class ImportBusyException(Guid importId) : Exception($"Import {importId} is running elsewhere or was orphaned less than the stale period ago; retry later.");

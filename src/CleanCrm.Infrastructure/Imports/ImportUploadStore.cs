@@ -24,6 +24,14 @@ public sealed class ImportOptions
     [Range(1_024, 4_294_967_296)]
     public long MaxUploadBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// A <c>running</c> import whose row has not changed for this long is taken to be orphaned by a worker that died (its
+    /// transaction rolled back, nothing was written) and is claimed again by the next delivery of its job. Longer than
+    /// the importer's 15-minute statement timeout, so a live merge is never taken over.
+    /// </summary>
+    [Range(960, 86_400)]
+    public int StaleAfterSeconds { get; set; } = 1_200;
+
     /// <summary>The upload is kept in the tenant database in slices of this size until the job has read it.</summary>
     public const int UploadChunkBytes = 1024 * 1024;
 }
