@@ -161,7 +161,6 @@ public static class DependencyInjection
         services.AddTransient<Email.EmailDeliveryJob>();
         services.AddSingleton<Email.EmailOutboxSweeper>();
         services.AddSingleton<Application.Invitations.ITenantMemberSync, Identity.TenantMemberSync>();
-        services.AddScoped<Application.Invitations.ISeatLimits, Identity.PlanSeatLimits>();
     }
 
     private static void AddBilling(this IServiceCollection services, IConfiguration configuration)

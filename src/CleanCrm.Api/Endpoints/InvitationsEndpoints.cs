@@ -51,8 +51,9 @@ public static class InvitationsEndpoints
     }
 
     /// <summary>The invitation token is a credential: paths carrying it are logged with the token replaced.</summary>
-    public static string RedactPath(string path) =>
-        path.StartsWith(AcceptPathPrefix, StringComparison.OrdinalIgnoreCase) && path.EndsWith("/accept", StringComparison.OrdinalIgnoreCase)
-            ? $"{AcceptPathPrefix}{{token}}/accept"
-            : path;
+    public static string RedactPath(string path) => IsAcceptPath(path) ? $"{AcceptPathPrefix}{{token}}/accept" : path;
+
+    /// <summary>Whether the path is <c>/api/v1/invitations/{token}/accept</c> (rate limited per IP, redacted in logs).</summary>
+    public static bool IsAcceptPath(string path) =>
+        path.StartsWith(AcceptPathPrefix, StringComparison.OrdinalIgnoreCase) && path.EndsWith("/accept", StringComparison.OrdinalIgnoreCase);
 }

@@ -42,8 +42,7 @@ public static class AbuseProtection
                     "/connect/token" => Window($"token:{ip}", options.TokenRequestsPerMinutePerIp),
                     "/account/login" when HttpMethods.IsPost(context.Request.Method) => Window($"login:{ip}", options.TokenRequestsPerMinutePerIp),
                     "/api/v1/signup" => Window($"signup:{ip}", options.SignupsPerMinutePerIp),
-                    _ when path.StartsWith(Endpoints.InvitationsEndpoints.AcceptPathPrefix, StringComparison.OrdinalIgnoreCase) && path.EndsWith("/accept", StringComparison.OrdinalIgnoreCase)
-                        => Window($"accept:{ip}", options.SignupsPerMinutePerIp),
+                    _ when Endpoints.InvitationsEndpoints.IsAcceptPath(path) => Window($"accept:{ip}", options.SignupsPerMinutePerIp),
                     _ => RateLimitPartition.GetNoLimiter("unlimited"),
                 };
             });

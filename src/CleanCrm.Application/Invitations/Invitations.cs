@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using CleanCrm.Application.Billing;
 using CleanCrm.Application.Common.Behaviors;
 using CleanCrm.Application.Common.Email;
 using CleanCrm.Application.Common.Persistence;
@@ -8,6 +9,7 @@ using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Application.Common.Validation;
+using CleanCrm.Application.Members;
 using CleanCrm.Domain.Catalog;
 using FluentValidation;
 using Mediator;
@@ -37,13 +39,6 @@ public sealed record InvitationAccepted(Guid OrganizationId, string Slug, Guid U
 public interface ITenantMemberSync
 {
     Task UpsertAsync(Guid organizationId, Guid userId, string email, string name, OrgRole role, CancellationToken cancellationToken);
-}
-
-/// <summary>Counts seats against the organization's plan (SPEC §5): members plus pending invitations.</summary>
-public interface ISeatLimits
-{
-    /// <summary>The seat limit of the organization, <c>null</c> when unlimited.</summary>
-    Task<int?> SeatLimitAsync(Guid organizationId, CancellationToken cancellationToken);
 }
 
 public static class InvitationTokens
@@ -88,29 +83,18 @@ public sealed class CreateInvitationValidator : AbstractValidator<CreateInvitati
     public CreateInvitationValidator()
     {
         RuleFor(x => x.Fields.Email).ValidEmail().OverridePropertyName("email");
-        RuleFor(x => x.Fields.Role).Must(role => role is not null && Roles.TryParse(role, out _))
+        RuleFor(x => x.Fields.Role).Must(role => role is not null && MemberRoles.TryParse(role, out _))
             .WithMessage("must be one of owner, admin, member, readonly, auditor.").OverridePropertyName("role");
     }
 }
 
-internal static class Roles
-{
-    public static string Name(OrgRole role) => role.ToString().ToLowerInvariant();
-
-    public static bool TryParse(string value, out OrgRole role)
-    {
-        role = default;
-        return value == value.ToLowerInvariant() && Enum.TryParse(value, ignoreCase: true, out role) && Enum.IsDefined(role);
-    }
-}
-
 public sealed class CreateInvitationHandler(
-    ICatalogDbContext db, ITenantContext tenant, ICallerContext caller, ISeatLimits seats, IEmailOutbox outbox, IPublicLinks links,
+    ICatalogDbContext db, ITenantContext tenant, ICallerContext caller, IBillingProfiles profiles, IEmailOutbox outbox, IPublicLinks links,
     IOptions<InvitationOptions> options, TimeProvider clock) : ICommandHandler<CreateInvitation, Result<InvitationDto>>
 {
     public async ValueTask<Result<InvitationDto>> Handle(CreateInvitation command, CancellationToken cancellationToken)
     {
-        Roles.TryParse(command.Fields.Role!, out var role);
+        MemberRoles.TryParse(command.Fields.Role!, out var role);
         if (role == OrgRole.Owner && caller.Role != OrgRole.Owner && !caller.IsSystem)
         {
             return Error.Forbidden(ErrorCodes.Forbidden, "Only owners can invite owners.");
@@ -134,7 +118,7 @@ public sealed class CreateInvitationHandler(
 
         var existing = await db.Invitations.FirstOrDefaultAsync(
             i => i.OrganizationId == organization.OrganizationId && i.NormalizedEmail == normalized && i.AcceptedAt == null && i.RevokedAt == null, cancellationToken);
-        if (await seats.SeatLimitAsync(organization.OrganizationId, cancellationToken) is { } limit)
+        if ((await profiles.GetAsync(organization.OrganizationId, cancellationToken))?.Limits.Seats is { } limit)
         {
             var members = await db.Memberships.CountAsync(m => m.OrganizationId == organization.OrganizationId, cancellationToken);
             var pending = await db.Invitations.CountAsync(
@@ -161,7 +145,7 @@ public sealed class CreateInvitationHandler(
 
         var inviter = caller.UserId is { } userId ? await db.Users.Where(u => u.Id == userId).Select(u => u.Name).FirstOrDefaultAsync(cancellationToken) : null;
         outbox.Add(EmailTemplates.Invitation(
-            organization.OrganizationId, email, organization.Name, inviter ?? "An administrator", Roles.Name(role), links.InvitationAcceptPage(token), invitation.ExpiresAt));
+            organization.OrganizationId, email, organization.Name, inviter ?? "An administrator", MemberRoles.Name(role), links.InvitationAcceptPage(token), invitation.ExpiresAt));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return InvitationMapping.ToDto(invitation, now);
@@ -171,7 +155,7 @@ public sealed class CreateInvitationHandler(
 internal static class InvitationMapping
 {
     public static InvitationDto ToDto(Invitation invitation, DateTimeOffset now) =>
-        new(invitation.Id, invitation.Email, Roles.Name(invitation.Role), invitation.Status(now), invitation.ExpiresAt, invitation.CreatedAt, invitation.InvitedByUserId);
+        new(invitation.Id, invitation.Email, MemberRoles.Name(invitation.Role), invitation.Status(now), invitation.ExpiresAt, invitation.CreatedAt, invitation.InvitedByUserId);
 }
 
 /// <summary>Pending invitations (accepted, revoked and expired ones are history).</summary>
@@ -248,7 +232,7 @@ public sealed class AcceptInvitationValidator : AbstractValidator<AcceptInvitati
 }
 
 public sealed class AcceptInvitationHandler(
-    ICatalogDbContext db, ICallerContext caller, ISeatLimits seats, IPasswordHashing passwords, ITenantMemberSync members,
+    ICatalogDbContext db, ICallerContext caller, IBillingProfiles profiles, IPasswordHashing passwords, ITenantMemberSync members,
     IValidator<NewAccount> accountRules, TimeProvider clock) : ICommandHandler<AcceptInvitation, Result<InvitationAccepted>>
 {
     public async ValueTask<Result<InvitationAccepted>> Handle(AcceptInvitation command, CancellationToken cancellationToken)
@@ -325,7 +309,7 @@ public sealed class AcceptInvitationHandler(
         }
 
         // The invitation held a seat since it was sent; a plan downgrade in between can still leave no room.
-        if (await seats.SeatLimitAsync(organization.Id, cancellationToken) is { } limit
+        if ((await profiles.GetAsync(organization.Id, cancellationToken))?.Limits.Seats is { } limit
             && await db.Memberships.CountAsync(m => m.OrganizationId == organization.Id, cancellationToken) + 1 > limit)
         {
             return InvitationErrors.SeatLimit(limit, limit);
@@ -340,7 +324,7 @@ public sealed class AcceptInvitationHandler(
         invitation.UpdatedAt = now;
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new InvitationAccepted(organization.Id, organization.Slug, user.Id, Roles.Name(invitation.Role));
+        return new InvitationAccepted(organization.Id, organization.Slug, user.Id, MemberRoles.Name(invitation.Role));
     }
 }
 

@@ -185,14 +185,10 @@ public sealed partial class StripeWebhookProcessor(
         // Owners hear about payment problems; queued in this transaction, so a redelivered event mails nobody twice.
         if (stripeEvent.Type is EventTypes.InvoicePaymentFailed or EventTypes.CustomerSubscriptionTrialWillEnd)
         {
-            var owners = await db.Memberships.AsNoTracking().Where(m => m.OrganizationId == organization.Id && m.Role == OrgRole.Owner)
-                .Select(m => new { m.User!.Email, m.User.Name }).ToListAsync(cancellationToken);
-            foreach (var owner in owners)
-            {
-                mail.Add(db, stripeEvent.Type == EventTypes.InvoicePaymentFailed
-                    ? Application.Common.Email.EmailTemplates.PaymentFailed(organization.Id, owner.Email, owner.Name, organization.Name, options.Value.PastDueGraceDays, links.Billing(organization.Slug))
-                    : Application.Common.Email.EmailTemplates.TrialEnding(organization.Id, owner.Email, owner.Name, organization.Name, account.TrialEndsAt, links.Billing(organization.Slug)));
-            }
+            var billing = links.Billing(organization.Slug);
+            await mail.AddToOwnersAsync(db, organization.Id, (email, name) => stripeEvent.Type == EventTypes.InvoicePaymentFailed
+                ? Application.Common.Email.EmailTemplates.PaymentFailed(organization.Id, email, name, organization.Name, options.Value.PastDueGraceDays, billing)
+                : Application.Common.Email.EmailTemplates.TrialEnding(organization.Id, email, name, organization.Name, account.TrialEndsAt, billing), cancellationToken);
         }
 
         return organization.Id;

@@ -46,6 +46,17 @@ public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, I
         db.SavedChanges += OnSaved;
     }
 
+    /// <summary>Adds one message per owner of the organization (built from the owner's email and name) to the unit of work.</summary>
+    public async Task AddToOwnersAsync(CatalogDbContext db, Guid organizationId, Func<string, string, EmailMessage> message, CancellationToken cancellationToken)
+    {
+        var owners = await db.Memberships.AsNoTracking().Where(m => m.OrganizationId == organizationId && m.Role == OrgRole.Owner)
+            .Select(m => new { m.User!.Email, m.User.Name }).ToListAsync(cancellationToken);
+        foreach (var owner in owners)
+        {
+            Add(db, message(owner.Email, owner.Name));
+        }
+    }
+
     /// <summary>Queues the delivery job; returns false when this process has no job storage or queuing failed.</summary>
     public bool Enqueue(Guid emailId)
     {

@@ -25,10 +25,3 @@ public sealed class TenantMemberSync(ITenantScopeFactory scopes, TenantDbContext
             cancellationToken);
     }
 }
-
-/// <summary>Seat limits are the effective entitlements (plan + admin override, SPEC §5); <c>null</c> seats mean unlimited.</summary>
-public sealed class PlanSeatLimits(Application.Billing.IEntitlements entitlements) : ISeatLimits
-{
-    public async Task<int?> SeatLimitAsync(Guid organizationId, CancellationToken cancellationToken) =>
-        (await entitlements.GetAsync(organizationId, cancellationToken))?.Limits.Seats;
-}

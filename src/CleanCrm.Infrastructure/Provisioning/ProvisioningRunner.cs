@@ -245,12 +245,8 @@ public sealed partial class ProvisioningRunner(
                 if (firstActivation)
                 {
                     // Committed with the activation: exactly one welcome per organization, even if this step is retried.
-                    var owners = await db.Memberships.AsNoTracking().Where(m => m.OrganizationId == organization.Id && m.Role == OrgRole.Owner)
-                        .Select(m => new { m.User!.Email, m.User.Name }).ToListAsync(cancellationToken);
-                    foreach (var owner in owners)
-                    {
-                        mail.Add(db, Application.Common.Email.EmailTemplates.Welcome(organization.Id, owner.Email, owner.Name, organization.Name, links.OrganizationHome(organization.Slug)));
-                    }
+                    await mail.AddToOwnersAsync(db, organization.Id, (email, name) =>
+                        Application.Common.Email.EmailTemplates.Welcome(organization.Id, email, name, organization.Name, links.OrganizationHome(organization.Slug)), cancellationToken);
                 }
 
                 // Not saved here: the caller's "step succeeded" save commits the activation, the step and the welcome
