@@ -93,8 +93,9 @@ public static class DependencyInjection
         services.AddSingleton<TenantScopeFactory>();
         services.AddSingleton<ITenantScopeFactory>(sp => sp.GetRequiredService<TenantScopeFactory>());
         services.AddSingleton<TenantDbContextFactory>();
-        services.AddScoped(sp => sp.GetRequiredService<TenantDbContextFactory>().CreateForCurrentScope());
-        services.AddScoped<ITenantDbContext>(sp => sp.GetRequiredService<TenantDbContext>());
+        services.AddScoped<ScopedTenantDbContext>();
+        services.AddScoped(sp => sp.GetRequiredService<ScopedTenantDbContext>().Context);
+        services.AddScoped<ITenantDbContext>(sp => sp.GetRequiredService<ScopedTenantDbContext>().Context);
 
         services.AddSingleton<DatabaseServerAdmin>();
         services.AddSingleton<TenantDatabaseProvisioner>();

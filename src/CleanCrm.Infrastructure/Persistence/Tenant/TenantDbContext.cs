@@ -18,11 +18,86 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
     {
     }
 
-    internal TenantDbContext(DbContextOptions<TenantDbContext> options, TenantConnectionHandle connection)
-        : base(options) => Connection = connection;
+    /// <summary>The budgeted connection this context uses; null at design time, for the migrator and while pooled.</summary>
+    internal TenantConnectionHandle? Connection { get; private set; }
 
-    /// <summary>The budgeted connection this context uses; null at design time and for the migrator.</summary>
-    internal TenantConnectionHandle? Connection { get; }
+    // True while a request's DI scope owns this (pooled) instance: DI holds it under two registrations
+    // (TenantDbContext and ITenantDbContext) and disposes it through both, and a pooled context disposed twice can be
+    // returned to the pool while another request already leased it. So the public Dispose is a no-op while scope-owned
+    // and only the scope's ScopedTenantDbContext gives it back, once.
+    private bool _ownedByScope;
+
+    /// <summary>Binds a context fresh from the pool to the current tenant scope's budgeted connection.</summary>
+    internal void Bind(TenantConnectionHandle connection, bool ownedByScope)
+    {
+        Connection = connection;
+        _ownedByScope = ownedByScope;
+        Database.SetDbConnection(connection.Connection, contextOwnsConnection: true);
+    }
+
+    /// <summary>Called by the owning <see cref="ScopedTenantDbContext"/> only: returns the context to the pool.</summary>
+    internal ValueTask ReleaseFromScopeAsync()
+    {
+        _ownedByScope = false;
+        return DisposeAsync();
+    }
+
+    internal void ReleaseFromScope()
+    {
+        _ownedByScope = false;
+        Dispose();
+    }
+
+    public override void Dispose()
+    {
+        if (_ownedByScope)
+        {
+            return;
+        }
+
+        if (Connection is not null)
+        {
+            // EF resets a pooled context without closing a connection that was opened explicitly (OpenConnection,
+            // a transaction) and keeps counting it open, which would hold the tenant's connection and slot in the pool
+            // and refuse the next lease's SetDbConnection. Give everything back first.
+            Database.CurrentTransaction?.Dispose();
+            for (var i = 0; i < MaxNestedOpens && Database.GetDbConnection().State != System.Data.ConnectionState.Closed; i++)
+            {
+                Database.CloseConnection();
+            }
+
+            Connection.Connection.Dispose();
+            Connection = null;
+        }
+
+        base.Dispose();
+    }
+
+    public override ValueTask DisposeAsync() => _ownedByScope ? ValueTask.CompletedTask : ReturnAsync();
+
+    private async ValueTask ReturnAsync()
+    {
+        if (Connection is not null)
+        {
+            // As in Dispose: nothing opened explicitly may stay open (or counted open) in the pool.
+            if (Database.CurrentTransaction is { } transaction)
+            {
+                await transaction.DisposeAsync();
+            }
+
+            for (var i = 0; i < MaxNestedOpens && Database.GetDbConnection().State != System.Data.ConnectionState.Closed; i++)
+            {
+                await Database.CloseConnectionAsync();
+            }
+
+            await Connection.Connection.DisposeAsync();
+            Connection = null;
+        }
+
+        await base.DisposeAsync();
+    }
+
+    private const int MaxNestedOpens = 8;
 
     public DbSet<Member> Members => Set<Member>();
 
