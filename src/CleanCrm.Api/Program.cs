@@ -79,6 +79,14 @@ builder.Services.AddOpenTelemetry()
         if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
         {
             tracing.AddOtlpExporter();
+            tracing.SetSampler(new OpenTelemetry.Trace.ParentBasedSampler(
+                new OpenTelemetry.Trace.TraceIdRatioBasedSampler(builder.Configuration.GetValue("CleanCrm:Telemetry:TraceSampleRatio", 1.0))));
+        }
+        else
+        {
+            // Nothing exports spans: keep trace context (W3C ids for logs, problem details and audit correlation) but do
+            // not record span data nobody reads (tags, Npgsql command spans) on every request.
+            tracing.SetSampler(new OpenTelemetry.Trace.AlwaysOffSampler());
         }
     })
     .WithMetrics(metrics => metrics

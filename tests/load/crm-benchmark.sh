@@ -19,6 +19,7 @@
 #   BENCH_CONNECTIONS=32 BENCH_THREADS=2 BENCH_DURATION=5s BENCH_ROUNDS=9 BENCH_WARMUP=10s
 #   BENCH_USERS=1000 BENCH_LOAD_ORGS=100 BENCH_LOAD_DURATION=60s BENCH_NO_BUILD=1 BENCH_KEEP_PG=1
 #   BENCH_SKIP=overhead|load (run only the other part)
+#   BENCH_HOLD=1 (profiling: set up, start the host, write url/pid/token to <log>/hold.env and wait)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -143,6 +144,13 @@ check=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token"
 check=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Org: bench-0001' "$api_url/bench/bare/deals/00000000-0000-4000-a000-000000000001")
 [[ $check == 200 ]] || { say "bare GET deal answered $check"; exit 1; }
 say "host ready (pid $api_pid), token obtained"
+if [[ -n ${BENCH_HOLD:-} ]]; then
+  # For profiling: keep the host up with a valid token until interrupted (dotnet-trace / dotnet-counters on $api_pid).
+  printf 'API_URL=%s\nAPI_PID=%s\nTOKEN=%s\nDEALS=%s\n' "$api_url" "$api_pid" "$token" "$rows" >"$log/hold.env"
+  say "holding: source $log/hold.env; Ctrl-C (or kill $$) stops host and cluster"
+  while kill -0 "$api_pid" 2>/dev/null; do sleep 1; done
+  exit 0
+fi
 
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }

@@ -69,9 +69,16 @@ public static class DevelopmentAuthentication
         }
 
         // Bearer tokens from the OpenID Connect server always; "Dev ..." credentials only when explicitly enabled.
+        services.AddOptions<IdentityOptions>().Bind(configuration.GetSection(IdentityOptions.SectionName));
+        services.AddSingleton<ValidatedTokenCache>();
         var builder = services.AddAuthentication(IdentitySetup.PolicyScheme)
             .AddPolicyScheme(IdentitySetup.PolicyScheme, "Bearer or development credentials", options =>
                 options.ForwardDefaultSelector = context => IdentitySetup.SelectScheme(context, enabled))
+            .AddScheme<AuthenticationSchemeOptions, CachedBearerHandler>(CachedBearerHandler.SchemeName, "Bearer (validated-token cache over OpenIddict)", bearer =>
+            {
+                bearer.ForwardChallenge = OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
+                bearer.ForwardForbid = OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
+            })
             .AddCookie(CleanCrm.Api.Endpoints.SignInEndpoints.SessionScheme, cookie =>
             {
                 cookie.Cookie.Name = "cleancrm.session";

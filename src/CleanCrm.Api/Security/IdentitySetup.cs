@@ -29,6 +29,10 @@ public sealed class IdentityOptions
 
     [System.ComponentModel.DataAnnotations.Range(1, 365)]
     public int RefreshTokenLifetimeDays { get; set; } = 14;
+
+    /// <summary>How many validated access tokens each API instance remembers until they expire (0 turns the cache off).</summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 1_000_000)]
+    public int ValidatedTokenCacheSize { get; set; } = 20_000;
 }
 
 public static class IdentitySetup
@@ -86,11 +90,11 @@ public static class IdentitySetup
             });
     }
 
-    /// <summary>Bearer tokens go to OpenIddict validation; <c>Dev …</c> credentials to the development handler when it is on.</summary>
+    /// <summary>Bearer tokens go to OpenIddict validation (through the validated-token cache); <c>Dev …</c> credentials to the development handler when it is on.</summary>
     public static string SelectScheme(HttpContext context, bool developmentAuthentication) =>
         developmentAuthentication && context.Request.Headers.Authorization.ToString().StartsWith(DevelopmentAuthenticationHandler.SchemeName + " ", StringComparison.Ordinal)
             ? DevelopmentAuthenticationHandler.SchemeName
-            : OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
+            : CachedBearerHandler.SchemeName;
 
     private static RsaSecurityKey LoadKey(string? pem, IdentityOptions options, bool development, string name, string setting)
     {

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.Validation.AspNetCore;
+
+namespace CleanCrm.Api.Security;
+
+/// <summary>
+/// Bearer authentication that validates each distinct access token once with OpenIddict and remembers the resulting
+/// principal until the token expires. Access tokens are self-contained signed JWTs (no token-entry validation), so a
+/// token that validated once stays valid until its <c>exp</c>: signature, issuer, audience and lifetime were checked, and
+/// nothing else is consulted per request. Re-validating them on every request was ~15% of the API's CPU on the hot read
+/// path (docs/performance.md). Failures are never cached (OpenIddict answers them, with its error description), and a
+/// challenge or forbid goes to OpenIddict. Principals are shared between requests and treated as immutable (there is no
+/// claims transformation).
+/// </summary>
+public sealed class CachedBearerHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ValidatedTokenCache cache) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "CleanCrm.Bearer";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization;
+        var token = header.Count == 1 && header[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? value[7..].Trim()
+            : null;
+        var now = TimeProvider.GetUtcNow();
+        if (token is { Length: > 0 } && cache.TryGet(token, now, out var cached))
+        {
+            return AuthenticateResult.Success(new AuthenticationTicket(cached, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme));
+        }
+
+        var result = await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        if (token is { Length: > 0 } && result is { Succeeded: true, Principal: { } principal } && principal.GetExpirationDate() is { } expires)
+        {
+            cache.Add(token, principal, expires, now);
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Validated access tokens and their principals, bounded in number, each kept until its token expires.</summary>
+public sealed class ValidatedTokenCache(IOptions<IdentityOptions> options)
+{
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly int _capacity = options.Value.ValidatedTokenCacheSize;
+    private int _pruning;
+
+    public int Count => _entries.Count;
+
+    public bool TryGet(string token, DateTimeOffset now, out ClaimsPrincipal principal)
+    {
+        if (_entries.TryGetValue(token, out var entry))
+        {
+            if (entry.Expires > now)
+            {
+                principal = entry.Principal;
+                return true;
+            }
+
+            _entries.TryRemove(new KeyValuePair<string, Entry>(token, entry));
+        }
+
+        principal = null!;
+        return false;
+    }
+
+    public void Add(string token, ClaimsPrincipal principal, DateTimeOffset expires, DateTimeOffset now)
+    {
+        if (_capacity <= 0 || expires <= now)
+        {
+            return;
+        }
+
+        if (_entries.Count >= _capacity)
+        {
+            Prune(now);
+            if (_entries.Count >= _capacity)
+            {
+                return;
+            }
+        }
+
+        _entries[token] = new Entry(principal, expires);
+    }
+
+    // Drops expired entries; when every entry is still live, drops the ones expiring first (half the cache) so a flood of
+    // distinct tokens costs validations, never unbounded memory. One pruner at a time; others just skip caching.
+    private void Prune(DateTimeOffset now)
+    {
+        if (Interlocked.Exchange(ref _pruning, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var (key, entry) in _entries)
+            {
+                if (entry.Expires <= now)
+                {
+                    _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+                }
+            }
+
+            if (_entries.Count >= _capacity)
+            {
+                foreach (var (key, entry) in _entries.OrderBy(e => e.Value.Expires).Take(_entries.Count / 2).ToList())
+                {
+                    _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _pruning, 0);
+        }
+    }
+
+    private sealed record Entry(ClaimsPrincipal Principal, DateTimeOffset Expires);
+}
