@@ -132,7 +132,7 @@ app.UseSwaggerUi(settings =>
     settings.Path = "/swagger";
     settings.DocumentPath = "/openapi/{documentName}.json";
 });
-app.UseAuthentication();
+app.UseMiddleware<CleanCrm.Api.Security.ApiAuthenticationMiddleware>();
 app.UseMiddleware<RequestLogContextMiddleware>();
 app.UseAuthorization();
 app.UseMiddleware<OrgResolutionMiddleware>();

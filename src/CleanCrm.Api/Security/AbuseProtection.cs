@@ -33,19 +33,20 @@ public static class AbuseProtection
         var options = builder.Configuration.GetSection(AbuseProtectionOptions.SectionName).Get<AbuseProtectionOptions>() ?? new AbuseProtectionOptions();
         builder.Services.AddRateLimiter(limiter =>
         {
-            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            // Only the anonymous entry points are limited per IP. Everything else skips the partitioned limiter (a lock
+            // on its partition table and an IP string per request) through SelectiveRateLimiter.
+            limiter.GlobalLimiter = new SelectiveRateLimiter(IsLimitedPath, PartitionedRateLimiter.Create<HttpContext, string>(context =>
             {
                 var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
                 var path = context.Request.Path.Value ?? string.Empty;
                 return path switch
                 {
                     "/connect/token" => Window($"token:{ip}", options.TokenRequestsPerMinutePerIp),
-                    "/account/login" when HttpMethods.IsPost(context.Request.Method) => Window($"login:{ip}", options.TokenRequestsPerMinutePerIp),
+                    "/account/login" => Window($"login:{ip}", options.TokenRequestsPerMinutePerIp),
                     "/api/v1/signup" => Window($"signup:{ip}", options.SignupsPerMinutePerIp),
-                    _ when Endpoints.InvitationsEndpoints.IsAcceptPath(path) => Window($"accept:{ip}", options.SignupsPerMinutePerIp),
-                    _ => RateLimitPartition.GetNoLimiter("unlimited"),
+                    _ => Window($"accept:{ip}", options.SignupsPerMinutePerIp),
                 };
-            });
+            }));
             limiter.OnRejected = async (rejected, cancellationToken) =>
             {
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
@@ -64,6 +65,17 @@ public static class AbuseProtection
                 .WithHeaders("Authorization", "Content-Type", "If-Match", "X-Org")
                 .WithMethods("GET", "POST", "PUT", "PATCH", "DELETE")
                 .WithExposedHeaders("ETag", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")));
+    }
+
+    private static bool IsLimitedPath(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? string.Empty;
+        return path switch
+        {
+            "/connect/token" or "/api/v1/signup" => true,
+            "/account/login" => HttpMethods.IsPost(context.Request.Method),
+            _ => Endpoints.InvitationsEndpoints.IsAcceptPath(path),
+        };
     }
 
     /// <summary>Security headers on every response; HTML pages (Swagger UI, dashboards) also get a frame ban.</summary>
@@ -130,4 +142,41 @@ public sealed class AccountSignInThrottle(int attemptsPerMinute) : IDisposable
     }
 
     public void Dispose() => _limiter.Dispose();
+}
+
+/// <summary>Applies <paramref name="inner"/> to the requests <paramref name="applies"/> selects and grants the rest without touching it.</summary>
+internal sealed class SelectiveRateLimiter(Func<HttpContext, bool> applies, PartitionedRateLimiter<HttpContext> inner) : PartitionedRateLimiter<HttpContext>
+{
+    public override RateLimiterStatistics? GetStatistics(HttpContext resource) => applies(resource) ? inner.GetStatistics(resource) : null;
+
+    protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
+        applies(resource) ? inner.AttemptAcquire(resource, permitCount) : GrantedLease.Instance;
+
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken) =>
+        applies(resource) ? inner.AcquireAsync(resource, permitCount, cancellationToken) : ValueTask.FromResult<RateLimitLease>(GrantedLease.Instance);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private sealed class GrantedLease : RateLimitLease
+    {
+        public static readonly GrantedLease Instance = new();
+
+        public override bool IsAcquired => true;
+
+        public override IEnumerable<string> MetadataNames => [];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = null;
+            return false;
+        }
+    }
 }
