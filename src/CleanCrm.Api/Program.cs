@@ -30,6 +30,10 @@ builder.Host.UseSerilog((context, services, logger) => logger
     .Enrich.WithProperty("Service", "cleancrm-api")
     .WriteTo.Console(new RenderedCompactJsonFormatter()));
 
+// Serilog's logger factory builds a new logger (with its own caches) on every CreateLogger call; ASP.NET creates one per
+// authentication handler instance, i.e. per request. Cache them per category, as Microsoft's LoggerFactory does.
+CachingLoggerFactory.Decorate(builder.Services);
+
 builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddApplication(builder.Configuration);
 builder.Services.AddInfrastructure(builder.Configuration);
@@ -132,7 +136,7 @@ app.UseSwaggerUi(settings =>
     settings.Path = "/swagger";
     settings.DocumentPath = "/openapi/{documentName}.json";
 });
-app.UseMiddleware<CleanCrm.Api.Security.ApiAuthenticationMiddleware>();
+app.UseApiAuthentication();
 app.UseMiddleware<RequestLogContextMiddleware>();
 app.UseAuthorization();
 app.UseMiddleware<OrgResolutionMiddleware>();

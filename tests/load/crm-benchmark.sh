@@ -112,6 +112,10 @@ psql -XAtq -d cleancrm_catalog -c "INSERT INTO limit_overrides (organization_id,
   SELECT id, 100000000, now() FROM organizations WHERE slug LIKE 'bench-%'
   ON CONFLICT (organization_id) DO UPDATE SET api_requests_per10seconds = excluded.api_requests_per10seconds, updated_at = now()" >/dev/null
 
+if curl -s -o /dev/null --max-time 2 "$api_url/health/live"; then
+  say "something already listens on $api_url (a host left over from an earlier run?); stop it first"
+  exit 1
+fi
 say "starting the benchmark host on $api_url"
 (
   cd "$repo/tests/CleanCrm.Benchmarks"

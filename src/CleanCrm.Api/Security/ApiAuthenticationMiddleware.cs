@@ -1,14 +1,15 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features.Authentication;
+using OpenIddict.Server.AspNetCore;
 
 namespace CleanCrm.Api.Security;
 
 /// <summary>
 /// <c>UseAuthentication</c>, minus the OpenID Connect server's request processing on <c>/api/</c> paths. The standard
 /// middleware offers every request to each request-handling scheme first (OpenIddict's server inspects it to see whether
-/// it is one of its endpoints, with a dozen handlers resolved from DI per request); no OpenID Connect endpoint lives
-/// under <c>/api/</c>, so API requests go straight to the default authenticate scheme. Every other path (the
+/// it is one of its endpoints, building URIs and resolving a dozen handlers from DI per request); no OpenID Connect
+/// endpoint lives under <c>/api/</c>, so API requests skip the server's scheme (validation's still runs). Every other path (the
 /// <c>/connect/*</c> and <c>/.well-known/*</c> endpoints, sign-in pages) runs the standard middleware unchanged.
 /// </summary>
 public sealed class ApiAuthenticationMiddleware(RequestDelegate next, IAuthenticationSchemeProvider schemes)
@@ -28,6 +29,18 @@ public sealed class ApiAuthenticationMiddleware(RequestDelegate next, IAuthentic
             OriginalPath = context.Request.Path,
             OriginalPathBase = context.Request.PathBase,
         });
+        var handlers = context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
+        foreach (var requestScheme in await schemes.GetRequestHandlerSchemesAsync())
+        {
+            // OpenIddict validation prepares its per-request state here (its authenticate and challenge need it).
+            if (requestScheme.Name != OpenIddictServerAspNetCoreDefaults.AuthenticationScheme
+                && await handlers.GetHandlerAsync(context, requestScheme.Name) is IAuthenticationRequestHandler handler
+                && await handler.HandleRequestAsync())
+            {
+                return;
+            }
+        }
+
         if (await schemes.GetDefaultAuthenticateSchemeAsync() is { } scheme)
         {
             var result = await context.AuthenticateAsync(scheme.Name);
@@ -71,5 +84,19 @@ public sealed class ApiAuthenticationMiddleware(RequestDelegate next, IAuthentic
                 _result = null;
             }
         }
+    }
+}
+
+public static class ApiAuthenticationExtensions
+{
+    // The key UseAuthentication sets; WebApplication adds its own authentication middleware at the start of the pipeline
+    // when it is missing, which would authenticate every request twice.
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+
+    /// <summary>Use instead of <c>UseAuthentication</c> (see <see cref="ApiAuthenticationMiddleware"/>).</summary>
+    public static IApplicationBuilder UseApiAuthentication(this IApplicationBuilder app)
+    {
+        app.Properties[AuthenticationMiddlewareSetKey] = true;
+        return app.UseMiddleware<ApiAuthenticationMiddleware>();
     }
 }

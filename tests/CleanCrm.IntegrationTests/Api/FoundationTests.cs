@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CleanCrm.IntegrationTests.Api;
 
@@ -19,6 +20,15 @@ public sealed class FoundationTests(SharedPlatform platform) : IDisposable
         (await client.GetAsync("/health/live")).StatusCode.ShouldBe(HttpStatusCode.OK);
         var ready = await client.GetAsync("/health/ready");
         ready.StatusCode.ShouldBe(HttpStatusCode.OK, await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public void Loggers_are_created_once_per_category()
+    {
+        var factory = _api.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>();
+        factory.ShouldBeOfType<CleanCrm.Api.Infrastructure.CachingLoggerFactory>();
+        factory.CreateLogger("CleanCrm.Test").ShouldBeSameAs(factory.CreateLogger("CleanCrm.Test"));
+        factory.CreateLogger("CleanCrm.Test").ShouldNotBeSameAs(factory.CreateLogger("CleanCrm.Other"));
     }
 
     [Fact]
