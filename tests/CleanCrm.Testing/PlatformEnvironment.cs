@@ -57,6 +57,7 @@ public class PlatformEnvironment : IAsyncLifetime
         await TestDatabaseServers.ExecuteAsync(primary, $"CREATE DATABASE \"{CatalogDatabase}\"");
         Settings["ConnectionStrings:Catalog"] = CatalogConnectionString;
         Settings["CleanCrm:Tenancy:TemplateDatabase"] = TemplateDatabase;
+        Settings["CleanCrm:Tenancy:EfThreadSafetyChecks"] = "true";
         Settings["CleanCrm:Tenancy:DefaultServer:Name"] = "primary";
         Settings["CleanCrm:Tenancy:DefaultServer:Host"] = primary.Host;
         Settings["CleanCrm:Tenancy:DefaultServer:Port"] = primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);

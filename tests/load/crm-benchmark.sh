@@ -123,7 +123,7 @@ say "starting the benchmark host on $api_url"
     ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development \
     ConnectionStrings__Catalog="$catalog;Maximum Pool Size=20" \
     CleanCrm__Api__MigrateOnStartup=false \
-    CleanCrm__DevelopmentAuthentication__Enabled=false \
+    CleanCrm__DevelopmentAuthentication__Enabled=false CleanCrm__Tenancy__EfThreadSafetyChecks=false \
     CleanCrm__Identity__AccessTokenLifetimeMinutes=120 \
     CleanCrm__Identity__DevelopmentKeyDirectory="$out/crm-keys" \
     Serilog__MinimumLevel__Default=Warning \

@@ -27,9 +27,11 @@ public sealed class CachedBearerHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // The whole header value is the key: it is already a string (no copy of a ~1 KB token per request), and two
+        // spellings of one token are merely two entries.
         var header = Request.Headers.Authorization;
-        var token = header.Count == 1 && header[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            ? value[7..].Trim()
+        var token = header.Count == 1 && header[0] is { Length: > 7 } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? value
             : null;
         var now = TimeProvider.GetUtcNow();
         if (token is { Length: > 0 } && cache.TryGet(token, now, out var cached))

@@ -17,6 +17,13 @@ public sealed class TenancyOptions
     [Range(1, 100_000)]
     public int MaxDataSources { get; set; } = 500;
 
+    /// <summary>
+    /// EF Core's per-query check that a context is not used by two threads at once (an AsyncLocal write per query). On
+    /// in tests and development to catch misuse; off by default in production for the read path's sake (EF's own
+    /// performance guidance for pooled, high-throughput contexts).
+    /// </summary>
+    public bool EfThreadSafetyChecks { get; set; }
+
     /// <summary>Most connections one tenant may hold at once in this process.</summary>
     [Range(1, 100)]
     public int PerTenantMaxPoolSize { get; set; } = 5;

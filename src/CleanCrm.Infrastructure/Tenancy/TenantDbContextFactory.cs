@@ -18,7 +18,7 @@ public sealed class TenantDbContextFactory
     private readonly PooledDbContextFactory<TenantDbContext> _pool;
     private readonly TenantScopeAccessor _accessor;
 
-    public TenantDbContextFactory(TenantScopeAccessor accessor, TenantConnectionInterceptor interceptor, AuditLogInterceptor audit)
+    public TenantDbContextFactory(TenantScopeAccessor accessor, TenantConnectionInterceptor interceptor, AuditLogInterceptor audit, Microsoft.Extensions.Options.IOptions<Options.TenancyOptions> tenancy)
     {
         _accessor = accessor;
         var options = new DbContextOptionsBuilder<TenantDbContext>()
@@ -26,6 +26,7 @@ public sealed class TenantDbContextFactory
             .UseSnakeCaseNamingConvention()
             .UseQueryTrackingBehavior(QueryTrackingBehavior.TrackAll)
             .AddInterceptors(interceptor, audit)
+            .EnableThreadSafetyChecks(tenancy.Value.EfThreadSafetyChecks)
             .Options;
         _pool = new PooledDbContextFactory<TenantDbContext>(options, poolSize: 256);
     }

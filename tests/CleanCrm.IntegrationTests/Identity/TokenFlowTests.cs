@@ -77,17 +77,18 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
         var token = (await PasswordGrantAsync(_user.Email, Password)).GetProperty("access_token").GetString()!;
         var cache = _api.Services.GetRequiredService<CleanCrm.Api.Security.ValidatedTokenCache>();
         var now = DateTimeOffset.UtcNow;
-        cache.TryGet(token, now, out _).ShouldBeFalse();
+        var key = $"Bearer {token}";
+        cache.TryGet(key, now, out _).ShouldBeFalse();
 
         (await Bearer(token).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
-        cache.TryGet(token, DateTimeOffset.UtcNow, out var principal).ShouldBeTrue();
+        cache.TryGet(key, DateTimeOffset.UtcNow, out var principal).ShouldBeTrue();
         principal.FindFirst("sub")!.Value.ShouldBe(_user.Id.ToString());
         (await Bearer(token).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         // Kept only as long as the token lives (exp is 15 minutes after issue here).
         var exp = DateTimeOffset.FromUnixTimeSeconds(JsonDocument.Parse(Base64UrlDecode(token.Split('.')[1])).RootElement.GetProperty("exp").GetInt64());
-        cache.TryGet(token, exp.AddSeconds(1), out _).ShouldBeFalse();
-        cache.TryGet(token, DateTimeOffset.UtcNow, out _).ShouldBeFalse("an expired entry is dropped, so the token is validated again (and refused once expired)");
+        cache.TryGet(key, exp.AddSeconds(1), out _).ShouldBeFalse();
+        cache.TryGet(key, DateTimeOffset.UtcNow, out _).ShouldBeFalse("an expired entry is dropped, so the token is validated again (and refused once expired)");
         (await Bearer(token).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         // A different signature on the same header and payload is a different token: validated, refused, never cached.
@@ -96,7 +97,7 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
         var refused = await Bearer(forged).GetAsync("/api/v1/me");
         refused.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         refused.Headers.WwwAuthenticate.ToString().ShouldContain("invalid_token");
-        cache.TryGet(forged, DateTimeOffset.UtcNow, out _).ShouldBeFalse();
+        cache.TryGet($"Bearer {forged}", DateTimeOffset.UtcNow, out _).ShouldBeFalse();
     }
 
     [Fact]
