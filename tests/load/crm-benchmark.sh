@@ -18,7 +18,7 @@
 #   BENCH_CLUSTER=bench BENCH_PG_PORT=55532 BENCH_API_PORT=5190 BENCH_TENANTS=100 BENCH_ROWS=50
 #   BENCH_CONNECTIONS=32 BENCH_THREADS=2 BENCH_DURATION=5s BENCH_ROUNDS=9 BENCH_WARMUP=10s
 #   BENCH_USERS=1000 BENCH_LOAD_ORGS=100 BENCH_LOAD_DURATION=60s BENCH_NO_BUILD=1 BENCH_KEEP_PG=1
-#   BENCH_SKIP=overhead|load (run only the other part)
+#   BENCH_SKIP=overhead|load (run only the other part)  BENCH_LOAD_WARMUP_USERS (default BENCH_USERS/5)
 #   BENCH_HOLD=1 (profiling: set up, start the host, write url/pid/token to <log>/hold.env and wait)
 set -euo pipefail
 
@@ -201,15 +201,27 @@ if [[ $skip != load ]]; then
   say "latency under load: $users users over $load_orgs orgs for $load_duration"
   notes_before=$(psql -XAtc "SELECT count(*) FROM pg_database WHERE datname LIKE 'cleancrm\_t\_%'")
   ulimit -n 65536 2>/dev/null || true
-  # Warm-up: every organization's pool, token and caches once, at a fifth of the users.
-  TOKEN=$token K=$load_orgs ROWS=$rows wrk -t"$threads" -c$((users / 5)) -d"$warmup" --timeout 10s -s tests/load/crm-mixed.lua "$api_url" >"$log/load-warmup.txt"
+  # Warm-up: every organization's pool, token and caches, at BENCH_LOAD_WARMUP_USERS (default a fifth of the users).
+  TOKEN=$token K=$load_orgs ROWS=$rows wrk -t"$threads" -c"${BENCH_LOAD_WARMUP_USERS:-$((users / 5))}" -d"$warmup" --timeout 10s -s tests/load/crm-mixed.lua "$api_url" >"$log/load-warmup.txt"
+  # Steady state, measured on the server: scrape /metrics BENCH_STEADY_SKIP seconds into the run (after the start of
+  # 1,000 simultaneous users has settled) and again 2 s before its end; the difference is the window's histogram.
+  seconds=${load_duration%s}
+  steady_skip=${BENCH_STEADY_SKIP:-15}
+  (
+    sleep "$steady_skip"; curl -s "$api_url/metrics" >"$log/metrics-before.txt"
+    sleep $((seconds - steady_skip - 2)); curl -s "$api_url/metrics" >"$log/metrics-after.txt"
+  ) &
+  scraper=$!
   TOKEN=$token K=$load_orgs ROWS=$rows wrk -t"$threads" -c"$users" -d"$load_duration" --timeout 10s --latency -s tests/load/crm-mixed.lua "$api_url" >"$log/load.txt"
+  wait "$scraper" || true
+  steady=$(python3 tests/load/prom_window.py "$log/metrics-before.txt" "$log/metrics-after.txt" /api/ 2>&1 || true)
   result=$(grep '^RESULT' "$log/load.txt")
   {
     echo "latency under load: wrk -t$threads -c$users -d$load_duration, $load_orgs orgs, think 500-1500 ms, 80% reads / 20% writes ($notes_before tenant databases)"
     printf '  %s requests, %s req/s, p50 %s ms, p95 %s ms, p99 %s ms, max %s ms, non-2xx %s, socket errors %s\n' \
       "$(field "$result" requests)" "$(field "$result" rps)" "$(ms "$(field "$result" p50_us)")" "$(ms "$(field "$result" p95_us)")" \
       "$(ms "$(field "$result" p99_us)")" "$(ms "$(field "$result" max_us)")" "$(field "$result" non2xx)" "$(field "$result" socket_err)"
+    echo "  server-side, steady state (from ${steady_skip} s to $((seconds - 2)) s of the run): $steady"
   } >>"$report"
 fi
 
