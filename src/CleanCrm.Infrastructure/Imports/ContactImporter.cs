@@ -57,6 +57,11 @@ public sealed partial class ContactImporter(
             await main.Database.OpenConnectionAsync(cancellationToken);
             var connection = (NpgsqlConnection)main.Database.GetDbConnection();
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+            // For this transaction only: no JIT (compiling the merge's expressions with LLVM costs more than it saves on
+            // 10^5..10^6 rows) and enough memory for the in-file dedupe and company grouping to stay off disk.
+            await ExecuteAsync(connection, "SET LOCAL jit = off", cancellationToken);
+            await ExecuteAsync(connection, "SET LOCAL work_mem = '64MB'", cancellationToken);
             await ExecuteAsync(connection, StagingTable, cancellationToken);
             await StageAsync(connection, sideConnection, importId, progress, cancellationToken);
             var outcome = await MergeAsync(connection, import, progress, cancellationToken);
