@@ -14,10 +14,12 @@
 # 8. prints a summary (also .local/bench-backups/results-<time>.txt). Compare ratios from one run, not absolute times.
 #
 # Settings (environment):
-#   BENCH_PG_PORT=55552  BENCH_API_PORT=5192  BENCH_PG_MAX_CONNECTIONS=200
+#   BENCH_PG_PORT=55552  BENCH_API_PORT=5192  BENCH_PG_MAX_CONNECTIONS=400
 #   BENCH_TENANTS=100  BENCH_ROWS=10000  BENCH_SEED_PARALLELISM=4
 #   BENCH_BACKUP_SLOTS=1 (CleanCrm:Backups:MaxConcurrentBackups)  BENCH_WORKERS=10 (Hangfire workers)
 #   BENCH_CONNECTIONS=32  BENCH_THREADS=2  BENCH_WARMUP=10s  BENCH_MIN_LOAD_S=20
+#   BENCH_THINK_MS=100-300 (paced API load: each connection thinks that many ms between requests; default: closed loop)
+#   BENCH_TENANT_CONNECTIONS=150 (CleanCrm:Tenancy:MaxOpenTenantConnections of the API and worker)
 #   BENCH_NO_BUILD=1 (skip dotnet build)  BENCH_KEEP_PG=1 (leave the cluster running)
 set -euo pipefail
 
@@ -28,7 +30,7 @@ source "$repo/scripts/pg.sh"
 
 pg_port=${BENCH_PG_PORT:-55552}
 api_port=${BENCH_API_PORT:-5192}
-max_connections=${BENCH_PG_MAX_CONNECTIONS:-200}
+max_connections=${BENCH_PG_MAX_CONNECTIONS:-400}
 tenants=${BENCH_TENANTS:-100}
 rows=${BENCH_ROWS:-10000}
 seed_parallelism=${BENCH_SEED_PARALLELISM:-4}
@@ -103,6 +105,9 @@ common_env=(
   CleanCrm__Backups__FileSystemRoot="$store" CleanCrm__Backups__MaxConcurrentBackups="$slots" CleanCrm__Backups__ScheduleEnabled=false
   Serilog__MinimumLevel__Default=Warning
   Serilog__MinimumLevel__Override__CleanCrm.Application.Common.Behaviors.LoggingBehavior=Warning
+  # Sized for the 100 tenants the API load touches at once (docs/performance.md, latency under load): with fewer
+  # connections than active tenants every request pays a new physical connection and the baseline measures that.
+  CleanCrm__Tenancy__MaxOpenTenantConnections="${BENCH_TENANT_CONNECTIONS:-150}" CleanCrm__Tenancy__EfThreadSafetyChecks=false
 )
 
 # --- 2. migrate -------------------------------------------------------------------------------------------------
@@ -152,8 +157,13 @@ until [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/health/ready" || tru
 done
 kill -0 "$worker_pid" 2>/dev/null || { say "the worker exited"; tail -n 40 "$log/worker.log" >&2; exit 1; }
 
+window() { # <seconds> <prefix>: server-side histogram window of a run (from 10 s in to 2 s before its end)
+  sleep 10; curl -s "$api_url/metrics" >"$2-before.txt"
+  sleep $(($1 - 12)); curl -s "$api_url/metrics" >"$2-after.txt"
+}
+
 run_wrk() { # <duration> <output>
-  USER_ID=$user_id K=$tenants MODE=list COMPANIES=$rows wrk -t"$threads" -c"$connections" -d"$1" --latency --timeout 10s \
+  env USER_ID=$user_id K=$tenants MODE=list COMPANIES=$rows ${BENCH_THINK_MS:+THINK_MIN=${BENCH_THINK_MS%-*} THINK_MAX=${BENCH_THINK_MS#*-}} wrk -t"$threads" -c"$connections" -d"$1" --latency --timeout 10s \
     -s tests/load/tenants.lua "$api_url" -- "$tenants" >"$2" 2>&1
 }
 
@@ -189,14 +199,19 @@ load_s=$(awk -v a="$alone_s" -v m="$min_load" 'BEGIN { d = a > m ? a : m; printf
 
 # --- 6. run B: API baseline -------------------------------------------------------------------------------------
 say "run B: ${load_s}s of API load without backups"
+window "$load_s" "$log/metrics-baseline" &
 run_wrk "${load_s}s" "$log/wrk-baseline.txt"
+wait
 
 # --- 7. run C: API load and the fleet backup together ----------------------------------------------------------
 say "run C: ${load_s}s of API load while the fleet backup runs"
+window "$load_s" "$log/metrics-during" &
+window_pid=$!
 run_wrk "${load_s}s" "$log/wrk-during.txt" &
 wrk_pid=$!
 read -r loaded_s loaded_ok loaded_failed _ <<<"$(fleet_backup C)"
 wait "$wrk_pid"
+wait "$window_pid" || true
 [[ -n ${loaded_s:-} ]] || { say "run C did not finish"; exit 1; }
 
 # --- 8. summary -------------------------------------------------------------------------------------------------
@@ -207,7 +222,7 @@ during_p95=$(field "$log/wrk-during.txt" p95_us)
   echo "tenants: $tenants with $rows companies + $rows contacts each ($data_size of tenant databases); backup slots $slots; Hangfire workers $workers"
   echo "run A  fleet backup alone:           ${alone_s} s  ($alone_ok succeeded, $alone_failed failed, $((alone_bytes / 1024 / 1024)) MiB of dumps)"
   echo "run C  fleet backup under API load:  ${loaded_s} s  ($loaded_ok succeeded, $loaded_failed failed)"
-  printf "API (wrk -t%s -c%s, %ss, GET /api/v1/companies?limit=20 over %s tenants):\n" "$threads" "$connections" "$load_s" "$tenants"
+  printf "API (wrk -t%s -c%s, %ss, think %s ms, GET /api/v1/companies?limit=20 over %s tenants):\n" "$threads" "$connections" "$load_s" "${BENCH_THINK_MS:-0}" "$tenants"
   printf "  %-18s %10s %10s %10s %10s %8s\n" "" "req/s" "p50 ms" "p95 ms" "p99 ms" "non-200"
   for case in baseline during; do
     f="$log/wrk-$case.txt"
@@ -215,4 +230,7 @@ during_p95=$(field "$log/wrk-during.txt" p95_us)
       "$(ms "$(field "$f" p99_us)")" "$(field "$f" non200)"
   done
   awk -v b="$base_p95" -v d="$during_p95" 'BEGIN { printf "  p95 during / baseline: %.2f (target <= 1.20)\n", d / b }'
+  echo "  server-side, from 10 s in to 2 s before the end of each run (steady state, start of the connections excluded):"
+  echo "    baseline: $(python3 tests/load/prom_window.py "$log/metrics-baseline-before.txt" "$log/metrics-baseline-after.txt" /api/ 2>&1)"
+  echo "    during:   $(python3 tests/load/prom_window.py "$log/metrics-during-before.txt" "$log/metrics-during-after.txt" /api/ 2>&1)"
 } | tee "$out/results-$stamp.txt"

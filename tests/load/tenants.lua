@@ -10,6 +10,8 @@
 --   MODE         "list" (default): GET /api/v1/companies?limit=20
 --                "get": GET /api/v1/companies/<id> of a random seeded company (ids are deterministic)
 --   COMPANIES    companies per tenant for MODE=get (default 20)
+--   THINK_MIN / THINK_MAX  when set, each connection waits a random THINK_MIN..THINK_MAX ms before each request
+--                (a paced load with headroom instead of a closed loop that saturates the server)
 --
 -- done() prints one machine-readable line starting with "RESULT" (requests/s, latency percentiles in µs, status
 -- counts and socket errors); statuses other than 200 are counted by the response() hook.
@@ -39,6 +41,14 @@ function init(args)
   auth = "Dev user=" .. user
   math.randomseed(os.time() * 1000 + (thread_id or 0) * 7919)
   statuses_out = {}
+end
+
+if os.getenv("THINK_MAX") then
+  local think_min = tonumber(os.getenv("THINK_MIN") or "0")
+  local think_max = tonumber(os.getenv("THINK_MAX"))
+  function delay()
+    return math.random(think_min, think_max)
+  end
 end
 
 function request()
