@@ -247,6 +247,20 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/tags", new { name = "hot LEAD" }), HttpStatusCode.Conflict)).Errors!.ShouldContainKey("name");
     }
 
+    [Fact]
+    public async Task Concurrent_creates_of_one_tag_name_in_two_cases_make_one_tag()
+    {
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            _owner.PostAsJsonAsync("/api/v1/tags", new { name = i % 2 == 0 ? "Renewal Q3" : "renewal q3" })));
+        responses.Count(r => r.StatusCode == HttpStatusCode.Created).ShouldBe(1);
+        foreach (var refused in responses.Where(r => r.StatusCode != HttpStatusCode.Created))
+        {
+            (await Problem.ReadAsync(refused, HttpStatusCode.Conflict)).Errors!.ShouldContainKey("name");
+        }
+
+        (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM tags WHERE lower(name) = 'renewal q3' AND deleted_at IS NULL")).ShouldBe(1);
+    }
+
     public Task DisposeAsync() => Task.CompletedTask;
 
     private string ValidBody(string resource, string text, Guid? company = null)

@@ -204,7 +204,8 @@ internal sealed class TagConfiguration : IEntityTypeConfiguration<Tag>
         builder.ConfigureTenantEntity();
         builder.Property(t => t.Name).HasMaxLength(50);
         builder.Property(t => t.Color).HasMaxLength(7);
-        builder.HasIndex(t => t.Name).IsUnique().HasFilter("deleted_at IS NULL").HasDatabaseName("ux_tags_name_live");
+        // ux_tags_name_live is unique on lower(name) among live tags: an expression index, created by hand in the
+        // TagNamesCaseInsensitive migration (EF cannot model it).
     }
 }
 

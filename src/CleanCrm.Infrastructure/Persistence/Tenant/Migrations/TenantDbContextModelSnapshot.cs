@@ -1599,11 +1599,6 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_tags_created_at");
 
-                    b.HasIndex("Name")
-                        .IsUnique()
-                        .HasDatabaseName("ux_tags_name_live")
-                        .HasFilter("deleted_at IS NULL");
-
                     b.ToTable("tags", (string)null);
                 });
 
