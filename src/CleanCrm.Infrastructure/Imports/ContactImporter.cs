@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using CleanCrm.Application.Common.Validation;
 using CleanCrm.Application.Imports;
 using CleanCrm.Application.Imports.Contacts;
 using CleanCrm.Application.Imports.Csv;
@@ -189,6 +190,32 @@ public sealed partial class ContactImporter(
         }
 
         progress.AddDuplicates(duplicates, duplicateCount);
+        if (import.OnDuplicate == DuplicatePolicy.Update)
+        {
+            // An update merges the row's custom fields into the contact's: the result must keep the limits every other
+            // write keeps. Such rows fail with the numbers; the contact is left as it was.
+            var oversized = new List<ImportRowError>();
+            var oversizedCount = 0;
+            await using (var command = new NpgsqlCommand(RemoveOversizedMerges, connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds })
+            {
+                command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = FieldRules.MaxCustomFields });
+                command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = FieldRules.MaxCustomFieldsBytes });
+                command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ImportLimits.StoredRowErrors });
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    oversizedCount = (int)reader.GetInt64(3);
+                    oversized.Add(new ImportRowError(
+                        reader.GetInt32(0),
+                        "customFields",
+                        $"merged with the contact's existing custom fields they would be {reader.GetInt64(1)} fields and {reader.GetInt32(2)} bytes of JSON; at most {FieldRules.MaxCustomFields} fields and {FieldRules.MaxCustomFieldsBytes / 1024} KB are allowed."));
+                }
+            }
+
+            progress.AddDuplicates(oversized, oversizedCount);
+            duplicateCount += oversizedCount;
+        }
+
         var companiesCreated = 0L;
         if (progress.WithDomain)
         {
@@ -300,6 +327,21 @@ public sealed partial class ContactImporter(
             DELETE FROM import_staging s USING firsts f WHERE s.email = f.email AND s.line > f.first_line
             RETURNING s.line, f.first_line)
         SELECT line, first_line, count(*) OVER () FROM removed ORDER BY line LIMIT $1
+        """;
+
+    private const string RemoveOversizedMerges =
+        """
+        WITH merged AS (
+            SELECT s.line, c.custom_fields || s.custom_fields AS fields
+            FROM import_staging s JOIN contacts c ON c.email = s.email AND c.deleted_at IS NULL
+            WHERE s.custom_fields <> '{}'::jsonb),
+        measured AS (
+            SELECT line, (SELECT count(*) FROM jsonb_object_keys(fields)) AS keys, octet_length(fields::text) AS bytes FROM merged),
+        removed AS (
+            DELETE FROM import_staging s USING measured m
+            WHERE s.line = m.line AND (m.keys > $1 OR m.bytes > $2)
+            RETURNING s.line, m.keys, m.bytes)
+        SELECT line, keys, bytes, count(*) OVER () FROM removed ORDER BY line LIMIT $3
         """;
 
     private const string CreateCompaniesByDomain =

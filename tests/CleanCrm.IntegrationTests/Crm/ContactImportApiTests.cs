@@ -106,6 +106,27 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
     }
 
     [Fact]
+    public async Task An_update_that_would_push_a_contacts_custom_fields_over_the_limit_fails_that_row_only()
+    {
+        var existingFields = Enumerable.Range(1, 45).ToDictionary(i => $"k{i}", i => (object)$"v{i}");
+        var existing = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Full", email = "full@limits.example.com", customFields = existingFields });
+        var extra = string.Join(',', Enumerable.Range(1, 6).Select(i => $"x{i}"));
+        var csv = $"""
+                   {Header},{extra}
+                   ,,full@limits.example.com,,Now too many,,,,1,2,3,4,5,6
+                   Fresh,Row,fresh@limits.example.com,,,,,,1,2,3,4,5,6
+                   """;
+
+        var import = await ImportAsync(_member, csv, "?onDuplicate=update");
+        Counts(import).ShouldBe((2, 1, 0, 0, 1));
+        var error = import.GetProperty("errors").EnumerateArray().ShouldHaveSingleItem();
+        error.GetProperty("line").GetInt32().ShouldBe(2);
+        error.GetProperty("field").GetString().ShouldBe("customFields");
+        error.GetProperty("message").GetString()!.ShouldContain("51 fields");
+        (await Count($"SELECT count(*) FROM contacts WHERE id = '{existing}' AND job_title IS NULL AND (SELECT count(*) FROM jsonb_object_keys(custom_fields)) = 45")).ShouldBe(1);
+    }
+
+    [Fact]
     public async Task Duplicate_emails_within_the_file_keep_the_first_row_and_report_the_later_ones_by_line()
     {
         var csv = $"""
