@@ -23,12 +23,16 @@ public interface IImportUploadStore
 {
     /// <summary>Saves <paramref name="import"/> and the upload; fails (and stores nothing) past the size limit or when empty.</summary>
     Task<Result<long>> SaveAsync(Import import, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>Marks a stored import failed with <paramref name="reason"/> and drops its upload (it will never run).</summary>
+    Task AbandonAsync(Guid importId, string reason, CancellationToken cancellationToken);
 }
 
 /// <summary>Hands a stored import to the worker.</summary>
 public interface IImportQueue
 {
-    Task EnqueueAsync(Guid organizationId, Guid importId, CancellationToken cancellationToken);
+    /// <summary>False when the job could not be queued (job storage unreachable); the import will not run by itself.</summary>
+    Task<bool> EnqueueAsync(Guid organizationId, Guid importId, CancellationToken cancellationToken);
 }
 
 public static class ImportErrors

@@ -41,8 +41,19 @@ public sealed class ImportOptions
 /// memory) in the same transaction as the import row, so a worker on any machine can read it and a failed upload
 /// leaves nothing behind.
 /// </summary>
-public sealed class ImportUploadStore(TenantDbContext db, IOptions<ImportOptions> options) : IImportUploadStore
+public sealed class ImportUploadStore(TenantDbContext db, IOptions<ImportOptions> options, TimeProvider clock) : IImportUploadStore
 {
+    public async Task AbandonAsync(Guid importId, string reason, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await db.Database.ExecuteSqlAsync(
+            $"""
+             UPDATE imports SET status = 'failed', failure_reason = {reason}, finished_at = {now}, updated_at = {now} WHERE id = {importId} AND status = 'queued';
+             DELETE FROM import_upload_chunks WHERE import_id = {importId};
+             """,
+            cancellationToken);
+    }
+
     public async Task<Result<long>> SaveAsync(Import import, Stream content, CancellationToken cancellationToken)
     {
         var limit = options.Value.MaxUploadBytes;

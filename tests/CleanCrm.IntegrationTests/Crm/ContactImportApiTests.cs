@@ -6,6 +6,8 @@ using System.Text.Json;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.TestHost;
 
 namespace CleanCrm.IntegrationTests.Crm;
 
@@ -124,6 +126,27 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         error.GetProperty("field").GetString().ShouldBe("customFields");
         error.GetProperty("message").GetString()!.ShouldContain("51 fields");
         (await Count($"SELECT count(*) FROM contacts WHERE id = '{existing}' AND job_title IS NULL AND (SELECT count(*) FROM jsonb_object_keys(custom_fields)) = 45")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task When_the_job_cannot_be_queued_the_upload_is_refused_with_503_and_no_import_is_left_waiting()
+    {
+        using var broken = _api.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.AddSingleton<CleanCrm.Application.Imports.IImportQueue, UnreachableQueue>()));
+        var client = broken.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Dev", $"user={_memberUser.Id}");
+        client.DefaultRequestHeaders.Add("X-Org", _org.Slug);
+
+        var problem = await Problem.ReadAsync(await PostCsvAsync(client, $"{Header}\nNever,Queued,never@queue.example.com,,,,,\n"), HttpStatusCode.ServiceUnavailable);
+        problem.Code.ShouldBe("import_not_queued");
+        (await Count("SELECT count(*) FROM imports WHERE status = 'queued'")).ShouldBe(0);
+        (await Count("SELECT count(*) FROM imports i WHERE status = 'failed' AND failure_reason LIKE '%Upload the file again%' AND NOT EXISTS (SELECT 1 FROM import_upload_chunks c WHERE c.import_id = i.id)")).ShouldBeGreaterThanOrEqualTo(1);
+        (await Count("SELECT count(*) FROM contacts WHERE email = 'never@queue.example.com'")).ShouldBe(0);
+    }
+
+    private sealed class UnreachableQueue : CleanCrm.Application.Imports.IImportQueue
+    {
+        public Task<bool> EnqueueAsync(Guid organizationId, Guid importId, CancellationToken cancellationToken) => Task.FromResult(false);
     }
 
     [Fact]

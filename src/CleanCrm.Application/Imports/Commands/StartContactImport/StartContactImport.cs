@@ -59,7 +59,16 @@ public sealed class StartContactImportHandler(
             return saved.Error!;
         }
 
-        await queue.EnqueueAsync(tenant.Current!.OrganizationId, import.Id, CancellationToken.None);
+        if (!await queue.EnqueueAsync(tenant.Current!.OrganizationId, import.Id, CancellationToken.None))
+        {
+            // Never leave an import that nothing will run: record why and tell the caller to send the file again.
+            await store.AbandonAsync(import.Id, "The import could not be handed to the import worker; nothing was imported. Upload the file again.", CancellationToken.None);
+            return new Error(
+                ErrorType.Unavailable,
+                "import_not_queued",
+                "The file was received but the import could not be queued (the job store is unavailable); nothing was imported. Upload it again in a moment.");
+        }
+
         return new ImportAccepted(import.Id);
     }
 }
