@@ -33,7 +33,8 @@ public static class ImportsEndpoints
             .Accepts<string>("text/csv", "multipart/form-data")
             .Produces<ImportAccepted>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new GetImport(id), ct)))
