@@ -35,17 +35,12 @@ public static class AbuseProtection
         {
             // Only the anonymous entry points are limited per IP. Everything else skips the partitioned limiter (a lock
             // on its partition table and an IP string per request) through SelectiveRateLimiter.
-            limiter.GlobalLimiter = new SelectiveRateLimiter(IsLimitedPath, PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            limiter.GlobalLimiter = new SelectiveRateLimiter(context => EntryPoint(context) is not null, PartitionedRateLimiter.Create<HttpContext, string>(context =>
             {
+                var entryPoint = EntryPoint(context)!;
                 var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-                var path = context.Request.Path.Value ?? string.Empty;
-                return path switch
-                {
-                    "/connect/token" => Window($"token:{ip}", options.TokenRequestsPerMinutePerIp),
-                    "/account/login" => Window($"login:{ip}", options.TokenRequestsPerMinutePerIp),
-                    "/api/v1/signup" => Window($"signup:{ip}", options.SignupsPerMinutePerIp),
-                    _ => Window($"accept:{ip}", options.SignupsPerMinutePerIp),
-                };
+                var permits = entryPoint is "token" or "login" ? options.TokenRequestsPerMinutePerIp : options.SignupsPerMinutePerIp;
+                return Window($"{entryPoint}:{ip}", permits);
             }));
             limiter.OnRejected = async (rejected, cancellationToken) =>
             {
@@ -67,14 +62,17 @@ public static class AbuseProtection
                 .WithExposedHeaders("ETag", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")));
     }
 
-    private static bool IsLimitedPath(HttpContext context)
+    /// <summary>The anonymous entry point a request is aimed at (limited per client IP), or null for everything else.</summary>
+    private static string? EntryPoint(HttpContext context)
     {
         var path = context.Request.Path.Value ?? string.Empty;
         return path switch
         {
-            "/connect/token" or "/api/v1/signup" => true,
-            "/account/login" => HttpMethods.IsPost(context.Request.Method),
-            _ => Endpoints.InvitationsEndpoints.IsAcceptPath(path),
+            "/connect/token" => "token",
+            "/account/login" when HttpMethods.IsPost(context.Request.Method) => "login",
+            "/api/v1/signup" => "signup",
+            _ when Endpoints.InvitationsEndpoints.IsAcceptPath(path) => "accept",
+            _ => null,
         };
     }
 

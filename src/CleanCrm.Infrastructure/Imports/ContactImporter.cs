@@ -189,7 +189,7 @@ public sealed partial class ContactImporter(
             }
         }
 
-        progress.AddDuplicates(duplicates, duplicateCount);
+        progress.AddRejected(duplicates, duplicateCount);
         if (import.OnDuplicate == DuplicatePolicy.Update)
         {
             // An update merges the row's custom fields into the contact's: the result must keep the limits every other
@@ -212,8 +212,8 @@ public sealed partial class ContactImporter(
                 }
             }
 
-            progress.AddDuplicates(oversized, oversizedCount);
-            duplicateCount += oversizedCount;
+            progress.AddRejected(oversized, oversizedCount);
+            duplicateCount += oversizedCount; // removed from staging like the in-file duplicates
         }
 
         var companiesCreated = 0L;
@@ -451,10 +451,10 @@ public sealed partial class ContactImporter(
             }
         }
 
-        public void AddDuplicates(List<ImportRowError> firstDuplicates, int count)
+        public void AddRejected(List<ImportRowError> firstRejected, int count)
         {
             FailedRows += count;
-            _errors.AddRange(firstDuplicates);
+            _errors.AddRange(firstRejected);
             _errors.Sort((a, b) => a.Line.CompareTo(b.Line));
             if (_errors.Count > ImportLimits.StoredRowErrors)
             {

@@ -10,8 +10,8 @@ namespace CleanCrm.Infrastructure.Tenancy;
 /// Contexts come from an EF context pool: the options hold no tenant (each lease gets its scope's budgeted connection
 /// with <c>SetDbConnection</c>), so one pool serves every tenant, and a request no longer builds EF's internal service
 /// scope, state manager and per-category loggers (locks and allocations measured as most of the read path's overhead,
-/// docs/performance.md). A pooled context is reset by EF when returned (change tracker, owned connection disposed, which
-/// gives the connection slot back).
+/// docs/performance.md). EF resets a returned context's change tracker; <see cref="TenantDbContext"/> itself closes
+/// and disposes its connection first (EF's reset would keep an explicitly opened one), which gives the slot back.
 /// </remarks>
 public sealed class TenantDbContextFactory
 {
