@@ -62,20 +62,25 @@ internal static class ServeApiCommand
     private sealed class BenchmarkApiFactory : WebApplicationFactory<global::Program>
     {
         // The API's appsettings*.json are copied next to this tool; the factory would otherwise look for a source folder.
+        // The factory forces Development; the benchmark script chooses the environment (ASPNETCORE_ENVIRONMENT).
         protected override void ConfigureWebHost(IWebHostBuilder builder) =>
-            builder.UseContentRoot(AppContext.BaseDirectory).ConfigureServices(services =>
-            {
-                services.AddSingleton<BareDealEndpoint>();
-                services.AddTransient<IStartupFilter, BareRouteStartupFilter>();
-            });
+            builder.UseContentRoot(AppContext.BaseDirectory)
+                .UseEnvironment(Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") is { Length: > 0 } environment ? environment : "Development")
+                .ConfigureServices(services =>
+                {
+                    services.AddSingleton<BareDealEndpoint>();
+                    services.AddSingleton<EfDealEndpoint>();
+                    services.AddTransient<IStartupFilter, BareRouteStartupFilter>();
+                });
     }
 
-    private sealed class BareRouteStartupFilter(BareDealEndpoint endpoint) : IStartupFilter
+    private sealed class BareRouteStartupFilter(BareDealEndpoint endpoint, EfDealEndpoint ef) : IStartupFilter
     {
         // Mapped in front of the whole pipeline: nothing of the product's middleware runs for it.
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             app.Map("/bench/bare/deals", bare => bare.Run(endpoint.HandleAsync));
+            app.Map("/bench/ef/deals", route => route.Run(ef.HandleAsync));
             next(app);
         };
     }
@@ -167,5 +172,39 @@ internal sealed class BareDealEndpoint(IDbContextFactory<CatalogDbContext> catal
             ApplicationName = "cleancrm-bare",
         };
         return NpgsqlDataSource.Create(builder.ConnectionString);
+    }
+}
+
+/// <summary>
+/// The product's data path without its HTTP pipeline: a DI scope, the tenant scope (catalog lookup cached, data source
+/// pinned), the scoped pooled <c>TenantDbContext</c> with its budgeted connection, and the same handler as
+/// <c>GET /api/v1/deals/{id}</c>. Between the bare endpoint and the full stack, it splits the gap into "tenant data path"
+/// and "HTTP pipeline, authentication, org resolution and mediator".
+/// </summary>
+internal sealed class EfDealEndpoint(IServiceScopeFactory scopes, TenantDirectory directory, TenantScopeFactory tenantScopes)
+{
+    public async Task HandleAsync(HttpContext context)
+    {
+        var slug = context.Request.Headers["X-Org"].ToString();
+        if (slug.Length == 0 || !Guid.TryParse(context.Request.Path.Value?.Trim('/'), out var id)
+            || await directory.FindBySlugAsync(slug, context.RequestAborted) is not { } location)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        await using var tenant = await tenantScopes.BeginAsync(location, context.RequestAborted);
+        var handler = new CleanCrm.Application.Deals.Queries.GetDealHandler(scope.ServiceProvider.GetRequiredService<CleanCrm.Application.Common.Persistence.ITenantDbContext>());
+        var result = await handler.Handle(new CleanCrm.Application.Deals.Queries.GetDeal(id), context.RequestAborted);
+        if (!result.IsSuccess)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        context.Response.Headers.ETag = $"\"{result.Value.Version.ToString(CultureInfo.InvariantCulture)}\"";
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await JsonSerializer.SerializeAsync(context.Response.Body, result.Value, ApiJson.Options, context.RequestAborted);
     }
 }

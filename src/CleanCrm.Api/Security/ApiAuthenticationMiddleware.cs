@@ -12,7 +12,7 @@ namespace CleanCrm.Api.Security;
 /// endpoint lives under <c>/api/</c>, so API requests skip the server's scheme (validation's still runs). Every other path (the
 /// <c>/connect/*</c> and <c>/.well-known/*</c> endpoints, sign-in pages) runs the standard middleware unchanged.
 /// </summary>
-public sealed class ApiAuthenticationMiddleware(RequestDelegate next, IAuthenticationSchemeProvider schemes)
+public sealed class ApiAuthenticationMiddleware(RequestDelegate next, IAuthenticationSchemeProvider schemes, ValidatedTokenCache tokens, TimeProvider clock)
 {
     private readonly AuthenticationMiddleware _standard = new(next, schemes);
 
@@ -29,6 +29,20 @@ public sealed class ApiAuthenticationMiddleware(RequestDelegate next, IAuthentic
             OriginalPath = context.Request.Path,
             OriginalPathBase = context.Request.PathBase,
         });
+
+        // A bearer token validated before (the usual case: a client sends the same token until it expires) is answered
+        // from the cache without building the authentication handlers or running OpenIddict's request processing; the
+        // result is the one CachedBearerHandler would give. Anything else takes the full path below.
+        if (CachedBearerHandler.BearerKey(context.Request) is { } token && tokens.TryGet(token, clock.GetUtcNow(), out var cached))
+        {
+            context.User = cached;
+            var authenticated = new AuthenticatedFeatures(CachedBearerHandler.Success(cached));
+            context.Features.Set<IHttpAuthenticationFeature>(authenticated);
+            context.Features.Set<IAuthenticateResultFeature>(authenticated);
+            await next(context);
+            return;
+        }
+
         var handlers = context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
         foreach (var requestScheme in await schemes.GetRequestHandlerSchemesAsync())
         {

@@ -25,27 +25,62 @@ public sealed class CachedBearerHandler(
 {
     public const string SchemeName = "CleanCrm.Bearer";
 
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
-    {
-        // The whole header value is the key: it is already a string (no copy of a ~1 KB token per request), and two
-        // spellings of one token are merely two entries.
-        var header = Request.Headers.Authorization;
-        var token = header.Count == 1 && header[0] is { Length: > 7 } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+    /// <summary>The cache key of a request's credentials: the whole <c>Authorization</c> value when it is one bearer token.</summary>
+    /// <remarks>
+    /// The whole header value is the key: it is already a string (no copy of a ~1 KB token per request), and two
+    /// spellings of one token are merely two entries.
+    /// </remarks>
+    public static string? BearerKey(HttpRequest request) =>
+        request.Headers.Authorization is { Count: 1 } header && header[0] is { Length: > 7 } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
             ? value
             : null;
+
+    /// <summary>A ticket for a principal validated earlier (same scheme name as OpenIddict's own tickets).</summary>
+    public static AuthenticateResult Success(ClaimsPrincipal principal) =>
+        AuthenticateResult.Success(new AuthenticationTicket(principal, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme));
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var token = BearerKey(Request);
         var now = TimeProvider.GetUtcNow();
-        if (token is { Length: > 0 } && cache.TryGet(token, now, out var cached))
+        if (token is not null && cache.TryGet(token, now, out var cached))
         {
-            return AuthenticateResult.Success(new AuthenticationTicket(cached, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme));
+            return Success(cached);
         }
 
+        await EnsureValidationRequestStateAsync();
         var result = await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        if (token is { Length: > 0 } && result is { Succeeded: true, Principal: { } principal } && principal.GetExpirationDate() is { } expires)
+        if (token is not null && result is { Succeeded: true, Principal: { } principal } && principal.GetExpirationDate() is { } expires)
         {
             cache.Add(token, principal, expires, now);
         }
 
         return result;
+    }
+
+    // Challenges and forbids are OpenIddict's (its error codes and WWW-Authenticate header).
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        await EnsureValidationRequestStateAsync();
+        await Context.ChallengeAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme, properties);
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        await EnsureValidationRequestStateAsync();
+        await Context.ForbidAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme, properties);
+    }
+
+    // OpenIddict validation keeps per-request state (its transaction) that its request handling creates; a request
+    // authenticated from the cache by ApiAuthenticationMiddleware skipped that step, so it runs here when needed.
+    private async Task EnsureValidationRequestStateAsync()
+    {
+        if (Context.Features.Get<OpenIddictValidationAspNetCoreFeature>() is null
+            && await Context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>()
+                .GetHandlerAsync(Context, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme) is IAuthenticationRequestHandler handler)
+        {
+            await handler.HandleRequestAsync();
+        }
     }
 }
 

@@ -74,11 +74,7 @@ public static class DevelopmentAuthentication
         var builder = services.AddAuthentication(IdentitySetup.PolicyScheme)
             .AddPolicyScheme(IdentitySetup.PolicyScheme, "Bearer or development credentials", options =>
                 options.ForwardDefaultSelector = context => IdentitySetup.SelectScheme(context, enabled))
-            .AddScheme<AuthenticationSchemeOptions, CachedBearerHandler>(CachedBearerHandler.SchemeName, "Bearer (validated-token cache over OpenIddict)", bearer =>
-            {
-                bearer.ForwardChallenge = OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
-                bearer.ForwardForbid = OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
-            })
+            .AddScheme<AuthenticationSchemeOptions, CachedBearerHandler>(CachedBearerHandler.SchemeName, "Bearer (validated-token cache over OpenIddict)", null)
             .AddCookie(CleanCrm.Api.Endpoints.SignInEndpoints.SessionScheme, cookie =>
             {
                 cookie.Cookie.Name = "cleancrm.session";

@@ -101,6 +101,56 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_authenticated_from_the_cache_still_gets_the_OpenID_servers_forbid_and_challenge()
+    {
+        // Behind the whole pipeline (reached by paths no endpoint matches), as an endpoint refusing the caller would.
+        using var api = _api.WithWebHostBuilder(builder => builder.ConfigureServices(services =>
+            services.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, RefusingRoutes>()));
+        var token = (await PasswordGrantAsync(_user.Email, Password)).GetProperty("access_token").GetString()!;
+        var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        // The first request validates the token with OpenIddict; the next ones are answered from the cache, without
+        // OpenIddict's per-request processing, which its forbid and challenge need. They must answer alike.
+        var answers = new List<string>();
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var forbidden = await client.GetAsync("/api/v1/test-refusals/forbid");
+            forbidden.StatusCode.ShouldBe(HttpStatusCode.Forbidden, $"attempt {attempt}: {await forbidden.Content.ReadAsStringAsync()}");
+            forbidden.Headers.WwwAuthenticate.ToString().ShouldContain("insufficient_access");
+
+            // A challenge of a caller whose token is valid is OpenIddict's "insufficient_access" too.
+            var challenged = await client.GetAsync("/api/v1/test-refusals/challenge");
+            answers.Add($"{(int)forbidden.StatusCode} {forbidden.Headers.WwwAuthenticate} | {(int)challenged.StatusCode} {challenged.Headers.WwwAuthenticate}");
+        }
+
+        answers.Distinct().Count().ShouldBe(1, string.Join(Environment.NewLine, answers));
+
+        api.Services.GetRequiredService<CleanCrm.Api.Security.ValidatedTokenCache>()
+            .TryGet($"Bearer {token}", DateTimeOffset.UtcNow, out _).ShouldBeTrue();
+    }
+
+    private sealed class RefusingRoutes : Microsoft.AspNetCore.Hosting.IStartupFilter
+    {
+        public Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> Configure(Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> next) => app =>
+        {
+            next(app);
+            Microsoft.AspNetCore.Builder.RunExtensions.Run(app, async context =>
+            {
+                context.User.Identity?.IsAuthenticated.ShouldBeTrue();
+                if (context.Request.Path.Value!.EndsWith("/forbid", StringComparison.Ordinal))
+                {
+                    await Microsoft.AspNetCore.Authentication.AuthenticationHttpContextExtensions.ForbidAsync(context);
+                }
+                else
+                {
+                    await Microsoft.AspNetCore.Authentication.AuthenticationHttpContextExtensions.ChallengeAsync(context);
+                }
+            });
+        };
+    }
+
+    [Fact]
     public async Task Tampered_or_garbage_tokens_are_401()
     {
         var token = (await PasswordGrantAsync(_user.Email, Password)).GetProperty("access_token").GetString()!;

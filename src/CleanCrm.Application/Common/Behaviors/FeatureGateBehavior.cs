@@ -9,13 +9,12 @@ namespace CleanCrm.Application.Common.Behaviors;
 public sealed class FeatureGateBehavior<TMessage, TResponse>(IFeatures features, ITenantContext tenantContext) : IPipelineBehavior<TMessage, TResponse>
     where TMessage : notnull, IMessage
 {
-    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
-    {
-        if (RequestMetadata<TMessage>.Feature is not { } feature)
-        {
-            return await next(message, cancellationToken);
-        }
+    // Most requests name no feature: they pass straight through (no async state machine of their own).
+    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken) =>
+        RequestMetadata<TMessage>.Feature is { } feature ? GateAsync(feature, message, next, cancellationToken) : next(message, cancellationToken);
 
+    private async ValueTask<TResponse> GateAsync(string feature, TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    {
         if (tenantContext.Current is { } tenant && await features.IsEnabledAsync(tenant.OrganizationId, feature, cancellationToken))
         {
             return await next(message, cancellationToken);

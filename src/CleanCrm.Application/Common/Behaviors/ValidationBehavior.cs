@@ -10,13 +10,12 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
 {
     private readonly IValidator<TMessage>[] _validators = [.. validators];
 
-    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
-    {
-        if (_validators.Length == 0)
-        {
-            return await next(message, cancellationToken);
-        }
+    // Requests without validators pass straight through (no async state machine of their own).
+    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken) =>
+        _validators.Length == 0 ? next(message, cancellationToken) : ValidateAsync(message, next, cancellationToken);
 
+    private async ValueTask<TResponse> ValidateAsync(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    {
         var context = new ValidationContext<TMessage>(message);
         var failures = new List<FluentValidation.Results.ValidationFailure>();
         foreach (var validator in _validators)
