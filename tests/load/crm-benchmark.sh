@@ -7,10 +7,12 @@
 # 2. seeds BENCH_TENANTS organizations with BENCH_ROWS companies, contacts and deals each and gives the benchmark owner
 #    a random password (CleanCrm.Benchmarks seed-tenants),
 # 3. starts the API inside the benchmark host (CleanCrm.Benchmarks serve-api: the real Program on Kestrel plus
-#    GET /bench/bare/deals/{id}, the same SQL with raw Npgsql), Release, development authentication OFF,
+#    GET /bench/bare/deals/{id}, the same SQL with raw Npgsql, and GET /bench/ef/deals/{id}, the product's tenant data
+#    path without the HTTP pipeline), Release, development authentication OFF,
 # 4. signs in with the password grant (a real bearer token: every request validates it),
 # 5. read-path overhead: alternates short wrk runs of the full stack (GET /api/v1/deals/{id}) and the bare endpoint on
-#    one tenant (same connections and threads, order swapped each round), BENCH_ROUNDS pairs, median of the ratios,
+#    one tenant (same connections and threads, order swapped each round), BENCH_ROUNDS pairs, median of the ratios;
+#    an "ef" run between them in each round shows how much of the gap is the data path and how much the pipeline,
 # 6. latency under load: BENCH_USERS connections (users) spread over BENCH_LOAD_ORGS organizations, think time
 #    500-1500 ms, mixed reads and writes (tests/load/crm-mixed.lua; tests/load/crm-mixed.k6.js is the k6 version).
 #
@@ -120,7 +122,7 @@ say "starting the benchmark host on $api_url"
 (
   cd "$repo/tests/CleanCrm.Benchmarks"
   exec setsid env \
-    ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development \
+    ASPNETCORE_ENVIRONMENT=Testing DOTNET_ENVIRONMENT=Testing \
     ConnectionStrings__Catalog="$catalog;Maximum Pool Size=20" \
     CleanCrm__Api__MigrateOnStartup=false \
     CleanCrm__DevelopmentAuthentication__Enabled=false CleanCrm__Tenancy__EfThreadSafetyChecks=false \
@@ -169,21 +171,24 @@ if [[ $skip != overhead ]]; then
   say "warm-up: $warmup each"
   MODE=full TOKEN=$token DEALS=$rows wrk -t"$threads" -c"$connections" -d"$warmup" -s tests/load/crm-read.lua "$api_url" >/dev/null
   MODE=bare DEALS=$rows wrk -t"$threads" -c"$connections" -d"$warmup" -s tests/load/crm-read.lua "$api_url" >/dev/null
+  MODE=ef DEALS=$rows wrk -t"$threads" -c"$connections" -d"$warmup" -s tests/load/crm-read.lua "$api_url" >/dev/null
   # Short runs, alternating, with the order swapped every round so a drift of the machine's other load hits both
   # sides alike; each round's pair gives one ratio and the median of the ratios is the result. (Running both at the
   # same time is no good: a saturated server shares its queue, which hides the difference in per-request cost.)
   echo "read-path overhead: wrk -t$threads -c$connections -d$duration per run, one tenant, random of $rows deals, alternating pairs" >>"$report"
+  # A third run per round, "ef" (the product's tenant data path without the HTTP pipeline), splits the gap.
   ratios=()
+  ef_ratios=()
   for round in $(seq 1 "$rounds"); do
-    order="full bare"
-    ((round % 2 == 0)) && order="bare full"
+    order="full ef bare"
+    ((round % 2 == 0)) && order="bare ef full"
     for mode in $order; do
       MODE=$mode TOKEN=$token DEALS=$rows wrk -t"$threads" -c"$connections" -d"$duration" --latency -s tests/load/crm-read.lua "$api_url" >"$log/read-$mode-$round.txt"
       result=$(grep '^RESULT' "$log/read-$mode-$round.txt")
       printf '  round %d %-4s %8s req/s  p50 %6s ms  p99 %6s ms  non200 %s  socket errors %s\n' "$round" "$mode" "$(field "$result" rps)" \
         "$(ms "$(field "$result" p50_us)")" "$(ms "$(field "$result" p99_us)")" "$(field "$result" non200)" "$(field "$result" socket_err)" >>"$report"
     done
-    for mode in full bare; do
+    for mode in full ef bare; do
       bad=$(field "$(grep '^RESULT' "$log/read-$mode-$round.txt")" non200)
       if [[ $bad != 0 ]]; then
         echo "  round $round $mode had $bad non-200 answers: the run measures errors, not the read path; aborting" | tee -a "$report" >&2
@@ -191,10 +196,13 @@ if [[ $skip != overhead ]]; then
       fi
     done
     ratio=$(awk -v f="$(field "$(grep '^RESULT' "$log/read-full-$round.txt")" rps)" -v b="$(field "$(grep '^RESULT' "$log/read-bare-$round.txt")" rps)" 'BEGIN { printf "%.1f", 100 * f / b }')
+    ef_ratio=$(awk -v f="$(field "$(grep '^RESULT' "$log/read-ef-$round.txt")" rps)" -v b="$(field "$(grep '^RESULT' "$log/read-bare-$round.txt")" rps)" 'BEGIN { printf "%.1f", 100 * f / b }')
     ratios+=("$ratio")
-    echo "  round $round: full stack at $ratio% of bare" >>"$report"
+    ef_ratios+=("$ef_ratio")
+    echo "  round $round: full stack at $ratio% of bare (data path alone at $ef_ratio%)" >>"$report"
   done
   printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "  median over %d rounds: full stack keeps %s%% of bare (min %s%%, max %s%%)\n", NR, a[int((NR + 1) / 2)], a[1], a[NR] }' >>"$report"
+  printf '%s\n' "${ef_ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "  median over %d rounds: tenant data path alone (ef) keeps %s%% of bare (min %s%%, max %s%%)\n", NR, a[int((NR + 1) / 2)], a[1], a[NR] }' >>"$report"
 fi
 
 if [[ $skip != load ]]; then

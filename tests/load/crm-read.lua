@@ -1,6 +1,8 @@
 -- wrk script for the read-path overhead benchmark (tests/load/crm-benchmark.sh):
 --   MODE=full  GET /api/v1/deals/<id>        with "Authorization: Bearer $TOKEN" and X-Org (the whole product)
 --   MODE=bare  GET /bench/bare/deals/<id>    with X-Org only (same SQL, raw Npgsql; exists only in the benchmark host)
+--   MODE=ef    GET /bench/ef/deals/<id>      with X-Org only (the product's tenant scope, pooled context and handler,
+--              no HTTP pipeline; benchmark host only: splits the gap between the two above)
 -- Environment: TOKEN (MODE=full), SLUG (default bench-0001), DEALS (seeded deals per tenant, default 50).
 -- done() prints one "RESULT ..." line like tenants.lua.
 
@@ -32,7 +34,7 @@ function init(args)
 end
 
 function request()
-  local prefix = mode == "full" and "/api/v1/deals/" or "/bench/bare/deals/"
+  local prefix = mode == "full" and "/api/v1/deals/" or mode == "ef" and "/bench/ef/deals/" or "/bench/bare/deals/"
   return wrk.format("GET", string.format("%s00000000-0000-4000-a000-%012d", prefix, math.random(1, deals)), headers)
 end
 

@@ -52,6 +52,7 @@ public sealed record AdminBackupDto(
     DateTimeOffset? FinishedAt,
     DateTimeOffset? PrunedAt,
     string? Error,
+    FingerprintAlgorithm FingerprintAlgorithm,
     IReadOnlyList<BackupTableDto>? Tables)
 {
     public static AdminBackupDto From(Backup b, bool withTables = false) => new(
@@ -71,6 +72,7 @@ public sealed record AdminBackupDto(
         b.FinishedAt,
         b.PrunedAt,
         b.Error,
+        b.FingerprintAlgorithm,
         withTables ? [.. b.Tables.OrderBy(t => t.TableName, StringComparer.Ordinal).Select(t => new BackupTableDto(t.TableName, t.RowCount, t.ContentHash))] : null);
 }
 

@@ -20,6 +20,19 @@ public enum BackupTrigger
     Drill,
 }
 
+/// <summary>How the content hashes of a backup's tables were computed (a restore is verified with the same one).</summary>
+public enum FingerprintAlgorithm
+{
+    /// <summary>md5 over the sorted md5s of the rows' text (backups taken before 2026-11-26).</summary>
+    Md5,
+
+    /// <summary>
+    /// Two 64-bit sums (mod 2^64) of PostgreSQL's <c>hashtextextended</c> of every row's text, seeds 0 and 1, as 32 hex
+    /// digits: order-independent, no sort and no md5 per row (about a third of the CPU of <see cref="Md5"/>).
+    /// </summary>
+    Sum128,
+}
+
 /// <summary>
 /// One <c>pg_dump -Fc</c> of a tenant database in the backup store, with what it should contain: the row count and a
 /// content hash of every table, taken in the same snapshot as the dump, so a restore can be verified table by table.
@@ -63,10 +76,12 @@ public sealed class Backup
 
     public string? Error { get; set; }
 
+    public FingerprintAlgorithm FingerprintAlgorithm { get; set; } = FingerprintAlgorithm.Sum128;
+
     public List<BackupTable> Tables { get; set; } = [];
 }
 
-/// <summary>A table's row count and content hash at backup time (md5 over the sorted md5s of its rows' text).</summary>
+/// <summary>A table's row count and content hash at backup time (see <see cref="FingerprintAlgorithm"/>).</summary>
 public sealed class BackupTable
 {
     public Guid BackupId { get; set; }

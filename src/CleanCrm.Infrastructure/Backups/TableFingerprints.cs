@@ -1,3 +1,4 @@
+using System.Globalization;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Provisioning;
 using CleanCrm.Infrastructure.Tenancy;
@@ -6,16 +7,22 @@ using Npgsql;
 namespace CleanCrm.Infrastructure.Backups;
 
 /// <summary>
-/// Row count and content hash of every table of a tenant database: md5 over the sorted md5s of each row's text. Taken
-/// at backup time in the dump's own snapshot and again after a restore; equal fingerprints mean the same rows.
+/// Row count and content hash of every table of a tenant database (<see cref="FingerprintAlgorithm"/>). Taken at
+/// backup time in the dump's own snapshot and again after a restore, with the algorithm the backup recorded; equal
+/// fingerprints mean the same rows.
 /// </summary>
 public static class TableFingerprints
 {
+    private const string Modulus = "18446744073709551616";
+
     /// <summary>Fixes how values print, so a row's text does not depend on the server's or session's defaults.</summary>
     public const string StableOutputSettings =
         "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'";
 
-    public static async Task<List<BackupTable>> ComputeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>What new backups use.</summary>
+    public const FingerprintAlgorithm Current = FingerprintAlgorithm.Sum128;
+
+    public static async Task<List<BackupTable>> ComputeAsync(NpgsqlConnection connection, FingerprintAlgorithm algorithm, CancellationToken cancellationToken)
     {
         var tables = new List<string>();
         await using (var list = new NpgsqlCommand(
@@ -32,12 +39,25 @@ public static class TableFingerprints
         var result = new List<BackupTable>(tables.Count);
         foreach (var table in tables)
         {
+            var quoted = $"public.{TenantDatabaseProvisioner.Quote(table)}";
             await using var command = new NpgsqlCommand(
-                $"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h COLLATE \"C\"), '')) FROM (SELECT md5(t::text) AS h FROM public.{TenantDatabaseProvisioner.Quote(table)} t) s",
+                algorithm switch
+                {
+                    FingerprintAlgorithm.Md5 =>
+                        $"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h COLLATE \"C\"), '')) FROM (SELECT md5(t::text) AS h FROM {quoted} t) s",
+                    // Sums are numeric (no overflow); reduced mod 2^64 into [0, 2^64) they print as 16 hex digits each.
+                    FingerprintAlgorithm.Sum128 =>
+                        $"SELECT count(*), mod(mod(coalesce(sum(hashtextextended(x, 0)), 0), {Modulus}) + {Modulus}, {Modulus}), " +
+                        $"mod(mod(coalesce(sum(hashtextextended(x, 1)), 0), {Modulus}) + {Modulus}, {Modulus}) FROM (SELECT t::text AS x FROM {quoted} t) s",
+                    _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown fingerprint algorithm."),
+                },
                 connection);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
-            result.Add(new BackupTable { TableName = table, RowCount = reader.GetInt64(0), ContentHash = reader.GetString(1) });
+            var hash = algorithm == FingerprintAlgorithm.Md5
+                ? reader.GetString(1)
+                : string.Create(CultureInfo.InvariantCulture, $"{(ulong)reader.GetDecimal(1):x16}{(ulong)reader.GetDecimal(2):x16}");
+            result.Add(new BackupTable { TableName = table, RowCount = reader.GetInt64(0), ContentHash = hash });
         }
 
         return result;

@@ -94,11 +94,18 @@ public sealed partial class TenantBackupRunner(
                 snapshot = (string)(await export.ExecuteScalarAsync(cancellationToken))!;
             }
 
+            // Fingerprints first, then the dump, in the same snapshot: one after the other, so a backup keeps at most one
+            // PostgreSQL backend busy (plus pg_dump's own compression, below normal priority) and never takes every
+            // core from the API and the other tenants (docs/performance.md, fleet backup).
+            var algorithm = TableFingerprints.Current;
+            var tables = await TableFingerprints.ComputeAsync(connection, algorithm, cancellationToken);
+            var version = await TableFingerprints.SchemaVersionAsync(connection, cancellationToken);
+
             var builder = new NpgsqlConnectionStringBuilder(connectionString);
             var source = new ToolConnection(builder.Host!, builder.Port, builder.Username!, builder.Password!, organization.DatabaseName);
             string? sha256 = null;
             long size = 0;
-            var dump = tools.DumpAsync(
+            await tools.DumpAsync(
                 source,
                 snapshot,
                 new DumpSettings(options.Value.CompressionLevel, options.Value.LowPriority),
@@ -110,21 +117,6 @@ public sealed partial class TenantBackupRunner(
                     size = hashing.BytesRead;
                 },
                 cancellationToken);
-            List<BackupTable> tables;
-            string? version;
-            try
-            {
-                tables = await TableFingerprints.ComputeAsync(connection, cancellationToken);
-                version = await TableFingerprints.SchemaVersionAsync(connection, cancellationToken);
-            }
-            catch
-            {
-                // The exported snapshot must outlive pg_dump's use of it: let the dump end before the transaction does.
-                await Task.WhenAny(dump);
-                throw;
-            }
-
-            await dump;
             await transaction.CommitAsync(cancellationToken);
 
             backup.Status = BackupStatus.Succeeded;
@@ -132,6 +124,7 @@ public sealed partial class TenantBackupRunner(
             backup.Sha256 = sha256;
             backup.SizeBytes = size;
             backup.SchemaVersion = version ?? organization.SchemaVersion;
+            backup.FingerprintAlgorithm = algorithm;
             backup.Tables.AddRange(tables);
             backup.FinishedAt = clock.GetUtcNow();
             await db.SaveChangesAsync(cancellationToken);

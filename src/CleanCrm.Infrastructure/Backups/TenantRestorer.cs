@@ -127,7 +127,7 @@ public sealed partial class TenantRestorer(
         {
             await restored.OpenAsync(cancellationToken);
             await TenantDatabaseProvisioner.ExecuteAsync(restored, TableFingerprints.StableOutputSettings, cancellationToken);
-            var differences = TableFingerprints.Differences(backup.Tables, await TableFingerprints.ComputeAsync(restored, cancellationToken));
+            var differences = TableFingerprints.Differences(backup.Tables, await TableFingerprints.ComputeAsync(restored, backup.FingerprintAlgorithm, cancellationToken));
             if (differences.Count > 0)
             {
                 throw new InvalidOperationException($"The restored database differs from the backup: {string.Join("; ", differences)}.");

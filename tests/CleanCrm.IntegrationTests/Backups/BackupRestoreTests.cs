@@ -69,6 +69,60 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
     }
 
     [Fact]
+    public async Task Fingerprints_change_with_any_row_and_backups_fingerprinted_with_md5_are_still_verified_with_md5()
+    {
+        var api = await ApiAsync();
+        var owner = await platform.CreateUserAsync();
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], serverId: platform.PrimaryServer.Id);
+        var client = api.ClientFor(owner.Id, organization.Slug);
+        var acme = await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "Acme" });
+        await OrgScopedEndpoints.CreateAsync(client, "contacts", new { firstName = "Ada", lastName = "Lovelace" });
+        var admin = AdminClient(api);
+
+        var backup = await BackUpAsync(platform, admin, organization.Id);
+        var backupId = backup.GetProperty("id").GetGuid();
+        backup.GetProperty("fingerprintAlgorithm").GetString().ShouldBe("sum128");
+        var recorded = backup.GetProperty("tables").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("contentHash").GetString()!);
+        recorded.Values.ShouldAllBe(hash => System.Text.RegularExpressions.Regex.IsMatch(hash, "^[0-9a-f]{32}$"));
+
+        // Recomputed on the unchanged database: the same; the md5 form of the same rows, for the legacy record below.
+        await using var connection = new Npgsql.NpgsqlConnection(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, organization.DatabaseName));
+        await connection.OpenAsync();
+        await TenantDatabaseProvisioner.ExecuteAsync(connection, TableFingerprints.StableOutputSettings, CancellationToken.None);
+        (await TableFingerprints.ComputeAsync(connection, FingerprintAlgorithm.Sum128, CancellationToken.None))
+            .ToDictionary(t => t.TableName, t => t.ContentHash).ShouldBe(recorded);
+        var md5 = await TableFingerprints.ComputeAsync(connection, FingerprintAlgorithm.Md5, CancellationToken.None);
+
+        // One changed value changes that table's hash and no other.
+        (await client.PatchAsync($"/api/v1/companies/{acme}", JsonContent.Create(new { name = "Acme Renamed" }))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var after = (await TableFingerprints.ComputeAsync(connection, FingerprintAlgorithm.Sum128, CancellationToken.None)).ToDictionary(t => t.TableName, t => t.ContentHash);
+        after["companies"].ShouldNotBe(recorded["companies"]);
+        after["contacts"].ShouldBe(recorded["contacts"]);
+
+        // The same backup recorded the md5 way (as backups before sum128 were): its restore is verified with md5.
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE backups SET fingerprint_algorithm = 'md5' WHERE id = '{backupId}'; " +
+            string.Concat(md5.Select(t => $"UPDATE backup_tables SET content_hash = '{t.ContentHash}' WHERE backup_id = '{backupId}' AND table_name = '{t.TableName}'; ")),
+            platform.CatalogDatabase);
+        (await RestoreAsync(admin, backupId)).Status.ShouldBe(RestoreStatus.Verified);
+
+        // A recorded hash that does not match the restored rows fails the restore, naming the table.
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE backup_tables SET content_hash = '{new string('0', 32)}' WHERE backup_id = '{backupId}' AND table_name = 'contacts'", platform.CatalogDatabase);
+        var refused = await RestoreAsync(admin, backupId);
+        refused.Status.ShouldBe(RestoreStatus.Failed);
+        refused.Error!.ShouldContain("contacts: content hash differs");
+    }
+
+    private async Task<BackupRestore> RestoreAsync(HttpClient admin, Guid backupId)
+    {
+        var requested = await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "side_by_side" });
+        requested.StatusCode.ShouldBe(HttpStatusCode.Accepted, await requested.Content.ReadAsStringAsync());
+        var restoreId = (await requested.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        return await platform.Services.GetRequiredService<TenantRestorer>().RunAsync(restoreId, CancellationToken.None);
+    }
+
+    [Fact]
     public async Task Switch_restore_points_the_organization_at_the_backup_and_keeps_the_old_database_until_confirmed()
     {
         var api = await ApiAsync();

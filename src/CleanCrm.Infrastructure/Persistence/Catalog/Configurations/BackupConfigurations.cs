@@ -20,6 +20,7 @@ internal sealed class BackupConfiguration : IEntityTypeConfiguration<Backup>
         builder.Property(b => b.Location).HasMaxLength(500);
         builder.Property(b => b.Sha256).HasMaxLength(64).IsFixedLength();
         builder.Property(b => b.Error).HasMaxLength(2000);
+        builder.Property(b => b.FingerprintAlgorithm).HasConversion(new LowercaseEnumConverter<FingerprintAlgorithm>()).HasMaxLength(20);
         builder.HasIndex(b => new { b.OrganizationId, b.QueuedAt });
         builder.HasIndex(b => new { b.Status, b.FinishedAt });
         builder.HasMany(b => b.Tables).WithOne().HasForeignKey(t => t.BackupId).OnDelete(DeleteBehavior.Cascade);

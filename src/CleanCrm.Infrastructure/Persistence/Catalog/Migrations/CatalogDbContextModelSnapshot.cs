@@ -44,6 +44,12 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasColumnType("character varying(2000)")
                         .HasColumnName("error");
 
+                    b.Property<string>("FingerprintAlgorithm")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("fingerprint_algorithm");
+
                     b.Property<DateTimeOffset?>("FinishedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
