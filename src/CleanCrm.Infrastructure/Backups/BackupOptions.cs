@@ -30,7 +30,10 @@ public sealed class BackupOptions
     [Range(0, 9)]
     public int CompressionLevel { get; set; } = 1;
 
-    /// <summary>Run pg_dump (and its compression) below normal CPU priority, so backups yield to the API.</summary>
+    /// <summary>
+    /// Run pg_dump (and its compression) at the lowest CPU priority, and the PostgreSQL server processes of the backup's
+    /// sessions too when the database server is on this host and the OS allows it, so backups yield to the API.
+    /// </summary>
     public bool LowPriority { get; set; } = true;
 
     /// <summary>Daily backups of every active organization, spread over the day by organization id.</summary>

@@ -97,18 +97,25 @@ public sealed partial class TenantBackupRunner(
             // Fingerprints first, then the dump, in the same snapshot: one after the other, so a backup keeps at most one
             // PostgreSQL backend busy (plus pg_dump's own compression, below normal priority) and never takes every
             // core from the API and the other tenants (docs/performance.md, fleet backup).
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            var lowPriority = options.Value.LowPriority && BackendPriority.IsLocal(builder.Host);
+            if (lowPriority)
+            {
+                BackendPriority.TryLower(connection.ProcessID, logger);
+            }
+
             var algorithm = TableFingerprints.Current;
             var tables = await TableFingerprints.ComputeAsync(connection, algorithm, cancellationToken);
             var version = await TableFingerprints.SchemaVersionAsync(connection, cancellationToken);
 
-            var builder = new NpgsqlConnectionStringBuilder(connectionString);
             var source = new ToolConnection(builder.Host!, builder.Port, builder.Username!, builder.Password!, organization.DatabaseName);
             string? sha256 = null;
             long size = 0;
-            await tools.DumpAsync(
+            var applicationName = $"cleancrm-backup-{backup.Id:N}";
+            var dump = tools.DumpAsync(
                 source,
                 snapshot,
-                new DumpSettings(options.Value.CompressionLevel, options.Value.LowPriority),
+                new DumpSettings(options.Value.CompressionLevel, options.Value.LowPriority, applicationName),
                 async (output, ct) =>
                 {
                     await using var hashing = new HashingReadStream(output);
@@ -117,6 +124,12 @@ public sealed partial class TenantBackupRunner(
                     size = hashing.BytesRead;
                 },
                 cancellationToken);
+            if (lowPriority)
+            {
+                await BackendPriority.LowerDumpSessionAsync(connectionString, applicationName, dump, logger, cancellationToken);
+            }
+
+            await dump;
             await transaction.CommitAsync(cancellationToken);
 
             backup.Status = BackupStatus.Succeeded;

@@ -76,7 +76,7 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
         }
 
         arguments.AddRange(["--dbname", source.Database]);
-        using var dump = Start(PgDump, source, [.. arguments]);
+        using var dump = Start(PgDump, source, [.. arguments], applicationName: settings.ApplicationName);
         if (settings.LowPriority)
         {
             LowerPriority(dump);
@@ -129,12 +129,12 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
         }
     }
 
-    // Compression runs in pg_dump: at a lower CPU priority it yields to the API on a busy machine.
+    // Compression runs in pg_dump: at the lowest CPU priority it yields to the API on a busy machine.
     private static void LowerPriority(Process process)
     {
         try
         {
-            process.PriorityClass = ProcessPriorityClass.BelowNormal;
+            process.PriorityClass = ProcessPriorityClass.Idle;
         }
         catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception or PlatformNotSupportedException)
         {
@@ -154,7 +154,7 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
         }
     }
 
-    private static Process Start(string program, ToolConnection connection, string[] arguments, bool redirectInput = false)
+    private static Process Start(string program, ToolConnection connection, string[] arguments, bool redirectInput = false, string? applicationName = null)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -176,11 +176,19 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
 
         // The password travels in the child's environment only, never on its command line.
         start.Environment["PGPASSWORD"] = connection.Password;
+        if (applicationName is not null)
+        {
+            start.Environment["PGAPPNAME"] = applicationName;
+        }
+
         return Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}.");
     }
 }
 
 public sealed record ToolConnection(string Host, int Port, string Username, string Password, string Database);
 
-/// <summary>How pg_dump compresses (0-9, gzip levels) and whether it runs below normal CPU priority.</summary>
-public sealed record DumpSettings(int CompressionLevel, bool LowPriority);
+/// <summary>
+/// How pg_dump compresses (0-9, gzip levels), whether it runs below normal CPU priority, and the application name its
+/// session shows in <c>pg_stat_activity</c> (so the caller can find the server process that feeds it).
+/// </summary>
+public sealed record DumpSettings(int CompressionLevel, bool LowPriority, string? ApplicationName = null);
