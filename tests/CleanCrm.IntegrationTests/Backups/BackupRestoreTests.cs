@@ -104,7 +104,10 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
             $"UPDATE backups SET fingerprint_algorithm = 'md5' WHERE id = '{backupId}'; " +
             string.Concat(md5.Select(t => $"UPDATE backup_tables SET content_hash = '{t.ContentHash}' WHERE backup_id = '{backupId}' AND table_name = '{t.TableName}'; ")),
             platform.CatalogDatabase);
-        (await RestoreAsync(admin, backupId)).Status.ShouldBe(RestoreStatus.Verified);
+        var verified = await RestoreAsync(admin, backupId);
+        verified.Status.ShouldBe(RestoreStatus.Verified, verified.Error);
+        (await admin.PostAsync($"/api/v1/admin/restores/{verified.Id}/confirm", null)).StatusCode.ShouldBe(HttpStatusCode.OK, "confirming drops the side-by-side copy");
+        (await DatabaseExistsAsync(BackupRestore.ScratchDatabaseName(verified.Id))).ShouldBeFalse();
 
         // A recorded hash that does not match the restored rows fails the restore, naming the table.
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
