@@ -44,11 +44,9 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         (await client.PatchAsync($"/api/v1/companies/{acme}", JsonContent.Create(new { name = "Acme Renamed" }))).StatusCode.ShouldBe(HttpStatusCode.OK);
         await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "Initech" });
 
-        var requested = await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backup.GetProperty("id").GetGuid()}/restore", new { mode = "side_by_side" });
-        requested.StatusCode.ShouldBe(HttpStatusCode.Accepted, await requested.Content.ReadAsStringAsync());
-        var restoreId = (await requested.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        var restore = await platform.Services.GetRequiredService<TenantRestorer>().RunAsync(restoreId, CancellationToken.None);
+        var restore = await RestoreAsync(admin, backup.GetProperty("id").GetGuid());
         restore.Status.ShouldBe(RestoreStatus.Verified, restore.Error);
+        var restoreId = restore.Id;
 
         var scratch = BackupRestore.ScratchDatabaseName(restoreId);
         (await CompanyNamesAsync(scratch)).ShouldBe(["Acme", "Globex"]);
