@@ -1,6 +1,8 @@
 using CleanCrm.Infrastructure.Backups;
 using CleanCrm.Infrastructure.Provisioning;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console.Cli;
 
@@ -19,6 +21,13 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var host = WorkerHost.CreateBuilder(context.Remaining.Raw.ToArray(), runJobServer: true).Build();
+        if (host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>().GetValue<bool>(WorkerCpuPriority.Setting))
+        {
+            var outcome = WorkerCpuPriority.Lower(Environment.ProcessId);
+            host.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger<ServeCommand>()
+                .LogInformation("{Setting}: {Outcome}", WorkerCpuPriority.Setting, outcome);
+        }
+
         if (settings.Migrate)
         {
             var report = await host.Services.GetRequiredService<FleetMigrator>().MigrateAsync(null, null, cancellationToken);
