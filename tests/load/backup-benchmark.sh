@@ -153,6 +153,7 @@ api_pid=$(start_process "$api_bin" "$log/api.pid" "$log/api.log" dotnet CleanCrm
 # (CleanCrm:Worker:LowCpuPriority; BENCH_WORKER_LOW_PRIORITY=false measures it at the API's share).
 worker_pid=$(start_process "$worker_bin" "$log/worker.pid" "$log/worker.log" \
   env CleanCrm__Worker__LowCpuPriority="${BENCH_WORKER_LOW_PRIORITY:-true}" dotnet CleanCrm.Provisioning.Worker.dll serve)
+worker_autogroup="n/a"
 deadline=$((SECONDS + 90))
 until [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/health/ready" || true) == 200 ]]; do
   kill -0 "$api_pid" 2>/dev/null || { say "the API exited"; tail -n 40 "$log/api.log" >&2; exit 1; }
@@ -195,6 +196,7 @@ ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 # --- 5. run A: fleet backup alone -------------------------------------------------------------------------------
 say "warm-up: $warmup of API load"
 run_wrk "$warmup" "$log/warmup.txt"
+worker_autogroup=$(cat "/proc/$worker_pid/autogroup" 2>/dev/null || echo none)
 say "run A: fleet backup of $tenants tenants, no API load"
 read -r alone_s alone_ok alone_failed alone_bytes <<<"$(fleet_backup A)"
 [[ -n ${alone_s:-} ]] || { say "run A did not finish"; exit 1; }
@@ -223,7 +225,8 @@ base_p95=$(field "$log/wrk-baseline.txt" p95_us)
 during_p95=$(field "$log/wrk-during.txt" p95_us)
 {
   echo "Fleet backup benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "tenants: $tenants with $rows companies + $rows contacts each ($data_size of tenant databases); backup slots $slots; Hangfire workers $workers; worker low CPU priority ${BENCH_WORKER_LOW_PRIORITY:-true}"
+  echo "tenants: $tenants with $rows companies + $rows contacts each ($data_size of tenant databases); backup slots $slots; Hangfire workers $workers"
+  echo "worker: CleanCrm:Worker:LowCpuPriority=${BENCH_WORKER_LOW_PRIORITY:-true}, scheduling group $worker_autogroup"
   echo "run A  fleet backup alone:           ${alone_s} s  ($alone_ok succeeded, $alone_failed failed, $((alone_bytes / 1024 / 1024)) MiB of dumps)"
   echo "run C  fleet backup under API load:  ${loaded_s} s  ($loaded_ok succeeded, $loaded_failed failed)"
   printf "API (wrk -t%s -c%s, %ss, think %s ms, GET /api/v1/companies?limit=20 over %s tenants):\n" "$threads" "$connections" "$load_s" "${BENCH_THINK_MS:-0}" "$tenants"
