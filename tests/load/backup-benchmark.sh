@@ -14,7 +14,7 @@
 # 8. prints a summary (also .local/bench-backups/results-<time>.txt). Compare ratios from one run, not absolute times.
 #
 # Settings (environment):
-#   BENCH_PG_PORT=55552  BENCH_API_PORT=5192  BENCH_PG_MAX_CONNECTIONS=400
+#   BENCH_PG_PORT=55552  BENCH_API_PORT=5192  BENCH_PG_MAX_CONNECTIONS=400  BENCH_PG_SHARED_BUFFERS=256MB
 #   BENCH_TENANTS=100  BENCH_ROWS=10000  BENCH_SEED_PARALLELISM=4
 #   BENCH_BACKUP_SLOTS=1 (CleanCrm:Backups:MaxConcurrentBackups)  BENCH_WORKERS=10 (Hangfire workers)
 #   BENCH_CONNECTIONS=32  BENCH_THREADS=2  BENCH_WARMUP=10s  BENCH_MIN_LOAD_S=20
@@ -79,6 +79,7 @@ say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # --- 1. cluster -------------------------------------------------------------------------------------------------
 export PG_MAX_CONNECTIONS=$max_connections
+export PG_SHARED_BUFFERS=${BENCH_PG_SHARED_BUFFERS:-256MB}
 pg_start "$cluster" "$pg_port"
 cluster_started=$PG_STARTED
 eval "$(pg_env "$cluster")"
