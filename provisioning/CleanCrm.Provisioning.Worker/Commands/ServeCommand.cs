@@ -21,10 +21,10 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var host = WorkerHost.CreateBuilder(context.Remaining.Raw.ToArray(), runJobServer: true).Build();
-        if (host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>().GetValue<bool>(WorkerCpuPriority.Setting))
+        if (host.Services.GetRequiredService<IConfiguration>().GetValue<bool>(WorkerCpuPriority.Setting))
         {
             var outcome = WorkerCpuPriority.Lower(Environment.ProcessId);
-            host.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger<ServeCommand>()
+            host.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ServeCommand>()
                 .LogInformation("{Setting}: {Outcome}", WorkerCpuPriority.Setting, outcome);
         }
 

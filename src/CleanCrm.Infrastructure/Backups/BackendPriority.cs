@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using CleanCrm.Infrastructure.Provisioning;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -23,18 +24,20 @@ internal static partial class BackendPriority
 
     public static void TryLower(int processId, ILogger logger)
     {
+        string? refused;
         try
         {
             using var process = Process.GetProcessById(processId);
-            process.PriorityClass = ProcessPriorityClass.Idle;
+            refused = ProcessPriority.TryLowest(process);
         }
-        catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception
-                                              or PlatformNotSupportedException or UnauthorizedAccessException)
+        catch (ArgumentException exception)
         {
-            if (Interlocked.Exchange(ref _refusalLogged, 1) == 0)
-            {
-                LogNotLowered(logger, processId, exception.Message);
-            }
+            refused = exception.Message; // the session ended before it could be lowered
+        }
+
+        if (refused is not null && Interlocked.Exchange(ref _refusalLogged, 1) == 0)
+        {
+            LogNotLowered(logger, processId, refused);
         }
     }
 

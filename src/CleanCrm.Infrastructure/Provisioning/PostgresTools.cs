@@ -129,18 +129,9 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
         }
     }
 
-    // Compression runs in pg_dump: at the lowest CPU priority it yields to the API on a busy machine.
-    private static void LowerPriority(Process process)
-    {
-        try
-        {
-            process.PriorityClass = ProcessPriorityClass.Idle;
-        }
-        catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception or PlatformNotSupportedException)
-        {
-            // Already exited, or not allowed here: the dump runs at normal priority.
-        }
-    }
+    // Compression runs in pg_dump: at the lowest CPU priority it yields to the API on a busy machine. When that is not
+    // possible (already exited, not allowed here) the dump runs at normal priority.
+    private static void LowerPriority(Process process) => ProcessPriority.TryLowest(process);
 
     private static void Kill(Process process)
     {

@@ -1,5 +1,5 @@
-using System.Globalization;
 using CleanCrm.Infrastructure.Backups;
+using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -45,11 +45,5 @@ public sealed class BackendPriorityTests
         Niceness(dumpSession.ProcessID).ShouldBe(19);
     }
 
-    // Field 19 of /proc/<pid>/stat, counted after the command name (which may contain spaces) closes.
-    private static int Niceness(int processId)
-    {
-        var stat = File.ReadAllText($"/proc/{processId}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return int.Parse(fields[16], CultureInfo.InvariantCulture);
-    }
+    private static int Niceness(int processId) => ProcStat.Field(processId, ProcStat.Nice);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Provisioning.Worker;
 
 namespace CleanCrm.IntegrationTests.Provisioning;
@@ -67,20 +68,7 @@ public sealed class WorkerCpuPriorityTests
         throw new InvalidOperationException("setsid did not start a session");
     }
 
-    private static int SessionOf(int processId) => StatField(processId, 3);
+    private static int SessionOf(int processId) => ProcStat.Field(processId, ProcStat.SessionId);
 
-    private static int ParentOf(int processId) => StatField(processId, 1);
-
-    private static int StatField(int processId, int index)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{processId}/stat");
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[index], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return -1;
-        }
-    }
+    private static int ParentOf(int processId) => ProcStat.Field(processId, ProcStat.ParentId);
 }
