@@ -7,10 +7,7 @@ namespace CleanCrm.Application;
 
 public static class DependencyInjection
 {
-    /// <summary>
-    /// Registers Mediator with the behaviors in CONVENTIONS.md order, outermost first. The unit of work slots in after
-    /// performance when its issue lands.
-    /// </summary>
+    /// <summary>Registers Mediator with the pipeline behaviors outermost first (order: docs/ARCHITECTURE.md).</summary>
     public static IServiceCollection AddApplication(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddMediator(options =>

@@ -16,9 +16,7 @@ public sealed class AuthorizationBehavior<TMessage, TResponse>(ICallerContext ca
             return next(message, cancellationToken);
         }
 
-        return ResultFailure<TResponse>.IsSupported
-            ? ValueTask.FromResult(ResultFailure<TResponse>.Create(denial))
-            : throw new UnauthorizedAccessException(denial.Detail);
+        return ValueTask.FromResult(ResultFailure<TResponse>.Create(denial));
     }
 
     private Error? Check()

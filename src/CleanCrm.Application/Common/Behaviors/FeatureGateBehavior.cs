@@ -20,7 +20,8 @@ public sealed class FeatureGateBehavior<TMessage, TResponse>(IFeatures features,
             return await next(message, cancellationToken);
         }
 
-        var error = Error.Forbidden(ErrorCodes.FeatureDisabled, $"The feature '{feature}' is not included in this organization's plan; upgrade to Pro or Enterprise to use it.");
-        return ResultFailure<TResponse>.IsSupported ? ResultFailure<TResponse>.Create(error) : throw new UnauthorizedAccessException(error.Detail);
+        return ResultFailure<TResponse>.Create(Error.Forbidden(
+            ErrorCodes.FeatureDisabled,
+            $"The feature '{feature}' is not included in this organization's plan; upgrade to Pro or Enterprise to use it."));
     }
 }

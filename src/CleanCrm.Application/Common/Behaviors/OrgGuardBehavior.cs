@@ -16,9 +16,7 @@ public sealed class OrgGuardBehavior<TMessage, TResponse>(ITenantContext tenantC
                 ErrorType.BadRequest,
                 ErrorCodes.OrgRequired,
                 $"{RequestMetadata<TMessage>.Name} works on one organization: name it with the X-Org header (slug or id).");
-            return ResultFailure<TResponse>.IsSupported
-                ? ValueTask.FromResult(ResultFailure<TResponse>.Create(error))
-                : throw new InvalidOperationException(error.Detail);
+            return ValueTask.FromResult(ResultFailure<TResponse>.Create(error));
         }
 
         return next(message, cancellationToken);

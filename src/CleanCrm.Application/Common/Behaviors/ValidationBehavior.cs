@@ -29,8 +29,7 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
             return await next(message, cancellationToken);
         }
 
-        var error = ValidationErrors.From(failures);
-        return ResultFailure<TResponse>.IsSupported ? ResultFailure<TResponse>.Create(error) : throw new ValidationException(failures);
+        return ResultFailure<TResponse>.Create(ValidationErrors.From(failures));
     }
 }
 
