@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Throwaway local PostgreSQL clusters for tests and local runs.
 #
-#   scripts/pg.sh start <name> <port>   init (once) and start .local/pg/<name>
+#   scripts/pg.sh start <name> <port>   init (once) and start $PG_ROOT/<name>
 #   scripts/pg.sh stop <name>           stop it (fast mode)
 #   scripts/pg.sh env <name>            print export lines for its admin connection
 #
 # Other scripts source this file and call the pg_* functions. When CLEANCRM_PG
 # (an Npgsql connection string to a server with a superuser) is set, no local
 # cluster is used: start/stop do nothing and env describes that server.
+#
+# Settings: CLEANCRM_PG_ROOT (where clusters live; default .local/pg in the clone,
+# or, when we are root and the postgres OS user cannot reach the clone — a clone
+# under /root or in a `mktemp -d` folder — /var/lib/postgresql/cleancrm/<clone id>),
+# PG_MAX_CONNECTIONS (200), PG_SHARED_BUFFERS (256MB).
 set -euo pipefail
 
 PG_REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_ROOT="$PG_REPO_ROOT/.local/pg"
 PG_OS_USER=postgres
 # Set by pg_start: 1 when this call started the server, 0 when it was already up.
 # shellcheck disable=SC2034
@@ -40,16 +44,17 @@ pg_sudo() {
   fi
 }
 
-# Runs a command as the OS user that owns the cluster: the server refuses to run as root.
+# Runs a command as the OS user that owns the cluster: the server refuses to run as root. It starts in /, since
+# that user may not be allowed into the current directory.
 pg_as_owner() {
   if ! pg_is_root; then
     "$@"
   elif command -v runuser >/dev/null 2>&1; then
-    runuser -u "$PG_OS_USER" -- "$@"
+    (cd / && runuser -u "$PG_OS_USER" -- "$@")
   else
     local cmd
     printf -v cmd '%q ' "$@"
-    su -s /bin/sh "$PG_OS_USER" -c "$cmd"
+    (cd / && su -s /bin/sh "$PG_OS_USER" -c "$cmd")
   fi
 }
 
@@ -71,6 +76,28 @@ pg_find_bin() {
   done
   [[ -n $best ]] || return 1
   printf '%s\n' "$best"
+}
+
+# True when the postgres OS user can enter every directory down to $1 (it runs the server when we are root).
+pg_owner_can_reach() {
+  ! pg_is_root || ! id -u "$PG_OS_USER" >/dev/null 2>&1 || runuser -u "$PG_OS_USER" -- test -x "$1"
+}
+
+# Where the clusters live: the clone's .local/pg unless the server's OS user cannot get there; then a folder under
+# the postgres user's home, one per clone (named by a hash of its path), so several clones never share clusters.
+pg_choose_root() {
+  if [[ -n ${CLEANCRM_PG_ROOT:-} ]]; then
+    PG_ROOT=$CLEANCRM_PG_ROOT
+    return 0
+  fi
+  PG_ROOT="$PG_REPO_ROOT/.local/pg"
+  mkdir -p "$PG_REPO_ROOT/.local"
+  chmod 755 "$PG_REPO_ROOT/.local"
+  if ! pg_owner_can_reach "$PG_REPO_ROOT/.local"; then
+    local id
+    id=$(printf '%s' "$PG_REPO_ROOT" | sha256sum | cut -c1-12)
+    PG_ROOT="/var/lib/postgresql/cleancrm/$(basename "$PG_REPO_ROOT")-$id"
+  fi
 }
 
 pg_ensure_installed() {
@@ -172,12 +199,15 @@ pg_start() {
   fi
   pg_ensure_installed
   pg_ensure_os_user
+  # Chosen again now that the postgres OS user surely exists.
+  pg_choose_root
   mkdir -p "$PG_ROOT"
   # The server runs as postgres when we are root, so it must be able to reach its directory.
-  chmod 755 "$PG_REPO_ROOT/.local" "$PG_ROOT"
-  if pg_is_root && ! runuser -u "$PG_OS_USER" -- test -x "$PG_ROOT"; then
-    pg_die "OS user $PG_OS_USER cannot traverse $PG_ROOT; make its parent directories world-executable or move the repository"
+  chmod 755 "$PG_ROOT"
+  if ! pg_owner_can_reach "$PG_ROOT"; then
+    pg_die "OS user $PG_OS_USER cannot traverse $PG_ROOT; set CLEANCRM_PG_ROOT to a directory it can reach"
   fi
+  [[ $PG_ROOT == "$PG_REPO_ROOT/.local/pg" ]] || pg_log "clusters live in $PG_ROOT (OS user $PG_OS_USER cannot reach the clone)"
   dir="$PG_ROOT/$name"
 
   exec {lock_fd}>"$PG_ROOT/$name.lock"
@@ -307,6 +337,8 @@ pg_main() {
       ;;
   esac
 }
+
+pg_choose_root
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
   pg_main "$@"
