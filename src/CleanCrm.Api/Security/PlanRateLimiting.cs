@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Threading.RateLimiting;
@@ -32,19 +33,21 @@ public sealed class PlanRateLimiter : IDisposable
     public static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
 
     private readonly TimeProvider _clock;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<PartitionKey, long> _windowStarts = new();
+
+    // A partition's window start lives exactly as long as its limiter: the partitioned limiter disposes limiters that
+    // stay idle, and the disposal removes the start, so this map never holds more than the live partitions.
+    private readonly ConcurrentDictionary<PartitionKey, long> _windowStarts = new();
     private readonly PartitionedRateLimiter<PartitionKey> _limiter;
 
     public PlanRateLimiter(TimeProvider clock)
     {
         _clock = clock;
         // The budget is part of the key, so a plan change or override starts a fresh window at the new budget.
-        _limiter = PartitionedRateLimiter.Create<PartitionKey, PartitionKey>(key => RateLimitPartition.GetFixedWindowLimiter(key, k =>
-        {
-            _windowStarts[k] = _clock.GetTimestamp();
-            return new FixedWindowRateLimiterOptions { PermitLimit = k.Budget, Window = Window, QueueLimit = 0, AutoReplenishment = true };
-        }));
+        _limiter = PartitionedRateLimiter.Create<PartitionKey, PartitionKey>(key => RateLimitPartition.Get(key, CreateLimiter));
     }
+
+    /// <summary>Partitions whose window start is tracked: the live limiters only.</summary>
+    internal int TrackedPartitions => _windowStarts.Count;
 
     public (RateLimitLease Lease, long Remaining, TimeSpan Reset) Acquire(string partition, int budget)
     {
@@ -58,7 +61,46 @@ public sealed class PlanRateLimiter : IDisposable
 
     public void Dispose() => _limiter.Dispose();
 
+    private WindowTrackingLimiter CreateLimiter(PartitionKey key)
+    {
+        var start = _clock.GetTimestamp();
+        _windowStarts[key] = start;
+        var inner = new FixedWindowRateLimiter(
+            new FixedWindowRateLimiterOptions { PermitLimit = key.Budget, Window = Window, QueueLimit = 0, AutoReplenishment = true });
+        return new WindowTrackingLimiter(inner, () => _windowStarts.TryRemove(KeyValuePair.Create(key, start)));
+    }
+
     public readonly record struct PartitionKey(string Partition, int Budget);
+
+    /// <summary>A fixed-window limiter that forgets its window start when the partitioned limiter disposes it.</summary>
+    private sealed class WindowTrackingLimiter(FixedWindowRateLimiter inner, Action forget) : RateLimiter
+    {
+        public override TimeSpan? IdleDuration => inner.IdleDuration;
+
+        public override RateLimiterStatistics? GetStatistics() => inner.GetStatistics();
+
+        protected override RateLimitLease AttemptAcquireCore(int permitCount) => inner.AttemptAcquire(permitCount);
+
+        protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) =>
+            inner.AcquireAsync(permitCount, cancellationToken);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                forget();
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        protected override async ValueTask DisposeAsyncCore()
+        {
+            forget();
+            await inner.DisposeAsync();
+        }
+    }
 }
 
 public sealed class PlanRateLimitMiddleware(RequestDelegate next)
