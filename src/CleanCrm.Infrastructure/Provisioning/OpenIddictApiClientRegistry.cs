@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CleanCrm.Application.ApiClients;
@@ -19,7 +20,7 @@ public sealed class OpenIddictApiClientRegistry(IServiceScopeFactory scopes) : I
         await using var scope = scopes.CreateAsyncScope();
         var applications = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
         var clientId = "cc_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
-        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var secret = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var descriptor = new OpenIddictApplicationDescriptor
         {
             ClientId = clientId,

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -22,5 +23,5 @@ public static class ScramVerifier
     }
 
     /// <summary>A 256-bit random password, URL-safe, with no characters that need quoting.</summary>
-    public static string NewPassword() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string NewPassword() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -25,8 +26,8 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
         var hash = new CleanCrm.Infrastructure.Provisioning.PasswordHashing().Hash(Password);
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE users SET password_hash = '{hash}' WHERE id = '{user.Id}'", platform.CatalogDatabase);
         var browser = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
-        var verifier = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var challenge = Convert.ToBase64String(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
         var authorize = $"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}&scope=openid%20api&state=s123&code_challenge={challenge}&code_challenge_method=S256";
 
         var toLogin = await browser.GetAsync(authorize);
