@@ -24,8 +24,10 @@ using Serilog.Formatting.Compact;
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddCleanCrmKeyVaultSecrets();
 
+// Sinks registered in DI (ILogEventSink) are added to the console sink; tests use that to read what was logged.
 builder.Host.UseSerilog((context, services, logger) => logger
     .ReadFrom.Configuration(context.Configuration)
+    .ReadFrom.Services(services)
     .Enrich.FromLogContext()
     .Enrich.WithProperty("Service", "cleancrm-api")
     .WriteTo.Console(new RenderedCompactJsonFormatter()));
