@@ -3,7 +3,7 @@ using CleanCrm.Application.Common.Results;
 
 namespace CleanCrm.Api.Infrastructure;
 
-/// <summary>Maps use-case results to HTTP, with ETags from row versions (SPEC §6.3).</summary>
+/// <summary>Maps use-case results to HTTP, with ETags from row versions (docs/API.md, "Concurrency").</summary>
 public static class HttpResults
 {
     public static IResult Ok<T>(Result<T> result) => result.IsSuccess ? TypedResults.Ok(result.Value) : Problems.Result(result.Error!);

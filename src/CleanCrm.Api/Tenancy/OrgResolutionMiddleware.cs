@@ -22,7 +22,7 @@ public static class OrgScopedEndpointExtensions
 }
 
 /// <summary>
-/// Resolves the organization of an org-scoped request exactly as SPEC §4.3 says and opens its tenant scope for the
+/// Resolves the organization of an org-scoped request exactly as docs/API.md ("Organizations: X-Org") says and opens its tenant scope for the
 /// rest of the request: org-bound client claim first, then X-Org (slug or id) with a membership check.
 /// </summary>
 public sealed class OrgResolutionMiddleware(RequestDelegate next)

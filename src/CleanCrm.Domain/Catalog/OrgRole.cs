@@ -1,6 +1,6 @@
 namespace CleanCrm.Domain.Catalog;
 
-/// <summary>Roles inside one organization (SPEC §5).</summary>
+/// <summary>Roles inside one organization (docs/API.md, "Who may call what").</summary>
 public enum OrgRole
 {
     Owner,

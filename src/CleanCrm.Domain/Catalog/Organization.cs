@@ -19,7 +19,7 @@ public sealed class Organization
 
     public DatabaseServer? DatabaseServer { get; set; }
 
-    /// <summary>Derived from the id, never from user input (SPEC §4.2).</summary>
+    /// <summary>Derived from the id, never from user input (docs/MULTI_TENANCY.md).</summary>
     public string DatabaseName { get; set; } = string.Empty;
 
     public string DatabaseRole { get; set; } = string.Empty;

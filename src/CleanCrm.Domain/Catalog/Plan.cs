@@ -1,6 +1,6 @@
 namespace CleanCrm.Domain.Catalog;
 
-/// <summary>A commercial plan with its limits (SPEC §5). <c>null</c> limits mean unlimited.</summary>
+/// <summary>A commercial plan with its limits (docs/BILLING.md). <c>null</c> limits mean unlimited.</summary>
 public sealed class Plan
 {
     public const string Free = "free";

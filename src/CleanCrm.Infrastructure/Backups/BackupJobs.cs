@@ -114,7 +114,7 @@ public sealed partial class BackupScheduleJob(
 }
 
 /// <summary>
-/// Deletes backups older than the organization's plan retention (SPEC §5: free 7 days, pro 30, enterprise 365) from the
+/// Deletes backups older than the organization's plan retention (docs/BILLING.md: free 7 days, pro 30, enterprise 365) from the
 /// store and marks them pruned. The newest succeeded backup of an organization that still exists is always kept.
 /// </summary>
 public sealed partial class BackupPruner(IDbContextFactory<CatalogDbContext> catalogFactory, IBackupStore store, TimeProvider clock, ILogger<BackupPruner> logger)

@@ -11,7 +11,7 @@ namespace CleanCrm.Infrastructure.Billing;
 public sealed record OrganizationFeatureContext(Guid OrganizationId);
 
 /// <summary>
-/// Declares the eight premium features of SPEC §5 to Microsoft.FeatureManagement in code: each is conditional on the
+/// Declares the eight premium features (docs/BILLING.md) to Microsoft.FeatureManagement in code: each is conditional on the
 /// <see cref="PlanFeatureFilter"/>, so <c>IFeatureManager</c> and <c>[FeatureGate]</c> answer per organization.
 /// </summary>
 public sealed class PremiumFeatureDefinitionProvider : IFeatureDefinitionProvider

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CleanCrm.Infrastructure.Email;
 
-/// <summary>Outgoing mail (section <c>CleanCrm:Email</c>, SPEC §6.6).</summary>
+/// <summary>Outgoing mail (section <c>CleanCrm:Email</c>; docs/OPERATIONS.md).</summary>
 public sealed class EmailOptions
 {
     public const string SectionName = "CleanCrm:Email";

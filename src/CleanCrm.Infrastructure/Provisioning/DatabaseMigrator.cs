@@ -26,7 +26,7 @@ public sealed partial class DatabaseMigrator(
         await EnsureCatalogDatabaseAsync(db.Database.GetConnectionString()!, cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
 
-        // Tenant roles must not even reach the catalog (SPEC §4.2).
+        // Tenant roles must not even reach the catalog (docs/MULTI_TENANCY.md, "Roles and privileges").
         var catalogName = new NpgsqlConnectionStringBuilder(db.Database.GetConnectionString()).Database;
         var revoke = "REVOKE CONNECT, TEMPORARY ON DATABASE " + TenantDatabaseProvisioner.Quote(catalogName!) + " FROM PUBLIC";
         await db.Database.ExecuteSqlRawAsync(revoke, cancellationToken);

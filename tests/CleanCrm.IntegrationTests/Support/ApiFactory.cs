@@ -18,7 +18,7 @@ public sealed class ApiFactory(PlatformEnvironment platform, IDictionary<string,
 
     }
 
-    /// <summary>A client authenticated as the user (development scheme until the OIDC server lands), optionally naming an org.</summary>
+    /// <summary>A client authenticated as the user through the Development/Testing "Dev" scheme, optionally naming an org.</summary>
     public HttpClient ClientFor(Guid userId, string? org = null, Guid? orgClaim = null, string? role = null)
     {
         var client = CreateClient();

@@ -103,7 +103,7 @@ internal sealed class StoredSecretConfiguration : IEntityTypeConfiguration<Store
     }
 }
 
-/// <summary>SPEC §5's plan table, seeded by the catalog migrations.</summary>
+/// <summary>The plan table of docs/BILLING.md, seeded by the catalog migrations.</summary>
 internal static class PlanCatalog
 {
     public static readonly Plan[] Plans =
