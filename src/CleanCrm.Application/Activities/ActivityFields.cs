@@ -30,9 +30,16 @@ public sealed record ActivityFields : IAttachmentFields
 
     public static ActivityFields From(CrmActivity a) => new()
     {
-        Type = a.Type, Subject = a.Subject, Body = a.Body, OccurredAt = a.OccurredAt, ActorId = a.ActorId, Source = a.Source,
+        Type = a.Type,
+        Subject = a.Subject,
+        Body = a.Body,
+        OccurredAt = a.OccurredAt,
+        ActorId = a.ActorId,
+        Source = a.Source,
         ExternalId = a.ExternalId,
-        CompanyId = a.CompanyId, ContactId = a.ContactId, DealId = a.DealId,
+        CompanyId = a.CompanyId,
+        ContactId = a.ContactId,
+        DealId = a.DealId,
     };
 
     public void ApplyTo(CrmActivity activity, WriteStamp stamp)

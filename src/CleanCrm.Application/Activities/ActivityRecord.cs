@@ -1,5 +1,4 @@
 using CleanCrm.Application.Common.Crm;
-using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Domain.Tenant;
 
@@ -20,16 +19,11 @@ internal static class ActivityRecord
             ?? (fields.ActorId != current?.ActorId ? await CrmReferences.CheckMemberAsync(db, fields.ActorId, "actorId", ct) : null),
         Apply = (fields, activity, stamp) => fields.ApplyTo(activity, stamp),
         ToDto = ActivityDto.From,
-        Constraint = (exception, fields) => exception is { Kind: ConstraintKind.Unique, ConstraintName: "ux_activities_external_live" }
-            ? ExternalIdTaken(fields)
-            : null,
+        Unique = new("ux_activities_external_live", ExternalIdTaken),
     };
 
-    private static Error ExternalIdTaken(ActivityFields fields) => new(
-        ErrorType.Conflict,
-        ErrorCodes.DuplicateValue,
-        $"An activity from source '{fields.Source}' with externalId '{fields.ExternalId}' already exists.")
-    {
-        Errors = new Dictionary<string, string[]> { ["externalId"] = ["is already used by another activity of this source."] },
-    };
+    private static Error ExternalIdTaken(ActivityFields fields) => CrmRecords.Duplicate(
+        "externalId",
+        $"An activity from source '{fields.Source}' with externalId '{fields.ExternalId}' already exists.",
+        "is already used by another activity of this source.");
 }

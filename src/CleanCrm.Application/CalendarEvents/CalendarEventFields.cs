@@ -34,9 +34,19 @@ public sealed record CalendarEventFields : IScheduleFields
 
     public static CalendarEventFields From(CalendarEvent e) => new()
     {
-        Title = e.Title, Description = e.Description, StartsAt = e.StartsAt, EndsAt = e.EndsAt, AllDay = e.AllDay, Location = e.Location,
-        OwnerId = e.OwnerId, MeetingId = e.MeetingId, CompanyId = e.CompanyId, ContactId = e.ContactId, DealId = e.DealId,
-        Source = e.Source, ExternalId = e.ExternalId,
+        Title = e.Title,
+        Description = e.Description,
+        StartsAt = e.StartsAt,
+        EndsAt = e.EndsAt,
+        AllDay = e.AllDay,
+        Location = e.Location,
+        OwnerId = e.OwnerId,
+        MeetingId = e.MeetingId,
+        CompanyId = e.CompanyId,
+        ContactId = e.ContactId,
+        DealId = e.DealId,
+        Source = e.Source,
+        ExternalId = e.ExternalId,
     };
 
     public void ApplyTo(CalendarEvent e)

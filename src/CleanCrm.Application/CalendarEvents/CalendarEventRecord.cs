@@ -1,5 +1,4 @@
 using CleanCrm.Application.Common.Crm;
-using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Domain.Tenant;
 
@@ -23,16 +22,11 @@ internal static class CalendarEventRecord
             ?? (f.DealId != c?.DealId ? await CrmReferences.CheckDealAsync(db, f.DealId, "dealId", ct) : null),
         Apply = (fields, calendarEvent, _) => fields.ApplyTo(calendarEvent),
         ToDto = CalendarEventDto.From,
-        Constraint = (exception, fields) => exception is { Kind: ConstraintKind.Unique, ConstraintName: "ux_calendar_events_external_live" }
-            ? ExternalIdTaken(fields)
-            : null,
+        Unique = new("ux_calendar_events_external_live", ExternalIdTaken),
     };
 
-    private static Error ExternalIdTaken(CalendarEventFields fields) => new(
-        ErrorType.Conflict,
-        ErrorCodes.DuplicateValue,
-        $"A calendar event from source '{fields.Source}' with externalId '{fields.ExternalId}' already exists.")
-    {
-        Errors = new Dictionary<string, string[]> { ["externalId"] = ["is already used by another calendar event of this source."] },
-    };
+    private static Error ExternalIdTaken(CalendarEventFields fields) => CrmRecords.Duplicate(
+        "externalId",
+        $"A calendar event from source '{fields.Source}' with externalId '{fields.ExternalId}' already exists.",
+        "is already used by another calendar event of this source.");
 }

@@ -1,5 +1,6 @@
 using CleanCrm.Application.Common.Crm;
 using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Results;
 using CleanCrm.Domain.Tenant;
 using Microsoft.EntityFrameworkCore;
 
@@ -18,12 +19,15 @@ internal static class CompanyRecord
         Check = async (db, fields, current, ct) =>
             (fields.OwnerId != current?.OwnerId ? await CrmReferences.CheckOwnerAsync(db, fields.OwnerId, ct) : null)
             ?? (fields.Domain is { } domain && domain != current?.Domain && await IsTakenAsync(db, domain, current?.Id, ct)
-                ? CompanyErrors.DomainTaken(domain)
+                ? DomainTaken(domain)
                 : null),
         Apply = (fields, company, _) => fields.ApplyTo(company),
         ToDto = CompanyDto.From,
-        Constraint = (exception, fields) => CompanyErrors.FromConstraint(exception, fields.Domain),
+        Unique = new("ux_companies_domain_live", fields => DomainTaken(fields.Domain)),
     };
+
+    private static Error DomainTaken(string? domain) =>
+        CrmRecords.Duplicate("domain", $"A company with domain '{domain}' already exists.", "is already used by another company.");
 
     private static Task<bool> IsTakenAsync(ITenantDbContext db, string domain, Guid? exceptId, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using CleanCrm.Application.Common.Crm;
 using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Results;
 using CleanCrm.Domain.Tenant;
 using Microsoft.EntityFrameworkCore;
 
@@ -21,12 +22,15 @@ internal static class ContactRecord
                 ? await CrmReferences.CheckCompanyAsync(db, fields.CompanyId, "companyId", ct)
                 : null)
             ?? (fields.NormalizedEmail is { } email && email != current?.Email && await IsTakenAsync(db, email, current?.Id, ct)
-                ? ContactErrors.EmailTaken(email)
+                ? EmailTaken(email)
                 : null),
         Apply = (fields, contact, _) => fields.ApplyTo(contact),
         ToDto = ContactDto.From,
-        Constraint = (exception, fields) => ContactErrors.FromConstraint(exception, fields.NormalizedEmail),
+        Unique = new("ux_contacts_email_live", fields => EmailTaken(fields.NormalizedEmail)),
     };
+
+    private static Error EmailTaken(string? email) =>
+        CrmRecords.Duplicate("email", $"A contact with email '{email}' already exists.", "is already used by another contact.");
 
     private static Task<bool> IsTakenAsync(ITenantDbContext db, string email, Guid? exceptId, CancellationToken cancellationToken)
     {

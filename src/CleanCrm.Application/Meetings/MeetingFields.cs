@@ -32,8 +32,13 @@ public sealed record MeetingFields : IScheduleFields
         var dto = MeetingDto.From(m);
         return new()
         {
-            Title = m.Title, Description = m.Description, StartsAt = m.StartsAt, EndsAt = m.EndsAt, Location = m.Location,
-            CompanyId = m.CompanyId, DealId = m.DealId,
+            Title = m.Title,
+            Description = m.Description,
+            StartsAt = m.StartsAt,
+            EndsAt = m.EndsAt,
+            Location = m.Location,
+            CompanyId = m.CompanyId,
+            DealId = m.DealId,
             Attendees = [.. dto.Attendees],
             Transcript = m.Transcripts.FirstOrDefault(t => t.DeletedAt == null && t.Source == ActivitySource.Manual)?.Content,
         };
@@ -70,7 +75,11 @@ public sealed record MeetingFields : IScheduleFields
         {
             meeting.Attendees.Add(stamp.Stamp(new MeetingAttendee
             {
-                MeetingId = meeting.Id, Email = email, Name = added.Name, ContactId = added.ContactId, MemberId = added.MemberId,
+                MeetingId = meeting.Id,
+                Email = email,
+                Name = added.Name,
+                ContactId = added.ContactId,
+                MemberId = added.MemberId,
             }));
         }
 

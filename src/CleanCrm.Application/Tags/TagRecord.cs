@@ -1,5 +1,4 @@
 using CleanCrm.Application.Common.Crm;
-using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Domain.Tenant;
 using Microsoft.EntityFrameworkCore;
@@ -25,12 +24,9 @@ internal static class TagRecord
         },
         Apply = (fields, tag, _) => fields.ApplyTo(tag),
         ToDto = TagDto.From,
-        Constraint = (exception, fields) =>
-            exception is { Kind: ConstraintKind.Unique, ConstraintName: "ux_tags_name_live" } ? Taken(fields.Name) : null,
+        Unique = new("ux_tags_name_live", fields => Taken(fields.Name)),
     };
 
-    private static Error Taken(string? name) => new(ErrorType.Conflict, ErrorCodes.DuplicateValue, $"A tag named '{name}' already exists.")
-    {
-        Errors = new Dictionary<string, string[]> { ["name"] = ["is already used by another tag."] },
-    };
+    private static Error Taken(string? name) =>
+        CrmRecords.Duplicate("name", $"A tag named '{name}' already exists.", "is already used by another tag.");
 }

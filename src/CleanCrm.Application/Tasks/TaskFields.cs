@@ -28,9 +28,16 @@ public sealed record TaskFields : IAttachmentFields
 
     public static TaskFields From(CrmTask t) => new()
     {
-        Title = t.Title, Description = t.Description, DueAt = t.DueAt, Priority = t.Priority, Status = t.Status, AssigneeId = t.AssigneeId,
+        Title = t.Title,
+        Description = t.Description,
+        DueAt = t.DueAt,
+        Priority = t.Priority,
+        Status = t.Status,
+        AssigneeId = t.AssigneeId,
         Origin = t.Origin,
-        CompanyId = t.CompanyId, ContactId = t.ContactId, DealId = t.DealId,
+        CompanyId = t.CompanyId,
+        ContactId = t.ContactId,
+        DealId = t.DealId,
     };
 
     /// <summary>completedAt is kept by the server: set when a task becomes done, cleared when it is reopened.</summary>

@@ -55,7 +55,7 @@ public abstract class CreateRecordHandler<TRequest, TEntity, TFields, TDto>(
         var entity = stamp.Stamp(type.New(fields));
         type.Apply(fields, entity, stamp);
         type.Rows(db).Add(entity);
-        var error = await CrmRecords.SaveAsync(db, type.Resource, entity.Id, e => type.Constraint?.Invoke(e, fields), cancellationToken);
+        var error = await CrmRecords.SaveAsync(db, type.Resource, entity.Id, e => type.FromUniqueViolation(e, fields), cancellationToken);
         return error is null ? type.ToDto(entity) : error;
     }
 }
@@ -107,7 +107,7 @@ public abstract class UpdateRecordHandler<TRequest, TEntity, TFields, TDto>(
         var stamp = new WriteStamp(clock.GetUtcNow(), caller.UserId);
         type.Apply(fields, entity, stamp);
         stamp.Touch(entity);
-        var error = await CrmRecords.SaveAsync(db, type.Resource, entity.Id, e => type.Constraint?.Invoke(e, fields), cancellationToken);
+        var error = await CrmRecords.SaveAsync(db, type.Resource, entity.Id, e => type.FromUniqueViolation(e, fields), cancellationToken);
         return error is null ? type.ToDto(entity) : error;
     }
 }

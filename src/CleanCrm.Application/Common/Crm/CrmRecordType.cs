@@ -18,6 +18,10 @@ public class CrmTable<TEntity>
     public Func<ITenantDbContext, IQueryable<TEntity>>? WithDetails { get; init; }
 
     public IQueryable<TEntity> Load(ITenantDbContext db) => WithDetails?.Invoke(db) ?? Rows(db);
+
+    /// <summary>The 404 for an id no live record has, for requests about a record's children; null when it exists.</summary>
+    public async Task<Error?> NotFoundUnlessLiveAsync(ITenantDbContext db, Guid id, CancellationToken cancellationToken) =>
+        await Rows(db).AnyAsync(e => e.Id == id && e.DeletedAt == null, cancellationToken) ? null : Error.NotFound(Resource, id);
 }
 
 /// <summary>
@@ -45,9 +49,18 @@ public sealed class CrmRecordType<TEntity, TFields, TDto> : CrmTable<TEntity>
 
     public required Func<TEntity, TDto> ToDto { get; init; }
 
-    /// <summary>Turns a known unique-index violation into a 409 naming the field; null leaves it to the generic mapping.</summary>
-    public Func<ConstraintViolationException, TFields, Error?>? Constraint { get; init; }
+    /// <summary>The resource's live-unique index, if any, and the 409 that names the field when a save breaks it.</summary>
+    public UniqueRule<TFields>? Unique { get; init; }
+
+    /// <summary>The 409 for a violation of <see cref="Unique"/>; null leaves any other violation to the generic mapping.</summary>
+    public Error? FromUniqueViolation(ConstraintViolationException exception, TFields fields) =>
+        Unique is { } rule && exception.Kind == ConstraintKind.Unique && exception.ConstraintName == rule.Index
+            ? rule.Duplicate(fields)
+            : null;
 }
+
+/// <summary>A unique index over live records and the 409 answered when a write collides with it.</summary>
+public sealed record UniqueRule<TFields>(string Index, Func<TFields, Error> Duplicate);
 
 /// <summary>When and by whom a write happens, for the record and the child rows written along with it.</summary>
 public readonly record struct WriteStamp(DateTimeOffset Now, Guid? Actor)

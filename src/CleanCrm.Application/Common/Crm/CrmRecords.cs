@@ -81,6 +81,13 @@ public static class CrmRecords
         }
     }
 
+    /// <summary>A 409 for a value another live record already holds, naming the field.</summary>
+    public static Error Duplicate(string field, string detail, string fieldMessage) =>
+        new(ErrorType.Conflict, ErrorCodes.DuplicateValue, detail)
+        {
+            Errors = new Dictionary<string, string[]> { [field] = [fieldMessage] },
+        };
+
     public static Error Stale(string resource, Guid id) =>
         Error.PreconditionFailed($"{resource} '{id}' was changed by someone else since you read it; fetch it again and retry.");
 

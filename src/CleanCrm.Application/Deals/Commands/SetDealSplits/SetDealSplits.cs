@@ -51,9 +51,9 @@ public sealed class SetDealSplitsHandler(ITenantDbContext db, ICallerContext cal
 {
     public async ValueTask<Result<IReadOnlyList<DealSplitDto>>> Handle(SetDealSplits command, CancellationToken cancellationToken)
     {
-        if (!await db.Deals.AnyAsync(d => d.Id == command.DealId && d.DeletedAt == null, cancellationToken))
+        if (await DealRecord.Table.NotFoundUnlessLiveAsync(db, command.DealId, cancellationToken) is { } notFound)
         {
-            return Error.NotFound(DealRecord.Table.Resource, command.DealId);
+            return notFound;
         }
 
         var memberIds = command.Splits.Select(s => s.MemberId!.Value).Distinct().ToList();
@@ -79,7 +79,10 @@ public sealed class SetDealSplitsHandler(ITenantDbContext db, ICallerContext cal
             {
                 var split = stamp.Stamp(new DealSplit
                 {
-                    DealId = command.DealId, MemberId = input.MemberId!.Value, Type = type, Percent = input.Percent!.Value,
+                    DealId = command.DealId,
+                    MemberId = input.MemberId!.Value,
+                    Type = type,
+                    Percent = input.Percent!.Value,
                 });
                 db.DealSplits.Add(split);
                 result.Add(split);

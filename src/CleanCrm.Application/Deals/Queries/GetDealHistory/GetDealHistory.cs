@@ -18,9 +18,9 @@ public sealed class GetDealHistoryHandler(ITenantDbContext db) : IQueryHandler<G
 {
     public async ValueTask<Result<Page<DealStageChangeDto>>> Handle(GetDealHistory query, CancellationToken cancellationToken)
     {
-        if (!await db.Deals.AnyAsync(d => d.Id == query.DealId && d.DeletedAt == null, cancellationToken))
+        if (await DealRecord.Table.NotFoundUnlessLiveAsync(db, query.DealId, cancellationToken) is { } notFound)
         {
-            return Error.NotFound(DealRecord.Table.Resource, query.DealId);
+            return notFound;
         }
 
         var changes = await db.DealStageHistory.AsNoTracking()

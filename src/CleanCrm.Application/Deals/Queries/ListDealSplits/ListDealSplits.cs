@@ -14,9 +14,9 @@ public sealed class ListDealSplitsHandler(ITenantDbContext db) : IQueryHandler<L
 {
     public async ValueTask<Result<IReadOnlyList<DealSplitDto>>> Handle(ListDealSplits query, CancellationToken cancellationToken)
     {
-        if (!await db.Deals.AnyAsync(d => d.Id == query.DealId && d.DeletedAt == null, cancellationToken))
+        if (await DealRecord.Table.NotFoundUnlessLiveAsync(db, query.DealId, cancellationToken) is { } notFound)
         {
-            return Error.NotFound(DealRecord.Table.Resource, query.DealId);
+            return notFound;
         }
 
         var splits = await db.DealSplits.AsNoTracking().Where(s => s.DealId == query.DealId && s.DeletedAt == null)
