@@ -195,8 +195,8 @@ internal sealed class EfDealEndpoint(IServiceScopeFactory scopes, TenantDirector
 
         await using var scope = scopes.CreateAsyncScope();
         await using var tenant = await tenantScopes.BeginAsync(location, context.RequestAborted);
-        var handler = new CleanCrm.Application.Deals.Queries.GetDealHandler(scope.ServiceProvider.GetRequiredService<CleanCrm.Application.Common.Persistence.ITenantDbContext>());
-        var result = await handler.Handle(new CleanCrm.Application.Deals.Queries.GetDeal(id), context.RequestAborted);
+        var handler = new CleanCrm.Application.Deals.Queries.GetDeal.GetDealHandler(scope.ServiceProvider.GetRequiredService<CleanCrm.Application.Common.Persistence.ITenantDbContext>());
+        var result = await handler.Handle(new CleanCrm.Application.Deals.Queries.GetDeal.GetDeal(id), context.RequestAborted);
         if (!result.IsSuccess)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;

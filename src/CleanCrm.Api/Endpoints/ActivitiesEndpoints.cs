@@ -1,8 +1,13 @@
 using System.Text.Json;
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
-using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Activities;
+using CleanCrm.Application.Activities.Commands.CreateActivity;
+using CleanCrm.Application.Activities.Commands.DeleteActivity;
+using CleanCrm.Application.Activities.Commands.UpdateActivity;
+using CleanCrm.Application.Activities.Queries.GetActivity;
+using CleanCrm.Application.Activities.Queries.ListActivities;
+using CleanCrm.Application.Common.Paging;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

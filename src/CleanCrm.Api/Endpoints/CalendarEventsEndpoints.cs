@@ -1,8 +1,13 @@
 using System.Text.Json;
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
-using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.CalendarEvents;
+using CleanCrm.Application.CalendarEvents.Commands.CreateCalendarEvent;
+using CleanCrm.Application.CalendarEvents.Commands.DeleteCalendarEvent;
+using CleanCrm.Application.CalendarEvents.Commands.UpdateCalendarEvent;
+using CleanCrm.Application.CalendarEvents.Queries.GetCalendarEvent;
+using CleanCrm.Application.CalendarEvents.Queries.ListCalendarEvents;
+using CleanCrm.Application.Common.Paging;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

@@ -3,8 +3,15 @@ using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Deals;
-using CleanCrm.Application.Deals.Commands;
-using CleanCrm.Application.Deals.Queries;
+using CleanCrm.Application.Deals.Commands.CreateDeal;
+using CleanCrm.Application.Deals.Commands.DeleteDeal;
+using CleanCrm.Application.Deals.Commands.MoveDeal;
+using CleanCrm.Application.Deals.Commands.SetDealSplits;
+using CleanCrm.Application.Deals.Commands.UpdateDeal;
+using CleanCrm.Application.Deals.Queries.GetDeal;
+using CleanCrm.Application.Deals.Queries.GetDealHistory;
+using CleanCrm.Application.Deals.Queries.ListDealSplits;
+using CleanCrm.Application.Deals.Queries.ListDeals;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

@@ -3,6 +3,11 @@ using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Meetings;
+using CleanCrm.Application.Meetings.Commands.CreateMeeting;
+using CleanCrm.Application.Meetings.Commands.DeleteMeeting;
+using CleanCrm.Application.Meetings.Commands.UpdateMeeting;
+using CleanCrm.Application.Meetings.Queries.GetMeeting;
+using CleanCrm.Application.Meetings.Queries.ListMeetings;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

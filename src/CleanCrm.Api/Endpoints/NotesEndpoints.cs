@@ -3,6 +3,11 @@ using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Notes;
+using CleanCrm.Application.Notes.Commands.CreateNote;
+using CleanCrm.Application.Notes.Commands.DeleteNote;
+using CleanCrm.Application.Notes.Commands.UpdateNote;
+using CleanCrm.Application.Notes.Queries.GetNote;
+using CleanCrm.Application.Notes.Queries.ListNotes;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

@@ -3,6 +3,11 @@ using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Tags;
+using CleanCrm.Application.Tags.Commands.CreateTag;
+using CleanCrm.Application.Tags.Commands.DeleteTag;
+using CleanCrm.Application.Tags.Commands.UpdateTag;
+using CleanCrm.Application.Tags.Queries.GetTag;
+using CleanCrm.Application.Tags.Queries.ListTags;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

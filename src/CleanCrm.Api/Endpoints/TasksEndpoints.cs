@@ -3,6 +3,11 @@ using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Tasks;
+using CleanCrm.Application.Tasks.Commands.CreateTask;
+using CleanCrm.Application.Tasks.Commands.DeleteTask;
+using CleanCrm.Application.Tasks.Commands.UpdateTask;
+using CleanCrm.Application.Tasks.Queries.GetTask;
+using CleanCrm.Application.Tasks.Queries.ListTasks;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

@@ -4,7 +4,7 @@ using CleanCrm.Domain.Tenant;
 
 namespace CleanCrm.Application.Companies;
 
-/// <summary>A company as the API returns it (SPEC §6.3).</summary>
+/// <summary>A company as the API returns it (docs/API.md).</summary>
 public sealed record CompanyDto(
     Guid Id,
     string Name,

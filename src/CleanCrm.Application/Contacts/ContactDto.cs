@@ -4,7 +4,7 @@ using CleanCrm.Domain.Tenant;
 
 namespace CleanCrm.Application.Contacts;
 
-/// <summary>A contact as the API returns it (SPEC §6.3).</summary>
+/// <summary>A contact as the API returns it (docs/API.md).</summary>
 public sealed record ContactDto(
     Guid Id,
     string? FirstName,

@@ -61,7 +61,9 @@ public sealed class ContactFieldsValidator : AbstractValidator<ContactFields>
     public ContactFieldsValidator()
     {
         RuleFor(x => x)
-            .Must(x => !string.IsNullOrWhiteSpace(x.FirstName) || !string.IsNullOrWhiteSpace(x.LastName) || !string.IsNullOrWhiteSpace(x.Email))
+            .Must(x => !string.IsNullOrWhiteSpace(x.FirstName)
+                       || !string.IsNullOrWhiteSpace(x.LastName)
+                       || !string.IsNullOrWhiteSpace(x.Email))
             .WithName("firstName")
             .OverridePropertyName("firstName")
             .WithMessage("a contact needs at least one of firstName, lastName or email.");

@@ -13,21 +13,25 @@ internal static class DealStages
     /// The stage named by the client, or when none is given the first open stage of the pipeline (the default pipeline
     /// when none is named). The stage must belong to the pipeline.
     /// </summary>
-    public static async Task<Result<PipelineStage>> ResolveAsync(ITenantDbContext db, Guid? pipelineId, Guid? stageId, CancellationToken cancellationToken)
+    public static async Task<Result<PipelineStage>> ResolveAsync(
+        ITenantDbContext db, Guid? pipelineId, Guid? stageId, CancellationToken cancellationToken)
     {
+        var pipelines = db.Pipelines.AsNoTracking().Include(p => p.Stages).Where(p => p.DeletedAt == null);
         var pipeline = pipelineId is { } id
-            ? await db.Pipelines.AsNoTracking().Include(p => p.Stages).FirstOrDefaultAsync(p => p.Id == id && p.DeletedAt == null, cancellationToken)
-            : await db.Pipelines.AsNoTracking().Include(p => p.Stages).FirstOrDefaultAsync(p => p.IsDefault && p.DeletedAt == null, cancellationToken);
+            ? await pipelines.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
+            : await pipelines.FirstOrDefaultAsync(p => p.IsDefault, cancellationToken);
         if (pipeline is null)
         {
             return pipelineId is null
                 ? CrmReferences.InvalidReference("pipelineId", "pipelineId is required: this organization has no default pipeline.")
-                : CrmReferences.InvalidReference("pipelineId", $"pipelineId '{pipelineId}' does not name a live pipeline of this organization.");
+                : CrmReferences.InvalidReference(
+                    "pipelineId", $"pipelineId '{pipelineId}' does not name a live pipeline of this organization.");
         }
 
         if (stageId is null)
         {
-            var first = pipeline.Stages.Where(s => s.Kind == StageKind.Open).MinBy(s => s.Position) ?? pipeline.Stages.MinBy(s => s.Position);
+            var first = pipeline.Stages.Where(s => s.Kind == StageKind.Open).MinBy(s => s.Position)
+                        ?? pipeline.Stages.MinBy(s => s.Position);
             return first is null ? CrmReferences.InvalidReference("pipelineId", $"Pipeline '{pipeline.Id}' has no stages.") : first;
         }
 
@@ -61,6 +65,7 @@ internal static class DealStages
         }
 
         deal.Status = status;
-        db.DealStageHistory.Add(stamp.Stamp(new DealStageChange { DealId = deal.Id, FromStageId = fromStageId, ToStageId = stage.Id, ChangedAt = stamp.Now }));
+        var change = new DealStageChange { DealId = deal.Id, FromStageId = fromStageId, ToStageId = stage.Id, ChangedAt = stamp.Now };
+        db.DealStageHistory.Add(stamp.Stamp(change));
     }
 }

@@ -8,7 +8,7 @@ using CleanCrm.Testing;
 
 namespace CleanCrm.IntegrationTests.Crm;
 
-/// <summary>The companies/contacts contract of SPEC §6.3 with good and bad input, checked against the tenant's rows.</summary>
+/// <summary>The companies/contacts contract of docs/API.md with good and bad input, checked against the tenant's rows.</summary>
 [Collection(PlatformCollection.Name)]
 public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsyncLifetime
 {
@@ -119,7 +119,8 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
 
         var stale = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/companies/{id}") { Content = Json("{\"name\":\"Lost update\"}") };
         stale.Headers.IfMatch.Add(new System.Net.Http.Headers.EntityTagHeaderValue(etag));
-        await Problem.ReadAsync(await _owner.SendAsync(stale), HttpStatusCode.PreconditionFailed);
+        var problem = await Problem.ReadAsync(await _owner.SendAsync(stale), HttpStatusCode.PreconditionFailed);
+        problem.Detail.ShouldBe($"Company '{id}' was changed by someone else since you read it; fetch it again and retry.");
         (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND name = 'Patchable'")).ShouldBe(1);
     }
 

@@ -30,10 +30,17 @@ public static class AttachmentRules
     }
 
     /// <summary>Checks only the targets that changed (all of them on create).</summary>
-    public static async Task<Error?> CheckAsync(ITenantDbContext db, IAttachmentFields fields, AttachedEntity? current, CancellationToken cancellationToken) =>
-        (fields.CompanyId != current?.CompanyId ? await CrmReferences.CheckCompanyAsync(db, fields.CompanyId, "companyId", cancellationToken) : null)
-        ?? (fields.ContactId != current?.ContactId ? await CrmReferences.CheckContactAsync(db, fields.ContactId, "contactId", cancellationToken) : null)
-        ?? (fields.DealId != current?.DealId ? await CrmReferences.CheckDealAsync(db, fields.DealId, "dealId", cancellationToken) : null);
+    public static async Task<Error?> CheckAsync(
+        ITenantDbContext db, IAttachmentFields fields, AttachedEntity? current, CancellationToken cancellationToken) =>
+        (fields.CompanyId != current?.CompanyId
+            ? await CrmReferences.CheckCompanyAsync(db, fields.CompanyId, "companyId", cancellationToken)
+            : null)
+        ?? (fields.ContactId != current?.ContactId
+            ? await CrmReferences.CheckContactAsync(db, fields.ContactId, "contactId", cancellationToken)
+            : null)
+        ?? (fields.DealId != current?.DealId
+            ? await CrmReferences.CheckDealAsync(db, fields.DealId, "dealId", cancellationToken)
+            : null);
 
     public static void ApplyTo(this IAttachmentFields fields, AttachedEntity entity)
     {

@@ -3,110 +3,21 @@ using CleanCrm.Application.Common.Behaviors;
 using CleanCrm.Application.Common.Json;
 using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
-using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Common;
 using FluentValidation;
-using Mediator;
 using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Common.Crm;
 
-/// <summary>How one resource's write model is read from, checked against and applied to its entity.</summary>
-public sealed record RecordWrites<TEntity, TFields>(
-    string Resource,
-    Func<TEntity, TFields> Read,
-    IValidator<TFields> Validator,
-    Func<TFields, TEntity?, CancellationToken, Task<Error?>> CheckReferences,
-    Action<TFields, TEntity, WriteStamp> Apply)
-    where TEntity : TenantEntity
-{
-    /// <summary>Turns a known unique-index violation into a 409 naming the field; null leaves it to the generic mapping.</summary>
-    public Func<ConstraintViolationException, TFields, Error?>? Constraint { get; init; }
-}
-
-/// <summary>When and by whom a write happens, for child rows created along with their parent.</summary>
-public readonly record struct WriteStamp(DateTimeOffset Now, Guid? Actor)
-{
-    public T Stamp<T>(T entity)
-        where T : TenantEntity
-    {
-        entity.CreatedAt = Now;
-        entity.UpdatedAt = Now;
-        entity.CreatedBy = Actor;
-        entity.UpdatedBy = Actor;
-        return entity;
-    }
-}
-
 /// <summary>
-/// The create / merge-patch / soft-delete steps every CRM resource shares (SPEC §6.3), written once so each resource
-/// only declares its fields, rules and references.
+/// The steps every CRM write shares (find with If-Match, merge patch, save), so one failure reads the same on every
+/// resource: 404 not found, 412 stale, 409 duplicate, 400 bad reference. The HTTP contract is in docs/API.md.
 /// </summary>
 public static class CrmRecords
 {
-    public static async ValueTask<Result<TEntity>> CreateAsync<TEntity, TFields>(
-        ITenantDbContext db, DbSet<TEntity> set, TFields fields, TEntity entity, RecordWrites<TEntity, TFields> writes, ICallerContext caller, TimeProvider clock, CancellationToken cancellationToken)
-        where TEntity : TenantEntity
-    {
-        if (await writes.CheckReferences(fields, null, cancellationToken) is { } referenceError)
-        {
-            return referenceError;
-        }
-
-        var now = clock.GetUtcNow();
-        entity.CreatedAt = now;
-        entity.UpdatedAt = now;
-        entity.CreatedBy = caller.UserId;
-        entity.UpdatedBy = caller.UserId;
-        writes.Apply(fields, entity, new WriteStamp(now, caller.UserId));
-        set.Add(entity);
-        return await SaveAsync(db, entity, fields, writes, cancellationToken);
-    }
-
-    public static async ValueTask<Result<TEntity>> PatchAsync<TEntity, TFields>(
-        ITenantDbContext db, IQueryable<TEntity> source, Guid id, JsonElement patch, uint? ifMatch, RecordWrites<TEntity, TFields> writes, ICallerContext caller, TimeProvider clock, CancellationToken cancellationToken)
-        where TEntity : TenantEntity
-        where TFields : class
-    {
-        var entity = await source.FirstOrDefaultAsync(e => e.Id == id && e.DeletedAt == null, cancellationToken);
-        if (entity is null)
-        {
-            return Error.NotFound(writes.Resource, id);
-        }
-
-        if (ifMatch is { } expected && expected != entity.Version)
-        {
-            return Stale(writes.Resource, id);
-        }
-
-        var merged = JsonMergePatch.Apply(writes.Read(entity), patch);
-        if (!merged.IsSuccess)
-        {
-            return merged.Error!;
-        }
-
-        var fields = merged.Value;
-        var validation = await writes.Validator.ValidateAsync(fields, cancellationToken);
-        if (!validation.IsValid)
-        {
-            return ValidationErrors.From(validation.Errors);
-        }
-
-        if (await writes.CheckReferences(fields, entity, cancellationToken) is { } referenceError)
-        {
-            return referenceError;
-        }
-
-        db.ExpectVersion(entity, ifMatch ?? entity.Version);
-        var stamp = new WriteStamp(clock.GetUtcNow(), caller.UserId);
-        writes.Apply(fields, entity, stamp);
-        entity.UpdatedAt = stamp.Now;
-        entity.UpdatedBy = stamp.Actor;
-        return await SaveAsync(db, entity, fields, writes, cancellationToken);
-    }
-
-    public static async ValueTask<Result<Unit>> SoftDeleteAsync<TEntity>(
-        ITenantDbContext db, IQueryable<TEntity> source, Guid id, uint? ifMatch, string resource, ICallerContext caller, TimeProvider clock, CancellationToken cancellationToken)
+    /// <summary>A live record, or 404; 412 when the client's If-Match names another version.</summary>
+    public static async Task<Result<TEntity>> FindAsync<TEntity>(
+        IQueryable<TEntity> source, string resource, Guid id, uint? ifMatch, CancellationToken cancellationToken)
         where TEntity : TenantEntity
     {
         var entity = await source.FirstOrDefaultAsync(e => e.Id == id && e.DeletedAt == null, cancellationToken);
@@ -115,27 +26,67 @@ public static class CrmRecords
             return Error.NotFound(resource, id);
         }
 
-        if (ifMatch is { } expected && expected != entity.Version)
+        return ifMatch is { } expected && expected != entity.Version ? Stale(resource, id) : entity;
+    }
+
+    /// <summary>Like <see cref="FindAsync"/>, and the save that follows fails as stale if the row changes meanwhile.</summary>
+    public static async Task<Result<TEntity>> FindToWriteAsync<TEntity>(
+        ITenantDbContext db, IQueryable<TEntity> source, string resource, Guid id, uint? ifMatch, CancellationToken cancellationToken)
+        where TEntity : TenantEntity
+    {
+        var found = await FindAsync(source, resource, id, ifMatch, cancellationToken);
+        if (found.IsSuccess)
         {
-            return Stale(resource, id);
+            db.ExpectVersion(found.Value, ifMatch ?? found.Value.Version);
         }
 
-        db.ExpectVersion(entity, ifMatch ?? entity.Version);
-        var now = clock.GetUtcNow();
-        entity.DeletedAt = now;
-        entity.UpdatedAt = now;
-        entity.UpdatedBy = caller.UserId;
+        return found;
+    }
+
+    /// <summary>Applies a JSON merge patch to the stored write model and validates the result.</summary>
+    public static async Task<Result<TFields>> MergeAsync<TFields>(
+        TFields current, JsonElement patch, IValidator<TFields> validator, CancellationToken cancellationToken)
+        where TFields : class
+    {
+        var merged = JsonMergePatch.Apply(current, patch);
+        if (!merged.IsSuccess)
+        {
+            return merged.Error!;
+        }
+
+        var validation = await validator.ValidateAsync(merged.Value, cancellationToken);
+        return validation.IsValid ? merged : ValidationErrors.From(validation.Errors);
+    }
+
+    /// <summary>Saves, turning the database refusals a client can cause into 4xx; null when the save succeeded.</summary>
+    public static async Task<Error?> SaveAsync(
+        ITenantDbContext db,
+        string resource,
+        Guid id,
+        Func<ConstraintViolationException, Error?>? constraint,
+        CancellationToken cancellationToken)
+    {
         try
         {
             await db.SaveChangesAsync(cancellationToken);
+            return null;
         }
-        catch (ConcurrencyConflictException)
+        catch (ConstraintViolationException exception) when (constraint?.Invoke(exception) is { } error)
         {
-            return Stale(resource, id);
+            return error;
         }
-
-        return Unit.Value;
+        catch (Exception exception) when (FromSaveFailure(exception, resource, id) is { } error)
+        {
+            return error;
+        }
     }
+
+    /// <summary>A 409 for a value another live record already holds, naming the field.</summary>
+    public static Error Duplicate(string field, string detail, string fieldMessage) =>
+        new(ErrorType.Conflict, ErrorCodes.DuplicateValue, detail)
+        {
+            Errors = new Dictionary<string, string[]> { [field] = [fieldMessage] },
+        };
 
     public static Error Stale(string resource, Guid id) =>
         Error.PreconditionFailed($"{resource} '{id}' was changed by someone else since you read it; fetch it again and retry.");
@@ -151,24 +102,4 @@ public static class CrmRecords
             Error.Validation("body", $"The values break the rule {check.ConstraintName}."),
         _ => null,
     };
-
-    private static async ValueTask<Result<TEntity>> SaveAsync<TEntity, TFields>(
-        ITenantDbContext db, TEntity entity, TFields fields, RecordWrites<TEntity, TFields> writes, CancellationToken cancellationToken)
-        where TEntity : TenantEntity
-    {
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (ConstraintViolationException exception) when (writes.Constraint?.Invoke(exception, fields) is { } error)
-        {
-            return error;
-        }
-        catch (Exception exception) when (FromSaveFailure(exception, writes.Resource, entity.Id) is { } error)
-        {
-            return error;
-        }
-
-        return entity;
-    }
 }

@@ -1,0 +1,37 @@
+using CleanCrm.Application.Common.Crm;
+using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Results;
+using CleanCrm.Domain.Tenant;
+using Microsoft.EntityFrameworkCore;
+
+namespace CleanCrm.Application.Companies;
+
+/// <summary>How companies are written and read by the shared record handlers; the domain is unique among live companies.</summary>
+internal static class CompanyRecord
+{
+    public static readonly CrmRecordType<Company, CompanyFields, CompanyDto> Type = new()
+    {
+        Resource = "Company",
+        Rows = db => db.Companies,
+        New = fields => new Company { Name = fields.Name! },
+        Read = CompanyFields.From,
+        Validator = new CompanyFieldsValidator(),
+        Check = async (db, fields, current, ct) =>
+            (fields.OwnerId != current?.OwnerId ? await CrmReferences.CheckOwnerAsync(db, fields.OwnerId, ct) : null)
+            ?? (fields.Domain is { } domain && domain != current?.Domain && await IsTakenAsync(db, domain, current?.Id, ct)
+                ? DomainTaken(domain)
+                : null),
+        Apply = (fields, company, _) => fields.ApplyTo(company),
+        ToDto = CompanyDto.From,
+        Unique = new("ux_companies_domain_live", fields => DomainTaken(fields.Domain)),
+    };
+
+    private static Error DomainTaken(string? domain) =>
+        CrmRecords.Duplicate("domain", $"A company with domain '{domain}' already exists.", "is already used by another company.");
+
+    private static Task<bool> IsTakenAsync(ITenantDbContext db, string domain, Guid? exceptId, CancellationToken cancellationToken)
+    {
+        var except = exceptId ?? Guid.Empty;
+        return db.Companies.AnyAsync(c => c.Domain == domain && c.DeletedAt == null && c.Id != except, cancellationToken);
+    }
+}
