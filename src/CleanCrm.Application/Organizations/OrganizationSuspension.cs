@@ -1,7 +1,6 @@
 using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Domain.Catalog;
-using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Organizations;
 
@@ -17,8 +16,7 @@ internal static class OrganizationSuspension
         Action<Organization> apply,
         CancellationToken cancellationToken)
     {
-        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == organizationId, cancellationToken);
-        if (organization is null)
+        if (await OrganizationLookup.FindAsync(db, organizationId, cancellationToken) is not { } organization)
         {
             return Error.NotFound("Organization", organizationId);
         }

@@ -2,6 +2,7 @@ using CleanCrm.Application.Common.Backups;
 using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
+using CleanCrm.Application.Organizations;
 using CleanCrm.Domain.Catalog;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
@@ -17,9 +18,7 @@ public sealed class StartOrganizationBackupHandler(ICatalogDbContext db, IBackup
 {
     public async ValueTask<Result<AdminBackupDto>> Handle(StartOrganizationBackup command, CancellationToken cancellationToken)
     {
-        var organization = await db.Organizations.AsNoTracking()
-            .FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
-        if (organization is null || organization.Status == OrganizationStatus.Deleted)
+        if (await OrganizationLookup.FindUndeletedAsync(db, command.OrganizationId, cancellationToken) is not { } organization)
         {
             return Error.NotFound("Organization", command.OrganizationId);
         }

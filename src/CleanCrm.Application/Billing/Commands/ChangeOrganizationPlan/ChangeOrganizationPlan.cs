@@ -1,10 +1,7 @@
 using CleanCrm.Application.Common.Persistence;
-using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Catalog;
 using FluentValidation;
-using Mediator;
-using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Billing.Commands.ChangeOrganizationPlan;
 
@@ -15,7 +12,7 @@ public sealed record ChangePlanFields
 
 /// <summary>Sets an organization's plan by hand (sales deals, support); features and limits follow at once.</summary>
 [RequiresPlatformAdmin]
-public sealed record ChangeOrganizationPlan(Guid OrganizationId, ChangePlanFields Fields) : ICommand<Result<OrganizationBillingDto>>;
+public sealed record ChangeOrganizationPlan(Guid OrganizationId, ChangePlanFields Fields) : IOrganizationBillingChange;
 
 public sealed class ChangeOrganizationPlanValidator : AbstractValidator<ChangeOrganizationPlan>
 {
@@ -27,24 +24,17 @@ public sealed class ChangeOrganizationPlanValidator : AbstractValidator<ChangeOr
 }
 
 public sealed class ChangeOrganizationPlanHandler(ICatalogDbContext db, IBillingProfiles profiles, TimeProvider clock)
-    : ICommandHandler<ChangeOrganizationPlan, Result<OrganizationBillingDto>>
+    : OrganizationBillingChangeHandler<ChangeOrganizationPlan>(db, profiles, clock)
 {
-    public async ValueTask<Result<OrganizationBillingDto>> Handle(ChangeOrganizationPlan command, CancellationToken cancellationToken)
+    protected override Task ChangeAsync(
+        Organization organization, ChangeOrganizationPlan command, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var organization = await db.Organizations
-            .FirstOrDefaultAsync(o => o.Id == command.OrganizationId && o.Status != OrganizationStatus.Deleted, cancellationToken);
-        if (organization is null)
-        {
-            return Error.NotFound("Organization", command.OrganizationId);
-        }
-
         if (organization.PlanKey != command.Fields.Plan)
         {
             organization.PlanKey = command.Fields.Plan!;
-            organization.UpdatedAt = clock.GetUtcNow();
-            await db.SaveChangesAsync(cancellationToken);
+            organization.UpdatedAt = now;
         }
 
-        return await OrganizationBilling.DescribeAsync(profiles, organization.Id, clock, cancellationToken);
+        return Task.CompletedTask;
     }
 }

@@ -1,16 +1,14 @@
 using CleanCrm.Application.Common.Persistence;
-using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Catalog;
 using FluentValidation;
-using Mediator;
 using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Billing.Commands.ClearFeatureOverride;
 
 /// <summary>Removes the override: the feature follows the plan again.</summary>
 [RequiresPlatformAdmin]
-public sealed record ClearFeatureOverride(Guid OrganizationId, string FeatureKey) : ICommand<Result<OrganizationBillingDto>>;
+public sealed record ClearFeatureOverride(Guid OrganizationId, string FeatureKey) : IOrganizationBillingChange;
 
 public sealed class ClearFeatureOverrideValidator : AbstractValidator<ClearFeatureOverride>
 {
@@ -20,23 +18,16 @@ public sealed class ClearFeatureOverrideValidator : AbstractValidator<ClearFeatu
 }
 
 public sealed class ClearFeatureOverrideHandler(ICatalogDbContext db, IBillingProfiles profiles, TimeProvider clock)
-    : ICommandHandler<ClearFeatureOverride, Result<OrganizationBillingDto>>
+    : OrganizationBillingChangeHandler<ClearFeatureOverride>(db, profiles, clock)
 {
-    public async ValueTask<Result<OrganizationBillingDto>> Handle(ClearFeatureOverride command, CancellationToken cancellationToken)
+    protected override async Task ChangeAsync(
+        Organization organization, ClearFeatureOverride command, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (!await OrganizationBilling.ExistsAsync(db, command.OrganizationId, cancellationToken))
-        {
-            return Error.NotFound("Organization", command.OrganizationId);
-        }
-
-        var row = await db.FeatureOverrides
-            .FirstOrDefaultAsync(f => f.OrganizationId == command.OrganizationId && f.FeatureKey == command.FeatureKey, cancellationToken);
+        var row = await Db.FeatureOverrides
+            .FirstOrDefaultAsync(f => f.OrganizationId == organization.Id && f.FeatureKey == command.FeatureKey, cancellationToken);
         if (row is not null)
         {
-            db.FeatureOverrides.Remove(row);
-            await db.SaveChangesAsync(cancellationToken);
+            Db.FeatureOverrides.Remove(row);
         }
-
-        return await OrganizationBilling.DescribeAsync(profiles, command.OrganizationId, clock, cancellationToken);
     }
 }

@@ -1,9 +1,7 @@
 using CleanCrm.Application.Common.Persistence;
-using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Catalog;
 using FluentValidation;
-using Mediator;
 using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Billing.Commands.SetFeatureOverride;
@@ -18,7 +16,7 @@ public sealed record FeatureOverrideFields
 /// <summary>Turns a premium feature on or off for one organization, optionally until <c>expiresAt</c>.</summary>
 [RequiresPlatformAdmin]
 public sealed record SetFeatureOverride(Guid OrganizationId, string FeatureKey, FeatureOverrideFields Fields)
-    : ICommand<Result<OrganizationBillingDto>>;
+    : IOrganizationBillingChange;
 
 public sealed class SetFeatureOverrideValidator : AbstractValidator<SetFeatureOverride>
 {
@@ -33,27 +31,21 @@ public sealed class SetFeatureOverrideValidator : AbstractValidator<SetFeatureOv
 }
 
 public sealed class SetFeatureOverrideHandler(ICatalogDbContext db, IBillingProfiles profiles, TimeProvider clock)
-    : ICommandHandler<SetFeatureOverride, Result<OrganizationBillingDto>>
+    : OrganizationBillingChangeHandler<SetFeatureOverride>(db, profiles, clock)
 {
-    public async ValueTask<Result<OrganizationBillingDto>> Handle(SetFeatureOverride command, CancellationToken cancellationToken)
+    protected override async Task ChangeAsync(
+        Organization organization, SetFeatureOverride command, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (!await OrganizationBilling.ExistsAsync(db, command.OrganizationId, cancellationToken))
-        {
-            return Error.NotFound("Organization", command.OrganizationId);
-        }
-
-        var row = await db.FeatureOverrides
-            .FirstOrDefaultAsync(f => f.OrganizationId == command.OrganizationId && f.FeatureKey == command.FeatureKey, cancellationToken);
+        var row = await Db.FeatureOverrides
+            .FirstOrDefaultAsync(f => f.OrganizationId == organization.Id && f.FeatureKey == command.FeatureKey, cancellationToken);
         if (row is null)
         {
-            row = new FeatureOverride { OrganizationId = command.OrganizationId, FeatureKey = command.FeatureKey };
-            db.FeatureOverrides.Add(row);
+            row = new FeatureOverride { OrganizationId = organization.Id, FeatureKey = command.FeatureKey };
+            Db.FeatureOverrides.Add(row);
         }
 
         row.Enabled = command.Fields.Enabled!.Value;
         row.ExpiresAt = command.Fields.ExpiresAt?.ToUniversalTime();
-        row.UpdatedAt = clock.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken);
-        return await OrganizationBilling.DescribeAsync(profiles, command.OrganizationId, clock, cancellationToken);
+        row.UpdatedAt = now;
     }
 }

@@ -1,9 +1,7 @@
 using CleanCrm.Application.Common.Persistence;
-using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Catalog;
 using FluentValidation;
-using Mediator;
 using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Billing.Commands.SetLimitOverrides;
@@ -21,7 +19,7 @@ public sealed record LimitOverrideFields
 }
 
 [RequiresPlatformAdmin]
-public sealed record SetLimitOverrides(Guid OrganizationId, LimitOverrideFields Fields) : ICommand<Result<OrganizationBillingDto>>;
+public sealed record SetLimitOverrides(Guid OrganizationId, LimitOverrideFields Fields) : IOrganizationBillingChange;
 
 public sealed class SetLimitOverridesValidator : AbstractValidator<SetLimitOverrides>
 {
@@ -38,40 +36,33 @@ public sealed class SetLimitOverridesValidator : AbstractValidator<SetLimitOverr
 }
 
 public sealed class SetLimitOverridesHandler(ICatalogDbContext db, IBillingProfiles profiles, TimeProvider clock)
-    : ICommandHandler<SetLimitOverrides, Result<OrganizationBillingDto>>
+    : OrganizationBillingChangeHandler<SetLimitOverrides>(db, profiles, clock)
 {
-    public async ValueTask<Result<OrganizationBillingDto>> Handle(SetLimitOverrides command, CancellationToken cancellationToken)
+    protected override async Task ChangeAsync(
+        Organization organization, SetLimitOverrides command, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (!await OrganizationBilling.ExistsAsync(db, command.OrganizationId, cancellationToken))
-        {
-            return Error.NotFound("Organization", command.OrganizationId);
-        }
-
         var fields = command.Fields;
-        var row = await db.LimitOverrides.FirstOrDefaultAsync(l => l.OrganizationId == command.OrganizationId, cancellationToken);
+        var row = await Db.LimitOverrides.FirstOrDefaultAsync(l => l.OrganizationId == organization.Id, cancellationToken);
         if (fields is { Seats: null, AiTokensPerMonth: null, ApiRequestsPer10Seconds: null, BackupRetentionDays: null })
         {
             if (row is not null)
             {
-                db.LimitOverrides.Remove(row);
+                Db.LimitOverrides.Remove(row);
             }
+
+            return;
         }
-        else
+
+        if (row is null)
         {
-            if (row is null)
-            {
-                row = new LimitOverride { OrganizationId = command.OrganizationId };
-                db.LimitOverrides.Add(row);
-            }
-
-            row.Seats = fields.Seats;
-            row.AiTokensPerMonth = fields.AiTokensPerMonth;
-            row.ApiRequestsPer10Seconds = fields.ApiRequestsPer10Seconds;
-            row.BackupRetentionDays = fields.BackupRetentionDays;
-            row.UpdatedAt = clock.GetUtcNow();
+            row = new LimitOverride { OrganizationId = organization.Id };
+            Db.LimitOverrides.Add(row);
         }
 
-        await db.SaveChangesAsync(cancellationToken);
-        return await OrganizationBilling.DescribeAsync(profiles, command.OrganizationId, clock, cancellationToken);
+        row.Seats = fields.Seats;
+        row.AiTokensPerMonth = fields.AiTokensPerMonth;
+        row.ApiRequestsPer10Seconds = fields.ApiRequestsPer10Seconds;
+        row.BackupRetentionDays = fields.BackupRetentionDays;
+        row.UpdatedAt = now;
     }
 }

@@ -3,7 +3,6 @@ using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Catalog;
 using Mediator;
-using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Organizations.Commands.DeleteOrganization;
 
@@ -16,8 +15,7 @@ public sealed class DeleteOrganizationHandler(ICatalogDbContext db, IOrganizatio
 {
     public async ValueTask<Result<AdminOrganizationDto>> Handle(DeleteOrganization command, CancellationToken cancellationToken)
     {
-        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
-        if (organization is null || organization.Status == OrganizationStatus.Deleted)
+        if (await OrganizationLookup.FindUndeletedAsync(db, command.OrganizationId, cancellationToken) is not { } organization)
         {
             return Error.NotFound("Organization", command.OrganizationId);
         }

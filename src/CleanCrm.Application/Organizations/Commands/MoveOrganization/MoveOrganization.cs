@@ -31,9 +31,7 @@ public sealed class MoveOrganizationHandler(ICatalogDbContext db, ITenantMoveSch
 {
     public async ValueTask<Result<AdminOrganizationDto>> Handle(MoveOrganization command, CancellationToken cancellationToken)
     {
-        var organization = await db.Organizations.AsNoTracking()
-            .FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
-        if (organization is null)
+        if (await OrganizationLookup.FindAsync(db, command.OrganizationId, cancellationToken) is not { } organization)
         {
             return Error.NotFound("Organization", command.OrganizationId);
         }

@@ -17,8 +17,7 @@ public sealed class RetryProvisioningHandler(ICatalogDbContext db, IProvisioning
 {
     public async ValueTask<Result<AdminOrganizationDto>> Handle(RetryProvisioning command, CancellationToken cancellationToken)
     {
-        var organization = await db.Organizations.FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
-        if (organization is null)
+        if (await OrganizationLookup.FindAsync(db, command.OrganizationId, cancellationToken) is not { } organization)
         {
             return Error.NotFound("Organization", command.OrganizationId);
         }
