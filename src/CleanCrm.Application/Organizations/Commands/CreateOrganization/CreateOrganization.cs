@@ -50,16 +50,7 @@ public sealed class CreateOrganizationHandler(ICatalogDbContext db, ICallerConte
 
         var run = OrganizationFactory.Add(
             db, userId, command.Fields.OrganizationName!, slug, command.Fields.Plan!, clock.GetUtcNow(), out var organization);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (ConstraintViolationException exception) when (exception.Kind == ConstraintKind.Unique)
-        {
-            return OrganizationErrors.SlugTaken(slug);
-        }
-
-        await queue.EnqueueAsync(run.Id, cancellationToken);
-        return new OrganizationAccepted(organization.Id, organization.Slug, "pending");
+        return await OrganizationFactory.CommitAndQueueAsync(
+            db, queue, run, organization, _ => OrganizationErrors.SlugTaken(slug), cancellationToken);
     }
 }

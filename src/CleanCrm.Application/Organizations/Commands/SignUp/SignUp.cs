@@ -77,19 +77,16 @@ public sealed class SignUpHandler(ICatalogDbContext db, IPasswordHashing passwor
         };
         db.Users.Add(user);
         var run = OrganizationFactory.Add(db, user.Id, fields.OrganizationName!, fields.Slug!, fields.Plan!, now, out var organization);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (ConstraintViolationException exception) when (exception.Kind == ConstraintKind.Unique)
-        {
-            // Lost a race with a concurrent signup: exactly one wins, the other gets the same 409 as a sequential retry.
-            return exception.ConstraintName.Contains("email", StringComparison.Ordinal)
-                ? OrganizationErrors.EmailTaken()
-                : OrganizationErrors.SlugTaken(fields.Slug!);
-        }
 
-        await queue.EnqueueAsync(run.Id, cancellationToken);
-        return new OrganizationAccepted(organization.Id, organization.Slug, "pending");
+        // Lost a race with a concurrent signup: exactly one wins, the other gets the same 409 as a sequential retry.
+        return await OrganizationFactory.CommitAndQueueAsync(
+            db,
+            queue,
+            run,
+            organization,
+            exception => exception.ConstraintName.Contains("email", StringComparison.Ordinal)
+                ? OrganizationErrors.EmailTaken()
+                : OrganizationErrors.SlugTaken(fields.Slug!),
+            cancellationToken);
     }
 }
