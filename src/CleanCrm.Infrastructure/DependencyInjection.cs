@@ -110,8 +110,8 @@ public static class DependencyInjection
         services.AddSingleton<PostgresTools>();
         services.AddSingleton<TenantMover>();
         services.AddTransient<TenantMoveJob>();
-        services.AddSingleton<Application.Organizations.Commands.Admin.ITenantMoveScheduler, HangfireTenantMoveScheduler>();
-        services.AddSingleton<Application.Organizations.Commands.Admin.IOrganizationDeletionScheduler, HangfireOrganizationDeletionScheduler>();
+        services.AddSingleton<Application.Organizations.ITenantMoveScheduler, HangfireTenantMoveScheduler>();
+        services.AddSingleton<Application.Organizations.IOrganizationDeletionScheduler, HangfireOrganizationDeletionScheduler>();
         services.AddSingleton<IProvisioningQueue, HangfireProvisioningQueue>();
         services.AddSingleton<IPasswordHashing, PasswordHashing>();
         services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();

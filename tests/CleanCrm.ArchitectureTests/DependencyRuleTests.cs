@@ -6,7 +6,10 @@ using NetArchTest.Rules;
 
 namespace CleanCrm.ArchitectureTests;
 
-/// <summary>SPEC §3's dependency rule and CONVENTIONS.md's request rules, checked on the compiled assemblies.</summary>
+/// <summary>
+/// The dependency rule and the request rules of docs/ARCHITECTURE.md, checked on the compiled assemblies; the use-case
+/// layout is checked by <see cref="UseCaseLayoutTests"/>.
+/// </summary>
 public sealed class DependencyRuleTests
 {
     private static readonly Assembly Domain = typeof(CleanCrm.Domain.Catalog.Organization).Assembly;
@@ -46,7 +49,8 @@ public sealed class DependencyRuleTests
     public void The_rule_checker_catches_a_real_dependency()
     {
         // Proves the checks above can fail: Infrastructure really uses EF Core and Npgsql.
-        Types.InAssembly(Infrastructure).ShouldNot().HaveDependencyOn("Microsoft.EntityFrameworkCore").GetResult().IsSuccessful.ShouldBeFalse();
+        Types.InAssembly(Infrastructure).ShouldNot().HaveDependencyOn("Microsoft.EntityFrameworkCore").GetResult().IsSuccessful
+            .ShouldBeFalse();
         Types.InAssembly(Application).ShouldNot().HaveDependencyOn("CleanCrm.Domain").GetResult().IsSuccessful.ShouldBeFalse();
     }
 
@@ -55,7 +59,8 @@ public sealed class DependencyRuleTests
     {
         Names(Domain).ShouldNotContain(n => n.StartsWith("CleanCrm.", StringComparison.Ordinal));
         Names(Application).Where(n => n.StartsWith("CleanCrm.", StringComparison.Ordinal)).ShouldBe(["CleanCrm.Domain"]);
-        Names(Infrastructure).Where(n => n.StartsWith("CleanCrm.", StringComparison.Ordinal)).Order().ShouldBe(["CleanCrm.Application", "CleanCrm.Domain"]);
+        Names(Infrastructure).Where(n => n.StartsWith("CleanCrm.", StringComparison.Ordinal)).Order()
+            .ShouldBe(["CleanCrm.Application", "CleanCrm.Domain"]);
     }
 
     [Fact]
@@ -68,7 +73,9 @@ public sealed class DependencyRuleTests
                         && t.GetCustomAttribute<RequiresSignedInUserAttribute>() is null)
             .Select(t => t.FullName)
             .ToList();
-        undeclared.ShouldBeEmpty("every request type must declare [RequiresPermission], [RequiresPlatformAdmin], [RequiresSignedInUser] or [AllowAnonymousRequest]");
+        undeclared.ShouldBeEmpty(
+            "every request type must declare [RequiresPermission], [RequiresPlatformAdmin], [RequiresSignedInUser] "
+            + "or [AllowAnonymousRequest]");
         RequestTypes().ShouldNotBeEmpty();
     }
 
@@ -80,17 +87,6 @@ public sealed class DependencyRuleTests
             .Select(t => t.FullName)
             .ToList();
         notScoped.ShouldBeEmpty();
-    }
-
-    [Fact]
-    public void Handlers_live_beside_their_request_in_one_use_case_folder()
-    {
-        var misplaced = Application.GetTypes()
-            .Where(t => t.Name.EndsWith("Handler", StringComparison.Ordinal) && !t.IsAbstract && t.Namespace is not null)
-            .Where(t => Application.GetType($"{t.Namespace}.{t.Name[..^"Handler".Length]}") is null)
-            .Select(t => t.FullName)
-            .ToList();
-        misplaced.ShouldBeEmpty();
     }
 
     private static IEnumerable<Type> RequestTypes() =>

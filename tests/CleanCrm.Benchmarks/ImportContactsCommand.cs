@@ -3,8 +3,6 @@ using System.Globalization;
 using System.Text;
 using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Application.Imports;
-using CleanCrm.Application.Imports.Contacts;
-using CleanCrm.Application.Imports.Csv;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Domain.Tenant;
 using CleanCrm.Infrastructure.Imports;

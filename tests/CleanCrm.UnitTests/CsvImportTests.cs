@@ -1,7 +1,6 @@
 using System.Text;
 using CleanCrm.Application.Contacts;
-using CleanCrm.Application.Imports.Contacts;
-using CleanCrm.Application.Imports.Csv;
+using CleanCrm.Application.Imports;
 
 namespace CleanCrm.UnitTests;
 

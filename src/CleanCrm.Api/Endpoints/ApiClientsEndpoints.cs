@@ -1,6 +1,9 @@
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.ApiClients;
+using CleanCrm.Application.ApiClients.Commands.CreateApiClient;
+using CleanCrm.Application.ApiClients.Commands.DeleteApiClient;
+using CleanCrm.Application.ApiClients.Queries.ListApiClients;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

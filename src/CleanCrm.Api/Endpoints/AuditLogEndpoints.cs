@@ -1,6 +1,6 @@
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
-using CleanCrm.Application.AuditLog;
+using CleanCrm.Application.AuditLog.Queries.ListAuditLog;
 using CleanCrm.Application.Common.Paging;
 using Mediator;
 

@@ -1,6 +1,17 @@
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Billing;
+using CleanCrm.Application.Billing.Commands.ChangeOrganizationPlan;
+using CleanCrm.Application.Billing.Commands.ClearFeatureOverride;
+using CleanCrm.Application.Billing.Commands.OpenBillingPortal;
+using CleanCrm.Application.Billing.Commands.SetFeatureOverride;
+using CleanCrm.Application.Billing.Commands.SetLimitOverrides;
+using CleanCrm.Application.Billing.Commands.StartCheckout;
+using CleanCrm.Application.Billing.Queries.GetEntitlements;
+using CleanCrm.Application.Billing.Queries.GetFeatures;
+using CleanCrm.Application.Billing.Queries.GetSubscription;
+using CleanCrm.Application.Billing.Queries.GetUsageReport;
+using CleanCrm.Application.Billing.Queries.ListInvoices;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Infrastructure.Billing;
 using Mediator;

@@ -1,6 +1,11 @@
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Invitations;
+using CleanCrm.Application.Invitations.Commands.AcceptInvitation;
+using CleanCrm.Application.Invitations.Commands.CreateInvitation;
+using CleanCrm.Application.Invitations.Commands.RevokeInvitation;
+using CleanCrm.Application.Invitations.Queries.GetInvitation;
+using CleanCrm.Application.Invitations.Queries.ListInvitations;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ModelBinding;

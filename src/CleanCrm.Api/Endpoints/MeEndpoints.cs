@@ -1,5 +1,5 @@
 using CleanCrm.Api.Infrastructure;
-using CleanCrm.Application.Me;
+using CleanCrm.Application.Me.Queries.GetMe;
 using Mediator;
 
 namespace CleanCrm.Api.Endpoints;

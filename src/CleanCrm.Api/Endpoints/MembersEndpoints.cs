@@ -1,6 +1,9 @@
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Members;
+using CleanCrm.Application.Members.Commands.ChangeMemberRole;
+using CleanCrm.Application.Members.Commands.RemoveMember;
+using CleanCrm.Application.Members.Queries.ListMembers;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

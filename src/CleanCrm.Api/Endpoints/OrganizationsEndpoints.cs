@@ -1,9 +1,15 @@
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Application.Fleet;
+using CleanCrm.Application.Fleet.Commands.StartFleetMigration;
+using CleanCrm.Application.Fleet.Queries.GetFleetMigration;
 using CleanCrm.Application.Organizations;
-using CleanCrm.Application.Organizations.Commands.Admin;
 using CleanCrm.Application.Organizations.Commands.CreateOrganization;
+using CleanCrm.Application.Organizations.Commands.DeleteOrganization;
+using CleanCrm.Application.Organizations.Commands.MoveOrganization;
+using CleanCrm.Application.Organizations.Commands.ResumeOrganization;
+using CleanCrm.Application.Organizations.Commands.RetryProvisioning;
 using CleanCrm.Application.Organizations.Commands.SignUp;
+using CleanCrm.Application.Organizations.Commands.SuspendOrganization;
 using CleanCrm.Application.Organizations.Queries.GetProvisioningStatus;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;

@@ -2,6 +2,8 @@ using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Pipelines;
+using CleanCrm.Application.Pipelines.Queries.GetPipeline;
+using CleanCrm.Application.Pipelines.Queries.ListPipelines;
 using Mediator;
 
 namespace CleanCrm.Api.Endpoints;

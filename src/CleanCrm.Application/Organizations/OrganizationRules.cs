@@ -13,13 +13,12 @@ public static class OrganizationRules
 
     public static IRuleBuilderOptions<T, string?> ValidSlug<T>(this IRuleBuilder<T, string?> rule) =>
         rule.NotEmpty().WithMessage("is required.")
-            .Must(Slug.HasValidShape).WithMessage("must match ^[a-z][a-z0-9-]{2,39}$ (lower-case letters, digits and dashes, 3-40 characters, starting with a letter).")
+            .Must(Slug.HasValidShape)
+            .WithMessage(
+                "must match ^[a-z][a-z0-9-]{2,39}$ (lower-case letters, digits and dashes, 3-40 characters, starting with a letter).")
             .Must(slug => slug is null || !Slug.IsReserved(slug)).WithMessage("'{PropertyValue}' is reserved; choose another slug.");
 
     public static IRuleBuilderOptions<T, string?> ValidPlan<T>(this IRuleBuilder<T, string?> rule) =>
         rule.NotEmpty().WithMessage("is required.")
             .Must(plan => Plans.Contains(plan)).WithMessage($"must be one of {string.Join(", ", Plans)}.");
 }
-
-/// <summary>The answer to a signup or org creation (SPEC §6.2).</summary>
-public sealed record OrganizationAccepted(Guid OrganizationId, string Slug, string Status);

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using CleanCrm.Application.Common.Validation;
 using CleanCrm.Application.Imports;
-using CleanCrm.Application.Imports.Contacts;
-using CleanCrm.Application.Imports.Csv;
 using CleanCrm.Domain.Tenant;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.EntityFrameworkCore;

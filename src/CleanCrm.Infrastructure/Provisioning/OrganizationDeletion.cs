@@ -1,4 +1,4 @@
-using CleanCrm.Application.Organizations.Commands.Admin;
+using CleanCrm.Application.Organizations;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Jobs;
 using CleanCrm.Infrastructure.Persistence.Catalog;

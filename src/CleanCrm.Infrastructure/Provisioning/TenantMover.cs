@@ -200,7 +200,7 @@ public sealed class TenantMoveJob(TenantMover mover)
         await mover.MoveAsync(organizationId, targetServerId, cancellationToken);
 }
 
-public sealed class HangfireTenantMoveScheduler(IBackgroundJobClient jobs) : Application.Organizations.Commands.Admin.ITenantMoveScheduler
+public sealed class HangfireTenantMoveScheduler(IBackgroundJobClient jobs) : Application.Organizations.ITenantMoveScheduler
 {
     public Task ScheduleAsync(Guid organizationId, Guid targetServerId, CancellationToken cancellationToken)
     {

@@ -7,7 +7,7 @@ using Mediator;
 
 namespace CleanCrm.Application.Imports.Commands.StartContactImport;
 
-/// <summary>Accepts a contacts CSV: stores it, records a queued import and hands it to the worker (SPEC §6.3).</summary>
+/// <summary>Accepts a contacts CSV: stores it, records a queued import and hands it to the worker (docs/IMPORTS.md).</summary>
 [RequiresPermission(Permission.CrmWrite)]
 public sealed record StartContactImport(IImportUpload Upload, string? OnDuplicate) : ICommand<Result<ImportAccepted>>, IOrgScopedRequest;
 
@@ -18,7 +18,8 @@ public sealed class StartContactImportValidator : AbstractValidator<StartContact
     public StartContactImportValidator() =>
         RuleFor(x => x.OnDuplicate)
             .Must(value => value is null || DuplicatePolicies.TryParse(value, out _))
-            .WithMessage("must be 'skip' (keep existing contacts, the default) or 'update' (overwrite them with the file's non-empty values).");
+            .WithMessage(
+                "must be 'skip' (keep existing contacts, the default) or 'update' (overwrite them with the file's non-empty values).");
 }
 
 public sealed class StartContactImportHandler(
@@ -62,11 +63,15 @@ public sealed class StartContactImportHandler(
         if (!await queue.EnqueueAsync(tenant.Current!.OrganizationId, import.Id, CancellationToken.None))
         {
             // Never leave an import that nothing will run: record why and tell the caller to send the file again.
-            await store.AbandonAsync(import.Id, "The import could not be handed to the import worker; nothing was imported. Upload the file again.", CancellationToken.None);
+            await store.AbandonAsync(
+                import.Id,
+                "The import could not be handed to the import worker; nothing was imported. Upload the file again.",
+                CancellationToken.None);
             return new Error(
                 ErrorType.Unavailable,
                 "import_not_queued",
-                "The file was received but the import could not be queued (the job store is unavailable); nothing was imported. Upload it again in a moment.");
+                "The file was received but the import could not be queued (the job store is unavailable); nothing was imported. "
+                + "Upload it again in a moment.");
         }
 
         return new ImportAccepted(import.Id);

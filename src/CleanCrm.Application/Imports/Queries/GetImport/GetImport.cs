@@ -3,7 +3,6 @@ using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Application.Common.Tenancy;
-using CleanCrm.Application.Imports.Contacts;
 using CleanCrm.Domain.Tenant;
 using Mediator;
 using Microsoft.EntityFrameworkCore;

@@ -2,7 +2,6 @@ using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
-using CleanCrm.Application.Organizations.Commands.SignUp;
 using FluentValidation;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
@@ -18,7 +17,7 @@ public sealed record CreateOrganizationFields
     public string? Plan { get; init; }
 }
 
-/// <summary>A signed-in user creates another organization they own (SPEC §6.2: a user may own several).</summary>
+/// <summary>A signed-in user creates another organization they own (a user may own several).</summary>
 [RequiresSignedInUser]
 public sealed record CreateOrganization(CreateOrganizationFields Fields) : ICommand<Result<OrganizationAccepted>>;
 
@@ -49,17 +48,9 @@ public sealed class CreateOrganizationHandler(ICatalogDbContext db, ICallerConte
             return OrganizationErrors.SlugTaken(slug);
         }
 
-        var run = OrganizationFactory.Add(db, userId, command.Fields.OrganizationName!, slug, command.Fields.Plan!, clock.GetUtcNow(), out var organization);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (ConstraintViolationException exception) when (exception.Kind == ConstraintKind.Unique)
-        {
-            return OrganizationErrors.SlugTaken(slug);
-        }
-
-        await queue.EnqueueAsync(run.Id, cancellationToken);
-        return new OrganizationAccepted(organization.Id, organization.Slug, "pending");
+        var run = OrganizationFactory.Add(
+            db, userId, command.Fields.OrganizationName!, slug, command.Fields.Plan!, clock.GetUtcNow(), out var organization);
+        return await OrganizationFactory.CommitAndQueueAsync(
+            db, queue, run, organization, _ => OrganizationErrors.SlugTaken(slug), cancellationToken);
     }
 }

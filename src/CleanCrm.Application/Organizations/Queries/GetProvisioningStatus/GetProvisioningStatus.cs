@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Organizations.Queries.GetProvisioningStatus;
 
-/// <summary>The live state of an organization's latest provisioning run, for its owners (SPEC §6.2).</summary>
+/// <summary>The live state of an organization's latest provisioning run, for its owners (docs/OPERATIONS.md).</summary>
 [RequiresSignedInUser]
 public sealed record GetProvisioningStatus(string Slug) : IQuery<Result<ProvisioningStatusDto>>;
 
@@ -15,13 +15,15 @@ public sealed record ProvisioningStatusDto(string Status, int Attempt, string? E
 
 public sealed record ProvisioningStepDto(string Name, string Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? Error);
 
-public sealed class GetProvisioningStatusHandler(ICatalogDbContext db, ICallerContext caller) : IQueryHandler<GetProvisioningStatus, Result<ProvisioningStatusDto>>
+public sealed class GetProvisioningStatusHandler(ICatalogDbContext db, ICallerContext caller)
+    : IQueryHandler<GetProvisioningStatus, Result<ProvisioningStatusDto>>
 {
     public async ValueTask<Result<ProvisioningStatusDto>> Handle(GetProvisioningStatus query, CancellationToken cancellationToken)
     {
         var organization = await db.Organizations.AsNoTracking()
             .Where(o => o.Slug == query.Slug)
-            .Where(o => caller.IsPlatformAdmin || db.Memberships.Any(m => m.OrganizationId == o.Id && m.UserId == caller.UserId && m.Role == OrgRole.Owner))
+            .Where(o => caller.IsPlatformAdmin
+                        || db.Memberships.Any(m => m.OrganizationId == o.Id && m.UserId == caller.UserId && m.Role == OrgRole.Owner))
             .Select(o => new { o.Id, o.Status })
             .FirstOrDefaultAsync(cancellationToken);
         if (organization is null)

@@ -1,0 +1,7 @@
+namespace CleanCrm.Application.Organizations;
+
+/// <summary>Schedules the removal of an organization's database, role and secret after the grace period.</summary>
+public interface IOrganizationDeletionScheduler
+{
+    Task ScheduleAsync(Guid organizationId, CancellationToken cancellationToken);
+}
