@@ -38,7 +38,8 @@ public sealed class TenantConnectionSlotTests(SharedPlatform platform)
             await using var requestScope = services.CreateAsyncScope();
             var db = requestScope.ServiceProvider.GetRequiredService<TenantDbContext>();
             using var abandon = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-            await Should.ThrowAsync<Exception>(() => db.Companies.CountAsync(abandon.Token));
+            var abandoned = await Should.ThrowAsync<OperationCanceledException>(() => db.Companies.CountAsync(abandon.Token));
+            abandoned.CancellationToken.ShouldBe(abandon.Token, "the caller's own cancellation, which the API answers as a closed request");
             pool.InUse.ShouldBe(0, $"attempt {attempt}: the slot leaked");
         }
 
