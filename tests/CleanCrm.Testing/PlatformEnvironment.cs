@@ -47,7 +47,7 @@ public class PlatformEnvironment : IAsyncLifetime
 
     private DatabaseServer? _secondaryServer;
 
-    /// <summary>The second test server (registered when <see cref="UseSecondaryServer"/>); fails the caller with the reason without one.</summary>
+    /// <summary>The second test server (see <see cref="UseSecondaryServer"/>); without one, the caller fails with the reason.</summary>
     public DatabaseServer SecondaryServer => _secondaryServer ?? throw new InvalidOperationException(
         UseSecondaryServer ? TestDatabaseServers.NoDistinctSecondaryReason : $"{GetType().Name} does not register the second server.");
 

@@ -316,7 +316,7 @@ public sealed class TenantConnectionPoolTests
         {
             var id = Guid.NewGuid();
             var name = $"tenant_{id:N}";
-            var location = new TenantLocation(id, name, "Org", OrganizationStatus.Active, Plan.Free, Guid.NewGuid(), "127.0.0.1", 1, name, name);
+            var location = new TenantLocation(id, name, "Org", OrganizationStatus.Active, Plan.Free, null, "127.0.0.1", 1, name, name);
             return await Pool.PinAsync(location, CancellationToken.None);
         }
 

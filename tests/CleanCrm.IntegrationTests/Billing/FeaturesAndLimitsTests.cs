@@ -92,7 +92,8 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         (await client.GetAsync("/api/v1/billing/usage")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         clock.Advance(TimeSpan.FromSeconds(2.9));
-        (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["advanced_reporting"].ShouldBeTrue("0.1 s before it expires");
+        var justBefore = await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features");
+        justBefore!["advanced_reporting"].ShouldBeTrue("0.1 s before it expires");
         clock.Advance(TimeSpan.FromSeconds(0.1));
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["advanced_reporting"].ShouldBeFalse();
         (await Problem.ReadAsync(await client.GetAsync("/api/v1/billing/usage"), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/feature_disabled");
