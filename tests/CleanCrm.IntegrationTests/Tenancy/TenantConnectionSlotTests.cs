@@ -22,13 +22,11 @@ public sealed class TenantConnectionSlotTests(SharedPlatform platform)
     {
         await using var silent = await SilentServer.StartAsync(platform);
         await using var scope = await silent.Services.GetRequiredService<TenantScopeFactory>().BeginAsync(silent.Location);
-        await using var requestScope = silent.Services.CreateAsyncScope();
-        var db = requestScope.ServiceProvider.GetRequiredService<TenantDbContext>();
 
-        // The caller is gone as the open starts: the slot is taken, Npgsql gives up at once, EF reports a cancelled open.
+        // The caller is gone as the open starts: the slot is taken, then the open gives up at once.
         using var abandon = new CancellationTokenSource();
         await abandon.CancelAsync();
-        var abandoned = await Should.ThrowAsync<OperationCanceledException>(() => db.Companies.CountAsync(abandon.Token));
+        var abandoned = await Should.ThrowAsync<OperationCanceledException>(() => silent.Db.Companies.CountAsync(abandon.Token));
         abandoned.CancellationToken.ShouldBe(abandon.Token, "the caller's own cancellation, which the API answers as a closed request");
         silent.Pool.InUse.ShouldBe(0, "the slot leaked");
         silent.Pool.Reserved.ShouldBe(1, "the slot was taken before the open gave up");
@@ -39,12 +37,10 @@ public sealed class TenantConnectionSlotTests(SharedPlatform platform)
     {
         await using var silent = await SilentServer.StartAsync(platform);
         await using var scope = await silent.Services.GetRequiredService<TenantScopeFactory>().BeginAsync(silent.Location);
-        await using var requestScope = silent.Services.CreateAsyncScope();
-        var db = requestScope.ServiceProvider.GetRequiredService<TenantDbContext>();
 
         using var abandon = new CancellationTokenSource();
         var watch = Stopwatch.StartNew();
-        var query = db.Companies.CountAsync(abandon.Token);
+        var query = silent.Db.Companies.CountAsync(abandon.Token);
         // Once the client has sent its first bytes, Npgsql is past the (cancellable) TCP connect, waiting for an answer.
         using var accepted = await silent.Listener.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(10));
         (await accepted.GetStream().ReadAsync(new byte[64]).AsTask().WaitAsync(TimeSpan.FromSeconds(10))).ShouldBePositive();
@@ -60,10 +56,14 @@ public sealed class TenantConnectionSlotTests(SharedPlatform platform)
         silent.Pool.InUse.ShouldBe(0, "the slot leaked");
     }
 
-    /// <summary>A server that accepts TCP connections and never answers, and a platform whose only tenant lives there.</summary>
+    /// <summary>
+    /// A server that accepts TCP connections and never answers, a platform whose only tenant lives there (one connection
+    /// slot), and a request's services (its tenant scope is begun by the test, where it must flow).
+    /// </summary>
     private sealed class SilentServer : IAsyncDisposable
     {
         private readonly Guid _organizationId = Guid.NewGuid();
+        private AsyncServiceScope _requestScope;
 
         private SilentServer(TcpListener listener, ServiceProvider services)
         {
@@ -83,6 +83,8 @@ public sealed class TenantConnectionSlotTests(SharedPlatform platform)
 
         public TenantConnectionPool Pool => Services.GetRequiredService<TenantConnectionPool>();
 
+        public TenantDbContext Db => _requestScope.ServiceProvider.GetRequiredService<TenantDbContext>();
+
         public static async Task<SilentServer> StartAsync(SharedPlatform platform)
         {
             var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -94,11 +96,13 @@ public sealed class TenantConnectionSlotTests(SharedPlatform platform)
             });
             var server = new SilentServer(listener, services);
             await services.GetRequiredService<ISecretStore>().SetAsync(SecretName.ForTenantDatabase(server._organizationId), "irrelevant");
+            server._requestScope = services.CreateAsyncScope();
             return server;
         }
 
         public async ValueTask DisposeAsync()
         {
+            await _requestScope.DisposeAsync();
             await Services.GetRequiredService<ISecretStore>().DeleteAsync(SecretName.ForTenantDatabase(_organizationId));
             await Services.DisposeAsync();
             Listener.Dispose();
