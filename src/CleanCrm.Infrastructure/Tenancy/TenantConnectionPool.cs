@@ -288,8 +288,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
         await Task.WhenAll(pending);
     }
 
-    // A connection's Closed event, a lease's Dispose and the sweep timer are synchronous, so they cannot await the
-    // disposal of a retired pool: it runs in the background, a failure is logged, and DisposeAsync waits for it.
+    // Its callers (a Closed event, a lease's Dispose, the sweep timer) are synchronous; a failure is logged, DisposeAsync waits for it.
     private void DisposeInBackground(TenantPoolEntry entry)
     {
         var disposal = DisposeLoggedAsync(entry);
