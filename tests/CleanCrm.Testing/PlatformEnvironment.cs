@@ -45,7 +45,11 @@ public class PlatformEnvironment : IAsyncLifetime
 
     public DatabaseServer PrimaryServer { get; private set; } = null!;
 
-    public DatabaseServer? SecondaryServer { get; private set; }
+    private DatabaseServer? _secondaryServer;
+
+    /// <summary>The second test server (see <see cref="UseSecondaryServer"/>); without one, the caller fails with the reason.</summary>
+    public DatabaseServer SecondaryServer => _secondaryServer ?? throw new InvalidOperationException(
+        UseSecondaryServer ? TestDatabaseServers.NoDistinctSecondaryReason : $"{GetType().Name} does not register the second server.");
 
     protected virtual bool UseSecondaryServer => false;
 
@@ -94,7 +98,7 @@ public class PlatformEnvironment : IAsyncLifetime
 
         if (UseSecondaryServer && TestDatabaseServers.HasDistinctSecondary)
         {
-            SecondaryServer = await RegisterServerAsync("secondary", TestDatabaseServers.Secondary);
+            _secondaryServer = await RegisterServerAsync("secondary", TestDatabaseServers.Secondary);
         }
 
         await migrator.MigrateTemplatesAsync(CancellationToken.None);

@@ -13,6 +13,15 @@ public static class TestDatabaseServers
 
     public static bool HasDistinctSecondary => Secondary.Port != Primary.Port || Secondary.Host != Primary.Host;
 
+    /// <summary>Why a test that needs two servers cannot run its scenario.</summary>
+    public const string NoDistinctSecondaryReason =
+        "CLEANCRM_TEST_PG2 is not set (or names the same server as CLEANCRM_TEST_PG): run the tests through scripts/test.sh, "
+        + "which starts two servers, or set CLEANCRM_PG2 next to CLEANCRM_PG.";
+
+    /// <summary>The second server, or a failure of the calling test with the reason when there is none.</summary>
+    public static NpgsqlConnectionStringBuilder RequireDistinctSecondary() =>
+        HasDistinctSecondary ? Secondary : throw new InvalidOperationException(NoDistinctSecondaryReason);
+
     public static string ConnectionString(NpgsqlConnectionStringBuilder server, string database, bool pooling = false)
     {
         var builder = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = database, Pooling = pooling };

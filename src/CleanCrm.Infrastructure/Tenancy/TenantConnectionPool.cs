@@ -35,6 +35,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
     private readonly ILogger<TenantConnectionPool> _logger;
     private readonly ITimer _sweeper;
     private readonly LinkedList<SlotWaiter> _waiters = new();
+    private readonly HashSet<Task> _disposals = [];
     private int _reservedTotal;
     private int _inUseTotal;
     private int _pinnedEntries;
@@ -237,7 +238,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
 
         if (dispose)
         {
-            _ = entry.DataSource.DisposeAsync().AsTask();
+            DisposeInBackground(entry);
         }
     }
 
@@ -258,7 +259,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
 
         if (dispose)
         {
-            _ = entry.DataSource.DisposeAsync().AsTask();
+            DisposeInBackground(entry);
         }
     }
 
@@ -276,6 +277,50 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
         foreach (var entry in all)
         {
             await entry.DataSource.DisposeAsync();
+        }
+
+        Task[] pending;
+        lock (_gate)
+        {
+            pending = [.. _disposals];
+        }
+
+        await Task.WhenAll(pending);
+    }
+
+    // Its callers (a Closed event, a lease's Dispose, the sweep timer) are synchronous; a failure is logged, DisposeAsync waits for it.
+    private void DisposeInBackground(TenantPoolEntry entry)
+    {
+        var disposal = DisposeLoggedAsync(entry);
+        lock (_gate)
+        {
+            _disposals.Add(disposal);
+        }
+
+        disposal.ContinueWith(
+            (done, pool) =>
+            {
+                var self = (TenantConnectionPool)pool!;
+                lock (self._gate)
+                {
+                    self._disposals.Remove(done);
+                }
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private async Task DisposeLoggedAsync(TenantPoolEntry entry)
+    {
+        try
+        {
+            await entry.DataSource.DisposeAsync();
+        }
+        catch (Exception exception)
+        {
+            LogDisposeFailed(_logger, exception, entry.Location.OrganizationId);
         }
     }
 
@@ -392,7 +437,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
 
         foreach (var entry in dispose)
         {
-            _ = entry.DataSource.DisposeAsync().AsTask();
+            DisposeInBackground(entry);
         }
     }
 
@@ -451,6 +496,9 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a connection for organization {OrganizationId}: all {Cap} tenant connection slots stayed busy")]
     private static partial void LogRefused(ILogger logger, Guid organizationId, int cap);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the retired connection pool of organization {OrganizationId} failed")]
+    private static partial void LogDisposeFailed(ILogger logger, Exception exception, Guid organizationId);
 }
 
 /// <summary>A caller queued for a connection slot; <see cref="Node"/> is null once it left the queue (guarded by the pool's lock).</summary>

@@ -15,13 +15,9 @@ public sealed class PreOperationBackupTests(SharedPlatform platform)
     [Fact]
     public async Task Moving_a_tenant_takes_a_backup_on_the_source_first()
     {
-        if (platform.SecondaryServer is null)
-        {
-            throw new InvalidOperationException("CLEANCRM_TEST_PG2 must name a second server for the move tests.");
-        }
-
+        var target = platform.SecondaryServer;
         var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
-        await platform.Services.GetRequiredService<TenantMover>().MoveAsync(organization.Id, platform.SecondaryServer.Id, CancellationToken.None);
+        await platform.Services.GetRequiredService<TenantMover>().MoveAsync(organization.Id, target.Id, CancellationToken.None);
 
         await using var db = await platform.CatalogAsync();
         var backup = await db.Backups.AsNoTracking().Include(b => b.Tables).SingleAsync(b => b.OrganizationId == organization.Id);

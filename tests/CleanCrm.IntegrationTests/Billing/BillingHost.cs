@@ -2,13 +2,17 @@ using System.Net.Http.Headers;
 using System.Text;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CleanCrm.IntegrationTests.Billing;
 
-/// <summary>The API with Stripe pointed at a <see cref="StripeStub"/> and per-plan rate limits switched on.</summary>
+/// <summary>
+/// The API with Stripe pointed at a <see cref="StripeStub"/> and per-plan rate limits switched on; with <c>clock</c>, the
+/// host's <see cref="TimeProvider"/> (a fake one lets a test move time instead of waiting for it).
+/// </summary>
 internal sealed class BillingHost : IDisposable
 {
-    public BillingHost(PlatformEnvironment platform, IDictionary<string, string?>? overrides = null)
+    public BillingHost(PlatformEnvironment platform, IDictionary<string, string?>? overrides = null, TimeProvider? clock = null)
     {
         Stripe = new StripeStub();
         var settings = new Dictionary<string, string?>
@@ -25,7 +29,7 @@ internal sealed class BillingHost : IDisposable
             settings[key] = value;
         }
 
-        Api = new ApiFactory(platform, settings);
+        Api = new ApiFactory(platform, settings, clock is null ? null : services => services.AddSingleton(clock));
     }
 
     public StripeStub Stripe { get; }

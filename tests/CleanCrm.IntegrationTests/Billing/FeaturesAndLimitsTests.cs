@@ -7,6 +7,7 @@ using CleanCrm.Infrastructure.Billing;
 using CleanCrm.Infrastructure.Tenancy;
 using CleanCrm.IntegrationTests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.FeatureManagement;
 
 namespace CleanCrm.IntegrationTests.Billing;
@@ -73,7 +74,9 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
     [Fact]
     public async Task An_admin_override_turns_a_feature_on_until_it_expires_and_clearing_it_restores_the_plan()
     {
-        var host = await HostAsync();
+        // The expiry is judged on the host's clock: a fake one is moved past it instead of waiting.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var host = new BillingHost(platform, clock: clock);
         var owner = await platform.CreateUserAsync();
         var admin = await platform.CreateUserAsync(platformAdmin: true);
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
@@ -81,14 +84,17 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         var adminClient = host.Admin(admin.Id);
         var route = $"/api/v1/admin/organizations/{organization.Id}/features/advanced_reporting";
 
-        var set = await adminClient.PutAsJsonAsync(route, new { enabled = true, expiresAt = DateTimeOffset.UtcNow.AddSeconds(3) });
+        var set = await adminClient.PutAsJsonAsync(route, new { enabled = true, expiresAt = clock.GetUtcNow().AddSeconds(3) });
         set.StatusCode.ShouldBe(HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
         (await set.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("features").GetProperty("advanced_reporting").GetBoolean().ShouldBeTrue();
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["advanced_reporting"].ShouldBeTrue();
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["workflows"].ShouldBeFalse();
         (await client.GetAsync("/api/v1/billing/usage")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        clock.Advance(TimeSpan.FromSeconds(2.9));
+        var justBefore = await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features");
+        justBefore!["advanced_reporting"].ShouldBeTrue("0.1 s before it expires");
+        clock.Advance(TimeSpan.FromSeconds(0.1));
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["advanced_reporting"].ShouldBeFalse();
         (await Problem.ReadAsync(await client.GetAsync("/api/v1/billing/usage"), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/feature_disabled");
 

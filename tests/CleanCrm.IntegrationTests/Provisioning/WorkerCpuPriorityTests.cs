@@ -4,33 +4,30 @@ using CleanCrm.Provisioning.Worker;
 
 namespace CleanCrm.IntegrationTests.Provisioning;
 
-/// <summary><c>CleanCrm:Worker:LowCpuPriority</c> on real Linux processes.</summary>
+/// <summary><c>CleanCrm:Worker:LowCpuPriority</c> on real Linux processes (the test's own children only).</summary>
 public sealed class WorkerCpuPriorityTests
 {
     [Fact]
     public void A_session_leader_gets_its_autogroup_lowered_and_a_process_sharing_its_starters_session_is_left_alone()
     {
-        if (!File.Exists("/proc/self/autogroup"))
-        {
-            // A kernel without autogroup scheduling: the setting says so and changes nothing.
-            WorkerCpuPriority.Lower(Environment.ProcessId).ShouldContain("no autogroup scheduling");
-            return;
-        }
-
+        // Without autogroup scheduling the setting has nothing to lower, so this scenario cannot run: say so.
+        File.Exists("/proc/self/autogroup").ShouldBeTrue(
+            "this kernel has no autogroup scheduling (/proc/self/autogroup is missing: CONFIG_SCHED_AUTOGROUP is off or the "
+            + "kernel was booted with noautogroup), so the autogroup of a session leader cannot be checked here");
         var ownAutogroup = File.ReadAllText("/proc/self/autogroup").Trim();
 
-        using var leader = Process.Start(new ProcessStartInfo("setsid", ["sleep", "30"]) { UseShellExecute = false })!;
+        // --wait keeps setsid as the parent when it has to fork, so killing its process tree ends the sleeper too.
+        using var leader = Process.Start(new ProcessStartInfo("setsid", ["--wait", "sleep", "30"]) { UseShellExecute = false })!;
         using var follower = Process.Start(new ProcessStartInfo("sleep", ["30"]) { UseShellExecute = false })!;
         try
         {
-            // setsid forks when its caller leads a process group; wait until the sleeping process has its own session.
             var sleeper = WaitForSessionLeader(leader.Id);
 
             WorkerCpuPriority.Lower(sleeper).ShouldStartWith("lowered");
             File.ReadAllText($"/proc/{sleeper}/autogroup").ShouldContain("nice 19");
 
             WorkerCpuPriority.Lower(follower.Id).ShouldContain("does not lead its own session");
-            File.ReadAllText($"/proc/{follower.Id}/autogroup").Trim().ShouldBe(ownAutogroup, "the test runner's own autogroup is untouched");
+            File.ReadAllText($"/proc/{follower.Id}/autogroup").Trim().ShouldBe(ownAutogroup, "the test runner's autogroup is untouched");
             File.ReadAllText("/proc/self/autogroup").Trim().ShouldBe(ownAutogroup);
         }
         finally
@@ -38,34 +35,44 @@ public sealed class WorkerCpuPriorityTests
             foreach (var process in new[] { leader, follower }.Where(p => !p.HasExited))
             {
                 process.Kill(entireProcessTree: true);
-            }
-
-            foreach (var orphan in Process.GetProcessesByName("sleep").Where(p => SessionOf(p.Id) == p.Id && File.ReadAllText($"/proc/{p.Id}/autogroup").Contains("nice 19", StringComparison.Ordinal)))
-            {
-                orphan.Kill();
+                process.WaitForExit();
             }
         }
     }
 
+    // setsid forks only when its caller leads a process group; then the session leader is its child.
     private static int WaitForSessionLeader(int startedId)
     {
-        for (var attempt = 0; attempt < 100; attempt++)
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(5))
         {
             if (SessionOf(startedId) == startedId)
             {
                 return startedId;
             }
 
-            var child = Process.GetProcessesByName("sleep").FirstOrDefault(p => SessionOf(p.Id) == p.Id && ParentOf(p.Id) == startedId);
-            if (child is not null)
+            if (ChildLeadingASession(startedId) is { } child)
             {
-                return child.Id;
+                return child;
             }
 
             Thread.Sleep(20);
         }
 
-        throw new InvalidOperationException("setsid did not start a session");
+        throw new InvalidOperationException($"setsid (pid {startedId}) did not start a session within 5 s");
+    }
+
+    private static int? ChildLeadingASession(int parentId)
+    {
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), out var id) && ParentOf(id) == parentId && SessionOf(id) == id)
+            {
+                return id;
+            }
+        }
+
+        return null;
     }
 
     private static int SessionOf(int processId) => ProcStat.Field(processId, ProcStat.SessionId);

@@ -2,11 +2,16 @@ using System.Net.Http.Headers;
 using CleanCrm.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CleanCrm.IntegrationTests.Support;
 
-/// <summary>The real API host (Testing environment) on a private platform environment.</summary>
-public sealed class ApiFactory(PlatformEnvironment platform, IDictionary<string, string?>? overrides = null) : WebApplicationFactory<Program>
+/// <summary>The real API host (Testing environment) on a private platform environment; <c>services</c> replaces registrations.</summary>
+public sealed class ApiFactory(
+    PlatformEnvironment platform,
+    IDictionary<string, string?>? overrides = null,
+    Action<IServiceCollection>? services = null) : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -16,6 +21,10 @@ public sealed class ApiFactory(PlatformEnvironment platform, IDictionary<string,
             builder.UseSetting(key, value);
         }
 
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
+        }
     }
 
     /// <summary>A client authenticated as the user through the Development/Testing "Dev" scheme, optionally naming an org.</summary>

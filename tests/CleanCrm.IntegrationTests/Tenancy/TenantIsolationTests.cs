@@ -6,8 +6,9 @@ using CleanCrm.Testing;
 namespace CleanCrm.IntegrationTests.Tenancy;
 
 /// <summary>
-/// The product's promise: three organizations with real separate databases (two on the primary server, one on the
-/// secondary). Every org-scoped endpoint is called across the boundary, and the rows in each database are checked.
+/// The product's promise: organizations with real separate databases (A and B on the primary server, C and D on the
+/// secondary). Every org-scoped endpoint is called across the boundary, and the rows in each database are checked;
+/// calls that create records run in D, so A, B and C keep exactly their seeded rows.
 /// </summary>
 [Collection(PlatformCollection.Name)]
 public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifetime
@@ -18,6 +19,7 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
     private Organization _orgA = null!;
     private Organization _orgB = null!;
     private Organization _orgC = null!;
+    private Organization _orgD = null!;
     private Organization _suspended = null!;
     private Organization _pending = null!;
     private Guid _suspendedCompany;
@@ -27,6 +29,7 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
     {
         var world = await platform.SharedAsync(nameof(TenantIsolationTests), () => IsolationWorld.CreateAsync(platform));
         (_api, _ownerA, _ownerB, _orgA, _orgB, _orgC, _records) = (world.Api, world.OwnerA, world.OwnerB, world.OrgA, world.OrgB, world.OrgC, world.Records);
+        _orgD = world.OrgD;
         (_suspended, _pending, _suspendedCompany) = (world.Suspended, world.Pending, world.SuspendedCompany);
     }
 
@@ -38,6 +41,7 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
         public required Organization OrgA { get; init; }
         public required Organization OrgB { get; init; }
         public required Organization OrgC { get; init; }
+        public required Organization OrgD { get; init; }
         public required Organization Suspended { get; init; }
         public required Organization Pending { get; init; }
         public required Guid SuspendedCompany { get; init; }
@@ -50,17 +54,19 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             var ownerB = await platform.CreateUserAsync();
             var orgA = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], plan: Plan.Pro, serverId: platform.PrimaryServer.Id);
             var orgB = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], plan: Plan.Pro, serverId: platform.PrimaryServer.Id);
-            var orgC = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], plan: Plan.Pro, serverId: (platform.SecondaryServer ?? platform.PrimaryServer).Id);
+            var secondary = platform.SecondaryServer.Id;
+            var orgC = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], plan: Plan.Pro, serverId: secondary);
+            var orgD = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], plan: Plan.Pro, serverId: secondary);
             var suspended = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)]);
             var suspendedCompany = await OrgScopedEndpoints.CreateAsync(api.ClientFor(ownerA.Id, suspended.Slug), "companies", new { name = "Before suspension" });
             await platform.SetStatusAsync(suspended.Id, OrganizationStatus.Suspended);
             var pending = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], provision: false);
             var world = new IsolationWorld
             {
-                Api = api, OwnerA = ownerA, OwnerB = ownerB, OrgA = orgA, OrgB = orgB, OrgC = orgC,
+                Api = api, OwnerA = ownerA, OwnerB = ownerB, OrgA = orgA, OrgB = orgB, OrgC = orgC, OrgD = orgD,
                 Suspended = suspended, Pending = pending, SuspendedCompany = suspendedCompany,
             };
-            foreach (var (org, owner) in new[] { (orgA, ownerA), (orgB, ownerB), (orgC, ownerB) })
+            foreach (var (org, owner) in new[] { (orgA, ownerA), (orgB, ownerB), (orgC, ownerB), (orgD, ownerA) })
             {
                 var client = api.ClientFor(owner.Id, org.Slug);
                 var companyId = await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = $"Company of {org.Slug}", domain = $"{org.Slug}.example.com" });
@@ -93,23 +99,24 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             (await PlatformEnvironment.CountRowsAsync(org, "SELECT count(*) FROM contacts")).ShouldBe(1);
         }
 
-        if (platform.SecondaryServer is not null)
-        {
-            _orgC.DatabaseServerId.ShouldBe(platform.SecondaryServer.Id);
-            _orgC.DatabaseServer!.Port.ShouldNotBe(_orgA.DatabaseServer!.Port);
-        }
+        _orgC.DatabaseServerId.ShouldBe(platform.SecondaryServer.Id);
+        _orgC.DatabaseServer!.Port.ShouldNotBe(_orgA.DatabaseServer!.Port);
     }
 
+    /// <summary>The org-scoped calls that name one record by id.</summary>
+    public static TheoryData<string> CallsOnOneRecord() => CallNames(call => call.TargetsOneRecord());
+
+    /// <summary>The org-scoped calls without a record id: lists, creates, the audit log and starting an import.</summary>
+    public static TheoryData<string> CallsWithoutARecordId() => CallNames(call => !call.TargetsOneRecord());
+
+    private static TheoryData<string> CallNames(Func<OrgScopedEndpoints.Call, bool> include) =>
+        [.. OrgScopedEndpoints.All.Where(include).Select(call => call.Name)];
+
     [Theory]
-    [MemberData(nameof(OrgScopedEndpoints.Names), MemberType = typeof(OrgScopedEndpoints))]
+    [MemberData(nameof(CallsOnOneRecord))]
     public async Task Another_orgs_record_id_is_not_found_and_stays_untouched(string endpoint)
     {
         var call = OrgScopedEndpoints.Named(endpoint);
-        if (!call.TargetsOneRecord())
-        {
-            return;
-        }
-
         var resource = call.Resource();
         var table = call.Table();
         foreach (var (victim, server) in new[] { (_orgB, "same server"), (_orgC, "other server") })
@@ -121,6 +128,38 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             (await PlatformEnvironment.CountRowsAsync(victim, $"SELECT count(*) FROM {table} WHERE id = '{foreignId}' AND deleted_at IS NULL")).ShouldBe(1);
             (await PlatformEnvironment.CountRowsAsync(victim, $"SELECT count(*) FROM {table} WHERE updated_at <> created_at")).ShouldBe(0);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(CallsWithoutARecordId))]
+    public async Task A_call_without_a_record_id_reads_and_writes_only_the_callers_database(string endpoint)
+    {
+        var call = OrgScopedEndpoints.Named(endpoint);
+        var count = $"SELECT count(*) FROM {call.Table()}";
+        Organization[] others = [_orgA, _orgB, _orgC];
+        var othersBefore = await Task.WhenAll(others.Select(org => PlatformEnvironment.CountRowsAsync(org, count)));
+        var ownBefore = await PlatformEnvironment.CountRowsAsync(_orgD, count);
+
+        var response = await _api.ClientFor(_ownerA.Id, _orgD.Slug).SendAsync(call.Request(Guid.NewGuid()));
+        var body = await response.Content.ReadAsStringAsync();
+
+        foreach (var ((org, resource), id) in _records.Where(record => record.Key.Org != _orgD.Id))
+        {
+            body.ShouldNotContain(id.ToString(), customMessage: $"the {resource} of org {org} leaked into org D's answer");
+        }
+
+        if (call.Method == HttpMethod.Get)
+        {
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, body);
+            if (_records.TryGetValue((_orgD.Id, call.Resource()), out var own))
+            {
+                body.ShouldContain(own.ToString());
+            }
+        }
+
+        (await Task.WhenAll(others.Select(org => PlatformEnvironment.CountRowsAsync(org, count)))).ShouldBe(othersBefore);
+        var stored = response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Accepted ? 1 : 0;
+        (await PlatformEnvironment.CountRowsAsync(_orgD, count)).ShouldBe(ownBefore + stored, body);
     }
 
     [Theory]
