@@ -21,7 +21,7 @@ public sealed class HttpCallerContext(IHttpContextAccessor accessor) : ICallerCo
 
     public bool IsSystem => false;
 
-    /// <summary>The org an org-bound client's token is restricted to (SPEC §4.3 rule 1).</summary>
+    /// <summary>The org an org-bound API client's token is restricted to (docs/SECURITY.md, "Clients and flows").</summary>
     public Guid? OrgClaim => Read()._orgClaim;
 
     private HttpCallerContext Read()

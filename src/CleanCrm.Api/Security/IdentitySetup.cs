@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
-using OpenIddict.Validation.AspNetCore;
 
 namespace CleanCrm.Api.Security;
 
@@ -39,7 +38,6 @@ public static class IdentitySetup
 {
     public const string ApiScope = "api";
     public const string ApiResource = "cleancrm-api";
-    public const string PolicyScheme = "CleanCrm";
 
     public static void AddCleanCrmIdentity(this WebApplicationBuilder builder)
     {
@@ -50,6 +48,7 @@ public static class IdentitySetup
             throw new InvalidOperationException(string.Join(" ", problems.Select(p => $"{IdentityOptions.SectionName}:{string.Join(",", p.MemberNames)}: {p.ErrorMessage}")));
         }
 
+        builder.Services.AddOptions<IdentityOptions>().Bind(builder.Configuration.GetSection(IdentityOptions.SectionName));
         var development = builder.Environment.IsDevelopment() || builder.Environment.IsEnvironment("Testing");
         var signing = LoadKey(options.SigningKey, options, development, "signing", $"{IdentityOptions.SectionName}:SigningKey");
         var encryption = LoadKey(options.EncryptionKey, options, development, "encryption", $"{IdentityOptions.SectionName}:EncryptionKey");
@@ -90,11 +89,17 @@ public static class IdentitySetup
             });
     }
 
-    /// <summary>Bearer tokens go to OpenIddict validation (through the validated-token cache); <c>Dev …</c> credentials to the development handler when it is on.</summary>
-    public static string SelectScheme(HttpContext context, bool developmentAuthentication) =>
-        developmentAuthentication && context.Request.Headers.Authorization.ToString().StartsWith(DevelopmentAuthenticationHandler.SchemeName + " ", StringComparison.Ordinal)
-            ? DevelopmentAuthenticationHandler.SchemeName
-            : CachedBearerHandler.SchemeName;
+    /// <summary>The cookie of the sign-in pages (<c>/account/*</c>), which the authorization endpoint reads.</summary>
+    public static AuthenticationBuilder AddSignInSession(this AuthenticationBuilder builder) =>
+        builder.AddCookie(CleanCrm.Api.Endpoints.SignInEndpoints.SessionScheme, cookie =>
+        {
+            cookie.Cookie.Name = "cleancrm.session";
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Lax;
+            cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
+            cookie.LoginPath = "/account/login";
+        });
 
     private static RsaSecurityKey LoadKey(string? pem, IdentityOptions options, bool development, string name, string setting)
     {
