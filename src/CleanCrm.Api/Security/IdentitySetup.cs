@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
+using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
+using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
 
 namespace CleanCrm.Api.Security;
@@ -71,6 +73,19 @@ public static class IdentitySetup
                     server.SetIssuer(issuer);
                 }
 
+                // No OpenID Connect endpoint lives under /api/: the server's per-request processing (resolving the request
+                // URI, matching it against every endpoint) stops there at once. Validation's, which bearer tokens use, runs.
+                server.AddEventHandler<OpenIddictServerEvents.ProcessRequestContext>(handler => handler
+                    .UseInlineHandler(context =>
+                    {
+                        if (context.Transaction.GetHttpRequest()?.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) == true)
+                        {
+                            context.SkipRequest();
+                        }
+
+                        return ValueTask.CompletedTask;
+                    })
+                    .SetOrder(int.MinValue));
                 server.DisableAccessTokenEncryption();
                 server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes));
                 server.SetRefreshTokenLifetime(TimeSpan.FromDays(options.RefreshTokenLifetimeDays));
