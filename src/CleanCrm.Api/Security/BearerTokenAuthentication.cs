@@ -92,8 +92,10 @@ public sealed class BearerTokenHandler(
         && !settings.EnableTokenEntryValidation
         && !settings.EnableAuthorizationEntryValidation;
 
+    // ClaimsPrincipal.Clone shares the identities (and their claim lists), so each identity is copied too.
     private AuthenticateResult Success(ClaimsPrincipal principal, AuthenticationProperties? properties) =>
-        AuthenticateResult.Success(new AuthenticationTicket(_copyPrincipals ? principal.Clone() : principal, properties, OpenIddictScheme));
+        AuthenticateResult.Success(new AuthenticationTicket(
+            _copyPrincipals ? new ClaimsPrincipal(principal.Identities.Select(identity => identity.Clone())) : principal, properties, OpenIddictScheme));
 
     // The keys OpenIddict verifies signatures with right now (a fixed set with the local server; a remote set is refreshed).
     private async Task<SigningKeySet?> SigningKeysAsync(OpenIddictValidationOptions settings)

@@ -5,6 +5,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CleanCrm.Api.Security;
+using CleanCrm.Domain.Catalog;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
 using Microsoft.AspNetCore.Authentication;
