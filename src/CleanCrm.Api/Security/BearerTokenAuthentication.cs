@@ -62,7 +62,8 @@ public sealed class BearerTokenHandler(
 
         // Straight to OpenIddict's handler, not through the authentication service: the principal remembered must be
         // OpenIddict's, before any claims transformation (the service transforms what this handler returns).
-        var handler = await Context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>().GetHandlerAsync(Context, OpenIddictScheme)
+        var handlers = Context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
+        var handler = await handlers.GetHandlerAsync(Context, OpenIddictScheme)
             ?? throw new InvalidOperationException($"The {OpenIddictScheme} authentication scheme is not registered.");
         var result = await handler.AuthenticateAsync();
         if (result is not { Succeeded: true, Principal: { } principal })
@@ -70,7 +71,9 @@ public sealed class BearerTokenHandler(
             return result;
         }
 
-        if (keys is { } verifiedWith && principal.GetExpirationDate() is { } expires && TokenBinding.For(key!, verifiedWith, Request) is { } bound)
+        if (keys is { } verifiedWith
+            && principal.GetExpirationDate() is { } expires
+            && TokenBinding.For(key!, verifiedWith, Request) is { } bound)
         {
             cache.Add(key!, principal, expires, now, bound);
         }
@@ -79,7 +82,8 @@ public sealed class BearerTokenHandler(
     }
 
     // Challenges and forbids are OpenIddict's (its error codes and WWW-Authenticate header).
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) => Context.ChallengeAsync(OpenIddictScheme, properties);
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        Context.ChallengeAsync(OpenIddictScheme, properties);
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => Context.ForbidAsync(OpenIddictScheme, properties);
 
@@ -95,7 +99,9 @@ public sealed class BearerTokenHandler(
     // ClaimsPrincipal.Clone shares the identities (and their claim lists), so each identity is copied too.
     private AuthenticateResult Success(ClaimsPrincipal principal, AuthenticationProperties? properties) =>
         AuthenticateResult.Success(new AuthenticationTicket(
-            _copyPrincipals ? new ClaimsPrincipal(principal.Identities.Select(identity => identity.Clone())) : principal, properties, OpenIddictScheme));
+            _copyPrincipals ? new ClaimsPrincipal(principal.Identities.Select(identity => identity.Clone())) : principal,
+            properties,
+            OpenIddictScheme));
 
     // The keys OpenIddict verifies signatures with right now (a fixed set with the local server; a remote set is refreshed).
     private async Task<SigningKeySet?> SigningKeysAsync(OpenIddictValidationOptions settings)
@@ -184,7 +190,7 @@ public sealed record TokenBinding(SecurityKey SigningKey, string? Scheme, string
 
 public static class BearerTokenAuthentication
 {
-    /// <summary>Bearer tokens through <see cref="BearerTokenHandler"/> (the default scheme; see <see cref="AddCleanCrmAuthentication"/>).</summary>
+    /// <summary>Bearer tokens through <see cref="BearerTokenHandler"/>, the default scheme.</summary>
     public static AuthenticationBuilder AddBearerTokens(this AuthenticationBuilder builder)
     {
         builder.Services.AddSingleton<ValidatedTokenCache>();
@@ -196,7 +202,8 @@ public static class BearerTokenAuthentication
     /// The API's authentication: bearer tokens by default, the sign-in session cookie for the sign-in pages, and
     /// <c>Dev</c> credentials only where <see cref="DevelopmentAuthentication"/> allows them.
     /// </summary>
-    public static AuthenticationBuilder AddCleanCrmAuthentication(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment) =>
+    public static AuthenticationBuilder AddCleanCrmAuthentication(
+        this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment) =>
         services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddBearerTokens()
             .AddSignInSession()

@@ -10,7 +10,8 @@ namespace CleanCrm.Api.Security;
 /// <c>Authorization: Dev user=&lt;id&gt;[;org=&lt;id&gt;;role=&lt;role&gt;][;admin]</c>. It can only be switched on in the
 /// Development and Testing environments; start-up fails anywhere else.
 /// </summary>
-public sealed class DevelopmentAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+public sealed class DevelopmentAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Dev";
@@ -24,7 +25,8 @@ public sealed class DevelopmentAuthenticationHandler(IOptionsMonitor<Authenticat
         }
 
         var claims = new List<Claim>();
-        foreach (var part in header[(SchemeName.Length + 1)..].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var parts = header[(SchemeName.Length + 1)..].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var part in parts)
         {
             var (key, value) = part.Split('=', 2) is [var k, var v] ? (k, v) : (part, "true");
             switch (key)
@@ -64,7 +66,8 @@ public static class DevelopmentAuthentication
     /// When <see cref="EnabledSetting"/> is true, requests whose <c>Authorization</c> starts with <c>Dev </c> are
     /// forwarded from the default bearer scheme to the development handler; otherwise the scheme does not exist.
     /// </summary>
-    public static AuthenticationBuilder AddDevelopmentAuthentication(this AuthenticationBuilder builder, IConfiguration configuration, IHostEnvironment environment)
+    public static AuthenticationBuilder AddDevelopmentAuthentication(
+        this AuthenticationBuilder builder, IConfiguration configuration, IHostEnvironment environment)
     {
         if (!configuration.GetValue<bool>(EnabledSetting))
         {
@@ -79,8 +82,10 @@ public static class DevelopmentAuthentication
         }
 
         builder.Services.Configure<AuthenticationSchemeOptions>(BearerTokenHandler.SchemeName, options =>
-            options.ForwardDefaultSelector = context => IsDevelopmentCredential(context.Request) ? DevelopmentAuthenticationHandler.SchemeName : null);
-        return builder.AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(DevelopmentAuthenticationHandler.SchemeName, null);
+            options.ForwardDefaultSelector = context =>
+                IsDevelopmentCredential(context.Request) ? DevelopmentAuthenticationHandler.SchemeName : null);
+        return builder.AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(
+            DevelopmentAuthenticationHandler.SchemeName, null);
     }
 
     private static bool IsDevelopmentCredential(HttpRequest request) =>

@@ -13,7 +13,10 @@ public sealed class IdentityOptions
 {
     public const string SectionName = "CleanCrm:Identity";
 
-    /// <summary>RSA private key (PEM) that signs tokens; in production it comes from Key Vault (<c>…config--CleanCrm--Identity--SigningKey</c>).</summary>
+    /// <summary>
+    /// RSA private key (PEM) that signs tokens; in production it comes from Key Vault
+    /// (<c>…config--CleanCrm--Identity--SigningKey</c>).
+    /// </summary>
     public string? SigningKey { get; set; }
 
     /// <summary>RSA private key (PEM) that encrypts refresh tokens and authorization codes.</summary>
@@ -22,7 +25,10 @@ public sealed class IdentityOptions
     /// <summary>Development/Testing only: where generated keys are kept so tokens survive restarts.</summary>
     public string? DevelopmentKeyDirectory { get; set; }
 
-    /// <summary>Public base address of the API (e.g. https://api.cleancrm.example/); set it so every instance issues and accepts the same issuer.</summary>
+    /// <summary>
+    /// Public base address of the API (e.g. https://api.cleancrm.example/); set it so every instance issues and accepts
+    /// the same issuer.
+    /// </summary>
     public Uri? Issuer { get; set; }
 
     [System.ComponentModel.DataAnnotations.Range(1, 1440)]
@@ -45,9 +51,11 @@ public static class IdentitySetup
     {
         var options = builder.Configuration.GetSection(IdentityOptions.SectionName).Get<IdentityOptions>() ?? new IdentityOptions();
         var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), problems, validateAllProperties: true))
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
+                options, new(options), problems, validateAllProperties: true))
         {
-            throw new InvalidOperationException(string.Join(" ", problems.Select(p => $"{IdentityOptions.SectionName}:{string.Join(",", p.MemberNames)}: {p.ErrorMessage}")));
+            throw new InvalidOperationException(string.Join(
+                " ", problems.Select(p => $"{IdentityOptions.SectionName}:{string.Join(",", p.MemberNames)}: {p.ErrorMessage}")));
         }
 
         builder.Services.AddOptions<IdentityOptions>().Bind(builder.Configuration.GetSection(IdentityOptions.SectionName));
@@ -65,7 +73,8 @@ public static class IdentitySetup
                     .SetUserInfoEndpointUris("/connect/userinfo");
                 server.AllowPasswordFlow().AllowClientCredentialsFlow().AllowRefreshTokenFlow().AllowAuthorizationCodeFlow();
                 server.RequireProofKeyForCodeExchange();
-                server.RegisterScopes(OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
+                server.RegisterScopes(
+                    OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
                     OpenIddictConstants.Scopes.OfflineAccess, ApiScope);
                 server.AddSigningKey(signing).AddEncryptionKey(encryption);
                 if (options.Issuer is { } issuer)
@@ -78,7 +87,8 @@ public static class IdentitySetup
                 server.AddEventHandler<OpenIddictServerEvents.ProcessRequestContext>(handler => handler
                     .UseInlineHandler(context =>
                     {
-                        if (context.Transaction.GetHttpRequest()?.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) == true)
+                        var path = context.Transaction.GetHttpRequest()?.Path ?? PathString.Empty;
+                        if (path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
                         {
                             context.SkipRequest();
                         }
@@ -127,7 +137,8 @@ public static class IdentitySetup
 
         if (!development)
         {
-            throw new InvalidOperationException($"{setting} is required outside Development: an RSA private key in PEM, loaded from the secret store.");
+            throw new InvalidOperationException(
+                $"{setting} is required outside Development: an RSA private key in PEM, loaded from the secret store.");
         }
 
         // Development keeps generated keys on disk so tokens stay valid across restarts.

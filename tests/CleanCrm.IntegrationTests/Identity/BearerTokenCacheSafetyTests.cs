@@ -35,7 +35,8 @@ public sealed class BearerTokenCacheSafetyTests(SharedPlatform platform)
     [Fact]
     public async Task A_revoked_token_stops_working_when_validation_checks_token_entries()
     {
-        await using var api = Host(services => services.AddOpenIddict().AddValidation(validation => validation.EnableTokenEntryValidation()));
+        await using var api = Host(services => services.AddOpenIddict().AddValidation(validation =>
+            validation.EnableTokenEntryValidation()));
         var (user, token) = await SignInAsync(api);
         var client = Bearer(api, token);
         (await client.GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -62,7 +63,8 @@ public sealed class BearerTokenCacheSafetyTests(SharedPlatform platform)
     [Fact]
     public async Task Nothing_is_remembered_when_validation_checks_authorization_entries()
     {
-        await using var api = Host(services => services.AddOpenIddict().AddValidation(validation => validation.EnableAuthorizationEntryValidation()));
+        await using var api = Host(services => services.AddOpenIddict().AddValidation(validation =>
+            validation.EnableAuthorizationEntryValidation()));
         var (_, token) = await SignInAsync(api);
         var client = Bearer(api, token);
         (await client.GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -77,10 +79,9 @@ public sealed class BearerTokenCacheSafetyTests(SharedPlatform platform)
         // Introspection cannot be combined with the local server the API validates against (OpenIddict refuses it at
         // start-up), so it is checked on the decision itself.
         BearerTokenHandler.IsPureFunctionOfTheToken(new OpenIddictValidationOptions()).ShouldBeTrue();
-        BearerTokenHandler.IsPureFunctionOfTheToken(new OpenIddictValidationOptions { ValidationType = OpenIddictValidationType.Introspection })
-            .ShouldBeFalse();
-        BearerTokenHandler.IsPureFunctionOfTheToken(new OpenIddictValidationOptions { EnableTokenEntryValidation = true }).ShouldBeFalse();
-        BearerTokenHandler.IsPureFunctionOfTheToken(new OpenIddictValidationOptions { EnableAuthorizationEntryValidation = true }).ShouldBeFalse();
+        BearerTokenHandler.IsPureFunctionOfTheToken(new() { ValidationType = OpenIddictValidationType.Introspection }).ShouldBeFalse();
+        BearerTokenHandler.IsPureFunctionOfTheToken(new() { EnableTokenEntryValidation = true }).ShouldBeFalse();
+        BearerTokenHandler.IsPureFunctionOfTheToken(new() { EnableAuthorizationEntryValidation = true }).ShouldBeFalse();
     }
 
     [Fact]
@@ -89,7 +90,8 @@ public sealed class BearerTokenCacheSafetyTests(SharedPlatform platform)
         var counter = new Counter();
         await using var api = Host(
             services => services.AddSingleton(counter).AddTransient<IClaimsTransformation, NumberingTransformation>(),
-            app => app.Run(context => context.Response.WriteAsync(string.Join(",", context.User.FindAll(NumberingTransformation.ClaimType).Select(c => c.Value)))));
+            app => app.Run(context => context.Response.WriteAsync(
+                string.Join(",", context.User.FindAll(NumberingTransformation.ClaimType).Select(c => c.Value)))));
         var (_, token) = await SignInAsync(api);
         var client = Bearer(api, token);
 
@@ -104,7 +106,8 @@ public sealed class BearerTokenCacheSafetyTests(SharedPlatform platform)
         // One number per request, each new: the transformation ran every time, never on a principal it changed before.
         seen.ShouldAllBe(value => value.Length > 0 && !value.Contains(','), string.Join(" | ", seen));
         seen.Distinct().Count().ShouldBe(3, string.Join(" | ", seen));
-        api.Services.GetRequiredService<ValidatedTokenCache>().TryGet($"Bearer {token}", DateTimeOffset.UtcNow, out var remembered).ShouldBeTrue();
+        api.Services.GetRequiredService<ValidatedTokenCache>()
+            .TryGet($"Bearer {token}", DateTimeOffset.UtcNow, out var remembered).ShouldBeTrue();
         remembered.FindAll(NumberingTransformation.ClaimType).ShouldBeEmpty("the remembered principal is OpenIddict's, untransformed");
     }
 
@@ -131,7 +134,8 @@ public sealed class BearerTokenCacheSafetyTests(SharedPlatform platform)
         api.Services.GetRequiredService<IOptionsMonitorCache<OpenIddictValidationOptions>>().TryRemove(Options.DefaultName);
 
         var refused = await client.GetAsync("/api/v1/me");
-        refused.StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "a token whose key was withdrawn was still accepted (answered from the cache?)");
+        refused.StatusCode.ShouldBe(
+            HttpStatusCode.Unauthorized, "a token whose key was withdrawn was still accepted (answered from the cache?)");
         var (_, renewed) = await SignInAsync(api);
         (await Bearer(api, renewed).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK, "a token signed with the new key");
     }
@@ -150,7 +154,8 @@ public sealed class BearerTokenCacheSafetyTests(SharedPlatform platform)
         (await Bearer(api, remembered).GetAsync("http://other.example/api/v1/me")).StatusCode.ShouldBe(expected);
     }
 
-    private WebApplicationFactory<Program> Host(Action<IServiceCollection>? services = null, Action<IApplicationBuilder>? behindPipeline = null) =>
+    private WebApplicationFactory<Program> Host(
+        Action<IServiceCollection>? services = null, Action<IApplicationBuilder>? behindPipeline = null) =>
         new ApiFactory(platform).WithWebHostBuilder(builder => builder.ConfigureServices(collection =>
         {
             services?.Invoke(collection);
@@ -199,7 +204,8 @@ public sealed class BearerTokenCacheSafetyTests(SharedPlatform platform)
 
         public Task<ClaimsPrincipal> TransformAsync(ClaimsPrincipal principal)
         {
-            ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(ClaimType, counter.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            var number = counter.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(ClaimType, number));
             return Task.FromResult(principal);
         }
     }
