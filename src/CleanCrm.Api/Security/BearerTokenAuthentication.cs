@@ -62,9 +62,11 @@ public sealed class BearerTokenHandler(
 
         // Straight to OpenIddict's handler, not through the authentication service: the principal remembered must be
         // OpenIddict's, before any claims transformation (the service transforms what this handler returns).
-        var handlers = Context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
-        var handler = await handlers.GetHandlerAsync(Context, OpenIddictScheme)
-            ?? throw new InvalidOperationException($"The {OpenIddictScheme} authentication scheme is not registered.");
+        if (await OpenIddictAsync() is not { } handler)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
         var result = await handler.AuthenticateAsync();
         if (result is not { Succeeded: true, Principal: { } principal })
         {
@@ -82,10 +84,38 @@ public sealed class BearerTokenHandler(
     }
 
     // Challenges and forbids are OpenIddict's (its error codes and WWW-Authenticate header).
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        Context.ChallengeAsync(OpenIddictScheme, properties);
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (await OpenIddictAsync() is not null)
+        {
+            await Context.ChallengeAsync(OpenIddictScheme, properties);
+        }
+    }
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => Context.ForbidAsync(OpenIddictScheme, properties);
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        if (await OpenIddictAsync() is not null)
+        {
+            await Context.ForbidAsync(OpenIddictScheme, properties);
+        }
+    }
+
+    /// <summary>
+    /// OpenIddict validation's handler, with its per-request state: on <c>/api/</c> paths the authentication middleware
+    /// offers the request to no request handler (<see cref="ApiAuthenticationSchemes"/>), so OpenIddict's request
+    /// processing runs here, only when OpenIddict is asked. Null when that processing answered the request itself.
+    /// </summary>
+    private async Task<IAuthenticationHandler?> OpenIddictAsync()
+    {
+        var handlers = Context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
+        var handler = await handlers.GetHandlerAsync(Context, OpenIddictScheme)
+            ?? throw new InvalidOperationException($"The {OpenIddictScheme} authentication scheme is not registered.");
+        return Context.Features.Get<OpenIddictValidationAspNetCoreFeature>() is null
+            && handler is IAuthenticationRequestHandler requests
+            && await requests.HandleRequestAsync()
+            ? null
+            : handler;
+    }
 
     /// <summary>
     /// Whether OpenIddict's answer for a token depends only on the token, the keys and the clock; token and authorization
@@ -188,12 +218,33 @@ public sealed record TokenBinding(SecurityKey SigningKey, string? Scheme, string
                 && string.Equals(PathBase, request.PathBase.Value, StringComparison.Ordinal)));
 }
 
+/// <summary>
+/// The authentication schemes, except that requests to <c>/api/</c> are offered to no request-handling scheme before
+/// authentication. The standard middleware offers every request to each of them first (OpenIddict's server, to find
+/// its endpoints, and its validation, to prepare its state); no OpenID Connect endpoint lives under <c>/api/</c>, and
+/// <see cref="BearerTokenHandler"/> prepares validation's state when it asks OpenIddict. For a token found in the
+/// validated-token cache this saves building two handlers and two OpenIddict transactions per request
+/// (docs/performance.md, "Contained authentication fast path").
+/// </summary>
+public sealed class ApiAuthenticationSchemes(IOptions<AuthenticationOptions> options, IHttpContextAccessor accessor)
+    : AuthenticationSchemeProvider(options)
+{
+    private static readonly Task<IEnumerable<AuthenticationScheme>> None = Task.FromResult(Enumerable.Empty<AuthenticationScheme>());
+
+    public override Task<IEnumerable<AuthenticationScheme>> GetRequestHandlerSchemesAsync() =>
+        accessor.HttpContext?.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) == true
+            ? None
+            : base.GetRequestHandlerSchemesAsync();
+}
+
 public static class BearerTokenAuthentication
 {
     /// <summary>Bearer tokens through <see cref="BearerTokenHandler"/>, the default scheme.</summary>
     public static AuthenticationBuilder AddBearerTokens(this AuthenticationBuilder builder)
     {
         builder.Services.AddSingleton<ValidatedTokenCache>();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton<IAuthenticationSchemeProvider, ApiAuthenticationSchemes>();
         return builder.AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(
             BearerTokenHandler.SchemeName, "Bearer (OpenIddict validation, validated-token cache)", null);
     }

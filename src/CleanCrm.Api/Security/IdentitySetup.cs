@@ -1,9 +1,7 @@
 using System.Security.Cryptography;
-using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
-using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
 
 namespace CleanCrm.Api.Security;
@@ -82,20 +80,6 @@ public static class IdentitySetup
                     server.SetIssuer(issuer);
                 }
 
-                // No OpenID Connect endpoint lives under /api/: the server's per-request processing (resolving the request
-                // URI, matching it against every endpoint) stops there at once. Validation's, which bearer tokens use, runs.
-                server.AddEventHandler<OpenIddictServerEvents.ProcessRequestContext>(handler => handler
-                    .UseInlineHandler(context =>
-                    {
-                        var path = context.Transaction.GetHttpRequest()?.Path ?? PathString.Empty;
-                        if (path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
-                        {
-                            context.SkipRequest();
-                        }
-
-                        return ValueTask.CompletedTask;
-                    })
-                    .SetOrder(int.MinValue));
                 server.DisableAccessTokenEncryption();
                 server.SetAccessTokenLifetime(TimeSpan.FromMinutes(options.AccessTokenLifetimeMinutes));
                 server.SetRefreshTokenLifetime(TimeSpan.FromDays(options.RefreshTokenLifetimeDays));
