@@ -59,7 +59,8 @@ for round in $(seq 1 "$rounds"); do
     run "${step%%:*}" "${step##*:}"
   done
   tail -n 1 "$work/A-full.rps" | paste - <(tail -n 1 "$work/A-bare.rps") <(tail -n 1 "$work/B-full.rps") <(tail -n 1 "$work/B-bare.rps") |
-    awk -v r="$round" '{ printf "  round %d: A full/bare %.1f%%, B full/bare %.1f%%, B full / A full %.1f%%\n", r, 100*$1/$2, 100*$3/$4, 100*$3/$1 }' |
+    awk -v r="$round" '{ printf "  round %d: A full/bare %.1f%%, B full/bare %.1f%%, B full / A full %.1f%%\n",
+      r, 100 * $1 / $2, 100 * $3 / $4, 100 * $3 / $1 }' |
     tee -a "$work/rounds.txt"
 done
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
