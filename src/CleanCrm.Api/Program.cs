@@ -138,7 +138,7 @@ app.UseSwaggerUi(settings =>
     settings.Path = "/swagger";
     settings.DocumentPath = "/openapi/{documentName}.json";
 });
-app.UseApiAuthentication();
+app.UseAuthentication();
 app.UseMiddleware<RequestLogContextMiddleware>();
 app.UseAuthorization();
 app.UseMiddleware<OrgResolutionMiddleware>();

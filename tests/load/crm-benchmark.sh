@@ -12,7 +12,9 @@
 # 4. signs in with the password grant (a real bearer token: every request validates it),
 # 5. read-path overhead: alternates short wrk runs of the full stack (GET /api/v1/deals/{id}) and the bare endpoint on
 #    one tenant (same connections and threads, order swapped each round), BENCH_ROUNDS pairs, median of the ratios;
-#    an "ef" run between them in each round shows how much of the gap is the data path and how much the pipeline,
+#    an "ef" run between them in each round shows how much of the gap is the data path and how much the pipeline;
+#    each run also records the host's CPU time per request (utime+stime from /proc, steadier than req/s when other
+#    work shares the machine),
 # 6. latency under load: BENCH_USERS connections (users) spread over BENCH_LOAD_ORGS organizations, think time
 #    500-1500 ms, mixed reads and writes (tests/load/crm-mixed.lua; tests/load/crm-mixed.k6.js is the k6 version).
 #
@@ -159,6 +161,9 @@ if [[ -n ${BENCH_HOLD:-} ]]; then
 fi
 
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+# CPU time the host has used so far, in clock ticks (user + system, all threads).
+host_ticks() { awk '{ print $14 + $15 }' "/proc/$api_pid/stat"; }
+ticks_per_s=$(getconf CLK_TCK)
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 report="$log/summary.txt"
 {
@@ -183,10 +188,15 @@ if [[ $skip != overhead ]]; then
     order="full ef bare"
     ((round % 2 == 0)) && order="bare ef full"
     for mode in $order; do
+      ticks_before=$(host_ticks)
       MODE=$mode TOKEN=$token DEALS=$rows wrk -t"$threads" -c"$connections" -d"$duration" --latency -s tests/load/crm-read.lua "$api_url" >"$log/read-$mode-$round.txt"
+      ticks_after=$(host_ticks)
       result=$(grep '^RESULT' "$log/read-$mode-$round.txt")
-      printf '  round %d %-4s %8s req/s  p50 %6s ms  p99 %6s ms  non200 %s  socket errors %s\n' "$round" "$mode" "$(field "$result" rps)" \
-        "$(ms "$(field "$result" p50_us)")" "$(ms "$(field "$result" p99_us)")" "$(field "$result" non200)" "$(field "$result" socket_err)" >>"$report"
+      cpu_us=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$ticks_per_s" -v n="$(field "$result" requests)" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+      echo "$cpu_us" >>"$log/cpu-$mode.txt"
+      printf '  round %d %-4s %8s req/s  p50 %6s ms  p99 %6s ms  non200 %s  socket errors %s  host CPU %s us/request\n' "$round" "$mode" \
+        "$(field "$result" rps)" "$(ms "$(field "$result" p50_us)")" "$(ms "$(field "$result" p99_us)")" "$(field "$result" non200)" \
+        "$(field "$result" socket_err)" "$cpu_us" >>"$report"
     done
     for mode in full ef bare; do
       bad=$(field "$(grep '^RESULT' "$log/read-$mode-$round.txt")" non200)
@@ -203,6 +213,9 @@ if [[ $skip != overhead ]]; then
   done
   printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "  median over %d rounds: full stack keeps %s%% of bare (min %s%%, max %s%%)\n", NR, a[int((NR + 1) / 2)], a[1], a[NR] }' >>"$report"
   printf '%s\n' "${ef_ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "  median over %d rounds: tenant data path alone (ef) keeps %s%% of bare (min %s%%, max %s%%)\n", NR, a[int((NR + 1) / 2)], a[1], a[NR] }' >>"$report"
+  for mode in full ef bare; do
+    sort -n "$log/cpu-$mode.txt" | awk -v m="$mode" '{ a[NR] = $1 } END { printf "  median host CPU per request, %-4s %7s us (min %s, max %s)\n", m, a[int((NR + 1) / 2)], a[1], a[NR] }' >>"$report"
+  done
 fi
 
 if [[ $skip != load ]]; then

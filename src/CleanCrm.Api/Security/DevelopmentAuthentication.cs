@@ -6,10 +6,12 @@ using Microsoft.Extensions.Options;
 namespace CleanCrm.Api.Security;
 
 /// <summary>
-/// Stand-in for real tokens until the OpenID Connect server lands: <c>Authorization: Dev user=&lt;id&gt;[;org=&lt;id&gt;;role=&lt;role&gt;][;admin]</c>.
-/// It can only be switched on in the Development and Testing environments; start-up fails anywhere else.
+/// Credentials for local development and tests without a token grant:
+/// <c>Authorization: Dev user=&lt;id&gt;[;org=&lt;id&gt;;role=&lt;role&gt;][;admin]</c>. It can only be switched on in the
+/// Development and Testing environments; start-up fails anywhere else.
 /// </summary>
-public sealed class DevelopmentAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+public sealed class DevelopmentAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Dev";
@@ -23,7 +25,8 @@ public sealed class DevelopmentAuthenticationHandler(IOptionsMonitor<Authenticat
         }
 
         var claims = new List<Claim>();
-        foreach (var part in header[(SchemeName.Length + 1)..].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var parts = header[(SchemeName.Length + 1)..].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var part in parts)
         {
             var (key, value) = part.Split('=', 2) is [var k, var v] ? (k, v) : (part, "true");
             switch (key)
@@ -59,31 +62,32 @@ public static class DevelopmentAuthentication
 {
     public const string EnabledSetting = "CleanCrm:DevelopmentAuthentication:Enabled";
 
-    public static AuthenticationBuilder AddCleanCrmAuthentication(this IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    /// <summary>
+    /// When <see cref="EnabledSetting"/> is true, requests whose <c>Authorization</c> starts with <c>Dev </c> are
+    /// forwarded from the default bearer scheme to the development handler; otherwise the scheme does not exist.
+    /// </summary>
+    public static AuthenticationBuilder AddDevelopmentAuthentication(
+        this AuthenticationBuilder builder, IConfiguration configuration, IHostEnvironment environment)
     {
-        var enabled = configuration.GetValue<bool>(EnabledSetting);
-        if (enabled && !environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
+        if (!configuration.GetValue<bool>(EnabledSetting))
         {
-            throw new InvalidOperationException(
-                $"{EnabledSetting} is true in the {environment.EnvironmentName} environment; development authentication is only allowed in Development and Testing.");
+            return builder;
         }
 
-        // Bearer tokens from the OpenID Connect server always; "Dev ..." credentials only when explicitly enabled.
-        services.AddOptions<IdentityOptions>().Bind(configuration.GetSection(IdentityOptions.SectionName));
-        services.AddSingleton<ValidatedTokenCache>();
-        var builder = services.AddAuthentication(IdentitySetup.PolicyScheme)
-            .AddPolicyScheme(IdentitySetup.PolicyScheme, "Bearer or development credentials", options =>
-                options.ForwardDefaultSelector = context => IdentitySetup.SelectScheme(context, enabled))
-            .AddScheme<AuthenticationSchemeOptions, CachedBearerHandler>(CachedBearerHandler.SchemeName, "Bearer (validated-token cache over OpenIddict)", null)
-            .AddCookie(CleanCrm.Api.Endpoints.SignInEndpoints.SessionScheme, cookie =>
-            {
-                cookie.Cookie.Name = "cleancrm.session";
-                cookie.Cookie.HttpOnly = true;
-                cookie.Cookie.SameSite = SameSiteMode.Lax;
-                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
-                cookie.LoginPath = "/account/login";
-            });
-        return enabled ? builder.AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(DevelopmentAuthenticationHandler.SchemeName, null) : builder;
+        if (!environment.IsDevelopment() && !environment.IsEnvironment("Testing"))
+        {
+            throw new InvalidOperationException(
+                $"{EnabledSetting} is true in the {environment.EnvironmentName} environment; development authentication is only allowed in "
+                + "Development and Testing.");
+        }
+
+        builder.Services.Configure<AuthenticationSchemeOptions>(BearerTokenHandler.SchemeName, options =>
+            options.ForwardDefaultSelector = context =>
+                IsDevelopmentCredential(context.Request) ? DevelopmentAuthenticationHandler.SchemeName : null);
+        return builder.AddScheme<AuthenticationSchemeOptions, DevelopmentAuthenticationHandler>(
+            DevelopmentAuthenticationHandler.SchemeName, null);
     }
+
+    private static bool IsDevelopmentCredential(HttpRequest request) =>
+        request.Headers.Authorization.ToString().StartsWith(DevelopmentAuthenticationHandler.SchemeName + " ", StringComparison.Ordinal);
 }

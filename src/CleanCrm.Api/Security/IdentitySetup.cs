@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
-using OpenIddict.Validation.AspNetCore;
 
 namespace CleanCrm.Api.Security;
 
@@ -12,7 +11,10 @@ public sealed class IdentityOptions
 {
     public const string SectionName = "CleanCrm:Identity";
 
-    /// <summary>RSA private key (PEM) that signs tokens; in production it comes from Key Vault (<c>…config--CleanCrm--Identity--SigningKey</c>).</summary>
+    /// <summary>
+    /// RSA private key (PEM) that signs tokens; in production it comes from Key Vault
+    /// (<c>…config--CleanCrm--Identity--SigningKey</c>).
+    /// </summary>
     public string? SigningKey { get; set; }
 
     /// <summary>RSA private key (PEM) that encrypts refresh tokens and authorization codes.</summary>
@@ -21,7 +23,10 @@ public sealed class IdentityOptions
     /// <summary>Development/Testing only: where generated keys are kept so tokens survive restarts.</summary>
     public string? DevelopmentKeyDirectory { get; set; }
 
-    /// <summary>Public base address of the API (e.g. https://api.cleancrm.example/); set it so every instance issues and accepts the same issuer.</summary>
+    /// <summary>
+    /// Public base address of the API (e.g. https://api.cleancrm.example/); set it so every instance issues and accepts
+    /// the same issuer.
+    /// </summary>
     public Uri? Issuer { get; set; }
 
     [System.ComponentModel.DataAnnotations.Range(1, 1440)]
@@ -39,17 +44,19 @@ public static class IdentitySetup
 {
     public const string ApiScope = "api";
     public const string ApiResource = "cleancrm-api";
-    public const string PolicyScheme = "CleanCrm";
 
     public static void AddCleanCrmIdentity(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(IdentityOptions.SectionName).Get<IdentityOptions>() ?? new IdentityOptions();
         var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), problems, validateAllProperties: true))
+        if (!System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
+                options, new(options), problems, validateAllProperties: true))
         {
-            throw new InvalidOperationException(string.Join(" ", problems.Select(p => $"{IdentityOptions.SectionName}:{string.Join(",", p.MemberNames)}: {p.ErrorMessage}")));
+            throw new InvalidOperationException(string.Join(
+                " ", problems.Select(p => $"{IdentityOptions.SectionName}:{string.Join(",", p.MemberNames)}: {p.ErrorMessage}")));
         }
 
+        builder.Services.AddOptions<IdentityOptions>().Bind(builder.Configuration.GetSection(IdentityOptions.SectionName));
         var development = builder.Environment.IsDevelopment() || builder.Environment.IsEnvironment("Testing");
         var signing = LoadKey(options.SigningKey, options, development, "signing", $"{IdentityOptions.SectionName}:SigningKey");
         var encryption = LoadKey(options.EncryptionKey, options, development, "encryption", $"{IdentityOptions.SectionName}:EncryptionKey");
@@ -64,7 +71,8 @@ public static class IdentitySetup
                     .SetUserInfoEndpointUris("/connect/userinfo");
                 server.AllowPasswordFlow().AllowClientCredentialsFlow().AllowRefreshTokenFlow().AllowAuthorizationCodeFlow();
                 server.RequireProofKeyForCodeExchange();
-                server.RegisterScopes(OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
+                server.RegisterScopes(
+                    OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
                     OpenIddictConstants.Scopes.OfflineAccess, ApiScope);
                 server.AddSigningKey(signing).AddEncryptionKey(encryption);
                 if (options.Issuer is { } issuer)
@@ -90,11 +98,17 @@ public static class IdentitySetup
             });
     }
 
-    /// <summary>Bearer tokens go to OpenIddict validation (through the validated-token cache); <c>Dev …</c> credentials to the development handler when it is on.</summary>
-    public static string SelectScheme(HttpContext context, bool developmentAuthentication) =>
-        developmentAuthentication && context.Request.Headers.Authorization.ToString().StartsWith(DevelopmentAuthenticationHandler.SchemeName + " ", StringComparison.Ordinal)
-            ? DevelopmentAuthenticationHandler.SchemeName
-            : CachedBearerHandler.SchemeName;
+    /// <summary>The cookie of the sign-in pages (<c>/account/*</c>), which the authorization endpoint reads.</summary>
+    public static AuthenticationBuilder AddSignInSession(this AuthenticationBuilder builder) =>
+        builder.AddCookie(CleanCrm.Api.Endpoints.SignInEndpoints.SessionScheme, cookie =>
+        {
+            cookie.Cookie.Name = "cleancrm.session";
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Lax;
+            cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
+            cookie.LoginPath = "/account/login";
+        });
 
     private static RsaSecurityKey LoadKey(string? pem, IdentityOptions options, bool development, string name, string setting)
     {
@@ -107,7 +121,8 @@ public static class IdentitySetup
 
         if (!development)
         {
-            throw new InvalidOperationException($"{setting} is required outside Development: an RSA private key in PEM, loaded from the secret store.");
+            throw new InvalidOperationException(
+                $"{setting} is required outside Development: an RSA private key in PEM, loaded from the secret store.");
         }
 
         // Development keeps generated keys on disk so tokens stay valid across restarts.
