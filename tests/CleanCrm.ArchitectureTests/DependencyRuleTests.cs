@@ -1,4 +1,5 @@
 using System.Reflection;
+using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Application.Common.Tenancy;
 using Mediator;
@@ -88,6 +89,32 @@ public sealed class DependencyRuleTests
             .ToList();
         notScoped.ShouldBeEmpty();
     }
+
+    [Fact]
+    public void Every_request_answers_with_a_result_so_behaviors_can_fail_it()
+    {
+        NotAnsweringResults(RequestTypes()).ShouldBeEmpty(
+            "behaviors fail a request through ResultFailure<TResponse>, which needs Result<T>");
+
+        // The check can fail: the layout samples answer plain values.
+        NotAnsweringResults([typeof(Samples.WellPlaced.Things.Commands.RenameThing.RenameThing)])
+            .ShouldBe(["CleanCrm.ArchitectureTests.Samples.WellPlaced.Things.Commands.RenameThing.RenameThing answers Int32"]);
+    }
+
+    private static List<string> NotAnsweringResults(IEnumerable<Type> requests) =>
+    [
+        .. requests
+            .Select(t => (Type: t, Response: ResponseType(t)))
+            .Where(r => r.Response is not { IsGenericType: true } || r.Response.GetGenericTypeDefinition() != typeof(Result<>))
+            .Select(r => $"{r.Type.FullName} answers {r.Response?.Name ?? "nothing"}"),
+    ];
+
+    private static Type? ResponseType(Type request) =>
+        request.GetInterfaces()
+            .Where(i => i.IsGenericType)
+            .FirstOrDefault(i => i.GetGenericTypeDefinition() is var d
+                                 && (d == typeof(IRequest<>) || d == typeof(ICommand<>) || d == typeof(IQuery<>)))
+            ?.GetGenericArguments()[0];
 
     private static IEnumerable<Type> RequestTypes() =>
         Application.GetTypes().Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(IMessage).IsAssignableFrom(t));
