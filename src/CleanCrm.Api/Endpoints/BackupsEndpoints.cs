@@ -19,7 +19,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace CleanCrm.Api.Endpoints;
 
-/// <summary>Backups for owners and auditors (SPEC §6.3) and their administration (SPEC §6.4).</summary>
+/// <summary>Backups for owners and auditors and their administration (docs/API.md, "Backups and the audit log", "Platform administration").</summary>
 public static class BackupsEndpoints
 {
     public const string ChecksumHeader = "X-Checksum-Sha256";

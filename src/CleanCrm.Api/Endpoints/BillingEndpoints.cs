@@ -19,7 +19,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace CleanCrm.Api.Endpoints;
 
-/// <summary>Features, entitlements and Stripe billing (SPEC §6.3), admin plan/feature/limit overrides (§6.4), the Stripe webhook (§6.5).</summary>
+/// <summary>Features, entitlements and Stripe billing, admin plan/feature/limit overrides and the Stripe webhook (docs/API.md, docs/BILLING.md).</summary>
 public static class BillingEndpoints
 {
     public static IEndpointRouteBuilder MapBilling(this IEndpointRouteBuilder app)

@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Mvc.ModelBinding;
 
 namespace CleanCrm.Api.Endpoints;
 
-/// <summary>Invitations (SPEC §6.3): owners and admins invite by email; the token travels only in the mail.</summary>
+/// <summary>Invitations (docs/API.md, "Members and invitations"): owners and admins invite by email; the token travels only in the mail.</summary>
 public static class InvitationsEndpoints
 {
     public const string AcceptPathPrefix = "/api/v1/invitations/";

@@ -16,7 +16,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace CleanCrm.Api.Endpoints;
 
-/// <summary>Signup, organizations and their provisioning status (SPEC §6.2), and the admin lifecycle (SPEC §6.4).</summary>
+/// <summary>Signup, organizations and their provisioning status, and the admin lifecycle (docs/API.md, "Identity and organizations", "Platform administration").</summary>
 public static class OrganizationsEndpoints
 {
     public static IEndpointRouteBuilder MapOrganizations(this IEndpointRouteBuilder app)

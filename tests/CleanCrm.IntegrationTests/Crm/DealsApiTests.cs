@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -9,7 +10,7 @@ using CleanCrm.Testing;
 
 namespace CleanCrm.IntegrationTests.Crm;
 
-/// <summary>Deals (SPEC §6.3): create in the default pipeline, move through stages with history, splits, search and filters.</summary>
+/// <summary>Deals (docs/API.md, "Deals: moves, history and splits"): create in the default pipeline, move through stages with history, splits, search and filters.</summary>
 [Collection(PlatformCollection.Name)]
 public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
 {
@@ -226,7 +227,7 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?status=maybe"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("status");
         (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?sort=ownerSecret"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("sort");
         (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?cursor=%%%"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
-        var forged = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{{\"S\":\"-amount\",\"V\":\"not-a-number\",\"I\":\"{Guid.NewGuid()}\"}}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var forged = Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{{\"S\":\"-amount\",\"V\":\"not-a-number\",\"I\":\"{Guid.NewGuid()}\"}}"));
         (await Problem.ReadAsync(await client.GetAsync($"/api/v1/deals?sort=-amount&cursor={forged}"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
         await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?limit=ten"), HttpStatusCode.BadRequest);
         await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?companyId=not-a-uuid"), HttpStatusCode.BadRequest);

@@ -10,7 +10,7 @@ using CleanCrm.Testing;
 namespace CleanCrm.IntegrationTests.Crm;
 
 /// <summary>
-/// Activities, tasks, notes, meetings, calendar events and tags share the SPEC §6.3 contract; each behaviour is run
+/// Activities, tasks, notes, meetings, calendar events and tags share the record contract of docs/API.md; each behaviour is run
 /// against every one of them, then the resource-specific rules are checked.
 /// </summary>
 [Collection(PlatformCollection.Name)]

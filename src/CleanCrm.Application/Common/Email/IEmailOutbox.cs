@@ -1,6 +1,6 @@
 namespace CleanCrm.Application.Common.Email;
 
-/// <summary>A message to send: plain-text and HTML bodies of the same content (SPEC §6.6).</summary>
+/// <summary>A message to send: plain-text and HTML bodies of the same content.</summary>
 public sealed record EmailMessage(string Kind, string To, string Subject, string TextBody, string HtmlBody, Guid? OrganizationId = null);
 
 /// <summary>

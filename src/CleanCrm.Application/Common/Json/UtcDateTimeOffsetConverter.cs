@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 
 namespace CleanCrm.Application.Common.Json;
 
-/// <summary>Writes every timestamp as ISO 8601 UTC with a trailing Z (SPEC §6); reads any ISO 8601 offset.</summary>
+/// <summary>Writes every timestamp as ISO 8601 UTC with a trailing Z (docs/API.md, "Conventions"); reads any ISO 8601 offset.</summary>
 public sealed class UtcDateTimeOffsetConverter : JsonConverter<DateTimeOffset>
 {
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>

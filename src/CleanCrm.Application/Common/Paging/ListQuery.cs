@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Common.Paging;
 
-/// <summary>The paging, sorting and search parameters every CRM list shares (SPEC §6.3).</summary>
+/// <summary>The paging, sorting and search parameters every CRM list shares (docs/API.md, "Lists").</summary>
 public interface IListQuery
 {
     int? Limit { get; }

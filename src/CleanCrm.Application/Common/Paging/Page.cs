@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace CleanCrm.Application.Common.Paging;
 
-/// <summary>One page of a keyset-paginated list (SPEC §6.3).</summary>
+/// <summary>One page of a keyset-paginated list (docs/API.md, "Lists").</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
 /// <summary>The position after the last item of a page: its sort value and id (the tie-breaker).</summary>

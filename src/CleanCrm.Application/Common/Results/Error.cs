@@ -38,7 +38,7 @@ public sealed record Error(ErrorType Type, string Code, string Detail)
     public static Error PreconditionFailed(string detail) => new(ErrorType.PreconditionFailed, ErrorCodes.PreconditionFailed, detail);
 }
 
-/// <summary>Problem type codes of the HTTP contract (SPEC §4.3, §6).</summary>
+/// <summary>Problem type codes of the HTTP contract (docs/API.md, "Errors").</summary>
 public static class ErrorCodes
 {
     public const string ValidationFailed = "validation_failed";

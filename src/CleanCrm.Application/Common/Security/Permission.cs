@@ -36,13 +36,13 @@ public sealed class RequiresSignedInUserAttribute : Attribute;
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class AllowAnonymousRequestAttribute : Attribute;
 
-/// <summary>The role → permission matrix of SPEC §5, in one place.</summary>
+/// <summary>The role → permission matrix (docs/API.md, "Who may call what"), in one place.</summary>
 public static class RolePermissions
 {
     private static readonly Dictionary<OrgRole, HashSet<Permission>> Matrix = new()
     {
         [OrgRole.Owner] = [.. Enum.GetValues<Permission>()],
-        // Backups hold every record of the org: SPEC §6.3 gives them to owners and auditors only.
+        // Backups hold every record of the org: the contract gives them to owners and auditors only.
         [OrgRole.Admin] = [.. Enum.GetValues<Permission>().Except([Permission.BillingManage, Permission.OrganizationDelete, Permission.BackupsRead])],
         [OrgRole.Member] = [Permission.CrmRead, Permission.CrmWrite, Permission.MembersRead, Permission.OrganizationRead],
         [OrgRole.Readonly] = [Permission.CrmRead, Permission.MembersRead, Permission.OrganizationRead],
