@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the solution and runs every test against real PostgreSQL servers.
+# Builds the solution, checks the house style (scripts/check-style.sh: dotnet format and the
+# 140-character line rule) and runs every test against real PostgreSQL servers.
 # Extra arguments go to `dotnet test` (e.g. --filter). The last line printed is
-# "N passed, N failed" (", N skipped" when some were skipped).
+# "N passed, N failed" (", N skipped" when some were skipped); a style failure fails the run
+# without hiding the test results. CLEANCRM_SKIP_STYLE=1 skips the style check (for quick
+# filtered runs while working).
 #
 # Servers: two local throwaway clusters (ports CLEANCRM_PG_PORT, default 55432, and
 # CLEANCRM_PG2_PORT, default 55433), unless CLEANCRM_PG / CLEANCRM_PG2 name existing
@@ -65,6 +68,11 @@ if ! dotnet tool restore ||
   build_ok=0
 fi
 
+style_ok=1
+if [[ $build_ok == 1 && ${CLEANCRM_SKIP_STYLE:-0} != 1 ]]; then
+  scripts/check-style.sh || style_ok=0
+fi
+
 test_rc=0
 if [[ $build_ok == 1 ]]; then
   dotnet test CleanCrm.sln -c Release --no-build \
@@ -117,6 +125,10 @@ if [[ $build_ok != 1 ]]; then
   status=1
 elif [[ $test_rc != 0 ]]; then
   echo "dotnet test exited with code $test_rc (results: $results_dir)"
+  status=1
+fi
+if [[ $style_ok != 1 ]]; then
+  echo "STYLE CHECK FAILED: see scripts/check-style.sh output above"
   status=1
 fi
 [[ $summary =~ ,\ 0\ failed ]] || status=1

@@ -252,8 +252,18 @@ internal static class ImportContactsCommand
 
             db.Contacts.Add(new Contact
             {
-                FirstName = row.FirstName, LastName = row.LastName, Email = row.Email, Phone = row.Phone, JobTitle = row.JobTitle, Source = row.Source,
-                CompanyId = companyId, CustomFields = row.CustomFieldsJson, CreatedAt = now, UpdatedAt = now, CreatedBy = SeedTenantsCommand.UserId, UpdatedBy = SeedTenantsCommand.UserId,
+                FirstName = row.FirstName,
+                LastName = row.LastName,
+                Email = row.Email,
+                Phone = row.Phone,
+                JobTitle = row.JobTitle,
+                Source = row.Source,
+                CompanyId = companyId,
+                CustomFields = row.CustomFieldsJson,
+                CreatedAt = now,
+                UpdatedAt = now,
+                CreatedBy = SeedTenantsCommand.UserId,
+                UpdatedBy = SeedTenantsCommand.UserId,
             });
             inserted++;
             if (++pending == 1_000)
@@ -293,7 +303,8 @@ internal static class ImportContactsCommand
                 peakManaged = Math.Max(peakManaged, GC.GetTotalMemory(false));
                 Thread.Sleep(5);
             }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         sampler.Start();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var serverBefore = ServerCpuSeconds();

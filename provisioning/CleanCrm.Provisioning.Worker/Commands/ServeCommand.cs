@@ -2,8 +2,8 @@ using CleanCrm.Infrastructure.Backups;
 using CleanCrm.Infrastructure.Provisioning;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Spectre.Console.Cli;
 
 namespace CleanCrm.Provisioning.Worker.Commands;

@@ -10,8 +10,8 @@ using CleanCrm.Application.Deals.Commands.SetDealSplits;
 using CleanCrm.Application.Deals.Commands.UpdateDeal;
 using CleanCrm.Application.Deals.Queries.GetDeal;
 using CleanCrm.Application.Deals.Queries.GetDealHistory;
-using CleanCrm.Application.Deals.Queries.ListDealSplits;
 using CleanCrm.Application.Deals.Queries.ListDeals;
+using CleanCrm.Application.Deals.Queries.ListDealSplits;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

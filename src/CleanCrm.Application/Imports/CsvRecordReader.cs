@@ -88,128 +88,128 @@ public sealed class CsvRecordReader
                         state = State.Quoted;
                         continue;
                     case State.FieldStart or State.Unquoted:
-                    {
-                        var stop = span.IndexOfAny(UnquotedStops);
-                        if (stop >= 0 && _field.Length == 0 && span[stop] != '"')
                         {
-                            // The common case: the whole unquoted field is in the buffer, so no copy through the builder.
-                            if (stop > _maxFieldLength)
+                            var stop = span.IndexOfAny(UnquotedStops);
+                            if (stop >= 0 && _field.Length == 0 && span[stop] != '"')
                             {
-                                throw new CsvFormatException(_line, $"a field is longer than {_maxFieldLength} characters.");
+                                // The common case: the whole unquoted field is in the buffer, so no copy through the builder.
+                                if (stop > _maxFieldLength)
+                                {
+                                    throw new CsvFormatException(_line, $"a field is longer than {_maxFieldLength} characters.");
+                                }
+
+                                var value = stop == 0 ? string.Empty : new string(span[..stop]);
+                                var end = span[stop];
+                                _position += stop + 1;
+                                if (end == ',')
+                                {
+                                    fields.Add(value);
+                                    state = State.FieldStart;
+                                    continue;
+                                }
+
+                                NewLine(end);
+                                if (fields.Count == 0 && value.Length == 0)
+                                {
+                                    started = false;
+                                    continue;
+                                }
+
+                                fields.Add(value);
+                                return true;
                             }
 
-                            var value = stop == 0 ? string.Empty : new string(span[..stop]);
-                            var end = span[stop];
-                            _position += stop + 1;
-                            if (end == ',')
+                            var take = stop < 0 ? span.Length : stop;
+                            Append(span[..take]);
+                            _position += take;
+                            state = State.Unquoted;
+                            if (stop < 0)
                             {
-                                fields.Add(value);
+                                continue;
+                            }
+
+                            var c = span[stop];
+                            _position++;
+                            if (c == ',')
+                            {
+                                fields.Add(_field.ToString());
+                                _field.Clear();
                                 state = State.FieldStart;
                                 continue;
                             }
 
-                            NewLine(end);
-                            if (fields.Count == 0 && value.Length == 0)
+                            if (c == '"')
+                            {
+                                throw new CsvFormatException(
+                                    _line, "a quote inside an unquoted field; quote the whole field and double the quote (\"\").");
+                            }
+
+                            NewLine(c);
+                            if (fields.Count == 0 && _field.Length == 0)
                             {
                                 started = false;
                                 continue;
                             }
 
-                            fields.Add(value);
+                            fields.Add(_field.ToString());
                             return true;
                         }
-
-                        var take = stop < 0 ? span.Length : stop;
-                        Append(span[..take]);
-                        _position += take;
-                        state = State.Unquoted;
-                        if (stop < 0)
-                        {
-                            continue;
-                        }
-
-                        var c = span[stop];
-                        _position++;
-                        if (c == ',')
-                        {
-                            fields.Add(_field.ToString());
-                            _field.Clear();
-                            state = State.FieldStart;
-                            continue;
-                        }
-
-                        if (c == '"')
-                        {
-                            throw new CsvFormatException(
-                                _line, "a quote inside an unquoted field; quote the whole field and double the quote (\"\").");
-                        }
-
-                        NewLine(c);
-                        if (fields.Count == 0 && _field.Length == 0)
-                        {
-                            started = false;
-                            continue;
-                        }
-
-                        fields.Add(_field.ToString());
-                        return true;
-                    }
 
                     case State.Quoted:
-                    {
-                        var stop = span.IndexOfAny(QuotedStops);
-                        var take = stop < 0 ? span.Length : stop;
-                        Append(span[..take]);
-                        _position += take;
-                        if (stop < 0)
                         {
+                            var stop = span.IndexOfAny(QuotedStops);
+                            var take = stop < 0 ? span.Length : stop;
+                            Append(span[..take]);
+                            _position += take;
+                            if (stop < 0)
+                            {
+                                continue;
+                            }
+
+                            var c = span[stop];
+                            _position++;
+                            if (c == '"')
+                            {
+                                state = State.QuoteInQuoted;
+                            }
+                            else
+                            {
+                                NewLine(c);
+                                Append("\n");
+                            }
+
                             continue;
                         }
-
-                        var c = span[stop];
-                        _position++;
-                        if (c == '"')
-                        {
-                            state = State.QuoteInQuoted;
-                        }
-                        else
-                        {
-                            NewLine(c);
-                            Append("\n");
-                        }
-
-                        continue;
-                    }
 
                     case State.QuoteInQuoted:
-                    {
-                        var c = span[0];
-                        _position++;
-                        if (c == '"')
                         {
-                            Append("\"");
-                            state = State.Quoted;
-                            continue;
-                        }
+                            var c = span[0];
+                            _position++;
+                            if (c == '"')
+                            {
+                                Append("\"");
+                                state = State.Quoted;
+                                continue;
+                            }
 
-                        if (c == ',')
-                        {
-                            fields.Add(_field.ToString());
-                            _field.Clear();
-                            state = State.FieldStart;
-                            continue;
-                        }
+                            if (c == ',')
+                            {
+                                fields.Add(_field.ToString());
+                                _field.Clear();
+                                state = State.FieldStart;
+                                continue;
+                            }
 
-                        if (c is '\r' or '\n')
-                        {
-                            NewLine(c);
-                            fields.Add(_field.ToString());
-                            return true;
-                        }
+                            if (c is '\r' or '\n')
+                            {
+                                NewLine(c);
+                                fields.Add(_field.ToString());
+                                return true;
+                            }
 
-                        throw new CsvFormatException(
-                            _line, $"unexpected '{c}' after a closing quote; a quoted field must end at a comma or a line break.");
-                    }
+                            throw new CsvFormatException(
+                                _line, $"unexpected '{c}' after a closing quote; a quoted field must end at a comma or a line break.");
+                        }
                 }
             }
         }

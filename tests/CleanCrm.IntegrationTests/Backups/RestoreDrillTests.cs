@@ -1,8 +1,8 @@
-using CleanCrm.Domain.Catalog;
-using CleanCrm.Infrastructure.Backups;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Backups;
 using CleanCrm.IntegrationTests.Api;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;

@@ -6,8 +6,8 @@ using System.Text.Json;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CleanCrm.IntegrationTests.Crm;
 

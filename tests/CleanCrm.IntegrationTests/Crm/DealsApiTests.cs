@@ -41,7 +41,13 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         var contact = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Bea", companyId = company });
         var response = await _owner.PostAsJsonAsync("/api/v1/deals", new
         {
-            name = "Fleet renewal", amount = 12_500_00L, currency = "EUR", expectedCloseDate = "2026-12-31", companyId = company, primaryContactId = contact, ownerId = _seller.Id,
+            name = "Fleet renewal",
+            amount = 12_500_00L,
+            currency = "EUR",
+            expectedCloseDate = "2026-12-31",
+            companyId = company,
+            primaryContactId = contact,
+            ownerId = _seller.Id,
         });
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         var deal = await response.Content.ReadFromJsonAsync<JsonElement>();

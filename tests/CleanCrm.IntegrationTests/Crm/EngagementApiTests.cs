@@ -217,7 +217,10 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         var contact = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Ann", email = "ann@hooli.example.com", companyId = _company });
         var id = await OrgScopedEndpoints.CreateAsync(_owner, "meetings", new
         {
-            title = "Demo", startsAt = "2026-05-01T15:00:00Z", endsAt = "2026-05-01T16:00:00Z", companyId = _company,
+            title = "Demo",
+            startsAt = "2026-05-01T15:00:00Z",
+            endsAt = "2026-05-01T16:00:00Z",
+            companyId = _company,
             attendees = new object[] { new { email = "ann@hooli.example.com", contactId = contact }, new { email = "Bob@Hooli.example.com", name = "Bob" } },
             transcript = "Ann: hello",
         });

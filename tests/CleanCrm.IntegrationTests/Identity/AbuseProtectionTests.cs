@@ -47,7 +47,11 @@ public sealed class AbuseProtectionTests(SharedPlatform platform)
 
     private static FormUrlEncodedContent PasswordForm(string email) => new(new Dictionary<string, string>
     {
-        ["grant_type"] = "password", ["client_id"] = "cleancrm-cli", ["username"] = email, ["password"] = "wrong password 123", ["scope"] = "openid api",
+        ["grant_type"] = "password",
+        ["client_id"] = "cleancrm-cli",
+        ["username"] = email,
+        ["password"] = "wrong password 123",
+        ["scope"] = "openid api",
     });
 
     [Fact]
@@ -76,6 +80,9 @@ public sealed class AbuseProtectionTests(SharedPlatform platform)
 
     private static FormUrlEncodedContent Form() => new(new Dictionary<string, string>
     {
-        ["grant_type"] = "password", ["client_id"] = "cleancrm-cli", ["username"] = "nobody@example.com", ["password"] = "wrong password 1",
+        ["grant_type"] = "password",
+        ["client_id"] = "cleancrm-cli",
+        ["username"] = "nobody@example.com",
+        ["password"] = "wrong password 1",
     });
 }

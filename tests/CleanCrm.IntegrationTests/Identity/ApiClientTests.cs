@@ -40,7 +40,10 @@ public sealed class ApiClientTests(SharedPlatform platform)
 
         var token = await api.CreateClient().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["grant_type"] = "client_credentials", ["client_id"] = clientId, ["client_secret"] = secret, ["scope"] = "api",
+            ["grant_type"] = "client_credentials",
+            ["client_id"] = clientId,
+            ["client_secret"] = secret,
+            ["scope"] = "api",
         }));
         token.StatusCode.ShouldBe(HttpStatusCode.OK, await token.Content.ReadAsStringAsync());
         var accessToken = (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;
@@ -55,7 +58,9 @@ public sealed class ApiClientTests(SharedPlatform platform)
         (await ownerA.DeleteAsync($"/api/v1/api-clients/{clientId}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         var afterDelete = await api.CreateClient().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["grant_type"] = "client_credentials", ["client_id"] = clientId, ["client_secret"] = secret,
+            ["grant_type"] = "client_credentials",
+            ["client_id"] = clientId,
+            ["client_secret"] = secret,
         }));
         ((int)afterDelete.StatusCode).ShouldBeGreaterThanOrEqualTo(400);
     }

@@ -45,19 +45,27 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
 
         var wrong = await browser.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            [antiforgery.Groups[1].Value] = WebUtility.HtmlDecode(antiforgery.Groups[2].Value), ["returnUrl"] = returnUrl, ["email"] = user.Email, ["password"] = "wrong one 123",
+            [antiforgery.Groups[1].Value] = WebUtility.HtmlDecode(antiforgery.Groups[2].Value),
+            ["returnUrl"] = returnUrl,
+            ["email"] = user.Email,
+            ["password"] = "wrong one 123",
         }));
         wrong.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await wrong.Content.ReadAsStringAsync()).ShouldContain("incorrect");
         var csrf = await api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false }).PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["returnUrl"] = returnUrl, ["email"] = user.Email, ["password"] = Password,
+            ["returnUrl"] = returnUrl,
+            ["email"] = user.Email,
+            ["password"] = Password,
         }));
         csrf.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "no antiforgery token, no sign-in");
 
         var signedIn = await browser.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            [antiforgery.Groups[1].Value] = WebUtility.HtmlDecode(antiforgery.Groups[2].Value), ["returnUrl"] = returnUrl, ["email"] = user.Email, ["password"] = Password,
+            [antiforgery.Groups[1].Value] = WebUtility.HtmlDecode(antiforgery.Groups[2].Value),
+            ["returnUrl"] = returnUrl,
+            ["email"] = user.Email,
+            ["password"] = Password,
         }));
         signedIn.StatusCode.ShouldBe(HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
         signedIn.Headers.Location!.ToString().ShouldStartWith("/connect/authorize?");
@@ -72,7 +80,11 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
 
         var withoutVerifier = await api.CreateClient().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["grant_type"] = "authorization_code", ["client_id"] = "cleancrm-spa", ["code"] = code, ["redirect_uri"] = RedirectUri, ["code_verifier"] = "wrong-verifier-wrong-verifier-wrong-verifier-1",
+            ["grant_type"] = "authorization_code",
+            ["client_id"] = "cleancrm-spa",
+            ["code"] = code,
+            ["redirect_uri"] = RedirectUri,
+            ["code_verifier"] = "wrong-verifier-wrong-verifier-wrong-verifier-1",
         }));
         withoutVerifier.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
 
@@ -82,7 +94,11 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
         var code2 = System.Web.HttpUtility.ParseQueryString(again.Headers.Location!.Query)["code"]!;
         var token = await api.CreateClient().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["grant_type"] = "authorization_code", ["client_id"] = "cleancrm-spa", ["code"] = code2, ["redirect_uri"] = RedirectUri, ["code_verifier"] = verifier,
+            ["grant_type"] = "authorization_code",
+            ["client_id"] = "cleancrm-spa",
+            ["code"] = code2,
+            ["redirect_uri"] = RedirectUri,
+            ["code_verifier"] = verifier,
         }));
         token.StatusCode.ShouldBe(HttpStatusCode.OK, await token.Content.ReadAsStringAsync());
         var accessToken = (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;

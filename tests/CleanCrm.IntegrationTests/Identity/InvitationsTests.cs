@@ -73,7 +73,11 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
         // The new account signs in with the password it chose (real token endpoint) and sees the org's data.
         var tokens = await _api.CreateClient().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["grant_type"] = "password", ["client_id"] = "cleancrm-cli", ["username"] = email.ToLowerInvariant(), ["password"] = "a long enough passphrase", ["scope"] = "openid api",
+            ["grant_type"] = "password",
+            ["client_id"] = "cleancrm-cli",
+            ["username"] = email.ToLowerInvariant(),
+            ["password"] = "a long enough passphrase",
+            ["scope"] = "openid api",
         }));
         tokens.StatusCode.ShouldBe(HttpStatusCode.OK, await tokens.Content.ReadAsStringAsync());
         var bearer = _api.CreateClient();

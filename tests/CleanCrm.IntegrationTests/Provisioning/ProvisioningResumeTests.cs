@@ -47,7 +47,10 @@ public sealed class ProvisioningResumeTests(SharedPlatform platform)
         var password = await platform.Services.GetRequiredService<ISecretStore>().GetAsync(SecretName.ForTenantDatabase(organization.Id));
         await using var asTenant = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(TestDatabaseServers.Primary.ConnectionString)
         {
-            Username = Organization.DatabaseRoleFor(organization.Id), Password = password, Database = database, Pooling = false,
+            Username = Organization.DatabaseRoleFor(organization.Id),
+            Password = password,
+            Database = database,
+            Pooling = false,
         }.ConnectionString);
         await asTenant.OpenAsync();
     }

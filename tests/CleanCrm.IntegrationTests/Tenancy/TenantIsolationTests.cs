@@ -63,8 +63,16 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             var pending = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], provision: false);
             var world = new IsolationWorld
             {
-                Api = api, OwnerA = ownerA, OwnerB = ownerB, OrgA = orgA, OrgB = orgB, OrgC = orgC, OrgD = orgD,
-                Suspended = suspended, Pending = pending, SuspendedCompany = suspendedCompany,
+                Api = api,
+                OwnerA = ownerA,
+                OwnerB = ownerB,
+                OrgA = orgA,
+                OrgB = orgB,
+                OrgC = orgC,
+                OrgD = orgD,
+                Suspended = suspended,
+                Pending = pending,
+                SuspendedCompany = suspendedCompany,
             };
             foreach (var (org, owner) in new[] { (orgA, ownerA), (orgB, ownerB), (orgC, ownerB), (orgD, ownerA) })
             {

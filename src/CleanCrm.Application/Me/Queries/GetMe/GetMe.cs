@@ -31,7 +31,12 @@ public sealed class GetMeHandler(ICatalogDbContext db, ICallerContext caller) : 
             .OrderBy(m => m.Organization!.Slug)
             .Select(m => new
             {
-                m.Organization!.Id, m.Organization.Slug, m.Organization.Name, m.Role, m.Organization.Status, m.Organization.PlanKey,
+                m.Organization!.Id,
+                m.Organization.Slug,
+                m.Organization.Name,
+                m.Role,
+                m.Organization.Status,
+                m.Organization.PlanKey,
             })
             .ToListAsync(cancellationToken);
         return new MeDto(

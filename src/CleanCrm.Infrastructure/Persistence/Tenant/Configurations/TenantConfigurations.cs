@@ -1,5 +1,5 @@
-using CleanCrm.Domain.Common;
 using CleanCrm.Domain.Catalog;
+using CleanCrm.Domain.Common;
 using CleanCrm.Domain.Tenant;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
