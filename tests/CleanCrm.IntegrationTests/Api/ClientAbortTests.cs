@@ -6,6 +6,7 @@ using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Tenancy;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -53,13 +54,17 @@ public sealed class ClientAbortTests(SharedPlatform platform)
             await lockTable.ExecuteNonQueryAsync();
         }
 
-        await host.AbortWhileAsync(WaitForLockWaiterAsync(host.Organization));
+        await host.AbortWhileAsync(WaitForLockWaitersAsync(host.Organization, atLeast: 1));
+
+        // The lock is released only once the server has cancelled the query (seen from PostgreSQL), so the query cannot
+        // finish first and answer 200 to a client that is gone.
+        await WaitForLockWaitersAsync(host.Organization, atLeast: 0, atMost: 0);
         await transaction.RollbackAsync();
 
         await host.ShouldHaveLoggedTheAbortAsInformationAsync();
     }
 
-    private static async Task WaitForLockWaiterAsync(Organization organization)
+    private static async Task WaitForLockWaitersAsync(Organization organization, int atLeast, int atMost = int.MaxValue)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
@@ -69,7 +74,7 @@ public sealed class ClientAbortTests(SharedPlatform platform)
                 "postgres",
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
                 organization.DatabaseName);
-            if (waiters > 0)
+            if (waiters >= atLeast && waiters <= atMost)
             {
                 return;
             }
@@ -77,7 +82,7 @@ public sealed class ClientAbortTests(SharedPlatform platform)
             await Task.Delay(20);
         }
 
-        throw new TimeoutException("the API's query never waited on the table lock");
+        throw new TimeoutException($"the API's queries waiting on the table lock never numbered {atLeast}..{atMost}");
     }
 
     private static MeterListener WaitsListener(IMeterFactory meters, TaskCompletionSource waiting)
@@ -104,8 +109,17 @@ public sealed class ClientAbortTests(SharedPlatform platform)
         private readonly CollectingSink _sink;
         private int _errorsBefore;
 
-        private AbortHost(ApiFactory factory, WebApplicationFactory<Program> api, CollectingSink sink, HttpClient client, Organization organization)
+        private readonly AbortSignals _aborts;
+
+        private AbortHost(
+            ApiFactory factory,
+            WebApplicationFactory<Program> api,
+            CollectingSink sink,
+            HttpClient client,
+            Organization organization,
+            AbortSignals aborts)
         {
+            _aborts = aborts;
             _factory = factory;
             Api = api;
             _sink = sink;
@@ -131,7 +145,10 @@ public sealed class ClientAbortTests(SharedPlatform platform)
                 ["CleanCrm:Tenancy:ConnectionAcquireTimeoutMs"] = "60000",
                 ["Serilog:MinimumLevel:Default"] = "Information",
             });
-            var api = factory.WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILogEventSink>(sink)));
+            var aborts = new AbortSignals();
+            var api = factory.WithWebHostBuilder(b => b.ConfigureServices(s => s
+                .AddSingleton<ILogEventSink>(sink)
+                .AddSingleton<IStartupFilter>(aborts)));
 
             // Real Kestrel on a loopback port, so the disconnect is a real TCP close, not an in-memory signal.
             api.UseKestrel(0);
@@ -140,7 +157,7 @@ public sealed class ClientAbortTests(SharedPlatform platform)
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Dev", $"user={owner.Id}");
             client.DefaultRequestHeaders.Add("X-Org", organization.Slug);
             (await client.GetAsync("/api/v1/companies")).EnsureSuccessStatusCode();
-            return new AbortHost(factory, api, sink, client, organization);
+            return new AbortHost(factory, api, sink, client, organization, aborts);
         }
 
         /// <summary>Sends a request, cancels it once <paramref name="inFlight"/> says the server is busy with it.</summary>
@@ -148,10 +165,15 @@ public sealed class ClientAbortTests(SharedPlatform platform)
         {
             _errorsBefore = _sink.Count(e => e.Level >= LogEventLevel.Error);
             using var abort = new CancellationTokenSource();
+            var noticed = _aborts.Next();
             var request = Client.GetAsync("/api/v1/companies", abort.Token);
             await inFlight.WaitAsync(TimeSpan.FromSeconds(30));
             await abort.CancelAsync();
             await Should.ThrowAsync<TaskCanceledException>(request);
+
+            // The server must have seen the disconnect before the test frees what the request waits for; otherwise the
+            // request could finish first and answer 200 to a client that is gone.
+            await noticed.WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         public async Task ShouldHaveLoggedTheAbortAsInformationAsync()
@@ -172,6 +194,29 @@ public sealed class ClientAbortTests(SharedPlatform platform)
             await Api.DisposeAsync();
             await _factory.DisposeAsync();
         }
+    }
+
+    /// <summary>Signals when the server sees a request's client disconnect (its <c>RequestAborted</c> fires).</summary>
+    private sealed class AbortSignals : IStartupFilter
+    {
+        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Next()
+        {
+            _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _next.Task;
+        }
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, following) =>
+            {
+                var signal = _next;
+                context.RequestAborted.Register(() => signal.TrySetResult());
+                return following(context);
+            });
+            next(app);
+        };
     }
 
     private sealed class CollectingSink : ILogEventSink
