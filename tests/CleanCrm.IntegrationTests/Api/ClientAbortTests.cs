@@ -104,7 +104,8 @@ public sealed class ClientAbortTests(SharedPlatform platform)
         private readonly CollectingSink _sink;
         private int _errorsBefore;
 
-        private AbortHost(ApiFactory factory, WebApplicationFactory<Program> api, CollectingSink sink, HttpClient client, Organization organization)
+        private AbortHost(ApiFactory factory, WebApplicationFactory<Program> api, CollectingSink sink, HttpClient client,
+            Organization organization)
         {
             _factory = factory;
             Api = api;

@@ -24,7 +24,8 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
         var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
         var user = await platform.CreateUserAsync();
         var hash = new CleanCrm.Infrastructure.Provisioning.PasswordHashing().Hash(Password);
-        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE users SET password_hash = '{hash}' WHERE id = '{user.Id}'", platform.CatalogDatabase);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE users SET password_hash = '{hash}' WHERE id = '{user.Id}'", platform.CatalogDatabase);
         var browser = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
         var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var challenge = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
@@ -52,12 +53,13 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
         }));
         wrong.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await wrong.Content.ReadAsStringAsync()).ShouldContain("incorrect");
-        var csrf = await api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false }).PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["returnUrl"] = returnUrl,
-            ["email"] = user.Email,
-            ["password"] = Password,
-        }));
+        var csrf = await api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false })
+            .PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["returnUrl"] = returnUrl,
+                ["email"] = user.Email,
+                ["password"] = Password,
+            }));
         csrf.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "no antiforgery token, no sign-in");
 
         var signedIn = await browser.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
