@@ -68,7 +68,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
             }
         }
 
-        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;";
+        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};" +
+            $"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;";
     }
 
     public Task DisposeAsync()

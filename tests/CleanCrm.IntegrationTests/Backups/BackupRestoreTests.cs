@@ -109,7 +109,8 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         // The same backup recorded the md5 way (as backups before sum128 were): its restore is verified with md5.
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
             $"UPDATE backups SET fingerprint_algorithm = 'md5' WHERE id = '{backupId}'; " +
-            string.Concat(md5.Select(t => $"UPDATE backup_tables SET content_hash = '{t.ContentHash}' WHERE backup_id = '{backupId}' AND table_name = '{t.TableName}'; ")),
+            string.Concat(md5.Select(t => $"UPDATE backup_tables SET content_hash = '{t.ContentHash}' " +
+                $"WHERE backup_id = '{backupId}' AND table_name = '{t.TableName}'; ")),
             platform.CatalogDatabase);
         var verified = await RestoreAsync(admin, backupId);
         verified.Status.ShouldBe(RestoreStatus.Verified, verified.Error);

@@ -29,7 +29,8 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
         var browser = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
         var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var challenge = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
-        var authorize = $"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}&scope=openid%20api&state=s123&code_challenge={challenge}&code_challenge_method=S256";
+        var authorize = $"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}" +
+            $"&scope=openid%20api&state=s123&code_challenge={challenge}&code_challenge_method=S256";
 
         var toLogin = await browser.GetAsync(authorize);
         toLogin.StatusCode.ShouldBe(HttpStatusCode.Redirect);
@@ -114,7 +115,9 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
     {
         var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
         var browser = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        var noPkce = await browser.GetAsync($"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}&scope=openid%20api&state=x");
+        var noPkce = await browser.GetAsync(
+            $"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}" +
+            $"&scope=openid%20api&state=x");
         ((int)noPkce.StatusCode).ShouldBeOneOf(302, 400);
         if (noPkce.StatusCode == HttpStatusCode.Redirect)
         {

@@ -157,7 +157,8 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
             { Host = "localhost", Port = 1, Timeout = 1 });
         var organization =
             await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], serverId: unreachable.Id, provision: false);
-        var onboarding = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<CleanCrm.Infrastructure.Provisioning.TenantOnboarding>(platform.Services);
+        var onboarding = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<CleanCrm.Infrastructure.Provisioning.TenantOnboarding>(platform.Services);
         (await onboarding.ProvisionAsync(organization.Id, CancellationToken.None)).ShouldBe(ProvisioningStatus.Failed);
 
         var status = await _api.ClientFor(owner.Id).GetFromJsonAsync<JsonElement>($"/api/v1/orgs/{organization.Slug}/provisioning");

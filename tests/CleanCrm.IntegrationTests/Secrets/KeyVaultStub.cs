@@ -244,7 +244,8 @@ internal sealed class KeyVaultStub : IDisposable
             {
                 ["value"] = page,
                 ["nextLink"] = next < names.Count
-                    ? $"{Server.Url}/secrets?api-version={apiVersion}&$skiptoken={next.ToString(CultureInfo.InvariantCulture)}&maxresults={ListPageSize.ToString(CultureInfo.InvariantCulture)}"
+                    ? $"{Server.Url}/secrets?api-version={apiVersion}&$skiptoken={next.ToString(CultureInfo.InvariantCulture)}" +
+                        $"&maxresults={ListPageSize.ToString(CultureInfo.InvariantCulture)}"
                     : null,
             });
         }
