@@ -242,9 +242,11 @@ public sealed partial class ContactImporter(
         }
 
         int inserted, updated;
-        await using (var command = new NpgsqlCommand(MergeContacts(import.OnDuplicate, progress.WithDomain, progress.WithNameOnly),
-            connection)
-        { CommandTimeout = (int)StatementTimeout.TotalSeconds })
+        await using (var command = new NpgsqlCommand(
+            MergeContacts(import.OnDuplicate, progress.WithDomain, progress.WithNameOnly), connection)
+        {
+            CommandTimeout = (int)StatementTimeout.TotalSeconds
+        })
         {
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
             command.Parameters.Add(actor is { } id

@@ -250,9 +250,10 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         await Problem.ReadAsync(await host.DeliverAsync(payload, "garbage"), HttpStatusCode.BadRequest);
         await Problem.ReadAsync(await host.DeliverAsync(payload.Replace("\"active\"", "\"active\" ", StringComparison.Ordinal) + " ",
             StripeStub.Sign(payload)), HttpStatusCode.BadRequest);
-        var missing = new HttpRequestMessage(
-            HttpMethod.Post, "/webhooks/stripe")
-        { Content = new StringContent(payload, System.Text.Encoding.UTF8, "application/json") };
+        var missing = new HttpRequestMessage(HttpMethod.Post, "/webhooks/stripe")
+        {
+            Content = new StringContent(payload, System.Text.Encoding.UTF8, "application/json")
+        };
         await Problem.ReadAsync(await host.Api.CreateClient().SendAsync(missing), HttpStatusCode.BadRequest);
 
         var (org, account) = await StateAsync(organization.Id);

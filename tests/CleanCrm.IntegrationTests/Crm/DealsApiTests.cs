@@ -290,9 +290,10 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         var etag = created.Headers.ETag!.Tag;
         HttpRequestMessage Patch(int i)
         {
-            var request = new HttpRequestMessage(
-                HttpMethod.Patch, $"/api/v1/deals/{id}")
-            { Content = Json($"{{\"name\":\"Writer {i}\",\"probability\":{i}}}") };
+            var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/deals/{id}")
+            {
+                Content = Json($"{{\"name\":\"Writer {i}\",\"probability\":{i}}}")
+            };
             request.Headers.IfMatch.Add(new EntityTagHeaderValue(etag));
             return request;
         }
@@ -303,9 +304,10 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM audit_log WHERE entity_id = '{id}' AND action = 'updated'"))
             .ShouldBe(1);
 
-        var stale = new HttpRequestMessage(
-            HttpMethod.Post, $"/api/v1/deals/{id}/move")
-        { Content = JsonContent.Create(new { stageId = _stages["Won"] }) };
+        var stale = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/deals/{id}/move")
+        {
+            Content = JsonContent.Create(new { stageId = _stages["Won"] })
+        };
         stale.Headers.IfMatch.Add(new EntityTagHeaderValue(etag));
         await Problem.ReadAsync(await _owner.SendAsync(stale), HttpStatusCode.PreconditionFailed);
     }

@@ -47,9 +47,10 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         var etag = created.Headers.ETag!.Tag;
         (await _owner.GetAsync($"/api/v1/{resource}/{id}")).Headers.ETag!.Tag.ShouldBe(etag);
 
-        var patch = new HttpRequestMessage(HttpMethod.Patch,
-            $"/api/v1/{resource}/{id}")
-        { Content = new StringContent(PatchBody(resource), Encoding.UTF8, "application/merge-patch+json") };
+        var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/{resource}/{id}")
+        {
+            Content = new StringContent(PatchBody(resource), Encoding.UTF8, "application/merge-patch+json")
+        };
         patch.Headers.IfMatch.Add(new EntityTagHeaderValue(etag));
         var patched = await _owner.SendAsync(patch);
         patched.StatusCode.ShouldBe(HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());

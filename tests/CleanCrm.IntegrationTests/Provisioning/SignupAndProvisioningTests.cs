@@ -151,10 +151,14 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
     public async Task A_run_that_fails_marks_the_org_failed_with_the_error_and_an_admin_retry_makes_it_active()
     {
         var owner = await platform.CreateUserAsync();
-        var unreachable =
-            await platform.RegisterServerAsync($"unreachable-{Guid.NewGuid():N}"[..24], new Npgsql.NpgsqlConnectionStringBuilder(
-            TestDatabaseServers.Primary.ConnectionString)
-            { Host = "localhost", Port = 1, Timeout = 1 });
+        var unreachable = await platform.RegisterServerAsync(
+            $"unreachable-{Guid.NewGuid():N}"[..24],
+            new Npgsql.NpgsqlConnectionStringBuilder(TestDatabaseServers.Primary.ConnectionString)
+            {
+                Host = "localhost",
+                Port = 1,
+                Timeout = 1
+            });
         var organization =
             await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], serverId: unreachable.Id, provision: false);
         var onboarding = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
