@@ -35,8 +35,8 @@ public static class ActivitiesEndpoints
             .WithName("GetActivity")
             .Produces<ActivityDto>();
 
-        group.MapPatch(
-            "/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateActivity(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

@@ -87,8 +87,8 @@ public static class BackupsEndpoints
             })
             .WithName("StartFleetBackup")
             .Produces<FleetBackupQueued>(StatusCodes.Status202Accepted);
-        admin.MapGet(
-            "/backups", async (Guid? orgId, string? status, int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
+        admin.MapGet("/backups",
+            async (Guid? orgId, string? status, int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListAdminBackups(orgId, status, limit, cursor), ct)))
             .WithName("ListAdminBackups")
             .Produces<Page<AdminBackupDto>>()

@@ -37,8 +37,8 @@ public static class CalendarEventsEndpoints
             .WithName("GetCalendarEvent")
             .Produces<CalendarEventDto>();
 
-        group.MapPatch(
-            "/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateCalendarEvent(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

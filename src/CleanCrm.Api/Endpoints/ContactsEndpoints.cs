@@ -36,8 +36,8 @@ public static class ContactsEndpoints
             .WithName("GetContact")
             .Produces<ContactDto>();
 
-        group.MapPatch(
-            "/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateContact(id, patch, ifMatch), ct), c => c.Version)
                     : HttpResults.InvalidIfMatch())

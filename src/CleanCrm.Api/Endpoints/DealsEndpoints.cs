@@ -41,8 +41,8 @@ public static class DealsEndpoints
             .WithName("GetDeal")
             .Produces<DealDto>();
 
-        group.MapPatch(
-            "/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateDeal(id, patch, ifMatch), ct), d => d.Version)
                     : HttpResults.InvalidIfMatch())

@@ -33,8 +33,8 @@ public static class InvitationsEndpoints
             .Produces<InvitationDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status402PaymentRequired)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapGet(
-            "/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListInvitations(), ct)))
+        group.MapGet("/",
+            async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListInvitations(), ct)))
             .WithName("ListInvitations")
             .Produces<InvitationList>();
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>

@@ -35,8 +35,8 @@ public static class MeetingsEndpoints
             .WithName("GetMeeting")
             .Produces<MeetingDto>();
 
-        group.MapPatch(
-            "/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateMeeting(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

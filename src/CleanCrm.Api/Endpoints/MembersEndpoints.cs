@@ -17,8 +17,8 @@ public static class MembersEndpoints
         group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListMembers(), ct)))
             .WithName("ListMembers")
             .Produces<MemberList>();
-        group.MapPatch(
-            "/{userId:guid}", async (Guid userId, [FromBody] ChangeMemberRoleFields body, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{userId:guid}",
+            async (Guid userId, [FromBody] ChangeMemberRoleFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ChangeMemberRole(userId, body), ct)))
             .WithName("ChangeMemberRole")
             .Produces<MemberDto>();

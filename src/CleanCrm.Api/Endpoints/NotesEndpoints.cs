@@ -35,8 +35,8 @@ public static class NotesEndpoints
             .WithName("GetNote")
             .Produces<NoteDto>();
 
-        group.MapPatch(
-            "/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateNote(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

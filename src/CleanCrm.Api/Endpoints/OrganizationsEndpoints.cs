@@ -71,8 +71,8 @@ public static class OrganizationsEndpoints
             })
             .WithName("DeleteOrganization")
             .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
-        admin.MapPost(
-            "/{id:guid}/move", async (Guid id, [FromBody] MoveOrganizationFields body, IMediator mediator, CancellationToken ct) =>
+        admin.MapPost("/{id:guid}/move",
+            async (Guid id, [FromBody] MoveOrganizationFields body, IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new MoveOrganization(id, body), ct);
                 return result.IsSuccess

@@ -187,8 +187,10 @@ public sealed partial class ContactImporter(
         // Within the file the first row with an email wins; later ones are reported against it.
         var duplicates = new List<ImportRowError>();
         var duplicateCount = 0;
-        await using (
-            var command = new NpgsqlCommand(DeleteDuplicatesWithinFile, connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds })
+        await using (var command = new NpgsqlCommand(DeleteDuplicatesWithinFile, connection)
+        {
+            CommandTimeout = (int)StatementTimeout.TotalSeconds
+        })
         {
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ImportLimits.StoredRowErrors });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -207,8 +209,10 @@ public sealed partial class ContactImporter(
             // write keeps. Such rows fail with the numbers; the contact is left as it was.
             var oversized = new List<ImportRowError>();
             var oversizedCount = 0;
-            await using (
-                var command = new NpgsqlCommand(RemoveOversizedMerges, connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds })
+            await using (var command = new NpgsqlCommand(RemoveOversizedMerges, connection)
+            {
+                CommandTimeout = (int)StatementTimeout.TotalSeconds
+            })
             {
                 command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = FieldRules.MaxCustomFields });
                 command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = FieldRules.MaxCustomFieldsBytes });

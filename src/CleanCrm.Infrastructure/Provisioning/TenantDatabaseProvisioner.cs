@@ -169,8 +169,8 @@ public sealed partial class TenantDatabaseProvisioner(
     {
         var database = Quote(Organization.DatabaseNameFor(organizationId));
         var role = Quote(Organization.DatabaseRoleFor(organizationId));
-        await using (
-            var connection = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken)))
+        await using (var connection = new NpgsqlConnection(
+            await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken)))
         {
             await connection.OpenAsync(cancellationToken);
             await ExecuteAsync(connection, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)", cancellationToken);

@@ -152,8 +152,8 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         var organization = await CreateOrganizationAsync();
         await SetCatalogVersionAsync(organization.Id, null);
 
-        await using (
-            var holder = new NpgsqlConnection(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, platform.CatalogDatabase)))
+        await using (var holder = new NpgsqlConnection(
+            TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, platform.CatalogDatabase)))
         {
             await holder.OpenAsync();
             (await OrganizationLock.TryAcquireAsync(holder, organization.Id, CancellationToken.None)).ShouldBeTrue();
