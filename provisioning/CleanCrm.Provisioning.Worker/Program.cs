@@ -3,7 +3,9 @@ using Spectre.Console.Cli;
 
 namespace CleanCrm.Provisioning.Worker;
 
-/// <summary>The worker host and operator CLI: <c>serve</c>, <c>migrate</c>, <c>provision</c>, <c>suspend</c>, <c>resume</c>, <c>tenants list</c>.</summary>
+/// <summary>
+/// The worker host and operator CLI: <c>serve</c>, <c>migrate</c>, <c>provision</c>, <c>suspend</c>, <c>resume</c>, <c>tenants list</c>.
+/// </summary>
 public static class WorkerProgram
 {
     public static async Task<int> Main(string[] args)
@@ -25,11 +27,16 @@ public static class WorkerProgram
         {
             config.SetApplicationName("cleancrm-worker");
             config.AddCommand<ServeCommand>("serve").WithDescription("Run the provisioning/maintenance job server (Hangfire).");
-            config.AddCommand<MigrateCommand>("migrate").WithDescription("Migrate the catalog, the template database of every server, and every tenant database that is behind.");
-            config.AddCommand<ProvisionCommand>("provision").WithDescription("Provision (or resume provisioning of) one organization now.").WithExample("provision", "acme");
-            config.AddCommand<SuspendCommand>("suspend").WithDescription("Suspend an active organization (its members are refused).").WithExample("suspend", "acme");
+            config.AddCommand<MigrateCommand>("migrate")
+                .WithDescription("Migrate the catalog, the template database of every server, and every tenant database that is behind.");
+            config.AddCommand<ProvisionCommand>("provision").WithDescription("Provision (or resume provisioning of) one organization now.")
+                .WithExample("provision", "acme");
+            config.AddCommand<SuspendCommand>("suspend").WithDescription("Suspend an active organization (its members are refused).")
+                .WithExample("suspend", "acme");
             config.AddCommand<ResumeCommand>("resume").WithDescription("Resume a suspended organization.").WithExample("resume", "acme");
-            config.AddCommand<RestoreDrillCommand>("restore-drill").WithDescription("Restore a sample of recent backups into scratch databases, verify every table, drop them, report.").WithExample("restore-drill", "--sample", "10");
+            config.AddCommand<RestoreDrillCommand>("restore-drill")
+                .WithDescription("Restore a sample of recent backups into scratch databases, verify every table, drop them, report.")
+                .WithExample("restore-drill", "--sample", "10");
             config.AddBranch("tenants", tenants =>
             {
                 tenants.SetDescription("Inspect tenant organizations.");

@@ -26,7 +26,8 @@ public static class WorkerCpuPriority
 
         if (SessionId(processId) != processId)
         {
-            return "left at normal priority: the worker does not lead its own session, so its autogroup is shared with the process that started it";
+            return "left at normal priority: the worker does not lead its own session, so its autogroup is shared with the process that " +
+                "started it";
         }
 
         try

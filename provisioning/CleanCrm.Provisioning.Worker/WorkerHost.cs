@@ -42,7 +42,8 @@ public static class WorkerHost
                 options.ServerName = $"cleancrm-worker:{Environment.MachineName}:{Environment.ProcessId}";
                 options.Queues = [HangfireStorage.ProvisioningQueue, HangfireStorage.DefaultQueue, HangfireStorage.MaintenanceQueue];
                 // Provisioning waits on PostgreSQL (CREATE DATABASE, DDL), not CPU, so more workers than cores keep signups flowing.
-                options.WorkerCount = builder.Configuration.GetValue("CleanCrm:Jobs:WorkerCount", Math.Max(10, Environment.ProcessorCount * 4));
+                options.WorkerCount =
+                    builder.Configuration.GetValue("CleanCrm:Jobs:WorkerCount", Math.Max(10, Environment.ProcessorCount * 4));
             });
         }
 

@@ -36,7 +36,8 @@ builder.Host.UseSerilog((context, services, logger) => logger
 // authentication handler instance, i.e. per request. Cache them per category, as Microsoft's LoggerFactory does.
 CachingLoggerFactory.Decorate(builder.Services);
 
-builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.SectionName)).ValidateDataAnnotations()
+    .ValidateOnStart();
 builder.Services.AddApplication(builder.Configuration);
 builder.Services.AddInfrastructure(builder.Configuration);
 builder.Services.AddHttpContextAccessor();
@@ -47,7 +48,8 @@ builder.Services.AddCleanCrmProblemDetails();
 builder.Services.Configure<JsonOptions>(options => ApiJson.Configure(options.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.WebHost.ConfigureKestrel((context, kestrel) =>
-    kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue<long?>($"{ApiOptions.SectionName}:MaxRequestBodyBytes") ?? 1_048_576);
+    kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue<long?>($"{ApiOptions.SectionName}:MaxRequestBodyBytes")
+        ?? 1_048_576);
 
 builder.AddCleanCrmIdentity();
 builder.AddCleanCrmAbuseProtection();
@@ -65,7 +67,8 @@ builder.Services.AddOpenApiDocument(settings =>
     settings.DocumentName = "v1";
     settings.Title = "CleanCrm API";
     settings.Version = "v1";
-    settings.Description = "Multi-tenant CRM: every organization has its own PostgreSQL database. Org-scoped endpoints need the X-Org header.";
+    settings.Description =
+        "Multi-tenant CRM: every organization has its own PostgreSQL database. Org-scoped endpoints need the X-Org header.";
 });
 
 builder.Services.AddOpenTelemetry()
@@ -86,7 +89,8 @@ builder.Services.AddOpenTelemetry()
         {
             tracing.AddOtlpExporter();
             tracing.SetSampler(new OpenTelemetry.Trace.ParentBasedSampler(
-                new OpenTelemetry.Trace.TraceIdRatioBasedSampler(builder.Configuration.GetValue("CleanCrm:Telemetry:TraceSampleRatio", 1.0))));
+                new OpenTelemetry.Trace.TraceIdRatioBasedSampler(
+                    builder.Configuration.GetValue("CleanCrm:Telemetry:TraceSampleRatio", 1.0))));
         }
         else
         {

@@ -29,7 +29,9 @@ internal sealed class CatalogDatabaseOptionsValidator : IValidateOptions<Catalog
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             return ValidateOptionsResult.Fail(
-                "ConnectionStrings:Catalog is required: the catalog database, e.g. Host=127.0.0.1;Port=5432;Database=cleancrm_catalog;Username=...;Password=... (environment variable ConnectionStrings__Catalog).");
+                "ConnectionStrings:Catalog is required: the catalog " +
+                    "database, e.g. Host=127.0.0.1;Port=5432;Database=cleancrm_catalog;Username=...;Password=... (environment variable " +
+                    "ConnectionStrings__Catalog).");
         }
 
         try
@@ -41,7 +43,8 @@ internal sealed class CatalogDatabaseOptionsValidator : IValidateOptions<Catalog
         }
         catch (ArgumentException exception)
         {
-            return ValidateOptionsResult.Fail($"ConnectionStrings:Catalog is not a valid PostgreSQL connection string: {exception.Message}");
+            return ValidateOptionsResult.Fail(
+                $"ConnectionStrings:Catalog is not a valid PostgreSQL connection string: {exception.Message}");
         }
     }
 }
@@ -54,17 +57,21 @@ public static class DependencyInjection
             .Configure(o => o.ConnectionString = configuration.GetConnectionString("Catalog"))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CatalogDatabaseOptions>, CatalogDatabaseOptionsValidator>();
-        services.AddOptions<TenancyOptions>().Bind(configuration.GetSection(TenancyOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TenancyOptions>().Bind(configuration.GetSection(TenancyOptions.SectionName)).ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<TenancyOptions>, TenancyOptionsValidator>();
-        services.AddOptions<MigrationOptions>().Bind(configuration.GetSection(MigrationOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SecretsOptions>().Bind(configuration.GetSection(SecretsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MigrationOptions>().Bind(configuration.GetSection(MigrationOptions.SectionName)).ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<SecretsOptions>().Bind(configuration.GetSection(SecretsOptions.SectionName)).ValidateDataAnnotations()
+            .ValidateOnStart();
 
         services.AddPooledDbContextFactory<CatalogDbContext>((sp, options) =>
         {
             var connectionString = sp.GetRequiredService<IOptions<CatalogDatabaseOptions>>().Value.ConnectionString;
             options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention().UseOpenIddict<Guid>();
         });
-        services.AddOpenIddict().AddCore(options => options.UseEntityFrameworkCore().UseDbContext<CatalogDbContext>().ReplaceDefaultEntities<Guid>());
+        services.AddOpenIddict()
+            .AddCore(options => options.UseEntityFrameworkCore().UseDbContext<CatalogDbContext>().ReplaceDefaultEntities<Guid>());
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<CatalogDbContext>>().CreateDbContext());
         services.AddScoped<ICatalogDbContext>(sp => sp.GetRequiredService<CatalogDbContext>());
         services.AddDataProtection().SetApplicationName("CleanCrm").PersistKeysToDbContext<CatalogDbContext>();
@@ -114,7 +121,8 @@ public static class DependencyInjection
         services.AddSingleton<Application.Organizations.IOrganizationDeletionScheduler, HangfireOrganizationDeletionScheduler>();
         services.AddSingleton<IProvisioningQueue, HangfireProvisioningQueue>();
         services.AddSingleton<IPasswordHashing, PasswordHashing>();
-        services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.SectionName)).ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<IdentityBootstrap>();
         services.AddSingleton<Application.ApiClients.IApiClientRegistry, OpenIddictApiClientRegistry>();
@@ -124,7 +132,8 @@ public static class DependencyInjection
         services.AddEmail(configuration);
         services.AddBilling(configuration);
 
-        services.AddOptions<Backups.BackupOptions>().Bind(configuration.GetSection(Backups.BackupOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Backups.BackupOptions>().Bind(configuration.GetSection(Backups.BackupOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<Backups.BackupOptions>, Backups.BackupOptionsValidator>();
         if (string.Equals(configuration.GetSection(Backups.BackupOptions.SectionName)["Store"], "AzureBlob", StringComparison.Ordinal))
         {
@@ -145,7 +154,8 @@ public static class DependencyInjection
         services.AddTransient<Backups.BackupPruner>();
         services.AddSingleton<Application.Common.Backups.IBackupOperations, Backups.BackupOperations>();
 
-        services.AddOptions<Imports.ImportOptions>().Bind(configuration.GetSection(Imports.ImportOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Imports.ImportOptions>().Bind(configuration.GetSection(Imports.ImportOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<Application.Imports.IImportUploadStore, Imports.ImportUploadStore>();
         services.AddSingleton<Application.Imports.IImportQueue, Imports.HangfireImportQueue>();
         services.AddSingleton<Imports.ContactImporter>();
@@ -155,7 +165,8 @@ public static class DependencyInjection
 
     private static void AddEmail(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<Email.EmailOptions>().Bind(configuration.GetSection(Email.EmailOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Email.EmailOptions>().Bind(configuration.GetSection(Email.EmailOptions.SectionName)).ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<Email.EmailQueue>();
         services.AddScoped<Application.Common.Email.IEmailOutbox, Email.EmailOutbox>();
         services.AddSingleton<Application.Common.Email.IPublicLinks, Email.PublicLinks>();
@@ -166,7 +177,8 @@ public static class DependencyInjection
 
     private static void AddBilling(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<Billing.StripeOptions>().Bind(configuration.GetSection(Billing.StripeOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Billing.StripeOptions>().Bind(configuration.GetSection(Billing.StripeOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<Billing.StripeOptions>, Billing.StripeOptionsValidator>();
         services.AddHttpClient(Billing.StripePaymentProvider.HttpClientName, (sp, client) =>
             client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<Billing.StripeOptions>>().Value.RequestTimeoutSeconds));

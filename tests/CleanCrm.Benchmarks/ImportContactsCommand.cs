@@ -38,7 +38,8 @@ internal sealed record ImportContactsOptions(string Catalog, int Rows, int Runs,
             throw new ArgumentException("--paths must be both, copy or ef");
         }
 
-        return new ImportContactsOptions(catalog, rows, runs, values.GetValueOrDefault("slug-prefix") ?? "bench-import-", paths != "ef", paths != "copy");
+        return new ImportContactsOptions(catalog, rows, runs, values.GetValueOrDefault("slug-prefix") ?? "bench-import-", paths != "ef",
+            paths != "copy");
     }
 }
 
@@ -64,7 +65,8 @@ internal static class ImportContactsCommand
         await SeedTenantsCommand.EnsureUserAsync(catalog, passwordHash: null, cancellationToken);
 
         // Every run imports into its own freshly cloned tenant database, so both paths start from the same empty tables.
-        var slugs = Enumerable.Range(1, 2 + (2 * options.Runs)).Select(i => options.SlugPrefix + i.ToString("D4", CultureInfo.InvariantCulture)).ToList();
+        var slugs = Enumerable.Range(1, 2 + (2 * options.Runs))
+            .Select(i => options.SlugPrefix + i.ToString("D4", CultureInfo.InvariantCulture)).ToList();
         var tenants = new Queue<Guid>();
         var onboarding = services.GetRequiredService<TenantOnboarding>();
         foreach (var organization in await SeedTenantsCommand.EnsureOrganizationsAsync(catalog, slugs, cancellationToken))
@@ -125,15 +127,24 @@ internal static class ImportContactsCommand
             }
         }
 
-        Console.WriteLine($"rows={options.Rows} runs={options.Runs} csv_mib={csvBytes / 1024.0 / 1024.0:0.0} baseline_working_set_mib={baseline:0}");
+        Console.WriteLine(
+            $"rows={options.Rows} runs={options.Runs} csv_mib={csvBytes / 1024.0 / 1024.0:0.0} baseline_working_set_mib={baseline:0}");
         if (copyRuns.Count > 0)
         {
-            Console.WriteLine($"copy_median_s={Median(copyRuns.Select(r => r.Seconds)):0.000} copy_peak_working_set_mib={copyRuns.Max(r => r.PeakWorkingSetMiB):0} copy_peak_managed_mib={copyRuns.Max(r => r.PeakManagedMiB):0} copy_median_cpu_s={Median(copyRuns.Select(r => r.CpuSeconds)):0.00} copy_median_pg_cpu_s={Median(copyRuns.Select(r => r.ServerCpuSeconds)):0.00}");
+            Console.WriteLine($"copy_median_s={Median(copyRuns.Select(r => r.Seconds)):0.000} " +
+                $"copy_peak_working_set_mib={copyRuns.Max(r => r.PeakWorkingSetMiB):0} " +
+                $"copy_peak_managed_mib={copyRuns.Max(r => r.PeakManagedMiB):0} " +
+                $"copy_median_cpu_s={Median(copyRuns.Select(r => r.CpuSeconds)):0.00} " +
+                $"copy_median_pg_cpu_s={Median(copyRuns.Select(r => r.ServerCpuSeconds)):0.00}");
         }
 
         if (efRuns.Count > 0)
         {
-            Console.WriteLine($"ef_median_s={Median(efRuns.Select(r => r.Seconds)):0.000} ef_peak_working_set_mib={efRuns.Max(r => r.PeakWorkingSetMiB):0} ef_peak_managed_mib={efRuns.Max(r => r.PeakManagedMiB):0} ef_median_cpu_s={Median(efRuns.Select(r => r.CpuSeconds)):0.00} ef_median_pg_cpu_s={Median(efRuns.Select(r => r.ServerCpuSeconds)):0.00}");
+            Console.WriteLine($"ef_median_s={Median(efRuns.Select(r => r.Seconds)):0.000} " +
+                $"ef_peak_working_set_mib={efRuns.Max(r => r.PeakWorkingSetMiB):0} " +
+                $"ef_peak_managed_mib={efRuns.Max(r => r.PeakManagedMiB):0} " +
+                $"ef_median_cpu_s={Median(efRuns.Select(r => r.CpuSeconds)):0.00} " +
+                $"ef_median_pg_cpu_s={Median(efRuns.Select(r => r.ServerCpuSeconds)):0.00}");
         }
 
         if (copyRuns.Count > 0 && efRuns.Count > 0)
@@ -145,14 +156,23 @@ internal static class ImportContactsCommand
         return 0;
     }
 
-    private static async Task<int> RunCopyAsync(IServiceProvider services, Guid organizationId, string csvPath, CancellationToken cancellationToken)
+    private static async Task<int> RunCopyAsync(IServiceProvider services, Guid organizationId, string csvPath,
+        CancellationToken cancellationToken)
     {
         await using var tenant = await services.GetRequiredService<ITenantScopeFactory>().BeginAsync(organizationId, cancellationToken);
         Guid importId;
         await using (var scope = services.CreateAsyncScope())
         {
             var now = DateTimeOffset.UtcNow;
-            var import = new Import { Status = ImportStatus.Queued, CreatedAt = now, UpdatedAt = now, CreatedBy = SeedTenantsCommand.UserId, UpdatedBy = SeedTenantsCommand.UserId, FileName = Path.GetFileName(csvPath) };
+            var import = new Import
+            {
+                Status = ImportStatus.Queued,
+                CreatedAt = now,
+                UpdatedAt = now,
+                CreatedBy = SeedTenantsCommand.UserId,
+                UpdatedBy = SeedTenantsCommand.UserId,
+                FileName = Path.GetFileName(csvPath)
+            };
             await using var file = new FileStream(csvPath, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
             var stored = await scope.ServiceProvider.GetRequiredService<IImportUploadStore>().SaveAsync(import, file, cancellationToken);
             if (!stored.IsSuccess)
@@ -211,14 +231,17 @@ internal static class ImportContactsCommand
     }
 
     /// <summary>The same import the way a handler would write it with EF Core: parse, validate, Add, SaveChanges per 1,000.</summary>
-    private static async Task<int> RunEfAsync(IServiceProvider services, Guid organizationId, string csvPath, CancellationToken cancellationToken)
+    private static async Task<int> RunEfAsync(IServiceProvider services, Guid organizationId, string csvPath,
+        CancellationToken cancellationToken)
     {
         await using var tenant = await services.GetRequiredService<ITenantScopeFactory>().BeginAsync(organizationId, cancellationToken);
         await using var db = services.GetRequiredService<TenantDbContextFactory>().CreateForCurrentScope();
         await db.Database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var companies = await db.Companies.AsNoTracking().Where(c => c.DeletedAt == null && c.Domain != null).ToDictionaryAsync(c => c.Domain!, c => c.Id, cancellationToken);
-        var emails = (await db.Contacts.AsNoTracking().Where(c => c.DeletedAt == null && c.Email != null).Select(c => c.Email!).ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var companies = await db.Companies.AsNoTracking().Where(c => c.DeletedAt == null && c.Domain != null)
+            .ToDictionaryAsync(c => c.Domain!, c => c.Id, cancellationToken);
+        var emails = (await db.Contacts.AsNoTracking().Where(c => c.DeletedAt == null && c.Email != null).Select(c => c.Email!)
+            .ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
         await using var file = new FileStream(csvPath, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
         var reader = new CsvRecordReader(file, ImportLimits.MaxFieldLength);
         var record = new List<string>();
@@ -241,7 +264,15 @@ internal static class ImportContactsCommand
             {
                 if (!companies.TryGetValue(domain, out var id))
                 {
-                    var company = new Company { Name = row.CompanyName ?? domain, Domain = domain, CreatedAt = now, UpdatedAt = now, CreatedBy = SeedTenantsCommand.UserId, UpdatedBy = SeedTenantsCommand.UserId };
+                    var company = new Company
+                    {
+                        Name = row.CompanyName ?? domain,
+                        Domain = domain,
+                        CreatedAt = now,
+                        UpdatedAt = now,
+                        CreatedBy = SeedTenantsCommand.UserId,
+                        UpdatedBy = SeedTenantsCommand.UserId
+                    };
                     db.Companies.Add(company);
                     id = company.Id;
                     companies[domain] = id;
@@ -315,7 +346,8 @@ internal static class ImportContactsCommand
         var serverCpu = ServerCpuSeconds() - serverBefore;
         await stop.CancelAsync();
         sampler.Join();
-        return new Measurement(watch.Elapsed.TotalSeconds, cpu, serverCpu, rows, peakWorkingSet / 1024.0 / 1024.0, peakManaged / 1024.0 / 1024.0);
+        return new Measurement(watch.Elapsed.TotalSeconds, cpu, serverCpu, rows, peakWorkingSet / 1024.0 / 1024.0,
+            peakManaged / 1024.0 / 1024.0);
     }
 
     private static async Task WriteCsvAsync(string path, int rows, CancellationToken cancellationToken)
@@ -327,8 +359,10 @@ internal static class ImportContactsCommand
         {
             var company = i % 1000;
             line.Clear();
-            line.Append(CultureInfo.InvariantCulture, $"First{i},Last{i},contact{i}@bench-import.example.com,+1 555 {i:D7},{Titles[i % Titles.Length]},{Sources[i % Sources.Length]},");
-            line.Append(CultureInfo.InvariantCulture, $"company{company}.example.com,\"Company {company}, Inc.\",{Tiers[i % Tiers.Length]},{Regions[i % Regions.Length]}\r\n");
+            line.Append(CultureInfo.InvariantCulture, $"First{i},Last{i},contact{i}@bench-import.example.com,+1 555 " +
+                $"{i:D7},{Titles[i % Titles.Length]},{Sources[i % Sources.Length]},");
+            line.Append(CultureInfo.InvariantCulture,
+                $"company{company}.example.com,\"Company {company}, Inc.\",{Tiers[i % Tiers.Length]},{Regions[i % Regions.Length]}\r\n");
             await writer.WriteAsync(line, cancellationToken);
         }
     }
@@ -347,7 +381,8 @@ internal static class ImportContactsCommand
     /// </summary>
     private static double ServerCpuSeconds()
     {
-        if (!int.TryParse(Environment.GetEnvironmentVariable("BENCH_PG_PID"), NumberStyles.None, CultureInfo.InvariantCulture, out var postmaster))
+        if (!int.TryParse(Environment.GetEnvironmentVariable("BENCH_PG_PID"), NumberStyles.None, CultureInfo.InvariantCulture,
+            out var postmaster))
         {
             return double.NaN;
         }
@@ -384,9 +419,11 @@ internal static class ImportContactsCommand
         return total / ticks;
     }
 
-    private sealed record Measurement(double Seconds, double CpuSeconds, double ServerCpuSeconds, int Rows, double PeakWorkingSetMiB, double PeakManagedMiB)
+    private sealed record Measurement(double Seconds, double CpuSeconds, double ServerCpuSeconds, int Rows, double PeakWorkingSetMiB,
+        double PeakManagedMiB)
     {
         public override string ToString() =>
-            $"{Rows:N0} rows in {Seconds:0.000} s ({Rows / Seconds:N0} rows/s), process CPU {CpuSeconds:0.00} s, PostgreSQL CPU {ServerCpuSeconds:0.00} s, peak working set {PeakWorkingSetMiB:0} MiB, peak managed heap {PeakManagedMiB:0} MiB";
+            $"{Rows:N0} rows in {Seconds:0.000} s ({Rows / Seconds:N0} rows/s), process CPU {CpuSeconds:0.00} s, PostgreSQL CPU " +
+                $"{ServerCpuSeconds:0.00} s, peak working set {PeakWorkingSetMiB:0} MiB, peak managed heap {PeakManagedMiB:0} MiB";
     }
 }

@@ -16,7 +16,8 @@ using Npgsql;
 
 namespace CleanCrm.Benchmarks;
 
-internal sealed record SeedTenantsOptions(string Catalog, int Count, int ContactsPerTenant, int Parallelism, string OutFile, string SlugPrefix, string? Password)
+internal sealed record SeedTenantsOptions(string Catalog, int Count, int ContactsPerTenant, int Parallelism, string OutFile,
+    string SlugPrefix, string? Password)
 {
     public static SeedTenantsOptions From(Dictionary<string, string> values)
     {
@@ -27,7 +28,8 @@ internal sealed record SeedTenantsOptions(string Catalog, int Count, int Contact
         var prefix = values.GetValueOrDefault("slug-prefix") ?? "bench-";
         var outFile = Path.GetFullPath(values.GetValueOrDefault("out") ?? "bench-tenants.txt");
         var password = values.GetValueOrDefault("password") ?? Environment.GetEnvironmentVariable("BENCH_PASSWORD");
-        var unknown = values.Keys.Except(["catalog", "count", "contacts-per-tenant", "parallelism", "slug-prefix", "out", "password"]).ToList();
+        var unknown = values.Keys.Except(["catalog", "count", "contacts-per-tenant", "parallelism", "slug-prefix", "out", "password"])
+            .ToList();
         if (unknown.Count > 0)
         {
             throw new ArgumentException($"unknown option(s): {string.Join(", ", unknown.Select(u => "--" + u))}");
@@ -43,12 +45,16 @@ internal sealed record SeedTenantsOptions(string Catalog, int Count, int Contact
             throw new ArgumentException($"--slug-prefix '{prefix}' does not make valid slugs");
         }
 
-        return new SeedTenantsOptions(catalog, count, contacts, parallelism, outFile, prefix, string.IsNullOrEmpty(password) ? null : password);
+        return new SeedTenantsOptions(catalog, count, contacts, parallelism, outFile, prefix, string.IsNullOrEmpty(password)
+            ? null
+            : password);
     }
 
     private static int Int(Dictionary<string, string> values, string name, int? fallback) =>
         values.TryGetValue(name, out var text)
-            ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new ArgumentException($"--{name} must be a number")
+            ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"--{name} must be a number")
             : fallback ?? throw new ArgumentException($"--{name} is required");
 }
 
@@ -109,21 +115,25 @@ internal static class SeedTenantsCommand
         var total = Stopwatch.StartNew();
         await using var services = BuildServices(options.Catalog);
         var catalog = services.GetRequiredService<IDbContextFactory<CatalogDbContext>>();
-        var slugs = Enumerable.Range(1, options.Count).Select(i => options.SlugPrefix + i.ToString("D4", CultureInfo.InvariantCulture)).ToList();
+        var slugs = Enumerable.Range(1, options.Count).Select(i => options.SlugPrefix + i.ToString("D4", CultureInfo.InvariantCulture))
+            .ToList();
 
         // 1. The owner and the organization rows (pending) with the owner membership.
         var phase = Stopwatch.StartNew();
-        await EnsureUserAsync(catalog, options.Password is null ? null : services.GetRequiredService<IPasswordHashing>().Hash(options.Password), cancellationToken);
+        await EnsureUserAsync(catalog, options.Password is null ? null : services.GetRequiredService<IPasswordHashing>()
+            .Hash(options.Password), cancellationToken);
         var organizations = await EnsureOrganizationsAsync(catalog, slugs, cancellationToken);
         var pending = organizations.Where(o => o.Status != OrganizationStatus.Active).Select(o => o.Id).ToList();
-        Log($"catalog rows: {organizations.Count} organizations ({organizations.Count - pending.Count} already active) in {phase.Elapsed.TotalSeconds:0.0} s");
+        Log($"catalog rows: {organizations.Count} organizations ({organizations.Count - pending.Count} already active) in " +
+            $"{phase.Elapsed.TotalSeconds:0.0} s");
 
         // 2. Provision what is not active yet, through the real onboarding.
         phase.Restart();
         var onboarding = services.GetRequiredService<TenantOnboarding>();
         var durations = new List<double>();
         var done = 0;
-        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (id, ct) =>
+        await Parallel.ForEachAsync(pending,
+            new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (id, ct) =>
         {
             var one = Stopwatch.StartNew();
             await onboarding.ProvisionAsync(id, ct);
@@ -141,7 +151,8 @@ internal static class SeedTenantsCommand
         if (pending.Count > 0)
         {
             durations.Sort();
-            Log($"provisioned {pending.Count} tenants in {phase.Elapsed.TotalSeconds:0.0} s (parallelism {options.Parallelism}; per tenant p50 {Percentile(durations, 0.5):0} ms, p95 {Percentile(durations, 0.95):0} ms, max {durations[^1]:0} ms)");
+            Log($"provisioned {pending.Count} tenants in {phase.Elapsed.TotalSeconds:0.0} s (parallelism {options.Parallelism}; per " +
+                $"tenant p50 {Percentile(durations, 0.5):0} ms, p95 {Percentile(durations, 0.95):0} ms, max {durations[^1]:0} ms)");
         }
         else
         {
@@ -151,7 +162,8 @@ internal static class SeedTenantsCommand
         // 3. Tenant data, as the server admin (plain SQL), only where it is missing.
         phase.Restart();
         var seeded = await SeedDataAsync(services, catalog, organizations.Select(o => o.Id).ToList(), options, cancellationToken);
-        Log($"tenant data: {seeded} of {organizations.Count} tenants needed rows ({options.ContactsPerTenant} companies + {options.ContactsPerTenant} contacts each) in {phase.Elapsed.TotalSeconds:0.0} s");
+        Log($"tenant data: {seeded} of {organizations.Count} tenants needed rows ({options.ContactsPerTenant} companies + " +
+            $"{options.ContactsPerTenant} contacts each) in {phase.Elapsed.TotalSeconds:0.0} s");
 
         await File.WriteAllLinesAsync(options.OutFile, slugs, cancellationToken);
         Log($"total {total.Elapsed.TotalSeconds:0.0} s");
@@ -180,14 +192,16 @@ internal static class SeedTenantsCommand
     }
 
     /// <summary>The benchmark owner; with a password hash it can also sign in (password grant) for bearer-token runs.</summary>
-    internal static async Task EnsureUserAsync(IDbContextFactory<CatalogDbContext> catalog, string? passwordHash, CancellationToken cancellationToken)
+    internal static async Task EnsureUserAsync(IDbContextFactory<CatalogDbContext> catalog, string? passwordHash,
+        CancellationToken cancellationToken)
     {
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         if (await db.Users.AnyAsync(u => u.Id == UserId, cancellationToken))
         {
             if (passwordHash is not null)
             {
-                await db.Users.Where(u => u.Id == UserId).ExecuteUpdateAsync(u => u.SetProperty(x => x.PasswordHash, passwordHash), cancellationToken);
+                await db.Users.Where(u => u.Id == UserId)
+                    .ExecuteUpdateAsync(u => u.SetProperty(x => x.PasswordHash, passwordHash), cancellationToken);
             }
 
             return;
@@ -218,28 +232,44 @@ internal static class SeedTenantsCommand
         foreach (var chunk in slugs.Chunk(250))
         {
             await using var db = await catalog.CreateDbContextAsync(cancellationToken);
-            var existing = await db.Organizations.Where(o => chunk.Contains(o.Slug)).Select(o => new { o.Id, o.Slug, o.Status }).ToListAsync(cancellationToken);
+            var existing = await db.Organizations.Where(o => chunk.Contains(o.Slug)).Select(o => new { o.Id, o.Slug, o.Status })
+                .ToListAsync(cancellationToken);
             if (existing.FirstOrDefault(o => o.Status is OrganizationStatus.Deleting or OrganizationStatus.Deleted) is { } gone)
             {
                 throw new InvalidOperationException($"Organization {gone.Slug} is {gone.Status}; use a fresh catalog.");
             }
 
             var ids = existing.Select(o => o.Id).ToList();
-            var members = await db.Memberships.Where(m => m.UserId == UserId && ids.Contains(m.OrganizationId)).Select(m => m.OrganizationId).ToListAsync(cancellationToken);
+            var members = await db.Memberships.Where(m => m.UserId == UserId && ids.Contains(m.OrganizationId))
+                .Select(m => m.OrganizationId).ToListAsync(cancellationToken);
             var now = DateTimeOffset.UtcNow;
             foreach (var slug in chunk)
             {
                 var id = existing.FirstOrDefault(o => o.Slug == slug)?.Id;
                 if (id is null)
                 {
-                    var organization = new Organization { Slug = slug, Name = $"Benchmark {slug}", PlanKey = Plan.Enterprise, CreatedAt = now, UpdatedAt = now };
+                    var organization = new Organization
+                    {
+                        Slug = slug,
+                        Name = $"Benchmark {slug}",
+                        PlanKey = Plan.Enterprise,
+                        CreatedAt = now,
+                        UpdatedAt = now
+                    };
                     db.Organizations.Add(organization);
                     id = organization.Id;
                 }
 
                 if (!members.Contains(id.Value))
                 {
-                    db.Memberships.Add(new Membership { OrganizationId = id.Value, UserId = UserId, Role = OrgRole.Owner, CreatedAt = now, UpdatedAt = now });
+                    db.Memberships.Add(new Membership
+                    {
+                        OrganizationId = id.Value,
+                        UserId = UserId,
+                        Role = OrgRole.Owner,
+                        CreatedAt = now,
+                        UpdatedAt = now
+                    });
                 }
             }
 
@@ -247,7 +277,8 @@ internal static class SeedTenantsCommand
         }
 
         await using var read = await catalog.CreateDbContextAsync(cancellationToken);
-        var rows = await read.Organizations.AsNoTracking().Where(o => slugs.Contains(o.Slug)).Select(o => new { o.Id, o.Slug, o.Status }).ToListAsync(cancellationToken);
+        var rows = await read.Organizations.AsNoTracking().Where(o => slugs.Contains(o.Slug)).Select(o => new { o.Id, o.Slug, o.Status })
+            .ToListAsync(cancellationToken);
         return [.. rows.OrderBy(o => o.Slug, StringComparer.Ordinal).Select(o => (o.Id, o.Slug, o.Status))];
     }
 
@@ -262,7 +293,8 @@ internal static class SeedTenantsCommand
         List<Organization> organizations;
         await using (var db = await catalog.CreateDbContextAsync(cancellationToken))
         {
-            organizations = await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).Where(o => organizationIds.Contains(o.Id)).ToListAsync(cancellationToken);
+            organizations = await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).Where(o => organizationIds.Contains(o.Id))
+                .ToListAsync(cancellationToken);
         }
 
         // One admin connection string per server (the password lookup decrypts a secret).
@@ -275,15 +307,22 @@ internal static class SeedTenantsCommand
         var seeded = 0;
         var checkedCount = 0;
         var started = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(organizations, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (organization, ct) =>
+        await Parallel.ForEachAsync(organizations, new ParallelOptions
         {
-            var connectionString = new NpgsqlConnectionStringBuilder(serverConnections[organization.DatabaseServerId!.Value]) { Database = organization.DatabaseName }.ConnectionString;
+            MaxDegreeOfParallelism = options.Parallelism,
+            CancellationToken = cancellationToken
+        }, async (organization, ct) =>
+        {
+            var connectionString = new NpgsqlConnectionStringBuilder(
+                serverConnections[organization.DatabaseServerId!.Value])
+            { Database = organization.DatabaseName }.ConnectionString;
             await using var connection = new NpgsqlConnection(connectionString);
             await connection.OpenAsync(ct);
             long companies;
             long contacts;
             long deals;
-            await using (var count = new NpgsqlCommand("SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM contacts), (SELECT count(*) FROM deals)", connection))
+            await using (var count = new NpgsqlCommand(
+                "SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM contacts), (SELECT count(*) FROM deals)", connection))
             await using (var reader = await count.ExecuteReaderAsync(ct))
             {
                 await reader.ReadAsync(ct);
@@ -331,7 +370,9 @@ internal static class SeedTenantsCommand
         return seeded;
     }
 
-    private static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? 0 : sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(p * sorted.Count))];
+    private static double Percentile(List<double> sorted, double p) => sorted.Count == 0
+        ? 0
+        : sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(p * sorted.Count))];
 
     private static void Log(string message) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 

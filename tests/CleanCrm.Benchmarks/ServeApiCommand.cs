@@ -28,7 +28,8 @@ internal sealed record ServeApiOptions(int Port)
             throw new ArgumentException($"unknown option(s): {string.Join(", ", unknown.Select(u => "--" + u))}");
         }
 
-        return values.TryGetValue("port", out var text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
+        return values.TryGetValue("port", out var text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            && port is > 0 and < 65536
             ? new ServeApiOptions(port)
             : throw new ArgumentException("--port <1..65535> is required");
     }
@@ -65,7 +66,9 @@ internal static class ServeApiCommand
         // The factory forces Development; the benchmark script chooses the environment (ASPNETCORE_ENVIRONMENT).
         protected override void ConfigureWebHost(IWebHostBuilder builder) =>
             builder.UseContentRoot(AppContext.BaseDirectory)
-                .UseEnvironment(Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") is { Length: > 0 } environment ? environment : "Development")
+                .UseEnvironment(Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") is { Length: > 0 } environment
+                    ? environment
+                    : "Development")
                 .ConfigureServices(services =>
                 {
                     services.AddSingleton<BareDealEndpoint>();
@@ -87,7 +90,8 @@ internal static class ServeApiCommand
 }
 
 /// <summary>Raw Npgsql on the tenant database (admin role; pool size and auto-prepare like the API's per-tenant pool).</summary>
-internal sealed class BareDealEndpoint(IDbContextFactory<CatalogDbContext> catalog, DatabaseServerAdmin admin, IOptions<TenancyOptions> tenancy) : IAsyncDisposable
+internal sealed class BareDealEndpoint(IDbContextFactory<CatalogDbContext> catalog, DatabaseServerAdmin admin,
+    IOptions<TenancyOptions> tenancy) : IAsyncDisposable
 {
     // The statement EF sends for GetDeal (compiled query), column for column.
     private const string Sql =
@@ -160,7 +164,8 @@ internal sealed class BareDealEndpoint(IDbContextFactory<CatalogDbContext> catal
     {
         await using var db = await catalog.CreateDbContextAsync();
         var organization = await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).SingleAsync(o => o.Slug == slug);
-        var connectionString = await admin.ConnectionStringAsync(organization.DatabaseServer!, organization.DatabaseName!, CancellationToken.None);
+        var connectionString =
+            await admin.ConnectionStringAsync(organization.DatabaseServer!, organization.DatabaseName!, CancellationToken.None);
         // The admin connection string is unpooled (it is for DDL); use the data-source settings of the tenant pool.
         var builder = new NpgsqlConnectionStringBuilder(connectionString)
         {
@@ -195,7 +200,8 @@ internal sealed class EfDealEndpoint(IServiceScopeFactory scopes, TenantDirector
 
         await using var scope = scopes.CreateAsyncScope();
         await using var tenant = await tenantScopes.BeginAsync(location, context.RequestAborted);
-        var handler = new CleanCrm.Application.Deals.Queries.GetDeal.GetDealHandler(scope.ServiceProvider.GetRequiredService<CleanCrm.Application.Common.Persistence.ITenantDbContext>());
+        var handler = new CleanCrm.Application.Deals.Queries.GetDeal.GetDealHandler(
+            scope.ServiceProvider.GetRequiredService<CleanCrm.Application.Common.Persistence.ITenantDbContext>());
         var result = await handler.Handle(new CleanCrm.Application.Deals.Queries.GetDeal.GetDeal(id), context.RequestAborted);
         if (!result.IsSuccess)
         {

@@ -53,7 +53,8 @@ public class PlatformEnvironment : IAsyncLifetime
 
     protected virtual bool UseSecondaryServer => false;
 
-    public string CatalogConnectionString => TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, CatalogDatabase, pooling: true);
+    public string CatalogConnectionString =>
+        TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, CatalogDatabase, pooling: true);
 
     public virtual async Task InitializeAsync()
     {
@@ -162,7 +163,14 @@ public class PlatformEnvironment : IAsyncLifetime
             return existing;
         }
 
-        var user = new UserAccount { Email = email, NormalizedEmail = UserAccount.Normalize(email), Name = name, IsPlatformAdmin = platformAdmin, CreatedAt = DateTimeOffset.UtcNow };
+        var user = new UserAccount
+        {
+            Email = email,
+            NormalizedEmail = UserAccount.Normalize(email),
+            Name = name,
+            IsPlatformAdmin = platformAdmin,
+            CreatedAt = DateTimeOffset.UtcNow
+        };
         db.Users.Add(user);
         await db.SaveChangesAsync();
         return user;
@@ -177,7 +185,14 @@ public class PlatformEnvironment : IAsyncLifetime
         string plan = Plan.Free)
     {
         slug ??= "org-" + Guid.NewGuid().ToString("N")[..10];
-        var organization = new Organization { Slug = slug, Name = $"Org {slug}", PlanKey = plan, CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow };
+        var organization = new Organization
+        {
+            Slug = slug,
+            Name = $"Org {slug}",
+            PlanKey = plan,
+            CreatedAt = DateTimeOffset.UtcNow,
+            UpdatedAt = DateTimeOffset.UtcNow
+        };
         await using (var db = await CatalogAsync())
         {
             if (serverId is { } id)
@@ -188,7 +203,14 @@ public class PlatformEnvironment : IAsyncLifetime
             db.Organizations.Add(organization);
             foreach (var (user, role) in members ?? [])
             {
-                db.Memberships.Add(new Membership { OrganizationId = organization.Id, UserId = user.Id, Role = role, CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow });
+                db.Memberships.Add(new Membership
+                {
+                    OrganizationId = organization.Id,
+                    UserId = user.Id,
+                    Role = role,
+                    CreatedAt = DateTimeOffset.UtcNow,
+                    UpdatedAt = DateTimeOffset.UtcNow
+                });
             }
 
             await db.SaveChangesAsync();
@@ -232,7 +254,8 @@ public class PlatformEnvironment : IAsyncLifetime
         try
         {
             await using var db = await CatalogAsync();
-            organizations = await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).Where(o => o.DatabaseServerId != null).ToListAsync();
+            organizations = await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).Where(o => o.DatabaseServerId != null)
+                .ToListAsync();
         }
         catch (PostgresException)
         {
@@ -259,7 +282,8 @@ public class PlatformEnvironment : IAsyncLifetime
         NpgsqlConnection.ClearAllPools();
         foreach (var server in new[] { TestDatabaseServers.Primary, TestDatabaseServers.Secondary }.DistinctBy(s => (s.Host, s.Port)))
         {
-            foreach (var organization in organizations.Where(o => o.DatabaseServer!.Port == server.Port && o.DatabaseServer.Host == server.Host))
+            foreach (
+                var organization in organizations.Where(o => o.DatabaseServer!.Port == server.Port && o.DatabaseServer.Host == server.Host))
             {
                 await TestDatabaseServers.ExecuteAsync(server, $"DROP DATABASE IF EXISTS \"{organization.DatabaseName}\" WITH (FORCE)");
                 await TestDatabaseServers.ExecuteAsync(server, $"DROP ROLE IF EXISTS \"{organization.DatabaseRole}\"");

@@ -6,7 +6,8 @@ namespace CleanCrm.Testing;
 public static class TestDatabaseServers
 {
     public static NpgsqlConnectionStringBuilder Primary { get; } = Read("CLEANCRM_TEST_PG")
-        ?? throw new InvalidOperationException("CLEANCRM_TEST_PG is not set: run the tests with scripts/test.sh, which starts PostgreSQL (or set it to a superuser connection string).");
+        ?? throw new InvalidOperationException("CLEANCRM_TEST_PG is not set: run the tests with scripts/test.sh, which starts PostgreSQL " +
+            "(or set it to a superuser connection string).");
 
     /// <summary>A second server for placement and cross-server isolation; falls back to the primary when absent.</summary>
     public static NpgsqlConnectionStringBuilder Secondary { get; } = Read("CLEANCRM_TEST_PG2") ?? Primary;
@@ -36,7 +37,8 @@ public static class TestDatabaseServers
         await command.ExecuteNonQueryAsync();
     }
 
-    public static async Task<T?> ScalarAsync<T>(NpgsqlConnectionStringBuilder server, string database, string sql, params object[] parameters)
+    public static async Task<T?> ScalarAsync<T>(NpgsqlConnectionStringBuilder server, string database, string sql,
+        params object[] parameters)
     {
         await using var connection = new NpgsqlConnection(ConnectionString(server, database));
         await connection.OpenAsync();
@@ -47,7 +49,9 @@ public static class TestDatabaseServers
         }
 
         var value = await command.ExecuteScalarAsync();
-        return value is null or DBNull ? default : (T)Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+        return value is null or DBNull
+            ? default
+            : (T)Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static NpgsqlConnectionStringBuilder? Read(string variable) =>

@@ -20,7 +20,8 @@ public sealed class TestMailServer : IAsyncDisposable
     private TestMailServer(int port)
     {
         Port = port;
-        var options = new SmtpServerOptionsBuilder().ServerName("localhost").Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Loopback, port))).Build();
+        var options = new SmtpServerOptionsBuilder().ServerName("localhost")
+            .Endpoint(endpoint => endpoint.Endpoint(new IPEndPoint(IPAddress.Loopback, port))).Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new Store(this));
         _running = new SmtpServer.SmtpServer(options, services).StartAsync(_stop.Token);
@@ -45,7 +46,9 @@ public sealed class TestMailServer : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
-            var match = _messages.FirstOrDefault(m => m.To.Mailboxes.Any(a => string.Equals(a.Address, to, StringComparison.OrdinalIgnoreCase)) && (predicate?.Invoke(m) ?? true));
+            var match =
+                _messages.FirstOrDefault(m => m.To.Mailboxes.Any(a => string.Equals(a.Address, to, StringComparison.OrdinalIgnoreCase))
+                && (predicate?.Invoke(m) ?? true));
             if (match is not null)
             {
                 return match;
@@ -54,14 +57,16 @@ public sealed class TestMailServer : IAsyncDisposable
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero)
             {
-                throw new TimeoutException($"No mail to {to} arrived; received {_messages.Count} message(s) to {string.Join(", ", _messages.SelectMany(m => m.To.Mailboxes).Select(a => a.Address))}.");
+                throw new TimeoutException($"No mail to {to} arrived; received {_messages.Count} message(s) to " +
+                    $"{string.Join(", ", _messages.SelectMany(m => m.To.Mailboxes).Select(a => a.Address))}.");
             }
 
             await _arrived.WaitAsync(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
         }
     }
 
-    public int CountTo(string to) => _messages.Count(m => m.To.Mailboxes.Any(a => string.Equals(a.Address, to, StringComparison.OrdinalIgnoreCase)));
+    public int CountTo(string to) =>
+        _messages.Count(m => m.To.Mailboxes.Any(a => string.Equals(a.Address, to, StringComparison.OrdinalIgnoreCase)));
 
     public async ValueTask DisposeAsync()
     {
@@ -80,7 +85,8 @@ public sealed class TestMailServer : IAsyncDisposable
 
     private sealed class Store(TestMailServer server) : MessageStore
     {
-        public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
+        public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction,
+            ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
             using var stream = new MemoryStream(buffer.ToArray());
             server._messages.Enqueue(await MimeMessage.LoadAsync(stream, cancellationToken));

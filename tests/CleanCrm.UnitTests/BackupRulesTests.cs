@@ -35,7 +35,8 @@ public sealed class BackupRulesTests
     {
         BackupTable Table(string name, long rows, string hash) => new() { TableName = name, RowCount = rows, ContentHash = hash };
         var expected = new[] { Table("companies", 2, "a"), Table("contacts", 1, "b"), Table("deals", 0, "c") };
-        TableFingerprints.Differences(expected, [Table("companies", 2, "a"), Table("contacts", 1, "b"), Table("deals", 0, "c")]).ShouldBeEmpty();
+        TableFingerprints.Differences(expected, [Table("companies", 2, "a"), Table("contacts", 1, "b"), Table("deals", 0, "c")])
+            .ShouldBeEmpty();
         TableFingerprints.Differences(expected, [Table("companies", 3, "a"), Table("contacts", 1, "x"), Table("notes", 0, "d")])
             .ShouldBe(["companies: 3 rows, expected 2", "contacts: content hash differs", "deals: missing", "notes: not in the backup"]);
     }

@@ -8,7 +8,8 @@ public sealed class BillingRulesTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
 
-    private static BillingProfile Profile(bool planEnables, IReadOnlyList<FeatureOverrideInfo>? overrides = null, LimitOverride? limits = null) => new(
+    private static BillingProfile Profile(bool planEnables, IReadOnlyList<FeatureOverrideInfo>? overrides = null,
+        LimitOverride? limits = null) => new(
         Guid.NewGuid(),
         planEnables ? Plan.Pro : Plan.Free,
         new EntitlementLimits(5, 100_000, 190, 30),

@@ -43,8 +43,10 @@ public sealed class CsvImportTests
     [Fact]
     public async Task A_field_over_the_limit_is_refused_quoted_or_not()
     {
-        (await Should.ThrowAsync<CsvFormatException>(() => ReadAllAsync(Encoding.UTF8.GetBytes($"a\n{new string('x', 11)}\n"), maxField: 10))).Line.ShouldBe(2);
-        (await Should.ThrowAsync<CsvFormatException>(() => ReadAllAsync(Encoding.UTF8.GetBytes($"a\n\"{new string('x', 11)}\"\n"), maxField: 10))).Line.ShouldBe(2);
+        (await Should.ThrowAsync<CsvFormatException>(
+            () => ReadAllAsync(Encoding.UTF8.GetBytes($"a\n{new string('x', 11)}\n"), maxField: 10))).Line.ShouldBe(2);
+        (await Should.ThrowAsync<CsvFormatException>(
+            () => ReadAllAsync(Encoding.UTF8.GetBytes($"a\n\"{new string('x', 11)}\"\n"), maxField: 10))).Line.ShouldBe(2);
     }
 
     [Theory]
@@ -64,9 +66,18 @@ public sealed class CsvImportTests
     [InlineData("Ada", null, 255, null, null, null)]
     [InlineData("Ada", null, null, null, 151, null)]
     [InlineData("Ada", null, null, null, null, 101)]
-    public void The_fast_path_accepts_a_row_only_when_the_create_contact_validator_does(object? first, object? last, object? email, string? phone, object? title, object? source)
+    public void The_fast_path_accepts_a_row_only_when_the_create_contact_validator_does(object? first, object? last, object? email,
+        string? phone, object? title, object? source)
     {
-        var fields = new ContactFields { FirstName = Text(first), LastName = Text(last), Email = Email(email), Phone = phone, JobTitle = Text(title), Source = Text(source) };
+        var fields = new ContactFields
+        {
+            FirstName = Text(first),
+            LastName = Text(last),
+            Email = Email(email),
+            Phone = phone,
+            JobTitle = Text(title),
+            Source = Text(source)
+        };
         var valid = new ContactFieldsValidator().Validate(fields).IsValid;
         ContactCsvMapping.FastRules.Accepts(fields).ShouldBe(valid);
     }
@@ -77,7 +88,8 @@ public sealed class CsvImportTests
         var mapping = ContactCsvMapping.FromHeader(["First Name", "email", "company_domain", "tier"], 1);
         var errors = new List<ImportRowError>();
         var row = mapping.Map([" Ada ", "ADA@Example.com", "Example.COM", "gold"], 2, errors)!;
-        (row.FirstName, row.Email, row.CompanyDomain, row.CustomFieldsJson).ShouldBe(("Ada", "ada@example.com", "example.com", "{\"tier\":\"gold\"}"));
+        (row.FirstName, row.Email, row.CompanyDomain, row.CustomFieldsJson)
+            .ShouldBe(("Ada", "ada@example.com", "example.com", "{\"tier\":\"gold\"}"));
         mapping.Map(["", "", "", ""], 3, errors).ShouldBeNull();
         mapping.Map(["Bob", "bob", "x", ""], 4, errors).ShouldBeNull();
         errors.Select(e => (e.Line, e.Field)).ShouldBe([(3, "firstName"), (4, "email"), (4, "companyDomain")]);
@@ -90,7 +102,9 @@ public sealed class CsvImportTests
         _ => null,
     };
 
-    private static string? Email(object? value) => value is int length ? new string('a', length - "@example.com".Length) + "@example.com" : value as string;
+    private static string? Email(object? value) => value is int length
+        ? new string('a', length - "@example.com".Length) + "@example.com"
+        : value as string;
 
     private static async Task<List<(int Line, List<string> Fields)>> ReadAllAsync(byte[] bytes, int maxField = 32_768)
     {

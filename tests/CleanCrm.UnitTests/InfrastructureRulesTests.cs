@@ -44,14 +44,16 @@ public sealed class InfrastructureRulesTests
         var pro = plans.Single(p => p.Key == Plan.Pro);
         (pro.Seats, pro.AiTokensPerMonth, pro.ApiRequestsPer10Seconds, pro.BackupRetentionDays).ShouldBe((5, 100_000L, 190, 30));
         var enterprise = plans.Single(p => p.Key == Plan.Enterprise);
-        (enterprise.Seats, enterprise.AiTokensPerMonth, enterprise.ApiRequestsPer10Seconds, enterprise.BackupRetentionDays).ShouldBe(((int?)null, (long?)null, 250, 365));
+        (enterprise.Seats, enterprise.AiTokensPerMonth, enterprise.ApiRequestsPer10Seconds, enterprise.BackupRetentionDays)
+            .ShouldBe(((int?)null, (long?)null, 250, 365));
     }
 
     private static (int Iterations, byte[] Salt, string StoredKey) Parse(string verifier)
     {
         var parts = verifier.Split('$');
         var head = parts[1].Split(':');
-        return (int.Parse(head[0], System.Globalization.CultureInfo.InvariantCulture), Convert.FromBase64String(head[1]), parts[2].Split(':')[0]);
+        return (int.Parse(head[0], System.Globalization.CultureInfo.InvariantCulture), Convert.FromBase64String(head[1]),
+            parts[2].Split(':')[0]);
     }
 
     private static string StoredKeyFor(string password, byte[] salt, int iterations)

@@ -40,7 +40,11 @@ public sealed class PagingAndPatchTests
         {
             Name = "Acme",
             Industry = "Retail",
-            CustomFields = new Dictionary<string, JsonElement> { ["a"] = JsonSerializer.SerializeToElement(1), ["b"] = JsonSerializer.SerializeToElement(2) },
+            CustomFields = new Dictionary<string, JsonElement>
+            {
+                ["a"] = JsonSerializer.SerializeToElement(1),
+                ["b"] = JsonSerializer.SerializeToElement(2)
+            },
         };
         using var patch = JsonDocument.Parse("{\"industry\":null,\"name\":\"Acme Ltd\",\"customFields\":{\"b\":null,\"c\":\"x\"}}");
         var merged = JsonMergePatch.Apply(current, patch.RootElement);
@@ -67,7 +71,8 @@ public sealed class PagingAndPatchTests
     [Fact]
     public void Company_fields_validation_names_each_broken_rule()
     {
-        var result = new CompanyFieldsValidator().Validate(new CompanyFields { Name = "", Currency = "XXX1", AnnualRevenue = -5, Domain = "Not A Domain" });
+        var result = new CompanyFieldsValidator()
+            .Validate(new CompanyFields { Name = "", Currency = "XXX1", AnnualRevenue = -5, Domain = "Not A Domain" });
         result.Errors.Select(e => e.PropertyName).Distinct().Order().ShouldBe(["AnnualRevenue", "Currency", "Domain", "Name"]);
     }
 }

@@ -51,7 +51,8 @@ public sealed class MigrateCommand : AsyncCommand<MigrateCommand.Settings>
             var fleet = host.Services.GetRequiredService<FleetMigrator>();
             var report = await AnsiConsole.Progress()
                 .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                    new ElapsedTimeColumn())
                 .StartAsync(async progressContext =>
                 {
                     var bar = new ProgressBar(progressContext.AddTask("catalog", maxValue: 1));
@@ -65,7 +66,8 @@ public sealed class MigrateCommand : AsyncCommand<MigrateCommand.Settings>
             AnsiConsole.MarkupLine("[yellow]migration cancelled[/]: databases finished so far are recorded; run again to finish");
             return 1;
         }
-        catch (Exception exception) when (exception is Npgsql.NpgsqlException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException)
+        catch (Exception exception) when (exception is Npgsql.NpgsqlException or InvalidOperationException
+            or Microsoft.Extensions.Options.OptionsValidationException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]migration failed:[/] {FleetMigrator.Describe(exception)}");
             return 1;
@@ -100,9 +102,11 @@ public sealed class MigrateCommand : AsyncCommand<MigrateCommand.Settings>
         if (report.Failed.Count + report.Skipped.Count > 0)
         {
             var details = new Table().AddColumns("organization", "outcome", "catalog version", "reason");
-            foreach (var (result, outcome) in report.Failed.Select(r => (r, "[red]failed[/]")).Concat(report.Skipped.Select(r => (r, "[yellow]skipped[/]"))))
+            foreach (var (result, outcome) in report.Failed.Select(r => (r, "[red]failed[/]"))
+                .Concat(report.Skipped.Select(r => (r, "[yellow]skipped[/]"))))
             {
-                details.AddRow(Markup.Escape(result.Slug), outcome, Markup.Escape(result.FromVersion ?? "-"), Markup.Escape(result.Reason ?? string.Empty));
+                details.AddRow(Markup.Escape(result.Slug), outcome, Markup.Escape(result.FromVersion ?? "-"),
+                    Markup.Escape(result.Reason ?? string.Empty));
             }
 
             AnsiConsole.Write(details);
@@ -111,7 +115,8 @@ public sealed class MigrateCommand : AsyncCommand<MigrateCommand.Settings>
         // One plain line for scripts (the benchmark parses it).
         AnsiConsole.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"fleet: {report.Migrated.Count} migrated, {report.SkippedCount} skipped, {report.Failed.Count} failed in {seconds:0.00} s (parallelism {report.Parallelism})"));
+            $"fleet: {report.Migrated.Count} migrated, {report.SkippedCount} skipped, {report.Failed.Count} failed in {seconds:0.00} s " +
+                $"(parallelism {report.Parallelism})"));
     }
 
     /// <summary>Drives the single progress bar: indeterminate during catalog/templates, then tenants done/total.</summary>

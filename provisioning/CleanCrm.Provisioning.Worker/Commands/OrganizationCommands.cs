@@ -22,7 +22,8 @@ public abstract class OrganizationCommand : AsyncCommand<OrganizationSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, OrganizationSettings settings, CancellationToken cancellationToken)
     {
         using var host = WorkerHost.CreateBuilder(context.Remaining.Raw.ToArray(), runJobServer: false).Build();
-        await using var db = await host.Services.GetRequiredService<IDbContextFactory<CatalogDbContext>>().CreateDbContextAsync(cancellationToken);
+        await using var db = await host.Services.GetRequiredService<IDbContextFactory<CatalogDbContext>>()
+            .CreateDbContextAsync(cancellationToken);
         var organization = Guid.TryParse(settings.Organization, out var id)
             ? await db.Organizations.FirstOrDefaultAsync(o => o.Id == id, cancellationToken)
             : await db.Organizations.FirstOrDefaultAsync(o => o.Slug == settings.Organization, cancellationToken);
@@ -35,20 +36,24 @@ public abstract class OrganizationCommand : AsyncCommand<OrganizationSettings>
         return await ExecuteAsync(host.Services, db, organization, cancellationToken);
     }
 
-    protected abstract Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization, CancellationToken cancellationToken);
+    protected abstract Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization,
+        CancellationToken cancellationToken);
 }
 
 /// <summary>Provisions (or resumes provisioning of) one organization in this process.</summary>
 public sealed class ProvisionCommand : OrganizationCommand
 {
-    protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization,
+        CancellationToken cancellationToken)
     {
         var outcome = await services.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, cancellationToken);
-        var run = await db.ProvisioningRuns.AsNoTracking().Include(r => r.Steps).Where(r => r.OrganizationId == organization.Id).OrderByDescending(r => r.CreatedAt).FirstAsync(cancellationToken);
+        var run = await db.ProvisioningRuns.AsNoTracking().Include(r => r.Steps).Where(r => r.OrganizationId == organization.Id)
+            .OrderByDescending(r => r.CreatedAt).FirstAsync(cancellationToken);
         var table = new Table().AddColumns("step", "status", "attempts", "error");
         foreach (var step in run.Steps.OrderBy(s => s.Position))
         {
-            table.AddRow(step.Name, step.Status.ToString().ToLowerInvariant(), step.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(step.Error ?? string.Empty));
+            table.AddRow(step.Name, step.Status.ToString().ToLowerInvariant(),
+                step.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(step.Error ?? string.Empty));
         }
 
         AnsiConsole.Write(table);
@@ -59,7 +64,8 @@ public sealed class ProvisionCommand : OrganizationCommand
 
 public sealed class SuspendCommand : OrganizationCommand
 {
-    protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization,
+        CancellationToken cancellationToken)
     {
         if (organization.Status != OrganizationStatus.Active)
         {
@@ -76,7 +82,8 @@ public sealed class SuspendCommand : OrganizationCommand
 
 public sealed class ResumeCommand : OrganizationCommand
 {
-    protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization, CancellationToken cancellationToken)
+    protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization,
+        CancellationToken cancellationToken)
     {
         if (organization.Status != OrganizationStatus.Suspended)
         {

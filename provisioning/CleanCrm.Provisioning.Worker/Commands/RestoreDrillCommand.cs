@@ -37,7 +37,8 @@ public sealed class RestoreDrillCommand : AsyncCommand<RestoreDrillCommand.Setti
         using var host = WorkerHost.CreateBuilder(context.Remaining.Raw.ToArray(), runJobServer: false).Build();
         try
         {
-            var results = await host.Services.GetRequiredService<RestoreDrill>().RunAsync(settings.Sample, settings.Days, cancellationToken);
+            var results = await host.Services.GetRequiredService<RestoreDrill>()
+                .RunAsync(settings.Sample, settings.Days, cancellationToken);
             var table = new Table().AddColumns("organization", "backup", "finished", "bytes", "tables", "rows", "result", "seconds");
             foreach (var result in results)
             {
@@ -54,10 +55,12 @@ public sealed class RestoreDrillCommand : AsyncCommand<RestoreDrillCommand.Setti
 
             AnsiConsole.Write(table);
             var failed = results.Count(r => !r.Passed);
-            AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"restore drill: {results.Count - failed} verified, {failed} failed"));
+            AnsiConsole.WriteLine(
+                string.Create(CultureInfo.InvariantCulture, $"restore drill: {results.Count - failed} verified, {failed} failed"));
             return failed == 0 ? 0 : FailedExitCode;
         }
-        catch (Exception exception) when (exception is Npgsql.NpgsqlException or InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException)
+        catch (Exception exception) when (exception is Npgsql.NpgsqlException or InvalidOperationException
+            or Microsoft.Extensions.Options.OptionsValidationException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]restore drill failed:[/] {FleetMigrator.Describe(exception)}");
             return 1;

@@ -33,11 +33,13 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             var report = await host.Services.GetRequiredService<FleetMigrator>().MigrateAsync(null, null, cancellationToken);
             if (report.Failed.Count > 0)
             {
-                Spectre.Console.AnsiConsole.MarkupLineInterpolated($"[yellow]{report.Failed.Count} tenant(s) failed to migrate; serving anyway (see the migrate verb).[/]");
+                Spectre.Console.AnsiConsole.MarkupLineInterpolated(
+                    $"[yellow]{report.Failed.Count} tenant(s) failed to migrate; serving anyway (see the migrate verb).[/]");
             }
         }
 
-        BackupRecurringJobs.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>(), host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BackupOptions>>().Value);
+        BackupRecurringJobs.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>(),
+            host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BackupOptions>>().Value);
         await host.RunAsync(cancellationToken);
         return 0;
     }

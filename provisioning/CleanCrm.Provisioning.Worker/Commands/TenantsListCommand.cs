@@ -12,7 +12,8 @@ public sealed class TenantsListCommand : AsyncCommand<TenantsListCommand.Setting
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--status <STATUS>")]
-        [System.ComponentModel.Description("Only organizations with this status (pending, provisioning, active, failed, suspended, deleting, deleted).")]
+        [System.ComponentModel.Description(
+            "Only organizations with this status (pending, provisioning, active, failed, suspended, deleting, deleted).")]
         public string? Status { get; init; }
     }
 
@@ -21,11 +22,14 @@ public sealed class TenantsListCommand : AsyncCommand<TenantsListCommand.Setting
         using var host = WorkerHost.CreateBuilder([], runJobServer: false).Build();
         var factory = host.Services.GetRequiredService<IDbContextFactory<CatalogDbContext>>();
         await using var db = await factory.CreateDbContextAsync(cancellationToken);
-        var organizations = await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).OrderBy(o => o.Slug).ToListAsync(cancellationToken);
+        var organizations = await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).OrderBy(o => o.Slug)
+            .ToListAsync(cancellationToken);
         var table = new Table().AddColumns("slug", "status", "plan", "server", "database", "schema version");
-        foreach (var o in organizations.Where(o => settings.Status is null || string.Equals(o.Status.ToString(), settings.Status, StringComparison.OrdinalIgnoreCase)))
+        foreach (var o in organizations.Where(o => settings.Status is null
+            || string.Equals(o.Status.ToString(), settings.Status, StringComparison.OrdinalIgnoreCase)))
         {
-            table.AddRow(Markup.Escape(o.Slug), o.Status.ToString().ToLowerInvariant(), o.PlanKey, Markup.Escape(o.DatabaseServer?.Name ?? "-"), o.DatabaseName, o.SchemaVersion ?? "-");
+            table.AddRow(Markup.Escape(o.Slug), o.Status.ToString().ToLowerInvariant(), o.PlanKey,
+                Markup.Escape(o.DatabaseServer?.Name ?? "-"), o.DatabaseName, o.SchemaVersion ?? "-");
         }
 
         AnsiConsole.Write(table);

@@ -20,7 +20,8 @@ public static class ActivitiesEndpoints
         var group = app.MapGroup("/api/v1/activities").WithTags("Activities").RequireAuthorization().RequireOrg().WithCrmProblems();
 
         group.MapGet("/", async ([AsParameters] ListActivitiesParameters p, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Ok(await mediator.Send(new ListActivities(p.Limit, p.Cursor, p.Sort, p.Q, p.Type, p.Source, p.ActorId, p.CompanyId, p.ContactId, p.DealId, p.OccurredAfter, p.OccurredBefore), ct)))
+                HttpResults.Ok(await mediator.Send(new ListActivities(p.Limit, p.Cursor, p.Sort, p.Q, p.Type, p.Source, p.ActorId,
+                    p.CompanyId, p.ContactId, p.DealId, p.OccurredAfter, p.OccurredBefore), ct)))
             .WithName("ListActivities")
             .Produces<Page<ActivityDto>>();
 
@@ -34,7 +35,8 @@ public static class ActivitiesEndpoints
             .WithName("GetActivity")
             .Produces<ActivityDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateActivity(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

@@ -17,14 +17,17 @@ public static class ApiClientsEndpoints
         group.MapPost("/", async ([FromBody] CreateApiClientFields body, IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new CreateApiClient(body), ct);
-                return result.IsSuccess ? TypedResults.Created($"/api/v1/api-clients/{result.Value.ClientId}", result.Value) : Problems.Result(result.Error!);
+                return result.IsSuccess
+                    ? TypedResults.Created($"/api/v1/api-clients/{result.Value.ClientId}", result.Value)
+                    : Problems.Result(result.Error!);
             })
             .WithName("CreateApiClient")
             .Produces<CreatedApiClientDto>(StatusCodes.Status201Created);
         group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListApiClients(), ct)))
             .WithName("ListApiClients")
             .Produces<ApiClientList>();
-        group.MapDelete("/{clientId}", async (string clientId, IMediator mediator, CancellationToken ct) => HttpResults.NoContent(await mediator.Send(new DeleteApiClient(clientId), ct)))
+        group.MapDelete("/{clientId}", async (string clientId, IMediator mediator, CancellationToken ct) =>
+            HttpResults.NoContent(await mediator.Send(new DeleteApiClient(clientId), ct)))
             .WithName("DeleteApiClient")
             .Produces(StatusCodes.Status204NoContent);
         return app;

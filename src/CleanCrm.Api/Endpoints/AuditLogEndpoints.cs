@@ -12,7 +12,8 @@ public static class AuditLogEndpoints
     {
         var group = app.MapGroup("/api/v1/audit-log").WithTags("Audit log").RequireAuthorization().RequireOrg().WithCrmProblems();
         group.MapGet("/", async ([AsParameters] ListAuditLogParameters p, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Ok(await mediator.Send(new ListAuditLog(p.Limit, p.Cursor, p.Sort, p.EntityType, p.EntityId, p.ActorId, p.Action, p.CorrelationId, p.From, p.To), ct)))
+                HttpResults.Ok(await mediator.Send(new ListAuditLog(p.Limit, p.Cursor, p.Sort, p.EntityType, p.EntityId, p.ActorId,
+                    p.Action, p.CorrelationId, p.From, p.To), ct)))
             .WithName("ListAuditLog")
             .Produces<Page<AuditEntryDto>>();
         return app;

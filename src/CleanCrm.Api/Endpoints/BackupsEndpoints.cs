@@ -19,7 +19,9 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace CleanCrm.Api.Endpoints;
 
-/// <summary>Backups for owners and auditors and their administration (docs/API.md, "Backups and the audit log", "Platform administration").</summary>
+/// <summary>
+/// Backups for owners and auditors and their administration (docs/API.md, "Backups and the audit log", "Platform administration").
+/// </summary>
 public static class BackupsEndpoints
 {
     public const string ChecksumHeader = "X-Checksum-Sha256";
@@ -64,43 +66,55 @@ public static class BackupsEndpoints
         admin.MapPost("/organizations/{id:guid}/backups", async (Guid id, IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new StartOrganizationBackup(id), ct);
-                return result.IsSuccess ? TypedResults.Accepted($"/api/v1/admin/backups/{result.Value.Id}", result.Value) : Problems.Result(result.Error!);
+                return result.IsSuccess
+                    ? TypedResults.Accepted($"/api/v1/admin/backups/{result.Value.Id}", result.Value)
+                    : Problems.Result(result.Error!);
             })
             .WithName("StartOrganizationBackup")
             .Produces<AdminBackupDto>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        admin.MapGet("/organizations/{id:guid}/backup-access-log", async (Guid id, int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
+        admin.MapGet("/organizations/{id:guid}/backup-access-log",
+            async (Guid id, int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new GetOrganizationBackupAccessLog(id, limit, cursor), ct)))
             .WithName("GetOrganizationBackupAccessLog")
             .Produces<BackupAccessLogPage>();
         admin.MapPost("/backups", async (IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new StartFleetBackup(), ct);
-                return result.IsSuccess ? TypedResults.Accepted("/api/v1/admin/backups?status=queued", result.Value) : Problems.Result(result.Error!);
+                return result.IsSuccess
+                    ? TypedResults.Accepted("/api/v1/admin/backups?status=queued", result.Value)
+                    : Problems.Result(result.Error!);
             })
             .WithName("StartFleetBackup")
             .Produces<FleetBackupQueued>(StatusCodes.Status202Accepted);
-        admin.MapGet("/backups", async (Guid? orgId, string? status, int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
+        admin.MapGet("/backups",
+            async (Guid? orgId, string? status, int? limit, string? cursor, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListAdminBackups(orgId, status, limit, cursor), ct)))
             .WithName("ListAdminBackups")
             .Produces<Page<AdminBackupDto>>()
             .ProducesValidationProblem();
-        admin.MapGet("/backups/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetAdminBackup(id), ct)))
+        admin.MapGet("/backups/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new GetAdminBackup(id), ct)))
             .WithName("GetAdminBackup")
             .Produces<AdminBackupDto>();
-        admin.MapPost("/backups/{id:guid}/restore", async (Guid id, [FromBody] RestoreBackupFields body, IMediator mediator, CancellationToken ct) =>
+        admin.MapPost("/backups/{id:guid}/restore",
+            async (Guid id, [FromBody] RestoreBackupFields body, IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new RestoreBackup(id, body), ct);
-                return result.IsSuccess ? TypedResults.Accepted($"/api/v1/admin/restores/{result.Value.Id}", result.Value) : Problems.Result(result.Error!);
+                return result.IsSuccess
+                    ? TypedResults.Accepted($"/api/v1/admin/restores/{result.Value.Id}", result.Value)
+                    : Problems.Result(result.Error!);
             })
             .WithName("RestoreBackup")
             .Produces<RestoreDto>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
-        admin.MapGet("/restores/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetRestore(id), ct)))
+        admin.MapGet("/restores/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new GetRestore(id), ct)))
             .WithName("GetRestore")
             .Produces<RestoreDto>();
-        admin.MapPost("/restores/{id:guid}/confirm", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ConfirmRestore(id), ct)))
+        admin.MapPost("/restores/{id:guid}/confirm", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new ConfirmRestore(id), ct)))
             .WithName("ConfirmRestore")
             .Produces<RestoreDto>()
             .ProducesProblem(StatusCodes.Status409Conflict);

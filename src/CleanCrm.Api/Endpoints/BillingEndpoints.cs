@@ -19,7 +19,9 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace CleanCrm.Api.Endpoints;
 
-/// <summary>Features, entitlements and Stripe billing, admin plan/feature/limit overrides and the Stripe webhook (docs/API.md, docs/BILLING.md).</summary>
+/// <summary>
+/// Features, entitlements and Stripe billing, admin plan/feature/limit overrides and the Stripe webhook (docs/API.md, docs/BILLING.md).
+/// </summary>
 public static class BillingEndpoints
 {
     public static IEndpointRouteBuilder MapBilling(this IEndpointRouteBuilder app)
@@ -32,26 +34,32 @@ public static class BillingEndpoints
         // A suspended org keeps its billing endpoints, so its owner can pay and be resumed.
         var billing = app.MapGroup("/api/v1/billing").WithTags("Billing").RequireAuthorization().RequireOrg().WithCrmProblems()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        billing.MapGet("/entitlements", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetEntitlements(), ct)))
+        billing.MapGet("/entitlements", async (IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new GetEntitlements(), ct)))
             .WithName("GetEntitlements")
             .AllowSuspendedOrg()
             .Produces<EntitlementsDto>();
-        billing.MapGet("/usage", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetUsageReport(), ct)))
+        billing.MapGet("/usage", async (IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new GetUsageReport(), ct)))
             .WithName("GetUsageReport")
             .Produces<UsageReportDto>();
-        billing.MapGet("/subscription", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetSubscription(), ct)))
+        billing.MapGet("/subscription", async (IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new GetSubscription(), ct)))
             .WithName("GetSubscription")
             .AllowSuspendedOrg()
             .Produces<SubscriptionDto>();
-        billing.MapGet("/invoices", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListInvoices(), ct)))
+        billing.MapGet("/invoices", async (IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new ListInvoices(), ct)))
             .WithName("ListInvoices")
             .AllowSuspendedOrg()
             .Produces<InvoiceListDto>();
-        billing.MapPost("/checkout", async ([FromBody] CheckoutFields body, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new StartCheckout(body), ct)))
+        billing.MapPost("/checkout", async ([FromBody] CheckoutFields body, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new StartCheckout(body), ct)))
             .WithName("StartCheckout")
             .AllowSuspendedOrg()
             .Produces<CheckoutSessionDto>();
-        billing.MapPost("/portal", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new OpenBillingPortal(), ct)))
+        billing.MapPost("/portal", async (IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new OpenBillingPortal(), ct)))
             .WithName("OpenBillingPortal")
             .AllowSuspendedOrg()
             .Produces<CheckoutSessionDto>();
@@ -65,7 +73,8 @@ public static class BillingEndpoints
                 HttpResults.Ok(await mediator.Send(new ChangeOrganizationPlan(id, body), ct)))
             .WithName("ChangeOrganizationPlan")
             .Produces<OrganizationBillingDto>();
-        admin.MapPut("/{id:guid}/features/{key}", async (Guid id, string key, [FromBody] FeatureOverrideFields body, IMediator mediator, CancellationToken ct) =>
+        admin.MapPut("/{id:guid}/features/{key}",
+            async (Guid id, string key, [FromBody] FeatureOverrideFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new SetFeatureOverride(id, key, body), ct)))
             .WithName("SetFeatureOverride")
             .Produces<OrganizationBillingDto>();
@@ -85,7 +94,8 @@ public static class BillingEndpoints
                 var payload = await reader.ReadToEndAsync(ct);
                 return await processor.ProcessAsync(payload, request.Headers["Stripe-Signature"].ToString(), ct) switch
                 {
-                    WebhookOutcome.InvalidSignature => Problems.Result(new Error(ErrorType.BadRequest, "invalid_signature", "The Stripe-Signature header does not match the payload, or the delivery is too old.")),
+                    WebhookOutcome.InvalidSignature => Problems.Result(new Error(ErrorType.BadRequest, "invalid_signature",
+                        "The Stripe-Signature header does not match the payload, or the delivery is too old.")),
                     WebhookOutcome.NotConfigured => Problems.Result(BillingErrors.NotConfigured()),
                     var outcome => TypedResults.Ok(new StripeWebhookAck(true, outcome == WebhookOutcome.Duplicate)),
                 };

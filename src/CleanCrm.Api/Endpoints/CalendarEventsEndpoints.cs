@@ -17,15 +17,18 @@ public static class CalendarEventsEndpoints
 {
     public static IEndpointRouteBuilder MapCalendarEvents(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/calendar-events").WithTags("Calendar events").RequireAuthorization().RequireOrg().WithCrmProblems();
+        var group = app.MapGroup("/api/v1/calendar-events").WithTags("Calendar events").RequireAuthorization().RequireOrg()
+            .WithCrmProblems();
 
         group.MapGet("/", async ([AsParameters] ListCalendarEventsParameters p, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Ok(await mediator.Send(new ListCalendarEvents(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.MeetingId, p.CompanyId, p.ContactId, p.DealId, p.StartsAfter, p.StartsBefore), ct)))
+                HttpResults.Ok(await mediator.Send(new ListCalendarEvents(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.MeetingId,
+                    p.CompanyId, p.ContactId, p.DealId, p.StartsAfter, p.StartsBefore), ct)))
             .WithName("ListCalendarEvents")
             .Produces<Page<CalendarEventDto>>();
 
         group.MapPost("/", async ([FromBody] CalendarEventFields body, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Created(await mediator.Send(new CreateCalendarEvent(body), ct), x => $"/api/v1/calendar-events/{x.Id}", x => x.Version))
+                HttpResults.Created(await mediator.Send(new CreateCalendarEvent(body), ct), x => $"/api/v1/calendar-events/{x.Id}",
+                    x => x.Version))
             .WithName("CreateCalendarEvent")
             .Produces<CalendarEventDto>(StatusCodes.Status201Created);
 
@@ -34,7 +37,8 @@ public static class CalendarEventsEndpoints
             .WithName("GetCalendarEvent")
             .Produces<CalendarEventDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateCalendarEvent(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

@@ -20,7 +20,8 @@ public static class CompaniesEndpoints
         var group = app.MapGroup("/api/v1/companies").WithTags("Companies").RequireAuthorization().RequireOrg().WithCrmProblems();
 
         group.MapGet("/", async ([AsParameters] ListCompaniesParameters p, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Ok(await mediator.Send(new ListCompanies(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.Domain, p.Industry, p.CreatedAfter, p.CreatedBefore), ct)))
+                HttpResults.Ok(await mediator.Send(new ListCompanies(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.Domain, p.Industry,
+                    p.CreatedAfter, p.CreatedBefore), ct)))
             .WithName("ListCompanies")
             .Produces<Page<CompanyDto>>();
 
@@ -35,7 +36,8 @@ public static class CompaniesEndpoints
             .WithName("GetCompany")
             .Produces<CompanyDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateCompany(id, patch, ifMatch), ct), c => c.Version)
                     : HttpResults.InvalidIfMatch())

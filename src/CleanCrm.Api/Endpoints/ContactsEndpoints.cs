@@ -20,7 +20,8 @@ public static class ContactsEndpoints
         var group = app.MapGroup("/api/v1/contacts").WithTags("Contacts").RequireAuthorization().RequireOrg().WithCrmProblems();
 
         group.MapGet("/", async ([AsParameters] ListContactsParameters p, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Ok(await mediator.Send(new ListContacts(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.CompanyId, p.Email, p.Source, p.CreatedAfter, p.CreatedBefore), ct)))
+                HttpResults.Ok(await mediator.Send(new ListContacts(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.CompanyId, p.Email,
+                    p.Source, p.CreatedAfter, p.CreatedBefore), ct)))
             .WithName("ListContacts")
             .Produces<Page<ContactDto>>();
 
@@ -35,7 +36,8 @@ public static class ContactsEndpoints
             .WithName("GetContact")
             .Produces<ContactDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateContact(id, patch, ifMatch), ct), c => c.Version)
                     : HttpResults.InvalidIfMatch())

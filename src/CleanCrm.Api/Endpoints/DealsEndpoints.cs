@@ -25,7 +25,8 @@ public static class DealsEndpoints
 
         group.MapGet("/", async ([AsParameters] ListDealsParameters p, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(
-                    new ListDeals(p.Limit, p.Cursor, p.Sort, p.Q, p.PipelineId, p.StageId, p.Status, p.CompanyId, p.ContactId, p.OwnerId, p.MinAmount, p.MaxAmount, p.ExpectedCloseAfter, p.ExpectedCloseBefore, p.CreatedAfter, p.CreatedBefore),
+                    new ListDeals(p.Limit, p.Cursor, p.Sort, p.Q, p.PipelineId, p.StageId, p.Status, p.CompanyId, p.ContactId, p.OwnerId,
+                        p.MinAmount, p.MaxAmount, p.ExpectedCloseAfter, p.ExpectedCloseBefore, p.CreatedAfter, p.CreatedBefore),
                     ct)))
             .WithName("ListDeals")
             .Produces<Page<DealDto>>();
@@ -40,7 +41,8 @@ public static class DealsEndpoints
             .WithName("GetDeal")
             .Produces<DealDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateDeal(id, patch, ifMatch), ct), d => d.Version)
                     : HttpResults.InvalidIfMatch())
@@ -57,7 +59,8 @@ public static class DealsEndpoints
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 
-        group.MapPost("/{id:guid}/move", async (Guid id, [FromBody] MoveDealBody body, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPost("/{id:guid}/move",
+            async (Guid id, [FromBody] MoveDealBody body, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new MoveDeal(id, body, ifMatch), ct), d => d.Version)
                     : HttpResults.InvalidIfMatch())

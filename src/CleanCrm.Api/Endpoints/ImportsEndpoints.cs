@@ -55,7 +55,9 @@ public static class ImportsEndpoints
     {
         private static readonly string[] CsvTypes = ["text/csv", "application/csv", "text/plain"];
 
-        private readonly MediaTypeHeaderValue? _contentType = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed) ? parsed : null;
+        private readonly MediaTypeHeaderValue? _contentType = MediaTypeHeaderValue.TryParse(request.ContentType, out var parsed)
+            ? parsed
+            : null;
 
         public string? MediaType => _contentType?.MediaType.Value ?? request.ContentType;
 
@@ -63,7 +65,8 @@ public static class ImportsEndpoints
 
         public bool IsSupported =>
             _contentType is { } type
-            && (CsvTypes.Contains(type.MediaType.Value, StringComparer.OrdinalIgnoreCase) || (IsMultipart && HeaderUtilities.RemoveQuotes(type.Boundary).Length > 0))
+            && (CsvTypes.Contains(type.MediaType.Value, StringComparer.OrdinalIgnoreCase)
+                || (IsMultipart && HeaderUtilities.RemoveQuotes(type.Boundary).Length > 0))
             && (type.Charset.Value is null || string.Equals(type.Charset.Value, "utf-8", StringComparison.OrdinalIgnoreCase));
 
         public async Task<ImportUploadContent?> OpenAsync(CancellationToken cancellationToken)
@@ -77,9 +80,12 @@ public static class ImportsEndpoints
             var reader = new MultipartReader(boundary, request.Body);
             while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
             {
-                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) && disposition.IsFileDisposition())
+                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    && disposition.IsFileDisposition())
                 {
-                    var name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value;
+                    var name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue
+                        ? disposition.FileNameStar
+                        : disposition.FileName).Value;
                     return new ImportUploadContent(section.Body, name is null ? null : Path.GetFileName(name));
                 }
             }

@@ -12,7 +12,9 @@ using Microsoft.AspNetCore.Mvc.ModelBinding;
 
 namespace CleanCrm.Api.Endpoints;
 
-/// <summary>Invitations (docs/API.md, "Members and invitations"): owners and admins invite by email; the token travels only in the mail.</summary>
+/// <summary>
+/// Invitations (docs/API.md, "Members and invitations"): owners and admins invite by email; the token travels only in the mail.
+/// </summary>
 public static class InvitationsEndpoints
 {
     public const string AcceptPathPrefix = "/api/v1/invitations/";
@@ -23,25 +25,31 @@ public static class InvitationsEndpoints
         group.MapPost("/", async ([FromBody] CreateInvitationFields body, IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new CreateInvitation(body), ct);
-                return result.IsSuccess ? TypedResults.Created($"/api/v1/invitations/{result.Value!.Id}", result.Value) : Problems.Result(result.Error!);
+                return result.IsSuccess
+                    ? TypedResults.Created($"/api/v1/invitations/{result.Value!.Id}", result.Value)
+                    : Problems.Result(result.Error!);
             })
             .WithName("CreateInvitation")
             .Produces<InvitationDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status402PaymentRequired)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListInvitations(), ct)))
+        group.MapGet("/",
+            async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListInvitations(), ct)))
             .WithName("ListInvitations")
             .Produces<InvitationList>();
-        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetInvitation(id), ct)))
+        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new GetInvitation(id), ct)))
             .WithName("GetInvitation")
             .Produces<InvitationDto>();
-        group.MapDelete("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.NoContent(await mediator.Send(new RevokeInvitation(id), ct)))
+        group.MapDelete("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            HttpResults.NoContent(await mediator.Send(new RevokeInvitation(id), ct)))
             .WithName("RevokeInvitation")
             .Produces(StatusCodes.Status204NoContent);
 
         // Not org-scoped: the invitee is not a member yet, and the token names the organization.
         app.MapPost("/api/v1/invitations/{token}/accept", async (
-                string token, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] AcceptInvitationFields? body, IMediator mediator, CancellationToken ct) =>
+                string token, [FromBody(EmptyBodyBehavior = EmptyBodyBehavior.Allow)] AcceptInvitationFields? body, IMediator mediator,
+                CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new AcceptInvitation(token, body ?? new AcceptInvitationFields()), ct)))
             .WithTags("Members")
             .WithName("AcceptInvitation")
@@ -60,5 +68,6 @@ public static class InvitationsEndpoints
 
     /// <summary>Whether the path is <c>/api/v1/invitations/{token}/accept</c> (rate limited per IP, redacted in logs).</summary>
     public static bool IsAcceptPath(string path) =>
-        path.StartsWith(AcceptPathPrefix, StringComparison.OrdinalIgnoreCase) && path.EndsWith("/accept", StringComparison.OrdinalIgnoreCase);
+        path.StartsWith(AcceptPathPrefix, StringComparison.OrdinalIgnoreCase)
+            && path.EndsWith("/accept", StringComparison.OrdinalIgnoreCase);
 }

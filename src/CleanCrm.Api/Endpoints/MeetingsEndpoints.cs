@@ -20,7 +20,8 @@ public static class MeetingsEndpoints
         var group = app.MapGroup("/api/v1/meetings").WithTags("Meetings").RequireAuthorization().RequireOrg().WithCrmProblems();
 
         group.MapGet("/", async ([AsParameters] ListMeetingsParameters p, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Ok(await mediator.Send(new ListMeetings(p.Limit, p.Cursor, p.Sort, p.Q, p.CompanyId, p.DealId, p.ContactId, p.StartsAfter, p.StartsBefore), ct)))
+                HttpResults.Ok(await mediator.Send(new ListMeetings(p.Limit, p.Cursor, p.Sort, p.Q, p.CompanyId, p.DealId, p.ContactId,
+                    p.StartsAfter, p.StartsBefore), ct)))
             .WithName("ListMeetings")
             .Produces<Page<MeetingDto>>();
 
@@ -34,7 +35,8 @@ public static class MeetingsEndpoints
             .WithName("GetMeeting")
             .Produces<MeetingDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateMeeting(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

@@ -17,11 +17,13 @@ public static class MembersEndpoints
         group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListMembers(), ct)))
             .WithName("ListMembers")
             .Produces<MemberList>();
-        group.MapPatch("/{userId:guid}", async (Guid userId, [FromBody] ChangeMemberRoleFields body, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{userId:guid}",
+            async (Guid userId, [FromBody] ChangeMemberRoleFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ChangeMemberRole(userId, body), ct)))
             .WithName("ChangeMemberRole")
             .Produces<MemberDto>();
-        group.MapDelete("/{userId:guid}", async (Guid userId, IMediator mediator, CancellationToken ct) => HttpResults.NoContent(await mediator.Send(new RemoveMember(userId), ct)))
+        group.MapDelete("/{userId:guid}", async (Guid userId, IMediator mediator, CancellationToken ct) =>
+            HttpResults.NoContent(await mediator.Send(new RemoveMember(userId), ct)))
             .WithName("RemoveMember")
             .Produces(StatusCodes.Status204NoContent);
         return app;

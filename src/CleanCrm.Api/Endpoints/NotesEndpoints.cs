@@ -20,7 +20,8 @@ public static class NotesEndpoints
         var group = app.MapGroup("/api/v1/notes").WithTags("Notes").RequireAuthorization().RequireOrg().WithCrmProblems();
 
         group.MapGet("/", async ([AsParameters] ListNotesParameters p, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Ok(await mediator.Send(new ListNotes(p.Limit, p.Cursor, p.Sort, p.Q, p.Pinned, p.CompanyId, p.ContactId, p.DealId, p.CreatedAfter, p.CreatedBefore), ct)))
+                HttpResults.Ok(await mediator.Send(new ListNotes(p.Limit, p.Cursor, p.Sort, p.Q, p.Pinned, p.CompanyId, p.ContactId,
+                    p.DealId, p.CreatedAfter, p.CreatedBefore), ct)))
             .WithName("ListNotes")
             .Produces<Page<NoteDto>>();
 
@@ -34,7 +35,8 @@ public static class NotesEndpoints
             .WithName("GetNote")
             .Produces<NoteDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateNote(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

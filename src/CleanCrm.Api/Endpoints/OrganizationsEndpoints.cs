@@ -16,7 +16,10 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace CleanCrm.Api.Endpoints;
 
-/// <summary>Signup, organizations and their provisioning status, and the admin lifecycle (docs/API.md, "Identity and organizations", "Platform administration").</summary>
+/// <summary>
+/// Signup, organizations and their provisioning status, and the admin lifecycle (docs/API.md, "Identity and organizations", "Platform
+/// administration").
+/// </summary>
 public static class OrganizationsEndpoints
 {
     public static IEndpointRouteBuilder MapOrganizations(this IEndpointRouteBuilder app)
@@ -49,10 +52,12 @@ public static class OrganizationsEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        admin.MapPost("/{id:guid}/suspend", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new SuspendOrganization(id), ct)))
+        admin.MapPost("/{id:guid}/suspend", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new SuspendOrganization(id), ct)))
             .WithName("SuspendOrganization")
             .Produces<AdminOrganizationDto>();
-        admin.MapPost("/{id:guid}/resume", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ResumeOrganization(id), ct)))
+        admin.MapPost("/{id:guid}/resume", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new ResumeOrganization(id), ct)))
             .WithName("ResumeOrganization")
             .Produces<AdminOrganizationDto>();
         admin.MapPost("/{id:guid}/retry-provisioning", async (Guid id, IMediator mediator, CancellationToken ct) =>
@@ -66,10 +71,13 @@ public static class OrganizationsEndpoints
             })
             .WithName("DeleteOrganization")
             .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
-        admin.MapPost("/{id:guid}/move", async (Guid id, [FromBody] MoveOrganizationFields body, IMediator mediator, CancellationToken ct) =>
+        admin.MapPost("/{id:guid}/move",
+            async (Guid id, [FromBody] MoveOrganizationFields body, IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new MoveOrganization(id, body), ct);
-                return result.IsSuccess ? TypedResults.Accepted($"/api/v1/admin/organizations/{id}", result.Value) : Problems.Result(result.Error!);
+                return result.IsSuccess
+                    ? TypedResults.Accepted($"/api/v1/admin/organizations/{id}", result.Value)
+                    : Problems.Result(result.Error!);
             })
             .WithName("MoveOrganization")
             .ProducesValidationProblem()
@@ -80,12 +88,15 @@ public static class OrganizationsEndpoints
         migrations.MapPost("/", async ([FromBody] StartFleetMigrationFields? body, IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new StartFleetMigration(body ?? new StartFleetMigrationFields()), ct);
-                return result.IsSuccess ? TypedResults.Accepted($"/api/v1/admin/migrations/{result.Value.JobId}", result.Value) : Problems.Result(result.Error!);
+                return result.IsSuccess
+                    ? TypedResults.Accepted($"/api/v1/admin/migrations/{result.Value.JobId}", result.Value)
+                    : Problems.Result(result.Error!);
             })
             .WithName("StartFleetMigration")
             .Produces<FleetMigrationStatusDto>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem();
-        migrations.MapGet("/{jobId}", async (string jobId, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetFleetMigration(jobId), ct)))
+        migrations.MapGet("/{jobId}", async (string jobId, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new GetFleetMigration(jobId), ct)))
             .WithName("GetFleetMigration")
             .Produces<FleetMigrationStatusDto>()
             .ProducesProblem(StatusCodes.Status404NotFound);

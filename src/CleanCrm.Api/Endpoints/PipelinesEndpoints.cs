@@ -16,7 +16,8 @@ public static class PipelinesEndpoints
         group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListPipelines(), ct)))
             .WithName("ListPipelines")
             .Produces<Page<PipelineDto>>();
-        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetPipeline(id), ct)))
+        group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new GetPipeline(id), ct)))
             .WithName("GetPipeline")
             .Produces<PipelineDto>();
         return app;

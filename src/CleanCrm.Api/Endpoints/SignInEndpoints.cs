@@ -34,7 +34,8 @@ public static class SignInEndpoints
 
     private static async Task<IResult> AuthorizeAsync(HttpContext context, IDbContextFactory<CatalogDbContext> catalog)
     {
-        var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
+        var request = context.GetOpenIddictServerRequest()
+            ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
         var session = await context.AuthenticateAsync(SessionScheme);
         if (!session.Succeeded)
         {
@@ -51,13 +52,15 @@ public static class SignInEndpoints
             return Results.Redirect("/account/login");
         }
 
-        return Results.SignIn(TokenEndpoints.UserPrincipal(user, request.GetScopes()), authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        return Results.SignIn(TokenEndpoints.UserPrincipal(user, request.GetScopes()),
+            authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext context)
     {
         await context.SignOutAsync(SessionScheme);
-        return Results.SignOut(new AuthenticationProperties { RedirectUri = "/" }, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+        return Results.SignOut(new AuthenticationProperties { RedirectUri = "/" },
+            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
     }
 
     private static async Task<IResult> LoginAsync(
@@ -83,12 +86,14 @@ public static class SignInEndpoints
         if (!throttle.TryAcquire(form["email"].ToString(), out var retryAfter))
         {
             context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds))
+                .ToString(System.Globalization.CultureInfo.InvariantCulture);
             return LoginPage(context, antiforgery, returnUrl, "Too many sign-in attempts for this account; wait a minute and try again.");
         }
 
         await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
-        var user = await TokenEndpoints.VerifyPasswordAsync(db, passwords, clock, form["email"].ToString(), form["password"].ToString(), context.RequestAborted);
+        var user = await TokenEndpoints.VerifyPasswordAsync(db, passwords, clock, form["email"].ToString(), form["password"].ToString(),
+            context.RequestAborted);
         if (user is null)
         {
             return LoginPage(context, antiforgery, returnUrl, "The email or password is incorrect.");
@@ -103,7 +108,8 @@ public static class SignInEndpoints
 
     // Only the authorization endpoint of this server: never an open redirect.
     private static bool IsAuthorizeUrl(string url) =>
-        url.StartsWith("/connect/authorize?", StringComparison.Ordinal) && !url.Contains("//", StringComparison.Ordinal) && !url.Contains('\\', StringComparison.Ordinal);
+        url.StartsWith("/connect/authorize?", StringComparison.Ordinal) && !url.Contains("//", StringComparison.Ordinal)
+            && !url.Contains('\\', StringComparison.Ordinal);
 
     private static IResult LoginPage(HttpContext context, IAntiforgery antiforgery, string? returnUrl, string? error)
     {
@@ -123,6 +129,8 @@ public static class SignInEndpoints
             <button type="submit">Sign in</button>
             </form></main></body></html>
             """;
-        return Results.Content(html, "text/html; charset=utf-8", statusCode: error is null ? 200 : context.Response.StatusCode == StatusCodes.Status429TooManyRequests ? 429 : 400);
+        return Results.Content(html, "text/html; charset=utf-8", statusCode: error is null
+            ? 200
+            : context.Response.StatusCode == StatusCodes.Status429TooManyRequests ? 429 : 400);
     }
 }

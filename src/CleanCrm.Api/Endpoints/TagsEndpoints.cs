@@ -34,7 +34,8 @@ public static class TagsEndpoints
             .WithName("GetTag")
             .Produces<TagDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateTag(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

@@ -20,7 +20,8 @@ public static class TasksEndpoints
         var group = app.MapGroup("/api/v1/tasks").WithTags("Tasks").RequireAuthorization().RequireOrg().WithCrmProblems();
 
         group.MapGet("/", async ([AsParameters] ListTasksParameters p, IMediator mediator, CancellationToken ct) =>
-                HttpResults.Ok(await mediator.Send(new ListTasks(p.Limit, p.Cursor, p.Sort, p.Q, p.Status, p.Priority, p.AssigneeId, p.CompanyId, p.ContactId, p.DealId, p.DueAfter, p.DueBefore), ct)))
+                HttpResults.Ok(await mediator.Send(new ListTasks(p.Limit, p.Cursor, p.Sort, p.Q, p.Status, p.Priority, p.AssigneeId,
+                    p.CompanyId, p.ContactId, p.DealId, p.DueAfter, p.DueBefore), ct)))
             .WithName("ListTasks")
             .Produces<Page<TaskDto>>();
 
@@ -34,7 +35,8 @@ public static class TasksEndpoints
             .WithName("GetTask")
             .Produces<TaskDto>();
 
-        group.MapPatch("/{id:guid}", async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
+        group.MapPatch("/{id:guid}",
+            async (Guid id, [FromBody] JsonElement patch, HttpRequest request, IMediator mediator, CancellationToken ct) =>
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateTask(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())

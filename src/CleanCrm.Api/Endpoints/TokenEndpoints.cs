@@ -29,7 +29,8 @@ public static class TokenEndpoints
     {
         app.MapPost("/connect/token", ExchangeAsync).ExcludeFromDescription().AllowAnonymous();
         app.MapMethods("/connect/userinfo", ["GET", "POST"], UserInfoAsync).ExcludeFromDescription()
-            .RequireAuthorization(policy => policy.AddAuthenticationSchemes(OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme).RequireAuthenticatedUser());
+            .RequireAuthorization(policy => policy.AddAuthenticationSchemes(
+                OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme).RequireAuthenticatedUser());
         return app;
     }
 
@@ -41,7 +42,8 @@ public static class TokenEndpoints
         AccountSignInThrottle throttle,
         TimeProvider clock)
     {
-        var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
+        var request = context.GetOpenIddictServerRequest()
+            ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
         await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
         if (request.IsPasswordGrantType())
         {
@@ -50,8 +52,11 @@ public static class TokenEndpoints
                 return AccountSignInThrottle.TooManyAttempts(context, retryAfter);
             }
 
-            var user = await VerifyPasswordAsync(db, passwords, clock, request.Username ?? string.Empty, request.Password ?? string.Empty, context.RequestAborted);
-            return user is null ? Refuse(Errors.InvalidGrant, "The email or password is incorrect.") : SignIn(UserPrincipal(user, request.GetScopes()));
+            var user = await VerifyPasswordAsync(db, passwords, clock, request.Username ?? string.Empty, request.Password ?? string.Empty,
+                context.RequestAborted);
+            return user is null
+                ? Refuse(Errors.InvalidGrant, "The email or password is incorrect.")
+                : SignIn(UserPrincipal(user, request.GetScopes()));
         }
 
         if (request.IsAuthorizationCodeGrantType())
@@ -59,7 +64,9 @@ public static class TokenEndpoints
             var granted = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             var userId = Guid.TryParse(granted?.GetClaim(Claims.Subject), out var id) ? id : Guid.Empty;
             var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
-            return user is null ? Refuse(Errors.InvalidGrant, "The account no longer exists.") : SignIn(UserPrincipal(user, granted!.GetScopes()));
+            return user is null
+                ? Refuse(Errors.InvalidGrant, "The account no longer exists.")
+                : SignIn(UserPrincipal(user, granted!.GetScopes()));
         }
 
         if (request.IsRefreshTokenGrantType())
@@ -80,7 +87,8 @@ public static class TokenEndpoints
             var application = await applications.FindByClientIdAsync(request.ClientId!, context.RequestAborted)
                               ?? throw new InvalidOperationException("OpenIddict validated a client that does not exist.");
             var properties = await applications.GetPropertiesAsync(application, context.RequestAborted);
-            if (!properties.TryGetValue(CleanCrmClaims.Organization, out var org) || !properties.TryGetValue(CleanCrmClaims.OrganizationRole, out var role))
+            if (!properties.TryGetValue(CleanCrmClaims.Organization, out var org)
+                || !properties.TryGetValue(CleanCrmClaims.OrganizationRole, out var role))
             {
                 return Refuse(Errors.UnauthorizedClient, "This client is not bound to an organization.");
             }
@@ -103,7 +111,8 @@ public static class TokenEndpoints
     /// Checks a password with lockout. Unknown emails cost the same hashing work and get the same null as a wrong
     /// password or a locked account, so callers cannot tell which it was.
     /// </summary>
-    public static async Task<UserAccount?> VerifyPasswordAsync(CatalogDbContext db, IPasswordHashing passwords, TimeProvider clock, string email, string password, CancellationToken cancellationToken)
+    public static async Task<UserAccount?> VerifyPasswordAsync(CatalogDbContext db, IPasswordHashing passwords, TimeProvider clock,
+        string email, string password, CancellationToken cancellationToken)
     {
         var normalized = UserAccount.Normalize(email);
         var user = await db.Users.FirstOrDefaultAsync(u => u.NormalizedEmail == normalized, cancellationToken);
@@ -143,8 +152,10 @@ public static class TokenEndpoints
         await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
         return user is null
-            ? Results.Challenge(authenticationSchemes: [OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme])
-            : Results.Ok(new Dictionary<string, object> { [Claims.Subject] = user.Id, [Claims.Email] = user.Email, [Claims.Name] = user.Name });
+            ? Results.Challenge(
+                authenticationSchemes: [OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme])
+            : Results.Ok(
+                new Dictionary<string, object> { [Claims.Subject] = user.Id, [Claims.Email] = user.Email, [Claims.Name] = user.Name });
     }
 
     public static ClaimsPrincipal UserPrincipal(UserAccount user, ImmutableArray<string> requestedScopes)

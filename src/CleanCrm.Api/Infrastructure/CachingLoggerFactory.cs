@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 
 namespace CleanCrm.Api.Infrastructure;
 
-/// <summary>An <see cref="ILoggerFactory"/> that returns one logger per category (loggers are thread-safe and stateless per call).</summary>
+/// <summary>
+/// An <see cref="ILoggerFactory"/> that returns one logger per category (loggers are thread-safe and stateless per call).
+/// </summary>
 public sealed class CachingLoggerFactory(ILoggerFactory inner) : ILoggerFactory
 {
     private readonly ConcurrentDictionary<string, ILogger> _loggers = new(StringComparer.Ordinal);
@@ -19,7 +21,8 @@ public sealed class CachingLoggerFactory(ILoggerFactory inner) : ILoggerFactory
         services.AddSingleton<ILoggerFactory>(sp => new CachingLoggerFactory(Create(descriptor, sp)));
     }
 
-    public ILogger CreateLogger(string categoryName) => _loggers.GetOrAdd(categoryName, static (category, factory) => factory.CreateLogger(category), inner);
+    public ILogger CreateLogger(string categoryName) =>
+        _loggers.GetOrAdd(categoryName, static (category, factory) => factory.CreateLogger(category), inner);
 
     public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
 

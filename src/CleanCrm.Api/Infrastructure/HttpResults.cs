@@ -12,7 +12,9 @@ public static class HttpResults
         result.IsSuccess ? new WithETag(TypedResults.Ok(result.Value), version(result.Value)) : Problems.Result(result.Error!);
 
     public static IResult Created<T>(Result<T> result, Func<T, string> location, Func<T, uint> version) =>
-        result.IsSuccess ? new WithETag(TypedResults.Created(location(result.Value), result.Value), version(result.Value)) : Problems.Result(result.Error!);
+        result.IsSuccess
+            ? new WithETag(TypedResults.Created(location(result.Value), result.Value), version(result.Value))
+            : Problems.Result(result.Error!);
 
     public static IResult NoContent<T>(Result<T> result) => result.IsSuccess ? TypedResults.NoContent() : Problems.Result(result.Error!);
 
@@ -29,7 +31,8 @@ public static class HttpResults
         }
 
         var tag = header.StartsWith("W/", StringComparison.Ordinal) ? header[2..] : header;
-        if (tag.Length > 2 && tag[0] == '"' && tag[^1] == '"' && uint.TryParse(tag[1..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+        if (tag.Length > 2 && tag[0] == '"' && tag[^1] == '"'
+            && uint.TryParse(tag[1..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
         {
             version = parsed;
             return true;

@@ -25,7 +25,8 @@ public static class ProblemDetailsSetup
             }
 
             problem.Title ??= Problems.TitleOf(status);
-            if (problem.Title.StartsWith("One or more validation", StringComparison.Ordinal) || problem.Title == "An error occurred while processing your request.")
+            if (problem.Title.StartsWith("One or more validation", StringComparison.Ordinal)
+                || problem.Title == "An error occurred while processing your request.")
             {
                 problem.Title = Problems.TitleOf(status);
             }
@@ -49,7 +50,8 @@ public static class ProblemDetailsSetup
 }
 
 /// <summary>Turns exceptions into problem details: input problems are 4xx with the reason, the rest a 500 without internals.</summary>
-public sealed partial class ExceptionToProblemHandler(IProblemDetailsService problems, ILogger<ExceptionToProblemHandler> logger) : IExceptionHandler
+public sealed partial class ExceptionToProblemHandler(IProblemDetailsService problems,
+    ILogger<ExceptionToProblemHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -60,7 +62,8 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         }
 
         httpContext.Response.StatusCode = problem.Status!.Value;
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+        return await problems.TryWriteAsync(
+            new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
 
     private static ProblemDetails Map(Exception exception, HttpContext httpContext)
@@ -74,10 +77,12 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
             case JsonException json:
                 return Simple(400, ErrorCodes.BadRequest, "The body is not valid JSON: " + JsonMessage(json));
             case TenantScopeRequiredException:
-                return Problems.From(new Error(ErrorType.BadRequest, ErrorCodes.OrgRequired, "Name the organization with the X-Org header (slug or id)."));
+                return Problems.From(
+                    new Error(ErrorType.BadRequest, ErrorCodes.OrgRequired, "Name the organization with the X-Org header (slug or id)."));
             case TenantConnectionLimitException:
                 httpContext.Response.Headers.RetryAfter = "1";
-                return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted, "The service is at its database connection limit; retry in a moment."));
+                return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
+                    "The service is at its database connection limit; retry in a moment."));
             case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
                 return Simple(499, "client_closed_request", "The client closed the request.");
             default:
@@ -101,7 +106,8 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
 
     private static ProblemDetails Simple(int status, string code, string detail)
     {
-        var problem = new ProblemDetails { Status = status, Type = Problems.TypeBase + code, Title = Problems.TitleOf(status), Detail = detail };
+        var problem =
+            new ProblemDetails { Status = status, Type = Problems.TypeBase + code, Title = Problems.TitleOf(status), Detail = detail };
         problem.Extensions["code"] = code;
         return problem;
     }

@@ -5,7 +5,9 @@ using Serilog.Context;
 
 namespace CleanCrm.Api.Infrastructure;
 
-/// <summary>Adds the user id to every log event, trace and request log line (never bodies or tokens); the org id is added by org resolution.</summary>
+/// <summary>
+/// Adds the user id to every log event, trace and request log line (never bodies or tokens); the org id is added by org resolution.
+/// </summary>
 public sealed class RequestLogContextMiddleware(RequestDelegate next)
 {
     public async Task InvokeAsync(HttpContext context, HttpCallerContext caller, IDiagnosticContext diagnostics)

@@ -24,14 +24,16 @@ public sealed class RequestSizeLimitMiddleware(RequestDelegate next, IOptions<Ap
                 raised.MaxRequestBodySize = endpointLimit;
             }
         }
-        else if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature && feature.MaxRequestBodySize is null or > 0)
+        else if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature
+            && feature.MaxRequestBodySize is null or > 0)
         {
             feature.MaxRequestBodySize = Math.Min(feature.MaxRequestBodySize ?? long.MaxValue, limit);
         }
 
         if (context.Request.ContentLength > limit)
         {
-            var error = new Error(ErrorType.BadRequest, "payload_too_large", $"The request body is {context.Request.ContentLength} bytes; the limit is {limit} bytes.");
+            var error = new Error(ErrorType.BadRequest, "payload_too_large",
+                $"The request body is {context.Request.ContentLength} bytes; the limit is {limit} bytes.");
             var problem = Problems.From(error);
             problem.Status = StatusCodes.Status413PayloadTooLarge;
             problem.Title = Problems.TitleOf(413);

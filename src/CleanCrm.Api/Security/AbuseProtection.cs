@@ -30,12 +30,14 @@ public static class AbuseProtection
 
     public static void AddCleanCrmAbuseProtection(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(AbuseProtectionOptions.SectionName).Get<AbuseProtectionOptions>() ?? new AbuseProtectionOptions();
+        var options = builder.Configuration.GetSection(AbuseProtectionOptions.SectionName).Get<AbuseProtectionOptions>()
+            ?? new AbuseProtectionOptions();
         builder.Services.AddRateLimiter(limiter =>
         {
             // Only the anonymous entry points are limited per IP. Everything else skips the partitioned limiter (a lock
             // on its partition table and an IP string per request) through SelectiveRateLimiter.
-            limiter.GlobalLimiter = new SelectiveRateLimiter(context => EntryPoint(context) is not null, PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            limiter.GlobalLimiter = new SelectiveRateLimiter(context => EntryPoint(context) is not null,
+                PartitionedRateLimiter.Create<HttpContext, string>(context =>
             {
                 var entryPoint = EntryPoint(context)!;
                 var ip = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
@@ -45,8 +47,10 @@ public static class AbuseProtection
             limiter.OnRejected = async (rejected, cancellationToken) =>
             {
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
-                rejected.HttpContext.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                var problem = Problems.From(new Error(ErrorType.BadRequest, "rate_limited", $"Too many requests from your address; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s."));
+                rejected.HttpContext.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds)
+                    .ToString(CultureInfo.InvariantCulture);
+                var problem = Problems.From(new Error(ErrorType.BadRequest, "rate_limited",
+                    $"Too many requests from your address; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s."));
                 problem.Status = StatusCodes.Status429TooManyRequests;
                 problem.Title = Problems.TitleOf(429);
                 rejected.HttpContext.Response.StatusCode = StatusCodes.Status429TooManyRequests;
@@ -133,7 +137,8 @@ public sealed class AccountSignInThrottle(int attemptsPerMinute) : IDisposable
     {
         var seconds = Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        var problem = Problems.From(new Error(ErrorType.BadRequest, "rate_limited", $"Too many sign-in attempts for this account; retry in {seconds} s."));
+        var problem = Problems.From(
+            new Error(ErrorType.BadRequest, "rate_limited", $"Too many sign-in attempts for this account; retry in {seconds} s."));
         problem.Status = StatusCodes.Status429TooManyRequests;
         problem.Title = Problems.TitleOf(429);
         return TypedResults.Problem(problem);
@@ -142,16 +147,22 @@ public sealed class AccountSignInThrottle(int attemptsPerMinute) : IDisposable
     public void Dispose() => _limiter.Dispose();
 }
 
-/// <summary>Applies <paramref name="inner"/> to the requests <paramref name="applies"/> selects and grants the rest without touching it.</summary>
-internal sealed class SelectiveRateLimiter(Func<HttpContext, bool> applies, PartitionedRateLimiter<HttpContext> inner) : PartitionedRateLimiter<HttpContext>
+/// <summary>
+/// Applies <paramref name="inner"/> to the requests <paramref name="applies"/> selects and grants the rest without touching it.
+/// </summary>
+internal sealed class SelectiveRateLimiter(Func<HttpContext, bool> applies,
+    PartitionedRateLimiter<HttpContext> inner) : PartitionedRateLimiter<HttpContext>
 {
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => applies(resource) ? inner.GetStatistics(resource) : null;
 
     protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount) =>
         applies(resource) ? inner.AttemptAcquire(resource, permitCount) : GrantedLease.Instance;
 
-    protected override ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken) =>
-        applies(resource) ? inner.AcquireAsync(resource, permitCount, cancellationToken) : ValueTask.FromResult<RateLimitLease>(GrantedLease.Instance);
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount,
+        CancellationToken cancellationToken) =>
+        applies(resource)
+            ? inner.AcquireAsync(resource, permitCount, cancellationToken)
+            : ValueTask.FromResult<RateLimitLease>(GrantedLease.Instance);
 
     protected override void Dispose(bool disposing)
     {

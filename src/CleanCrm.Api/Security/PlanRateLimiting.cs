@@ -105,17 +105,21 @@ public sealed class PlanRateLimiter : IDisposable
 
 public sealed class PlanRateLimitMiddleware(RequestDelegate next)
 {
-    public async Task InvokeAsync(HttpContext context, ITenantContext tenantContext, IBillingProfiles profiles, PlanRateLimiter limiter, IOptions<PlanRateLimitOptions> options, HttpCallerContext caller)
+    public async Task InvokeAsync(HttpContext context, ITenantContext tenantContext, IBillingProfiles profiles, PlanRateLimiter limiter,
+        IOptions<PlanRateLimitOptions> options, HttpCallerContext caller)
     {
         var settings = options.Value;
-        if (!settings.Enabled || tenantContext.Current is not { } tenant || await profiles.GetAsync(tenant.OrganizationId, context.RequestAborted) is not { } profile)
+        if (!settings.Enabled || tenantContext.Current is not { } tenant
+            || await profiles.GetAsync(tenant.OrganizationId, context.RequestAborted) is not { } profile)
         {
             await next(context);
             return;
         }
 
         var budget = (int)Math.Ceiling(profile.Limits.ApiRequestsPer10Seconds / (double)settings.Instances);
-        var partition = caller.OrgClaim is not null && ClientId(context) is { } clientId ? $"client:{clientId}" : $"org:{tenant.OrganizationId}";
+        var partition = caller.OrgClaim is not null && ClientId(context) is { } clientId
+            ? $"client:{clientId}"
+            : $"org:{tenant.OrganizationId}";
         var (lease, remaining, reset) = limiter.Acquire(partition, budget);
         using (lease)
         {
@@ -132,7 +136,8 @@ public sealed class PlanRateLimitMiddleware(RequestDelegate next)
 
             headers.RetryAfter = resetSeconds;
             var problem = Problems.From(new Error(ErrorType.BadRequest, "rate_limited",
-                $"The {profile.PlanKey} plan allows {profile.Limits.ApiRequestsPer10Seconds} API requests per 10 seconds; retry in {resetSeconds} s or upgrade for a larger budget."));
+                $"The {profile.PlanKey} plan allows {profile.Limits.ApiRequestsPer10Seconds} API requests per 10 seconds; retry in " +
+                    $"{resetSeconds} s or upgrade for a larger budget."));
             problem.Status = StatusCodes.Status429TooManyRequests;
             problem.Title = Problems.TitleOf(429);
             context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
@@ -142,14 +147,16 @@ public sealed class PlanRateLimitMiddleware(RequestDelegate next)
     }
 
     private static string? ClientId(HttpContext context) =>
-        context.User.FindFirst("client_id")?.Value ?? context.User.FindFirst("azp")?.Value ?? context.User.FindFirst(CleanCrmClaims.Subject)?.Value;
+        context.User.FindFirst("client_id")?.Value ?? context.User.FindFirst("azp")?.Value ?? context.User.FindFirst(CleanCrmClaims.Subject)
+            ?.Value;
 }
 
 public static class PlanRateLimitingExtensions
 {
     public static void AddCleanCrmPlanRateLimiting(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<PlanRateLimitOptions>().Bind(builder.Configuration.GetSection(PlanRateLimitOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<PlanRateLimitOptions>().Bind(builder.Configuration.GetSection(PlanRateLimitOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<PlanRateLimiter>();
     }
 }

@@ -9,7 +9,9 @@ namespace CleanCrm.Api.Tenancy;
 /// <summary>Endpoint metadata: this endpoint works on one organization's data.</summary>
 public sealed class OrgScopedEndpointAttribute : Attribute;
 
-/// <summary>Endpoint metadata: this org-scoped endpoint stays open while the org is suspended (billing, so a suspended org can pay).</summary>
+/// <summary>
+/// Endpoint metadata: this org-scoped endpoint stays open while the org is suspended (billing, so a suspended org can pay).
+/// </summary>
 public sealed class AllowSuspendedOrgAttribute : Attribute;
 
 public static class OrgScopedEndpointExtensions
@@ -22,14 +24,16 @@ public static class OrgScopedEndpointExtensions
 }
 
 /// <summary>
-/// Resolves the organization of an org-scoped request exactly as docs/API.md ("Organizations: X-Org") says and opens its tenant scope for the
+/// Resolves the organization of an org-scoped request exactly as docs/API.md ("Organizations: X-Org") says and opens its tenant scope for
+/// the
 /// rest of the request: org-bound client claim first, then X-Org (slug or id) with a membership check.
 /// </summary>
 public sealed class OrgResolutionMiddleware(RequestDelegate next)
 {
     public const string HeaderName = "X-Org";
 
-    public async Task InvokeAsync(HttpContext context, TenantDirectory directory, TenantScopeFactory scopes, HttpCallerContext caller, Serilog.IDiagnosticContext diagnostics)
+    public async Task InvokeAsync(HttpContext context, TenantDirectory directory, TenantScopeFactory scopes, HttpCallerContext caller,
+        Serilog.IDiagnosticContext diagnostics)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<OrgScopedEndpointAttribute>() is null || caller.UserId is not { } userId)
         {
@@ -44,7 +48,8 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
             location = await directory.FindAsync(claimedOrg, context.RequestAborted);
             if (header.Length > 0 && location is not null && !Names(location, header))
             {
-                await Problems.Result(Error.Forbidden(ErrorCodes.OrgMismatch, $"This client is bound to another organization than '{header}'.")).ExecuteAsync(context);
+                await Problems.Result(Error.Forbidden(ErrorCodes.OrgMismatch,
+                    $"This client is bound to another organization than '{header}'.")).ExecuteAsync(context);
                 return;
             }
 
@@ -52,7 +57,8 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
             if (caller.Role is null)
             {
                 // A bound token must say what it may do; guessing a role would grant more than was issued.
-                await Problems.Result(Error.Forbidden(ErrorCodes.Forbidden, "This client's token carries no valid org_role claim.")).ExecuteAsync(context);
+                await Problems.Result(Error.Forbidden(ErrorCodes.Forbidden, "This client's token carries no valid org_role claim."))
+                    .ExecuteAsync(context);
                 return;
             }
         }
@@ -60,7 +66,8 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
         {
             if (header.Length == 0)
             {
-                await Problems.Result(new Error(ErrorType.BadRequest, ErrorCodes.OrgRequired, "This endpoint works on one organization: send the X-Org header with its slug or id.")).ExecuteAsync(context);
+                await Problems.Result(new Error(ErrorType.BadRequest, ErrorCodes.OrgRequired,
+                    "This endpoint works on one organization: send the X-Org header with its slug or id.")).ExecuteAsync(context);
                 return;
             }
 
@@ -77,19 +84,23 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
         if (location is null || location.Status is OrganizationStatus.Deleting or OrganizationStatus.Deleted)
         {
             // Unknown and not-a-member look the same, so the existence of an org is not leaked.
-            await Problems.Result(new Error(ErrorType.NotFound, ErrorCodes.NotFound, $"Organization '{(header.Length > 0 ? header : caller.OrgClaim)}' was not found.")).ExecuteAsync(context);
+            await Problems.Result(new Error(ErrorType.NotFound, ErrorCodes.NotFound,
+                $"Organization '{(header.Length > 0 ? header : caller.OrgClaim)}' was not found.")).ExecuteAsync(context);
             return;
         }
 
-        if (location.Status == OrganizationStatus.Suspended && context.GetEndpoint()?.Metadata.GetMetadata<AllowSuspendedOrgAttribute>() is null)
+        if (location.Status == OrganizationStatus.Suspended && context.GetEndpoint()
+            ?.Metadata.GetMetadata<AllowSuspendedOrgAttribute>() is null)
         {
-            await Problems.Result(Error.Forbidden(ErrorCodes.OrgSuspended, $"Organization '{location.Slug}' is suspended; contact support or your billing owner.")).ExecuteAsync(context);
+            await Problems.Result(Error.Forbidden(ErrorCodes.OrgSuspended,
+                $"Organization '{location.Slug}' is suspended; contact support or your billing owner.")).ExecuteAsync(context);
             return;
         }
 
         if (location.Status is not (OrganizationStatus.Active or OrganizationStatus.Suspended))
         {
-            var error = new Error(ErrorType.NotReady, ErrorCodes.OrgNotReady, $"Organization '{location.Slug}' is {location.Status.ToString().ToLowerInvariant()}; retry shortly.");
+            var error = new Error(ErrorType.NotReady, ErrorCodes.OrgNotReady,
+                $"Organization '{location.Slug}' is {location.Status.ToString().ToLowerInvariant()}; retry shortly.");
             await Problems.Result(error, http => http.Response.Headers.RetryAfter = "2").ExecuteAsync(context);
             return;
         }
@@ -107,5 +118,8 @@ public sealed class OrgResolutionMiddleware(RequestDelegate next)
         Guid.TryParse(header, out var id) ? id == location.OrganizationId : string.Equals(header, location.Slug, StringComparison.Ordinal);
 
     private static OrgRole? ParseRole(string? value) =>
-        value is not null && Enum.TryParse<OrgRole>(value.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var role) ? role : null;
+        value is not null
+            && Enum.TryParse<OrgRole>(value.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var role)
+            ? role
+            : null;
 }

@@ -65,10 +65,12 @@ public interface IUsageMeter
     /// <paramref name="idempotencyKey"/> returns the first receipt (<see cref="UsageReceipt.Duplicate"/>) without counting
     /// again. Over the allowance: 402 <c>plan_limit_reached</c> and nothing is recorded.
     /// </summary>
-    Task<Result<UsageReceipt>> TryConsumeAsync(Guid organizationId, string metric, long quantity, string idempotencyKey, CancellationToken cancellationToken = default);
+    Task<Result<UsageReceipt>> TryConsumeAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
+        CancellationToken cancellationToken = default);
 }
 
-public sealed record UsageReceipt(string Metric, long Quantity, long UsedThisPeriod, long? Limit, DateTimeOffset PeriodStart, bool Duplicate);
+public sealed record UsageReceipt(string Metric, long Quantity, long UsedThisPeriod, long? Limit, DateTimeOffset PeriodStart,
+    bool Duplicate);
 
 public static class BillingErrors
 {
@@ -76,7 +78,8 @@ public static class BillingErrors
 
     public static Error LimitReached(string limit, long allowed, long used, string plan) =>
         new(ErrorType.PaymentRequired, ErrorCodes.PlanLimitReached,
-            $"The {plan} plan allows {allowed} {limit.Replace('_', ' ')} and {used} are used; upgrade with POST /api/v1/billing/checkout or ask support to raise the limit.")
+            $"The {plan} plan allows {allowed} {limit.Replace('_', ' ')} and {used} are used; upgrade with POST /api/v1/billing/checkout " +
+                $"or ask support to raise the limit.")
         {
             Errors = new Dictionary<string, string[]> { [limit] = [$"limit {allowed} reached ({used} used) on the {plan} plan."] },
         };

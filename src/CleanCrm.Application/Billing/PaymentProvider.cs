@@ -22,7 +22,9 @@ public interface IPaymentProvider
     /// <summary>True when a price is configured for the plan.</summary>
     bool Sells(string planKey);
 
-    /// <summary>Creates the organization's customer; repeating the call returns the same customer (deterministic idempotency key).</summary>
+    /// <summary>
+    /// Creates the organization's customer; repeating the call returns the same customer (deterministic idempotency key).
+    /// </summary>
     Task<string> CreateCustomerAsync(Guid organizationId, string organizationName, string? ownerEmail, CancellationToken cancellationToken);
 
     /// <summary>A Checkout Session in subscription mode; returns its URL.</summary>

@@ -41,9 +41,11 @@ public static class ImportErrors
 
     public static Error UnsupportedMediaType(string? mediaType) =>
         new(ErrorType.UnsupportedMediaType, "unsupported_media_type",
-            $"An import is a CSV file sent as text/csv (or a multipart/form-data upload with a file part); got '{mediaType ?? "no Content-Type"}'.");
+            $"An import is a CSV file sent as text/csv (or a multipart/form-data upload with a file part); got " +
+                $"'{mediaType ?? "no Content-Type"}'.");
 
-    public static Error NoFile() => Error.Validation("file", "The request holds no CSV file: send it as the text/csv body or as a multipart file part.");
+    public static Error NoFile() =>
+        Error.Validation("file", "The request holds no CSV file: send it as the text/csv body or as a multipart file part.");
 
     public static Error Empty() => Error.Validation("file", "The CSV file is empty; it needs a header row and at least one data row.");
 

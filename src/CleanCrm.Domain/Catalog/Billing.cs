@@ -1,6 +1,8 @@
 namespace CleanCrm.Domain.Catalog;
 
-/// <summary>A platform admin's per-org decision about one premium feature; expires on its own when <see cref="ExpiresAt"/> passes.</summary>
+/// <summary>
+/// A platform admin's per-org decision about one premium feature; expires on its own when <see cref="ExpiresAt"/> passes.
+/// </summary>
 public sealed class FeatureOverride
 {
     public Guid OrganizationId { get; set; }

@@ -46,13 +46,19 @@ internal static partial class BackendPriority
     /// Looks on a connection of its own: an error on the backup's connection would end the transaction whose snapshot
     /// pg_dump imports.
     /// </remarks>
-    public static async Task LowerDumpSessionAsync(string connectionString, string applicationName, Task dump, ILogger logger, CancellationToken cancellationToken)
+    public static async Task LowerDumpSessionAsync(string connectionString, string applicationName, Task dump, ILogger logger,
+        CancellationToken cancellationToken)
     {
         try
         {
-            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, ApplicationName = "cleancrm-backup-watch" }.ConnectionString);
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString)
+            {
+                Pooling = false,
+                ApplicationName = "cleancrm-backup-watch"
+            }.ConnectionString);
             await connection.OpenAsync(cancellationToken);
-            await using var find = new NpgsqlCommand("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND backend_type = 'client backend'", connection);
+            await using var find = new NpgsqlCommand(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND backend_type = 'client backend'", connection);
             find.Parameters.Add(new NpgsqlParameter { Value = applicationName });
             for (var attempt = 0; attempt < 500 && !dump.IsCompleted; attempt++)
             {
@@ -71,6 +77,7 @@ internal static partial class BackendPriority
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backups run their database sessions at normal priority: could not lower the priority of server process {ProcessId} ({Reason})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backups run their database sessions at normal priority: could not lower the " +
+        "priority of server process {ProcessId} ({Reason})")]
     private static partial void LogNotLowered(ILogger logger, int processId, string reason);
 }

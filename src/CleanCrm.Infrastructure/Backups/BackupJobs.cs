@@ -74,7 +74,9 @@ public sealed partial class BackupScheduleJob(
         return await QueueHourAsync(new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero), cancellationToken);
     }
 
-    /// <summary>Queues the organizations due in the hour starting at <paramref name="hourStart"/> that have no recent scheduled backup.</summary>
+    /// <summary>
+    /// Queues the organizations due in the hour starting at <paramref name="hourStart"/> that have no recent scheduled backup.
+    /// </summary>
     public async Task<int> QueueHourAsync(DateTimeOffset hourStart, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -117,7 +119,8 @@ public sealed partial class BackupScheduleJob(
 /// Deletes backups older than the organization's plan retention (docs/BILLING.md: free 7 days, pro 30, enterprise 365) from the
 /// store and marks them pruned. The newest succeeded backup of an organization that still exists is always kept.
 /// </summary>
-public sealed partial class BackupPruner(IDbContextFactory<CatalogDbContext> catalogFactory, IBackupStore store, TimeProvider clock, ILogger<BackupPruner> logger)
+public sealed partial class BackupPruner(IDbContextFactory<CatalogDbContext> catalogFactory, IBackupStore store, TimeProvider clock,
+    ILogger<BackupPruner> logger)
 {
     public const string RecurringJobId = "backups-prune";
 
@@ -140,7 +143,8 @@ public sealed partial class BackupPruner(IDbContextFactory<CatalogDbContext> cat
             .Select(g => g.MaxBy(c => c.Backup.FinishedAt)!.Backup.Id)
             .ToHashSet();
         var pruned = 0;
-        foreach (var candidate in candidates.Where(c => c.Backup.FinishedAt!.Value.AddDays(c.BackupRetentionDays) < now && !newest.Contains(c.Backup.Id)))
+        foreach (var candidate in candidates.Where(c => c.Backup.FinishedAt!.Value.AddDays(c.BackupRetentionDays) < now
+            && !newest.Contains(c.Backup.Id)))
         {
             if (candidate.Backup.Location is { } location && candidate.Backup.Store == store.Kind)
             {
@@ -169,7 +173,8 @@ public sealed class BackupOperations(
     IBackupStore store,
     IBackgroundJobClient jobs) : IBackupOperations
 {
-    public async Task<Guid> QueueBackupAsync(Guid organizationId, BackupTrigger trigger, Guid? requestedBy, CancellationToken cancellationToken)
+    public async Task<Guid> QueueBackupAsync(Guid organizationId, BackupTrigger trigger, Guid? requestedBy,
+        CancellationToken cancellationToken)
     {
         var backupId = await runner.CreateAsync(organizationId, trigger, requestedBy, cancellationToken);
         jobs.Enqueue<BackupJob>(job => job.RunAsync(backupId, CancellationToken.None));
@@ -218,7 +223,8 @@ public sealed class BackupOperations(
             : null;
     }
 
-    public Task DropRestoreLeftoverAsync(BackupRestore restore, CancellationToken cancellationToken) => restorer.DropLeftoverAsync(restore, cancellationToken);
+    public Task DropRestoreLeftoverAsync(BackupRestore restore, CancellationToken cancellationToken) =>
+        restorer.DropLeftoverAsync(restore, cancellationToken);
 }
 
 /// <summary>Registers (or removes) the recurring schedule and prune jobs per <see cref="BackupOptions.ScheduleEnabled"/>.</summary>

@@ -51,12 +51,15 @@ public sealed class BackupOptions
 
 public sealed class AzureBlobBackupOptions
 {
-    /// <summary>A storage connection string (Azurite in development); or leave empty and set <see cref="ServiceUri"/> for managed identity.</summary>
+    /// <summary>
+    /// A storage connection string (Azurite in development); or leave empty and set <see cref="ServiceUri"/> for managed identity.
+    /// </summary>
     public string? ConnectionString { get; set; }
 
     public Uri? ServiceUri { get; set; }
 
-    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "CleanCrm:Backups:AzureBlob:Container must be a valid container name.")]
+    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$",
+        ErrorMessage = "CleanCrm:Backups:AzureBlob:Container must be a valid container name.")]
     public string Container { get; set; } = "cleancrm-backups";
 }
 
@@ -64,9 +67,11 @@ internal sealed class BackupOptionsValidator : IValidateOptions<BackupOptions>
 {
     public ValidateOptionsResult Validate(string? name, BackupOptions options)
     {
-        if (options.Store == "AzureBlob" && string.IsNullOrWhiteSpace(options.AzureBlob.ConnectionString) && options.AzureBlob.ServiceUri is null)
+        if (options.Store == "AzureBlob" && string.IsNullOrWhiteSpace(options.AzureBlob.ConnectionString)
+            && options.AzureBlob.ServiceUri is null)
         {
-            return ValidateOptionsResult.Fail("CleanCrm:Backups:Store is AzureBlob: set CleanCrm:Backups:AzureBlob:ConnectionString or CleanCrm:Backups:AzureBlob:ServiceUri.");
+            return ValidateOptionsResult.Fail("CleanCrm:Backups:Store is AzureBlob: set CleanCrm:Backups:AzureBlob:ConnectionString or " +
+                "CleanCrm:Backups:AzureBlob:ServiceUri.");
         }
 
         if (options.Store == "FileSystem" && string.IsNullOrWhiteSpace(options.FileSystemRoot))

@@ -7,7 +7,8 @@ using Microsoft.EntityFrameworkCore;
 namespace CleanCrm.Infrastructure.Backups;
 
 /// <summary>The outcome of restoring one backup in a drill.</summary>
-public sealed record RestoreDrillResult(Guid BackupId, Guid OrganizationId, string Slug, DateTimeOffset? BackupFinishedAt, long? SizeBytes, int Tables, long Rows, bool Passed, string? Reason, double Seconds);
+public sealed record RestoreDrillResult(Guid BackupId, Guid OrganizationId, string Slug, DateTimeOffset? BackupFinishedAt, long? SizeBytes,
+    int Tables, long Rows, bool Passed, string? Reason, double Seconds);
 
 /// <summary>
 /// Proves backups can be restored: takes a random sample of the newest succeeded backup of organizations backed up in the
@@ -72,7 +73,8 @@ public sealed class RestoreDrill(IDbContextFactory<CatalogDbContext> catalogFact
             backup.Tables.Count,
             backup.Tables.Sum(t => t.RowCount),
             done.Status == RestoreStatus.Verified,
-            done.Status == RestoreStatus.Verified ? null : done.Error ?? FleetMigrator.Describe(new InvalidOperationException($"restore ended {done.Status}")),
+            done.Status == RestoreStatus.Verified ? null : done.Error
+                ?? FleetMigrator.Describe(new InvalidOperationException($"restore ended {done.Status}")),
             Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 }

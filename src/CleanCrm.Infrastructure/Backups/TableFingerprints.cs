@@ -17,16 +17,19 @@ public static class TableFingerprints
 
     /// <summary>Fixes how values print, so a row's text does not depend on the server's or session's defaults.</summary>
     public const string StableOutputSettings =
-        "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'";
+        "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output " +
+            "= 'hex'";
 
     /// <summary>What new backups use.</summary>
     public const FingerprintAlgorithm Current = FingerprintAlgorithm.Sum128;
 
-    public static async Task<List<BackupTable>> ComputeAsync(NpgsqlConnection connection, FingerprintAlgorithm algorithm, CancellationToken cancellationToken)
+    public static async Task<List<BackupTable>> ComputeAsync(NpgsqlConnection connection, FingerprintAlgorithm algorithm,
+        CancellationToken cancellationToken)
     {
         var tables = new List<string>();
         await using (var list = new NpgsqlCommand(
-                         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname::text COLLATE \"C\"",
+                         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND " +
+                             "c.relkind IN ('r', 'p') ORDER BY c.relname::text COLLATE \"C\"",
                          connection))
         await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
         {
@@ -44,11 +47,13 @@ public static class TableFingerprints
                 algorithm switch
                 {
                     FingerprintAlgorithm.Md5 =>
-                        $"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h COLLATE \"C\"), '')) FROM (SELECT md5(t::text) AS h FROM {quoted} t) s",
+                        $"SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h COLLATE \"C\"), '')) FROM (SELECT md5(t::text) AS h " +
+                            $"FROM {quoted} t) s",
                     // Sums are numeric (no overflow); reduced mod 2^64 into [0, 2^64) they print as 16 hex digits each.
                     FingerprintAlgorithm.Sum128 =>
                         $"SELECT count(*), mod(mod(coalesce(sum(hashtextextended(x, 0)), 0), {Modulus}) + {Modulus}, {Modulus}), " +
-                        $"mod(mod(coalesce(sum(hashtextextended(x, 1)), 0), {Modulus}) + {Modulus}, {Modulus}) FROM (SELECT t::text AS x FROM {quoted} t) s",
+                        $"mod(mod(coalesce(sum(hashtextextended(x, 1)), 0), {Modulus}) + {Modulus}, {Modulus}) FROM (SELECT t::text AS x " +
+                            $"FROM {quoted} t) s",
                     _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Unknown fingerprint algorithm."),
                 },
                 connection);
@@ -67,7 +72,8 @@ public static class TableFingerprints
     public static async Task<string?> SchemaVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            $"SELECT max(coalesce(to_jsonb(h) ->> 'migration_id', to_jsonb(h) ->> 'MigrationId')) FROM public.{TenantDatabaseProvisioner.Quote(TenantMigrations.HistoryTable)} h",
+            $"SELECT max(coalesce(to_jsonb(h) ->> 'migration_id', to_jsonb(h) ->> 'MigrationId')) FROM " +
+                $"public.{TenantDatabaseProvisioner.Quote(TenantMigrations.HistoryTable)} h",
             connection);
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }

@@ -62,17 +62,21 @@ public sealed partial class TenantBackupRunner(
             return backup;
         }
 
-        await using var slot = await BackupSlot.AcquireAsync(catalogOptions.Value.ConnectionString!, options.Value.MaxConcurrentBackups, TimeSpan.FromSeconds(options.Value.SlotWaitSeconds), cancellationToken);
+        await using var slot = await BackupSlot.AcquireAsync(catalogOptions.Value.ConnectionString!, options.Value.MaxConcurrentBackups,
+            TimeSpan.FromSeconds(options.Value.SlotWaitSeconds), cancellationToken);
         var location = $"{backup.OrganizationId:N}/{backup.Id:N}.dump";
         try
         {
             if (slot is null)
             {
-                throw new InvalidOperationException($"No backup slot became free within {options.Value.SlotWaitSeconds} s (CleanCrm:Backups:MaxConcurrentBackups = {options.Value.MaxConcurrentBackups}).");
+                throw new InvalidOperationException($"No backup slot became free within {options.Value.SlotWaitSeconds} s " +
+                    $"(CleanCrm:Backups:MaxConcurrentBackups = {options.Value.MaxConcurrentBackups}).");
             }
 
-            var organization = await db.Organizations.Include(o => o.DatabaseServer).AsNoTracking().FirstAsync(o => o.Id == backup.OrganizationId, cancellationToken);
-            var server = organization.DatabaseServer ?? throw new InvalidOperationException($"Organization {organization.Slug} has no database.");
+            var organization = await db.Organizations.Include(o => o.DatabaseServer).AsNoTracking()
+                .FirstAsync(o => o.Id == backup.OrganizationId, cancellationToken);
+            var server = organization.DatabaseServer
+                ?? throw new InvalidOperationException($"Organization {organization.Slug} has no database.");
             backup.Status = BackupStatus.Running;
             backup.StartedAt = clock.GetUtcNow();
             backup.DatabaseServerId = server.Id;
@@ -86,7 +90,8 @@ public sealed partial class TenantBackupRunner(
             await using var connection = new NpgsqlConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
             await TenantDatabaseProvisioner.ExecuteAsync(connection, TableFingerprints.StableOutputSettings, cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+            await using var transaction =
+                await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
             await TenantDatabaseProvisioner.ExecuteAsync(connection, "SET TRANSACTION READ ONLY", cancellationToken);
             string snapshot;
             await using (var export = new NpgsqlCommand("SELECT pg_export_snapshot()", connection))
@@ -141,7 +146,8 @@ public sealed partial class TenantBackupRunner(
             backup.Tables.AddRange(tables);
             backup.FinishedAt = clock.GetUtcNow();
             await db.SaveChangesAsync(cancellationToken);
-            LogBackedUp(logger, organization.Slug, backup.Id, size, tables.Sum(t => t.RowCount), (backup.FinishedAt - backup.StartedAt)!.Value.TotalMilliseconds);
+            LogBackedUp(logger, organization.Slug, backup.Id, size, tables.Sum(t => t.RowCount),
+                (backup.FinishedAt - backup.StartedAt)!.Value.TotalMilliseconds);
             return backup;
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -151,7 +157,8 @@ public sealed partial class TenantBackupRunner(
             await DeleteQuietlyAsync(location);
             db.ChangeTracker.Clear();
             await db.Backups.Where(b => b.Id == backup.Id).ExecuteUpdateAsync(
-                s => s.SetProperty(b => b.Status, BackupStatus.Failed).SetProperty(b => b.Error, reason).SetProperty(b => b.FinishedAt, clock.GetUtcNow()).SetProperty(b => b.Location, (string?)null),
+                s => s.SetProperty(b => b.Status, BackupStatus.Failed).SetProperty(b => b.Error, reason)
+                    .SetProperty(b => b.FinishedAt, clock.GetUtcNow()).SetProperty(b => b.Location, (string?)null),
                 CancellationToken.None);
             backup.Status = BackupStatus.Failed;
             backup.Error = reason;
@@ -171,7 +178,8 @@ public sealed partial class TenantBackupRunner(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backed up {Slug} as {BackupId}: {Bytes} bytes, {Rows} rows fingerprinted in {ElapsedMs:0} ms")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Backed up {Slug} as {BackupId}: {Bytes} bytes, {Rows} rows fingerprinted in {ElapsedMs:0} ms")]
     private static partial void LogBackedUp(ILogger logger, string slug, Guid backupId, long bytes, long rows, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Backup {BackupId} of organization {OrganizationId} failed: {Reason}")]
@@ -192,9 +200,14 @@ public sealed class BackupSlot : IAsyncDisposable
 
     private BackupSlot(NpgsqlConnection connection) => _connection = connection;
 
-    public static async Task<BackupSlot?> AcquireAsync(string catalogConnectionString, int slots, TimeSpan wait, CancellationToken cancellationToken)
+    public static async Task<BackupSlot?> AcquireAsync(string catalogConnectionString, int slots, TimeSpan wait,
+        CancellationToken cancellationToken)
     {
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(catalogConnectionString) { Pooling = false, ApplicationName = "cleancrm-backup-slot" }.ConnectionString);
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(catalogConnectionString)
+        {
+            Pooling = false,
+            ApplicationName = "cleancrm-backup-slot"
+        }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         var deadline = DateTime.UtcNow + wait;
         var delay = TimeSpan.FromMilliseconds(50);
@@ -202,7 +215,8 @@ public sealed class BackupSlot : IAsyncDisposable
         {
             while (true)
             {
-                await using (var command = new NpgsqlCommand("SELECT s FROM generate_series(0, $1 - 1) s WHERE pg_try_advisory_lock($2, s) LIMIT 1", connection))
+                await using (var command = new NpgsqlCommand(
+                    "SELECT s FROM generate_series(0, $1 - 1) s WHERE pg_try_advisory_lock($2, s) LIMIT 1", connection))
                 {
                     command.Parameters.AddWithValue(slots);
                     command.Parameters.AddWithValue(LockClass);

@@ -89,7 +89,8 @@ public sealed partial class TenantRestorer(
 
         if (backup.Store != store.Kind)
         {
-            throw new InvalidOperationException($"Backup {backup.Id} is in the {backup.Store} store; this process is configured for {store.Kind}.");
+            throw new InvalidOperationException(
+                $"Backup {backup.Id} is in the {backup.Store} store; this process is configured for {store.Kind}.");
         }
 
         var stored = await store.OpenReadAsync(backup.Location, cancellationToken)
@@ -98,7 +99,8 @@ public sealed partial class TenantRestorer(
         if (!string.Equals(sha256, backup.Sha256, StringComparison.Ordinal) || length != backup.SizeBytes)
         {
             throw new InvalidOperationException(
-                $"checksum mismatch: the stored file has SHA-256 {sha256} ({length} bytes), the backup recorded {backup.Sha256} ({backup.SizeBytes} bytes); refusing to restore it.");
+                $"checksum mismatch: the stored file has SHA-256 {sha256} ({length} bytes), the backup recorded {backup.Sha256} " +
+                    $"({backup.SizeBytes} bytes); refusing to restore it.");
         }
 
         await provisioner.EnsureRoleAsync(target, backup.OrganizationId, cancellationToken);
@@ -116,7 +118,8 @@ public sealed partial class TenantRestorer(
                     ?? throw new InvalidOperationException($"Backup {backup.Id} disappeared from the store during the restore.");
         await using (var hashing = new HashingReadStream(again.Content))
         {
-            await tools.RestoreAsync(new ToolConnection(builder.Host!, builder.Port, builder.Username!, builder.Password!, database), hashing, cancellationToken);
+            await tools.RestoreAsync(new ToolConnection(builder.Host!, builder.Port, builder.Username!, builder.Password!, database),
+                hashing, cancellationToken);
             if (!string.Equals(hashing.Sha256, backup.Sha256, StringComparison.Ordinal))
             {
                 throw new InvalidOperationException("checksum mismatch: the stored file changed while it was being restored.");
@@ -127,7 +130,8 @@ public sealed partial class TenantRestorer(
         {
             await restored.OpenAsync(cancellationToken);
             await TenantDatabaseProvisioner.ExecuteAsync(restored, TableFingerprints.StableOutputSettings, cancellationToken);
-            var differences = TableFingerprints.Differences(backup.Tables, await TableFingerprints.ComputeAsync(restored, backup.FingerprintAlgorithm, cancellationToken));
+            var differences = TableFingerprints.Differences(
+                backup.Tables, await TableFingerprints.ComputeAsync(restored, backup.FingerprintAlgorithm, cancellationToken));
             if (differences.Count > 0)
             {
                 throw new InvalidOperationException($"The restored database differs from the backup: {string.Join("; ", differences)}.");
@@ -137,14 +141,20 @@ public sealed partial class TenantRestorer(
         await provisioner.GrantAsync(target, backup.OrganizationId, database, cancellationToken);
     }
 
-    private async Task SwitchAsync(CatalogDbContext db, BackupRestore restore, DatabaseServer target, string scratch, CancellationToken cancellationToken)
+    private async Task SwitchAsync(CatalogDbContext db, BackupRestore restore, DatabaseServer target, string scratch,
+        CancellationToken cancellationToken)
     {
-        await using var orgLock = await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, restore.OrganizationId, cancellationToken)
-                                  ?? throw new InvalidOperationException("Another job is working on this organization (provisioning, move, migration); the restored database was not switched in.");
-        var organization = await db.Organizations.Include(o => o.DatabaseServer).FirstAsync(o => o.Id == restore.OrganizationId, cancellationToken);
-        if (organization.Status is not (OrganizationStatus.Active or OrganizationStatus.Suspended) || organization.DatabaseServer is not { } current)
+        await using var orgLock =
+            await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, restore.OrganizationId, cancellationToken)
+                                  ?? throw new InvalidOperationException("Another job is working on this organization (provisioning, " +
+                                      "move, migration); the restored database was not switched in.");
+        var organization = await db.Organizations.Include(o => o.DatabaseServer)
+            .FirstAsync(o => o.Id == restore.OrganizationId, cancellationToken);
+        if (organization.Status is not (OrganizationStatus.Active or OrganizationStatus.Suspended)
+            || organization.DatabaseServer is not { } current)
         {
-            throw new InvalidOperationException($"Organization {organization.Slug} is {organization.Status}; it cannot be switched to a restored database.");
+            throw new InvalidOperationException(
+                $"Organization {organization.Slug} is {organization.Status}; it cannot be switched to a restored database.");
         }
 
         var statusBefore = organization.Status;
@@ -183,7 +193,9 @@ public sealed partial class TenantRestorer(
                 }
                 else
                 {
-                    await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"ALTER DATABASE {TenantDatabaseProvisioner.Quote(scratch)} RENAME TO {TenantDatabaseProvisioner.Quote(canonical)}", cancellationToken);
+                    await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
+                        $"ALTER DATABASE {TenantDatabaseProvisioner.Quote(scratch)} RENAME TO {TenantDatabaseProvisioner.Quote(canonical)}",
+                        cancellationToken);
                     restore.PreviousDatabaseName = canonical;
                 }
             }
@@ -192,7 +204,8 @@ public sealed partial class TenantRestorer(
             restore.DatabaseName = canonical;
 
             // A backup from an older schema is brought up to this build's migrations before anyone uses it.
-            var version = await TenantDatabaseProvisioner.MigrateAndGrantAsync(await admin.ConnectionStringAsync(target, "postgres", cancellationToken), organization.Id, cancellationToken);
+            var version = await TenantDatabaseProvisioner.MigrateAndGrantAsync(
+                await admin.ConnectionStringAsync(target, "postgres", cancellationToken), organization.Id, cancellationToken);
             organization.DatabaseServer = await db.DatabaseServers.FirstAsync(s => s.Id == target.Id, cancellationToken);
             organization.DatabaseServerId = target.Id;
             organization.SchemaVersion = version;
@@ -219,14 +232,17 @@ public sealed partial class TenantRestorer(
             return;
         }
 
-        if (restore.Status == RestoreStatus.Switched && restore.PreviousServerId is { } previousId && restore.PreviousDatabaseName is { } previousName)
+        if (restore.Status == RestoreStatus.Switched && restore.PreviousServerId is { } previousId
+            && restore.PreviousDatabaseName is { } previousName)
         {
             var previous = await db.DatabaseServers.AsNoTracking().FirstAsync(s => s.Id == previousId, cancellationToken);
             await DropAsync(previous, previousName, cancellationToken);
             if (previousId != restore.TargetServerId)
             {
                 await using var maintenance = await OpenAsync(previous, "postgres", cancellationToken);
-                await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"DROP ROLE IF EXISTS {TenantDatabaseProvisioner.Quote(Organization.DatabaseRoleFor(restore.OrganizationId))}", cancellationToken);
+                await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
+                    $"DROP ROLE IF EXISTS {TenantDatabaseProvisioner.Quote(Organization.DatabaseRoleFor(restore.OrganizationId))}",
+                    cancellationToken);
             }
         }
     }
@@ -234,7 +250,8 @@ public sealed partial class TenantRestorer(
     public async Task DropAsync(DatabaseServer server, string database, CancellationToken cancellationToken)
     {
         await using var maintenance = await OpenAsync(server, "postgres", cancellationToken);
-        await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(database)} WITH (FORCE)", cancellationToken);
+        await TenantDatabaseProvisioner.ExecuteAsync(
+            maintenance, $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(database)} WITH (FORCE)", cancellationToken);
     }
 
     private async Task DropQuietlyAsync(DatabaseServer server, string database)
@@ -251,7 +268,8 @@ public sealed partial class TenantRestorer(
 
     private static async Task TerminateAsync(NpgsqlConnection maintenance, string database, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", maintenance);
+        await using var command = new NpgsqlCommand(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", maintenance);
         command.Parameters.AddWithValue(database);
         await command.ExecuteScalarAsync(cancellationToken);
     }
@@ -263,7 +281,8 @@ public sealed partial class TenantRestorer(
         return connection;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Restored backup {BackupId} into {Database} on {Server} ({Mode}); every table verified")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Restored backup {BackupId} into {Database} on {Server} ({Mode}); every table verified")]
     private static partial void LogRestored(ILogger logger, Guid backupId, string database, string server, string mode);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Restoring backup {BackupId} failed: {Reason}")]

@@ -9,8 +9,11 @@ using Microsoft.Extensions.Options;
 
 namespace CleanCrm.Infrastructure.Billing;
 
-/// <summary>Suspends organizations whose subscription stayed past due longer than <c>PastDueGraceDays</c>; a payment resumes them.</summary>
-public sealed partial class BillingDunningJob(IDbContextFactory<CatalogDbContext> catalog, IOptions<StripeOptions> options, TimeProvider clock, ILogger<BillingDunningJob> logger)
+/// <summary>
+/// Suspends organizations whose subscription stayed past due longer than <c>PastDueGraceDays</c>; a payment resumes them.
+/// </summary>
+public sealed partial class BillingDunningJob(IDbContextFactory<CatalogDbContext> catalog, IOptions<StripeOptions> options,
+    TimeProvider clock, ILogger<BillingDunningJob> logger)
 {
     public const string RecurringJobId = "billing-dunning";
 
@@ -22,8 +25,10 @@ public sealed partial class BillingDunningJob(IDbContextFactory<CatalogDbContext
         var deadline = now - TimeSpan.FromDays(options.Value.PastDueGraceDays);
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         var overdue = await db.Subscriptions
-            .Where(s => s.Status == SubscriptionStatuses.PastDue && s.PastDueSince != null && s.PastDueSince <= deadline && !s.SuspendedForNonPayment)
-            .Join(db.Organizations.Where(o => o.Status == OrganizationStatus.Active), s => s.OrganizationId, o => o.Id, (s, o) => new { Subscription = s, Organization = o })
+            .Where(s => s.Status == SubscriptionStatuses.PastDue && s.PastDueSince != null && s.PastDueSince <= deadline
+                && !s.SuspendedForNonPayment)
+            .Join(db.Organizations.Where(o => o.Status == OrganizationStatus.Active), s => s.OrganizationId, o => o.Id,
+                (s, o) => new { Subscription = s, Organization = o })
             .ToListAsync(cancellationToken);
         foreach (var row in overdue)
         {
@@ -37,7 +42,8 @@ public sealed partial class BillingDunningJob(IDbContextFactory<CatalogDbContext
         return overdue.Count;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Suspended organization {OrganizationId}: subscription past due since {PastDueSince:o}")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Suspended organization {OrganizationId}: subscription past due since {PastDueSince:o}")]
     private static partial void LogSuspended(ILogger logger, Guid organizationId, DateTimeOffset pastDueSince);
 }
 
@@ -70,7 +76,8 @@ public sealed class UsageReportingJob(IDbContextFactory<CatalogDbContext> catalo
             if (row.CustomerId is not null && row.Rollup.Quantity > 0)
             {
                 // Repeating this call after a crash is harmless: Stripe deduplicates on the identifier and the idempotency key.
-                await stripe.ReportUsageAsync(row.Rollup.Id, row.CustomerId, row.Rollup.Quantity, row.Rollup.PeriodEnd.AddSeconds(-1), cancellationToken);
+                await stripe.ReportUsageAsync(row.Rollup.Id, row.CustomerId, row.Rollup.Quantity, row.Rollup.PeriodEnd.AddSeconds(-1),
+                    cancellationToken);
                 reported++;
             }
 
@@ -88,8 +95,10 @@ public sealed class BillingJobScheduler(IRecurringJobManager jobs) : IHostedServ
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var options = new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc };
-        jobs.AddOrUpdate<BillingDunningJob>(BillingDunningJob.RecurringJobId, HangfireStorage.MaintenanceQueue, job => job.RunAsync(CancellationToken.None), "*/15 * * * *", options);
-        jobs.AddOrUpdate<UsageReportingJob>(UsageReportingJob.RecurringJobId, HangfireStorage.MaintenanceQueue, job => job.RunAsync(CancellationToken.None), "7 * * * *", options);
+        jobs.AddOrUpdate<BillingDunningJob>(BillingDunningJob.RecurringJobId, HangfireStorage.MaintenanceQueue,
+            job => job.RunAsync(CancellationToken.None), "*/15 * * * *", options);
+        jobs.AddOrUpdate<UsageReportingJob>(UsageReportingJob.RecurringJobId, HangfireStorage.MaintenanceQueue,
+            job => job.RunAsync(CancellationToken.None), "7 * * * *", options);
         return Task.CompletedTask;
     }
 

@@ -12,9 +12,11 @@ namespace CleanCrm.Infrastructure.Billing;
 /// Meters usage in the catalog: the period's rollup row is locked, the idempotency key checked, the allowance checked,
 /// then the event is inserted and the rollup incremented, all in one transaction, so concurrent calls never overshoot.
 /// </summary>
-public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalog, IBillingProfiles profiles, TimeProvider clock) : IUsageMeter
+public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalog, IBillingProfiles profiles,
+    TimeProvider clock) : IUsageMeter
 {
-    public async Task<Result<UsageReceipt>> TryConsumeAsync(Guid organizationId, string metric, long quantity, string idempotencyKey, CancellationToken cancellationToken = default)
+    public async Task<Result<UsageReceipt>> TryConsumeAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
+        CancellationToken cancellationToken = default)
     {
         if (!UsageMetrics.All.Contains(metric))
         {
@@ -100,7 +102,8 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
             OccurredAt = now,
         });
         await db.SaveChangesAsync(cancellationToken);
-        await db.UsageRollups.Where(r => r.Id == rollupId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Quantity, r => r.Quantity + quantity), cancellationToken);
+        await db.UsageRollups.Where(r => r.Id == rollupId)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Quantity, r => r.Quantity + quantity), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new UsageReceipt(metric, quantity, used + quantity, limit, start, Duplicate: false);
     }

@@ -48,7 +48,8 @@ public sealed class PlanFeatureFilter(IBillingProfiles profiles, ITenantContext 
     public const string Alias = "CleanCrm.Plan";
 
     public async Task<bool> EvaluateAsync(FeatureFilterEvaluationContext context) =>
-        tenantContext.Current is { } tenant && await profiles.GetAsync(tenant.OrganizationId) is { } profile && profile.IsFeatureEnabled(context.FeatureName, clock.GetUtcNow());
+        tenantContext.Current is { } tenant && await profiles.GetAsync(tenant.OrganizationId) is { } profile
+            && profile.IsFeatureEnabled(context.FeatureName, clock.GetUtcNow());
 }
 
 /// <summary>
@@ -56,10 +57,12 @@ public sealed class PlanFeatureFilter(IBillingProfiles profiles, ITenantContext 
 /// Microsoft.FeatureManagement allows one filter interface per class, so the contextual form is a sibling with the same alias.
 /// </summary>
 [FilterAlias(PlanFeatureFilter.Alias)]
-public sealed class OrganizationPlanFeatureFilter(IBillingProfiles profiles, TimeProvider clock) : IContextualFeatureFilter<OrganizationFeatureContext>
+public sealed class OrganizationPlanFeatureFilter(IBillingProfiles profiles,
+    TimeProvider clock) : IContextualFeatureFilter<OrganizationFeatureContext>
 {
     public async Task<bool> EvaluateAsync(FeatureFilterEvaluationContext featureFilterContext, OrganizationFeatureContext appContext) =>
-        await profiles.GetAsync(appContext.OrganizationId) is { } profile && profile.IsFeatureEnabled(featureFilterContext.FeatureName, clock.GetUtcNow());
+        await profiles.GetAsync(appContext.OrganizationId) is { } profile
+            && profile.IsFeatureEnabled(featureFilterContext.FeatureName, clock.GetUtcNow());
 }
 
 /// <summary>The Application's feature abstraction, answered by Microsoft.FeatureManagement.</summary>

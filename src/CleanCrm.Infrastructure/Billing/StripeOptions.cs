@@ -56,7 +56,8 @@ internal sealed class StripeOptionsValidator : IValidateOptions<StripeOptions>
         var failures = new List<string>();
         if (string.IsNullOrWhiteSpace(options.WebhookSecret))
         {
-            failures.Add($"{StripeOptions.SectionName}:WebhookSecret is required when SecretKey is set (the whsec_… secret of the webhook endpoint).");
+            failures.Add($"{StripeOptions.SectionName}:WebhookSecret is required when SecretKey is set (the whsec_… secret of the " +
+                $"webhook endpoint).");
         }
 
         foreach (var plan in options.Prices.Keys.Where(plan => plan is not (Domain.Catalog.Plan.Pro or Domain.Catalog.Plan.Enterprise)))

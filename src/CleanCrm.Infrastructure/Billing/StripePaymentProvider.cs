@@ -24,7 +24,8 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
     public string? PlanForPrice(string? priceId) =>
         priceId is null ? null : options.Value.Prices.FirstOrDefault(p => string.Equals(p.Value, priceId, StringComparison.Ordinal)).Key;
 
-    public async Task<string> CreateCustomerAsync(Guid organizationId, string organizationName, string? ownerEmail, CancellationToken cancellationToken)
+    public async Task<string> CreateCustomerAsync(Guid organizationId, string organizationName, string? ownerEmail,
+        CancellationToken cancellationToken)
     {
         var customer = await new CustomerService(Client).CreateAsync(
             new CustomerCreateOptions
@@ -41,7 +42,8 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
     public async Task<string> CreateCheckoutSessionAsync(CheckoutRequest request, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var metadata = new Dictionary<string, string> { [OrganizationIdKey] = request.OrganizationId.ToString(), [PlanKey] = request.PlanKey };
+        var metadata =
+            new Dictionary<string, string> { [OrganizationIdKey] = request.OrganizationId.ToString(), [PlanKey] = request.PlanKey };
         var session = await new Stripe.Checkout.SessionService(Client).CreateAsync(
             new Stripe.Checkout.SessionCreateOptions
             {
@@ -50,7 +52,8 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
                 ClientReferenceId = request.OrganizationId.ToString(),
                 Metadata = metadata,
                 SubscriptionData = new Stripe.Checkout.SessionSubscriptionDataOptions { Metadata = metadata },
-                LineItems = [new Stripe.Checkout.SessionLineItemOptions { Price = settings.Prices[request.PlanKey], Quantity = request.Quantity }],
+                LineItems =
+                    [new Stripe.Checkout.SessionLineItemOptions { Price = settings.Prices[request.PlanKey], Quantity = request.Quantity }],
                 SuccessUrl = settings.SuccessUrl.OriginalString,
                 CancelUrl = settings.CancelUrl.OriginalString,
             },
@@ -61,14 +64,19 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
     public async Task<string> CreatePortalSessionAsync(string customerId, CancellationToken cancellationToken)
     {
         var session = await new Stripe.BillingPortal.SessionService(Client).CreateAsync(
-            new Stripe.BillingPortal.SessionCreateOptions { Customer = customerId, ReturnUrl = options.Value.PortalReturnUrl.OriginalString },
+            new Stripe.BillingPortal.SessionCreateOptions
+            {
+                Customer = customerId,
+                ReturnUrl = options.Value.PortalReturnUrl.OriginalString
+            },
             cancellationToken: cancellationToken);
         return session.Url;
     }
 
     public async Task<IReadOnlyList<InvoiceDto>> ListInvoicesAsync(string customerId, CancellationToken cancellationToken)
     {
-        var invoices = await new InvoiceService(Client).ListAsync(new InvoiceListOptions { Customer = customerId, Limit = 24 }, cancellationToken: cancellationToken);
+        var invoices = await new InvoiceService(Client)
+            .ListAsync(new InvoiceListOptions { Customer = customerId, Limit = 24 }, cancellationToken: cancellationToken);
         return [.. invoices.Data.Select(i => new InvoiceDto(
             i.Id,
             i.Number,

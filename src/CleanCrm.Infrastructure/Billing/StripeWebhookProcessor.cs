@@ -57,7 +57,8 @@ public sealed partial class StripeWebhookProcessor(
         try
         {
             // Default tolerance (300 s) refuses replays of old deliveries; API version differences are tolerated.
-            stripeEvent = EventUtility.ConstructEvent(payload, signature ?? string.Empty, settings.WebhookSecret, throwOnApiVersionMismatch: false);
+            stripeEvent =
+                EventUtility.ConstructEvent(payload, signature ?? string.Empty, settings.WebhookSecret, throwOnApiVersionMismatch: false);
         }
         catch (StripeException exception)
         {
@@ -86,7 +87,9 @@ public sealed partial class StripeWebhookProcessor(
             return WebhookOutcome.Duplicate;
         }
 
-        var organizationId = HandledTypes.Contains(stripeEvent.Type) ? await ApplyAsync(db, stripeEvent, created, now, cancellationToken) : null;
+        var organizationId = HandledTypes.Contains(stripeEvent.Type)
+            ? await ApplyAsync(db, stripeEvent, created, now, cancellationToken)
+            : null;
         if (organizationId is { } org)
         {
             await db.WebhookEvents.Where(e => e.Provider == Provider && e.EventId == stripeEvent.Id)
@@ -122,7 +125,8 @@ public sealed partial class StripeWebhookProcessor(
         }
     }
 
-    private async Task<Guid?> ApplyAsync(CatalogDbContext db, Event stripeEvent, DateTimeOffset created, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<Guid?> ApplyAsync(CatalogDbContext db, Event stripeEvent, DateTimeOffset created, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
         string? customerId = null;
         Guid? organizationId = null;
@@ -141,14 +145,17 @@ public sealed partial class StripeWebhookProcessor(
         }
 
         var eventSubscription = stripeEvent.Data.Object as Subscription;
-        if (organizationId is null && eventSubscription?.Metadata is { } metadata && metadata.TryGetValue(StripePaymentProvider.OrganizationIdKey, out var fromMetadata) && Guid.TryParse(fromMetadata, out var parsed))
+        if (organizationId is null && eventSubscription?.Metadata is { } metadata
+            && metadata.TryGetValue(StripePaymentProvider.OrganizationIdKey, out var fromMetadata)
+            && Guid.TryParse(fromMetadata, out var parsed))
         {
             organizationId = parsed;
         }
 
         organizationId ??= customerId is null
             ? null
-            : await db.Subscriptions.Where(s => s.StripeCustomerId == customerId).Select(s => (Guid?)s.OrganizationId).FirstOrDefaultAsync(cancellationToken);
+            : await db.Subscriptions.Where(s => s.StripeCustomerId == customerId).Select(s => (Guid?)s.OrganizationId)
+                .FirstOrDefaultAsync(cancellationToken);
         if (organizationId is not { } id)
         {
             LogUnmatched(logger, stripeEvent.Id, stripeEvent.Type);
@@ -156,7 +163,8 @@ public sealed partial class StripeWebhookProcessor(
         }
 
         // Serializes concurrent events of one org, so they neither race to create its row nor overwrite each other.
-        var locked = await db.Database.SqlQuery<Guid>($"SELECT id AS \"Value\" FROM organizations WHERE id = {id} FOR UPDATE").ToListAsync(cancellationToken);
+        var locked = await db.Database.SqlQuery<Guid>($"SELECT id AS \"Value\" FROM organizations WHERE id = {id} FOR UPDATE")
+            .ToListAsync(cancellationToken);
         var organization = locked.Count == 0 ? null : await db.Organizations.FirstAsync(o => o.Id == id, cancellationToken);
         if (organization is null || organization.Status is OrganizationStatus.Deleting or OrganizationStatus.Deleted)
         {
@@ -187,8 +195,10 @@ public sealed partial class StripeWebhookProcessor(
         {
             var billing = links.Billing(organization.Slug);
             await mail.AddToOwnersAsync(db, organization.Id, (email, name) => stripeEvent.Type == EventTypes.InvoicePaymentFailed
-                ? Application.Common.Email.EmailTemplates.PaymentFailed(organization.Id, email, name, organization.Name, options.Value.PastDueGraceDays, billing)
-                : Application.Common.Email.EmailTemplates.TrialEnding(organization.Id, email, name, organization.Name, account.TrialEndsAt, billing), cancellationToken);
+                ? Application.Common.Email.EmailTemplates.PaymentFailed(organization.Id, email, name, organization.Name,
+                    options.Value.PastDueGraceDays, billing)
+                : Application.Common.Email.EmailTemplates.TrialEnding(organization.Id, email, name, organization.Name, account.TrialEndsAt,
+                    billing), cancellationToken);
         }
 
         return organization.Id;
@@ -197,14 +207,17 @@ public sealed partial class StripeWebhookProcessor(
     private void ApplySubscription(BillingSubscription account, Organization organization, Subscription subscription, DateTimeOffset now)
     {
         // An old subscription's cancellation must not undo the one that replaced it.
-        if (account.StripeSubscriptionId is { } current && current != subscription.Id && !SubscriptionStatuses.GrantsPlan(subscription.Status))
+        if (account.StripeSubscriptionId is { } current && current != subscription.Id
+            && !SubscriptionStatuses.GrantsPlan(subscription.Status))
         {
             return;
         }
 
         var item = subscription.Items?.Data?.FirstOrDefault();
         var plan = stripe.PlanForPrice(item?.Price?.Id)
-                   ?? (subscription.Metadata?.TryGetValue(StripePaymentProvider.PlanKey, out var fromMetadata) == true ? fromMetadata : null);
+                   ?? (subscription.Metadata?.TryGetValue(StripePaymentProvider.PlanKey, out var fromMetadata) == true
+                       ? fromMetadata
+                       : null);
         account.StripeSubscriptionId = subscription.Id;
         account.Status = subscription.Status;
         account.PlanKey = plan;
@@ -217,7 +230,8 @@ public sealed partial class StripeWebhookProcessor(
 
         var newPlan = SubscriptionStatuses.GrantsPlan(subscription.Status) && plan is Plan.Pro or Plan.Enterprise
             ? plan
-            : subscription.Status is SubscriptionStatuses.Canceled or SubscriptionStatuses.Unpaid or SubscriptionStatuses.IncompleteExpired or SubscriptionStatuses.Paused
+            : subscription.Status is SubscriptionStatuses.Canceled or SubscriptionStatuses.Unpaid or SubscriptionStatuses.IncompleteExpired
+                or SubscriptionStatuses.Paused
                 ? Plan.Free
                 : organization.PlanKey;
         if (newPlan != organization.PlanKey)

@@ -16,7 +16,8 @@ namespace CleanCrm.Infrastructure.Email;
 /// and API) goes out once; a failure is retried by Hangfire until <see cref="EmailOptions.MaxAttempts"/>.
 /// </summary>
 public sealed partial class EmailDeliveryJob(
-    IDbContextFactory<CatalogDbContext> catalogFactory, EmailQueue queue, IOptions<EmailOptions> options, TimeProvider clock, ILogger<EmailDeliveryJob> logger)
+    IDbContextFactory<CatalogDbContext> catalogFactory, EmailQueue queue, IOptions<EmailOptions> options, TimeProvider clock,
+    ILogger<EmailDeliveryJob> logger)
 {
     [AutomaticRetry(Attempts = 20, DelaysInSeconds = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600])]
     [Queue(Jobs.HangfireStorage.DefaultQueue)]
@@ -24,7 +25,8 @@ public sealed partial class EmailDeliveryJob(
     {
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var email = await db.OutgoingEmails.FromSql($"SELECT * FROM outgoing_emails WHERE id = {emailId} FOR UPDATE SKIP LOCKED").FirstOrDefaultAsync(cancellationToken);
+        var email = await db.OutgoingEmails.FromSql($"SELECT * FROM outgoing_emails WHERE id = {emailId} FOR UPDATE SKIP LOCKED")
+            .FirstOrDefaultAsync(cancellationToken);
         if (email is null || email.Status != OutgoingEmailStatus.Pending || email.ProtectedBody is null)
         {
             return; // Sent, given up, or being sent by another worker right now.
@@ -100,7 +102,8 @@ public sealed class EmailDeliveryException(string message, Exception inner) : Ex
 
 /// <summary>Worker only: queues pending mail that was never handed to the job queue (or whose job was lost).</summary>
 public sealed partial class EmailOutboxSweeper(
-    IDbContextFactory<CatalogDbContext> catalogFactory, EmailQueue queue, IOptions<EmailOptions> options, TimeProvider clock, ILogger<EmailOutboxSweeper> logger)
+    IDbContextFactory<CatalogDbContext> catalogFactory, EmailQueue queue, IOptions<EmailOptions> options, TimeProvider clock,
+    ILogger<EmailOutboxSweeper> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -134,7 +137,8 @@ public sealed partial class EmailOutboxSweeper(
             if (queue.Enqueue(id))
             {
                 queued++;
-                await db.OutgoingEmails.Where(e => e.Id == id).ExecuteUpdateAsync(s => s.SetProperty(e => e.QueuedAt, now), cancellationToken);
+                await db.OutgoingEmails.Where(e => e.Id == id)
+                    .ExecuteUpdateAsync(s => s.SetProperty(e => e.QueuedAt, now), cancellationToken);
             }
         }
 

@@ -39,7 +39,8 @@ public sealed class SmtpOptions
     public int Port { get; set; } = 2525;
 
     /// <summary><c>None</c> (local catchers), <c>StartTls</c> (port 587) or <c>SslOnConnect</c> (port 465).</summary>
-    [RegularExpression("^(None|StartTls|SslOnConnect)$", ErrorMessage = "CleanCrm:Email:Smtp:Security must be None, StartTls or SslOnConnect.")]
+    [RegularExpression("^(None|StartTls|SslOnConnect)$",
+        ErrorMessage = "CleanCrm:Email:Smtp:Security must be None, StartTls or SslOnConnect.")]
     public string Security { get; set; } = "None";
 
     public string? Username { get; set; }

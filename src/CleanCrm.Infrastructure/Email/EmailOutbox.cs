@@ -17,7 +17,8 @@ namespace CleanCrm.Infrastructure.Email;
 /// Adds messages to a catalog unit of work (encrypted body) and, once that unit commits, hands them to the mail job.
 /// If handing over fails (no job storage in this process, a crash), the worker's <see cref="EmailOutboxSweeper"/> does it.
 /// </summary>
-public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, IServiceProvider services, TimeProvider clock, ILogger<EmailQueue> logger)
+public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, IServiceProvider services, TimeProvider clock,
+    ILogger<EmailQueue> logger)
 {
     internal const string ProtectorPurpose = "CleanCrm.Email.Body.v1";
 
@@ -47,7 +48,8 @@ public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, I
     }
 
     /// <summary>Adds one message per owner of the organization (built from the owner's email and name) to the unit of work.</summary>
-    public async Task AddToOwnersAsync(CatalogDbContext db, Guid organizationId, Func<string, string, EmailMessage> message, CancellationToken cancellationToken)
+    public async Task AddToOwnersAsync(CatalogDbContext db, Guid organizationId, Func<string, string, EmailMessage> message,
+        CancellationToken cancellationToken)
     {
         var owners = await db.Memberships.AsNoTracking().Where(m => m.OrganizationId == organizationId && m.Role == OrgRole.Owner)
             .Select(m => new { m.User!.Email, m.User.Name }).ToListAsync(cancellationToken);
@@ -67,7 +69,8 @@ public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, I
 
         try
         {
-            jobs.Create<EmailDeliveryJob>(job => job.SendAsync(emailId, CancellationToken.None), new EnqueuedState(HangfireStorage.DefaultQueue));
+            jobs.Create<EmailDeliveryJob>(job => job.SendAsync(emailId, CancellationToken.None),
+                new EnqueuedState(HangfireStorage.DefaultQueue));
             return true;
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
@@ -78,7 +81,8 @@ public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, I
     }
 
     internal EmailBody Unprotect(string protectedBody) =>
-        JsonSerializer.Deserialize<EmailBody>(_protector.Unprotect(protectedBody)) ?? throw new InvalidOperationException("Empty email body.");
+        JsonSerializer.Deserialize<EmailBody>(_protector.Unprotect(protectedBody))
+            ?? throw new InvalidOperationException("Empty email body.");
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not queue email {EmailId}; the outbox sweeper will")]
     private static partial void LogEnqueueFailed(ILogger logger, Exception exception, Guid emailId);

@@ -10,7 +10,8 @@ namespace CleanCrm.Infrastructure.Identity;
 /// <summary>Writes the member row inside the organization's own database (idempotent upsert).</summary>
 public sealed class TenantMemberSync(ITenantScopeFactory scopes, TenantDbContextFactory contexts, TimeProvider clock) : ITenantMemberSync
 {
-    public async Task UpsertAsync(Guid organizationId, Guid userId, string email, string name, OrgRole role, CancellationToken cancellationToken)
+    public async Task UpsertAsync(Guid organizationId, Guid userId, string email, string name, OrgRole role,
+        CancellationToken cancellationToken)
     {
         await using var scope = await scopes.BeginAsync(organizationId, cancellationToken);
         await using var db = contexts.CreateForCurrentScope();

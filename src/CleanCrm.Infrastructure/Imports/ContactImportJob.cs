@@ -26,14 +26,17 @@ public sealed class ContactImportJob(ITenantScopeFactory scopes, ContactImporter
     }
 }
 
-/// <summary>Enqueues imports on Hangfire. A failure is logged and reported to the caller, which fails the import (docs/IMPORTS.md).</summary>
+/// <summary>
+/// Enqueues imports on Hangfire. A failure is logged and reported to the caller, which fails the import (docs/IMPORTS.md).
+/// </summary>
 public sealed partial class HangfireImportQueue(IBackgroundJobClient jobs, ILogger<HangfireImportQueue> logger) : IImportQueue
 {
     public Task<bool> EnqueueAsync(Guid organizationId, Guid importId, CancellationToken cancellationToken)
     {
         try
         {
-            jobs.Create<ContactImportJob>(job => job.RunAsync(organizationId, importId, CancellationToken.None), new EnqueuedState(HangfireStorage.DefaultQueue));
+            jobs.Create<ContactImportJob>(job => job.RunAsync(organizationId, importId, CancellationToken.None),
+                new EnqueuedState(HangfireStorage.DefaultQueue));
             return Task.FromResult(true);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
@@ -43,6 +46,7 @@ public sealed partial class HangfireImportQueue(IBackgroundJobClient jobs, ILogg
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not queue import {ImportId}; it is marked failed and the caller asked to upload again")]
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Could not queue import {ImportId}; it is marked failed and the caller asked to upload again")]
     private static partial void LogEnqueueFailed(ILogger logger, Exception exception, Guid importId);
 }

@@ -21,7 +21,8 @@ namespace CleanCrm.Infrastructure.Imports;
 /// and publishes progress.
 /// </summary>
 public sealed partial class ContactImporter(
-    TenantDbContextFactory contexts, Microsoft.Extensions.Options.IOptions<ImportOptions> options, TimeProvider clock, ILogger<ContactImporter> logger)
+    TenantDbContextFactory contexts, Microsoft.Extensions.Options.IOptions<ImportOptions> options, TimeProvider clock,
+    ILogger<ContactImporter> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
@@ -36,9 +37,11 @@ public sealed partial class ContactImporter(
         var sideConnection = (NpgsqlConnection)side.Database.GetDbConnection();
         var import = await side.Imports.AsNoTracking().FirstOrDefaultAsync(i => i.Id == importId, cancellationToken);
         var startedAt = clock.GetUtcNow();
-        if (import is null || await ClaimAsync(sideConnection, importId, startedAt, startedAt.AddSeconds(-options.Value.StaleAfterSeconds), cancellationToken) == 0)
+        if (import is null || await ClaimAsync(sideConnection, importId, startedAt, startedAt.AddSeconds(-options.Value.StaleAfterSeconds),
+            cancellationToken) == 0)
         {
-            if (import is not null && await side.Imports.AsNoTracking().AnyAsync(i => i.Id == importId && i.Status == ImportStatus.Running, cancellationToken))
+            if (import is not null && await side.Imports.AsNoTracking()
+                .AnyAsync(i => i.Id == importId && i.Status == ImportStatus.Running, cancellationToken))
             {
                 // Another delivery of this job is importing it, or its worker died recently: ask the queue to come back
                 // later; once the row is stale the import is claimed again (nothing of the dead attempt was committed).
@@ -95,16 +98,19 @@ public sealed partial class ContactImporter(
         ) ON COMMIT DROP
         """;
 
-    private static Task<int> ClaimAsync(NpgsqlConnection connection, Guid importId, DateTimeOffset now, DateTimeOffset staleBefore, CancellationToken cancellationToken) =>
+    private static Task<int> ClaimAsync(NpgsqlConnection connection, Guid importId, DateTimeOffset now, DateTimeOffset staleBefore,
+        CancellationToken cancellationToken) =>
         ExecuteAsync(
             connection,
-            "UPDATE imports SET status = 'running', started_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL AND (status = 'queued' OR (status = 'running' AND updated_at < $3))",
+            "UPDATE imports SET status = 'running', started_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL AND (status = " +
+                "'queued' OR (status = 'running' AND updated_at < $3))",
             cancellationToken,
             now,
             importId,
             staleBefore);
 
-    private async Task StageAsync(NpgsqlConnection connection, NpgsqlConnection sideConnection, Guid importId, Progress progress, CancellationToken cancellationToken)
+    private async Task StageAsync(NpgsqlConnection connection, NpgsqlConnection sideConnection, Guid importId, Progress progress,
+        CancellationToken cancellationToken)
     {
         var reader = new CsvRecordReader(new ImportUploadReadStream(sideConnection, importId), ImportLimits.MaxFieldLength);
         var record = new List<string>();
@@ -117,7 +123,8 @@ public sealed partial class ContactImporter(
         var rowErrors = new List<ImportRowError>();
         var published = Stopwatch.StartNew();
         await using (var copy = await connection.BeginBinaryImportAsync(
-                         "COPY import_staging (line, id, first_name, last_name, email, phone, job_title, source, company_domain, company_name, custom_fields) FROM STDIN (FORMAT BINARY)",
+                         "COPY import_staging (line, id, first_name, last_name, email, phone, job_title, source, company_domain, " +
+                             "company_name, custom_fields) FROM STDIN (FORMAT BINARY)",
                          cancellationToken))
         {
             copy.Timeout = StatementTimeout;
@@ -125,7 +132,8 @@ public sealed partial class ContactImporter(
             {
                 if (++progress.RowsRead > ImportLimits.MaxDataRows)
                 {
-                    throw new CsvFormatException(reader.RecordLine, $"the file has more than {ImportLimits.MaxDataRows:N0} data rows; split it into several imports.");
+                    throw new CsvFormatException(reader.RecordLine,
+                        $"the file has more than {ImportLimits.MaxDataRows:N0} data rows; split it into several imports.");
                 }
 
                 rowErrors.Clear();
@@ -166,9 +174,12 @@ public sealed partial class ContactImporter(
     }
 
     private static ValueTask WriteTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken) =>
-        value is null ? new ValueTask(copy.WriteNullAsync(cancellationToken)) : new ValueTask(copy.WriteAsync(value, NpgsqlDbType.Text, cancellationToken));
+        value is null
+            ? new ValueTask(copy.WriteNullAsync(cancellationToken))
+            : new ValueTask(copy.WriteAsync(value, NpgsqlDbType.Text, cancellationToken));
 
-    private async Task<Outcome> MergeAsync(NpgsqlConnection connection, Import import, Progress progress, CancellationToken cancellationToken)
+    private async Task<Outcome> MergeAsync(NpgsqlConnection connection, Import import, Progress progress,
+        CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var actor = import.CreatedBy;
@@ -176,14 +187,18 @@ public sealed partial class ContactImporter(
         // Within the file the first row with an email wins; later ones are reported against it.
         var duplicates = new List<ImportRowError>();
         var duplicateCount = 0;
-        await using (var command = new NpgsqlCommand(DeleteDuplicatesWithinFile, connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds })
+        await using (var command = new NpgsqlCommand(DeleteDuplicatesWithinFile, connection)
+        {
+            CommandTimeout = (int)StatementTimeout.TotalSeconds
+        })
         {
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ImportLimits.StoredRowErrors });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 duplicateCount = (int)reader.GetInt64(2);
-                duplicates.Add(new ImportRowError(reader.GetInt32(0), "email", $"duplicates the email of line {reader.GetInt32(1)} in this file; the first row wins."));
+                duplicates.Add(new ImportRowError(reader.GetInt32(0), "email",
+                    $"duplicates the email of line {reader.GetInt32(1)} in this file; the first row wins."));
             }
         }
 
@@ -194,7 +209,10 @@ public sealed partial class ContactImporter(
             // write keeps. Such rows fail with the numbers; the contact is left as it was.
             var oversized = new List<ImportRowError>();
             var oversizedCount = 0;
-            await using (var command = new NpgsqlCommand(RemoveOversizedMerges, connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds })
+            await using (var command = new NpgsqlCommand(RemoveOversizedMerges, connection)
+            {
+                CommandTimeout = (int)StatementTimeout.TotalSeconds
+            })
             {
                 command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = FieldRules.MaxCustomFields });
                 command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = FieldRules.MaxCustomFieldsBytes });
@@ -206,7 +224,9 @@ public sealed partial class ContactImporter(
                     oversized.Add(new ImportRowError(
                         reader.GetInt32(0),
                         "customFields",
-                        $"merged with the contact's existing custom fields they would be {reader.GetInt64(1)} fields and {reader.GetInt32(2)} bytes of JSON; at most {FieldRules.MaxCustomFields} fields and {FieldRules.MaxCustomFieldsBytes / 1024} KB are allowed."));
+                        $"merged with the contact's existing custom fields they would be {reader.GetInt64(1)} " +
+                            $"fields and {reader.GetInt32(2)} bytes of JSON; at most {FieldRules.MaxCustomFields} fields and " +
+                            $"{FieldRules.MaxCustomFieldsBytes / 1024} KB are allowed."));
                 }
             }
 
@@ -226,10 +246,16 @@ public sealed partial class ContactImporter(
         }
 
         int inserted, updated;
-        await using (var command = new NpgsqlCommand(MergeContacts(import.OnDuplicate, progress.WithDomain, progress.WithNameOnly), connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds })
+        await using (var command = new NpgsqlCommand(
+            MergeContacts(import.OnDuplicate, progress.WithDomain, progress.WithNameOnly), connection)
+        {
+            CommandTimeout = (int)StatementTimeout.TotalSeconds
+        })
         {
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-            command.Parameters.Add(actor is { } id ? new NpgsqlParameter<Guid> { TypedValue = id } : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+            command.Parameters.Add(actor is { } id
+                ? new NpgsqlParameter<Guid> { TypedValue = id }
+                : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             inserted = (int)reader.GetInt64(0);
@@ -240,7 +266,8 @@ public sealed partial class ContactImporter(
         return new Outcome(inserted, updated, merged - inserted - updated, progress.FailedRows, (int)companiesCreated);
     }
 
-    private async Task FinishAsync(NpgsqlConnection connection, Guid importId, Outcome outcome, Progress progress, CancellationToken cancellationToken)
+    private async Task FinishAsync(NpgsqlConnection connection, Guid importId, Outcome outcome, Progress progress,
+        CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await ExecuteAsync(
@@ -251,7 +278,8 @@ public sealed partial class ContactImporter(
             WHERE id = $9
             """,
             cancellationToken,
-            progress.RowsRead, outcome.Inserted, outcome.Updated, outcome.Skipped, outcome.Failed, outcome.CompaniesCreated, progress.ErrorsJson(), now, importId);
+            progress.RowsRead, outcome.Inserted, outcome.Updated, outcome.Skipped, outcome.Failed, outcome.CompaniesCreated,
+            progress.ErrorsJson(), now, importId);
         await ExecuteAsync(connection, "DELETE FROM import_upload_chunks WHERE import_id = $1", cancellationToken, importId);
 
         // Bulk rows bypass EF (and its audit interceptor): one audit entry for the whole import, in the same transaction,
@@ -265,11 +293,13 @@ public sealed partial class ContactImporter(
             FROM imports WHERE id = $10
             """,
             cancellationToken,
-            Guid.CreateVersion7(), now, outcome.Inserted, outcome.Updated, outcome.Skipped, outcome.Failed, outcome.CompaniesCreated, progress.RowsRead,
+            Guid.CreateVersion7(), now, outcome.Inserted, outcome.Updated, outcome.Skipped, outcome.Failed, outcome.CompaniesCreated,
+                progress.RowsRead,
             System.Diagnostics.Activity.Current?.TraceId.ToHexString(), importId);
     }
 
-    private async Task FailAsync(NpgsqlConnection connection, Guid importId, string reason, Progress progress, CancellationToken cancellationToken)
+    private async Task FailAsync(NpgsqlConnection connection, Guid importId, string reason, Progress progress,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -282,7 +312,8 @@ public sealed partial class ContactImporter(
                 WHERE id = $6
                 """,
                 cancellationToken,
-                reason.Length > 2000 ? reason[..2000] : reason, progress.RowsRead, progress.FailedRows, progress.ErrorsJson(), now, importId);
+                reason.Length > 2000 ? reason[..2000] : reason, progress.RowsRead, progress.FailedRows, progress.ErrorsJson(), now,
+                importId);
             await ExecuteAsync(connection, "DELETE FROM import_upload_chunks WHERE import_id = $1", cancellationToken, importId);
         }
         catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException)
@@ -292,15 +323,18 @@ public sealed partial class ContactImporter(
     }
 
     private async Task PublishAsync(NpgsqlConnection connection, Guid importId, Progress progress, CancellationToken cancellationToken) =>
-        await ExecuteAsync(connection, "UPDATE imports SET rows_read = $1, failed = $2, updated_at = $3 WHERE id = $4", cancellationToken, progress.RowsRead, progress.FailedRows, clock.GetUtcNow(), importId);
+        await ExecuteAsync(connection, "UPDATE imports SET rows_read = $1, failed = $2, updated_at = $3 WHERE id = $4", cancellationToken,
+            progress.RowsRead, progress.FailedRows, clock.GetUtcNow(), importId);
 
-    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object?[] parameters)
+    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken,
+        params object?[] parameters)
     {
         await using var command = Command(connection, sql, parameters);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object?[] parameters)
+    private static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken,
+        params object?[] parameters)
     {
         await using var command = Command(connection, sql, parameters);
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
@@ -311,7 +345,9 @@ public sealed partial class ContactImporter(
         var command = new NpgsqlCommand(sql, connection) { CommandTimeout = (int)StatementTimeout.TotalSeconds };
         foreach (var parameter in parameters)
         {
-            command.Parameters.Add(parameter is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid } : new NpgsqlParameter { Value = parameter });
+            command.Parameters.Add(parameter is null
+                ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid }
+                : new NpgsqlParameter { Value = parameter });
         }
 
         return command;
@@ -385,7 +421,9 @@ public sealed partial class ContactImporter(
             (false, true) => "cn.id",
             _ => "NULL::uuid",
         };
-        var joins = (withDomain ? "\nLEFT JOIN companies cd ON s.company_domain IS NOT NULL AND cd.domain = s.company_domain AND cd.deleted_at IS NULL" : string.Empty)
+        var joins = (withDomain
+            ? "\nLEFT JOIN companies cd ON s.company_domain IS NOT NULL AND cd.domain = s.company_domain AND cd.deleted_at IS NULL"
+            : string.Empty)
                     + (withNameOnly
                         ? """
 
@@ -463,13 +501,17 @@ public sealed partial class ContactImporter(
         public string ErrorsJson() => JsonSerializer.Serialize(_errors, Json);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Import {ImportId}: {RowsRead} rows read, {Inserted} inserted, {Updated} updated, {Skipped} skipped, {Failed} failed")]
-    private static partial void LogImported(ILogger logger, Guid importId, int rowsRead, int inserted, int updated, int skipped, int failed);
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Import {ImportId}: {RowsRead} rows read, {Inserted} inserted, {Updated} updated, {Skipped} skipped, {Failed} failed")]
+    private static partial void LogImported(ILogger logger, Guid importId, int rowsRead, int inserted, int updated, int skipped,
+        int failed);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Import {ImportId} rejected: the file is malformed at line {Line}; nothing was imported")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Import {ImportId} rejected: the file is malformed at line {Line}; nothing was imported")]
     private static partial void LogRejected(ILogger logger, Guid importId, int line);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Import {ImportId} was not queued (already running, finished or deleted); nothing to do")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Import {ImportId} was not queued (already running, finished or deleted); nothing to do")]
     private static partial void LogNotClaimed(ILogger logger, Guid importId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not record the failure of import {ImportId}")]
@@ -477,4 +519,5 @@ public sealed partial class ContactImporter(
 }
 
 /// <summary>The import is being run by another delivery of its job (or was orphaned too recently to take over).</summary>
-public sealed class ImportBusyException(Guid importId) : Exception($"Import {importId} is running elsewhere or was orphaned less than the stale period ago; retry later.");
+public sealed class ImportBusyException(Guid importId) : Exception(
+    $"Import {importId} is running elsewhere or was orphaned less than the stale period ago; retry later.");

@@ -68,7 +68,8 @@ public sealed class ImportUploadStore(TenantDbContext db, IOptions<ImportOptions
         {
             long total = 0;
             var sequence = 0;
-            await using var insert = new NpgsqlCommand("INSERT INTO import_upload_chunks (import_id, sequence, data) VALUES ($1, $2, $3)", connection, (NpgsqlTransaction)transaction.GetDbTransaction());
+            await using var insert = new NpgsqlCommand("INSERT INTO import_upload_chunks (import_id, sequence, data) VALUES ($1, $2, $3)",
+                connection, (NpgsqlTransaction)transaction.GetDbTransaction());
             var id = new NpgsqlParameter<Guid> { TypedValue = import.Id };
             var seq = new NpgsqlParameter<int>();
             var data = new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea };
@@ -99,7 +100,8 @@ public sealed class ImportUploadStore(TenantDbContext db, IOptions<ImportOptions
                 return ImportErrors.Empty();
             }
 
-            await using (var size = new NpgsqlCommand("UPDATE imports SET size_bytes = $1 WHERE id = $2", connection, (NpgsqlTransaction)transaction.GetDbTransaction()))
+            await using (var size = new NpgsqlCommand("UPDATE imports SET size_bytes = $1 WHERE id = $2", connection,
+                (NpgsqlTransaction)transaction.GetDbTransaction()))
             {
                 size.Parameters.Add(new NpgsqlParameter<long> { TypedValue = total });
                 size.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = import.Id });
@@ -165,7 +167,8 @@ internal sealed class ImportUploadReadStream(NpgsqlConnection connection, Guid i
                 return 0;
             }
 
-            await using var select = new NpgsqlCommand("SELECT data FROM import_upload_chunks WHERE import_id = $1 AND sequence = $2", connection);
+            await using var select =
+                new NpgsqlCommand("SELECT data FROM import_upload_chunks WHERE import_id = $1 AND sequence = $2", connection);
             select.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = importId });
             select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _sequence++ });
             if (await select.ExecuteScalarAsync(cancellationToken) is byte[] next)

@@ -31,7 +31,8 @@ public sealed class FleetMigrationJob(FleetMigrator migrator, TimeProvider clock
         ArgumentNullException.ThrowIfNull(storage);
         using var connection = storage.GetConnection();
         var entries = connection.GetAllEntriesFromHash(LastRunHash);
-        if (entries is null || !entries.TryGetValue("report", out var json) || JsonSerializer.Deserialize<FleetMigrationReport>(json, Json) is not { } report)
+        if (entries is null || !entries.TryGetValue("report", out var json)
+            || JsonSerializer.Deserialize<FleetMigrationReport>(json, Json) is not { } report)
         {
             return null;
         }

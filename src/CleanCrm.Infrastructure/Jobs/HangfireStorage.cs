@@ -10,12 +10,19 @@ public static class HangfireStorage
     public const string DefaultQueue = "default";
     public const string MaintenanceQueue = "maintenance";
 
-    public static IGlobalConfiguration UseCatalogStorage(this IGlobalConfiguration configuration, string catalogConnectionString, TimeSpan? queuePollInterval = null) =>
+    public static IGlobalConfiguration UseCatalogStorage(this IGlobalConfiguration configuration, string catalogConnectionString,
+        TimeSpan? queuePollInterval = null) =>
         configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UsePostgreSqlStorage(
                 storage => storage.UseNpgsqlConnection(catalogConnectionString),
-                new PostgreSqlStorageOptions { SchemaName = "hangfire", PrepareSchemaIfNecessary = true, QueuePollInterval = queuePollInterval ?? TimeSpan.FromSeconds(1), InvisibilityTimeout = TimeSpan.FromMinutes(5) });
+                new PostgreSqlStorageOptions
+                {
+                    SchemaName = "hangfire",
+                    PrepareSchemaIfNecessary = true,
+                    QueuePollInterval = queuePollInterval ?? TimeSpan.FromSeconds(1),
+                    InvisibilityTimeout = TimeSpan.FromMinutes(5)
+                });
 }

@@ -20,5 +20,6 @@ public sealed class CatalogDbContextDesignTimeFactory : IDesignTimeDbContextFact
 /// <summary>Lets <c>dotnet ef</c> build the tenant model without any tenant.</summary>
 public sealed class TenantDbContextDesignTimeFactory : IDesignTimeDbContextFactory<TenantDbContext>
 {
-    public TenantDbContext CreateDbContext(string[] args) => TenantMigrations.CreateMigrationContext("Host=localhost;Database=cleancrm_tenant_template");
+    public TenantDbContext CreateDbContext(string[] args) =>
+        TenantMigrations.CreateMigrationContext("Host=localhost;Database=cleancrm_tenant_template");
 }

@@ -48,10 +48,12 @@ public sealed partial class DatabaseMigrator(
             await connection.OpenAsync(cancellationToken);
             if (!await TenantDatabaseProvisioner.DatabaseExistsAsync(connection, catalogName, cancellationToken))
             {
-                await TenantDatabaseProvisioner.ExecuteAsync(connection, $"CREATE DATABASE {TenantDatabaseProvisioner.Quote(catalogName)}", cancellationToken);
+                await TenantDatabaseProvisioner.ExecuteAsync(connection, $"CREATE DATABASE {TenantDatabaseProvisioner.Quote(catalogName)}",
+                    cancellationToken);
             }
         }
-        catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.InvalidCatalogName)
+        catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.InsufficientPrivilege
+            or PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.InvalidCatalogName)
         {
             // No rights on the maintenance database: the catalog is expected to exist already.
         }
@@ -61,7 +63,8 @@ public sealed partial class DatabaseMigrator(
     public async Task MigrateTemplatesAsync(CancellationToken cancellationToken)
     {
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
-        var servers = await db.DatabaseServers.AsNoTracking().Where(s => s.Status == DatabaseServerStatus.Active).ToListAsync(cancellationToken);
+        var servers = await db.DatabaseServers.AsNoTracking().Where(s => s.Status == DatabaseServerStatus.Active)
+            .ToListAsync(cancellationToken);
         foreach (var server in servers)
         {
             await MigrateTemplateAsync(server, cancellationToken);
@@ -78,7 +81,8 @@ public sealed partial class DatabaseMigrator(
             {
                 try
                 {
-                    await TenantDatabaseProvisioner.ExecuteAsync(connection, $"CREATE DATABASE {TenantDatabaseProvisioner.Quote(template)}", cancellationToken);
+                    await TenantDatabaseProvisioner.ExecuteAsync(connection, $"CREATE DATABASE {TenantDatabaseProvisioner.Quote(template)}",
+                        cancellationToken);
                 }
                 catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.DuplicateDatabase)
                 {
@@ -89,11 +93,13 @@ public sealed partial class DatabaseMigrator(
             // Tenant roles get CONNECT on their own database only: not the template, not the maintenance databases.
             await TenantDatabaseProvisioner.ExecuteAsync(
                 connection,
-                $"REVOKE ALL ON DATABASE {TenantDatabaseProvisioner.Quote(template)} FROM PUBLIC; REVOKE CONNECT ON DATABASE postgres FROM PUBLIC; REVOKE CONNECT ON DATABASE template1 FROM PUBLIC",
+                $"REVOKE ALL ON DATABASE {TenantDatabaseProvisioner.Quote(template)} FROM PUBLIC; REVOKE CONNECT ON DATABASE postgres " +
+                    $"FROM PUBLIC; REVOKE CONNECT ON DATABASE template1 FROM PUBLIC",
                 cancellationToken);
         }
 
-        var version = await TenantMigrations.MigrateAsync(await admin.ConnectionStringAsync(server, template, cancellationToken), cancellationToken);
+        var version =
+            await TenantMigrations.MigrateAsync(await admin.ConnectionStringAsync(server, template, cancellationToken), cancellationToken);
         LogTemplateMigrated(logger, template, server.Name, version);
         return version;
     }

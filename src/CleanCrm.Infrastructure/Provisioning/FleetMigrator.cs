@@ -21,10 +21,12 @@ public enum FleetMigrationPhase
 }
 
 /// <summary>A snapshot of a fleet run; reported from several threads at once, so a consumer must be thread-safe.</summary>
-public sealed record FleetMigrationProgress(FleetMigrationPhase Phase, int Total, int Done, int Migrated, int Skipped, int Failed, string? LastSlug);
+public sealed record FleetMigrationProgress(FleetMigrationPhase Phase, int Total, int Done, int Migrated, int Skipped, int Failed,
+    string? LastSlug);
 
 /// <summary>What happened to one organization's database in a fleet run.</summary>
-public sealed record FleetTenantResult(Guid OrganizationId, string Slug, string? FromVersion, string? ToVersion, string? Reason, double Seconds);
+public sealed record FleetTenantResult(Guid OrganizationId, string Slug, string? FromVersion, string? ToVersion, string? Reason,
+    double Seconds);
 
 /// <summary>The template database of one server: its version afterwards, or why it failed.</summary>
 public sealed record FleetTemplateResult(string Server, string? Version, string? Error);
@@ -70,7 +72,8 @@ public sealed partial class FleetMigrator(
 {
     private const string Migratable = "('active', 'suspended')";
 
-    public async Task<FleetMigrationReport> MigrateAsync(int? maxParallelism, IProgress<FleetMigrationProgress>? progress, CancellationToken cancellationToken)
+    public async Task<FleetMigrationReport> MigrateAsync(int? maxParallelism, IProgress<FleetMigrationProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var parallelism = maxParallelism ?? migrationOptions.Value.MaxParallelism;
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, nameof(maxParallelism));
@@ -85,7 +88,8 @@ public sealed partial class FleetMigrator(
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
         var servers = await db.DatabaseServers.AsNoTracking().ToDictionaryAsync(s => s.Id, cancellationToken);
         var templates = new List<FleetTemplateResult>();
-        foreach (var server in servers.Values.Where(s => s.Status == DatabaseServerStatus.Active).OrderBy(s => s.Name, StringComparer.Ordinal))
+        foreach (var server in servers.Values.Where(s => s.Status == DatabaseServerStatus.Active)
+            .OrderBy(s => s.Name, StringComparer.Ordinal))
         {
             templates.Add(await MigrateTemplateAsync(server, cancellationToken));
         }
@@ -100,7 +104,8 @@ public sealed partial class FleetMigrator(
         // EF refuses to migrate a model that has changes no migration captures; checked once here, not per tenant.
         if (pending.Count > 0 && TenantMigrations.HasPendingModelChanges())
         {
-            throw new InvalidOperationException("The tenant model has changes that no tenant migration captures; add a migration before migrating the fleet.");
+            throw new InvalidOperationException(
+                "The tenant model has changes that no tenant migration captures; add a migration before migrating the fleet.");
         }
 
         // Each server's admin credentials are read from the secret store once per run, not once per tenant.
@@ -134,11 +139,13 @@ public sealed partial class FleetMigrator(
                 var (outcome, result) = await MigrateTenantAsync(candidate, adminConnections, target, ct);
                 (outcome switch { Outcome.Migrated => migrated, Outcome.Skipped => skipped, _ => failed }).Add(result);
                 var count = Interlocked.Increment(ref done);
-                progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Tenants, pending.Count, count, migrated.Count, skipped.Count, failed.Count, candidate.Slug));
+                progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Tenants, pending.Count, count, migrated.Count,
+                    skipped.Count, failed.Count, candidate.Slug));
             });
         var tenantsDuration = tenantsStarted.Elapsed;
 
-        static List<FleetTenantResult> Sorted(IEnumerable<FleetTenantResult> results) => results.OrderBy(r => r.Slug, StringComparer.Ordinal).ToList();
+        static List<FleetTenantResult> Sorted(IEnumerable<FleetTenantResult> results) =>
+            results.OrderBy(r => r.Slug, StringComparer.Ordinal).ToList();
         var report = new FleetMigrationReport(
             target,
             parallelism,
@@ -150,7 +157,8 @@ public sealed partial class FleetMigrator(
             templates,
             tenantsDuration,
             started.Elapsed);
-        progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Completed, pending.Count, done, migrated.Count, skipped.Count, failed.Count, null));
+        progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Completed, pending.Count, done, migrated.Count, skipped.Count,
+            failed.Count, null));
         LogFleetMigrated(logger, target, report.Migrated.Count, report.SkippedCount, report.Failed.Count, report.Duration.TotalSeconds);
         return report;
     }
@@ -185,7 +193,8 @@ public sealed partial class FleetMigrator(
             await catalog.OpenAsync(cancellationToken);
             if (!await OrganizationLock.TryAcquireAsync(catalog, candidate.Id, cancellationToken))
             {
-                return (Outcome.Skipped, Result(null, "busy: another process holds the organization's lock (migration, provisioning or move); run again later"));
+                return (Outcome.Skipped,
+                    Result(null, "busy: another process holds the organization's lock (migration, provisioning or move); run again later"));
             }
 
             try
@@ -209,7 +218,8 @@ public sealed partial class FleetMigrator(
 
                 if (current.Value.ServerId is not { } serverId || !adminConnections.TryGetValue(serverId, out var server))
                 {
-                    return (Outcome.Failed, Result(null, "its database server is not the one listed when the run started, or is not registered; run again"));
+                    return (Outcome.Failed,
+                        Result(null, "its database server is not the one listed when the run started, or is not registered; run again"));
                 }
 
                 if (server.ConnectionString is null)
@@ -229,7 +239,8 @@ public sealed partial class FleetMigrator(
                 // Migrate, then grant: new tables are already covered by the default privileges set at provisioning
                 // (they are created by the same migrator role); granting again, idempotently, also covers a migrator
                 // role that changed since.
-                var version = await TenantDatabaseProvisioner.MigrateAndGrantAsync(server.ConnectionString, candidate.Id, cancellationToken);
+                var version =
+                    await TenantDatabaseProvisioner.MigrateAndGrantAsync(server.ConnectionString, candidate.Id, cancellationToken);
                 await UpdateVersionAsync(catalog, candidate.Id, version, cancellationToken);
                 directory.Invalidate(candidate.Id);
                 if (version != target)
@@ -253,9 +264,11 @@ public sealed partial class FleetMigrator(
         }
     }
 
-    private static async Task<(string? SchemaVersion, Guid? ServerId)?> ReadAsync(NpgsqlConnection catalog, Guid organizationId, CancellationToken cancellationToken)
+    private static async Task<(string? SchemaVersion, Guid? ServerId)?> ReadAsync(NpgsqlConnection catalog, Guid organizationId,
+        CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand($"SELECT schema_version, database_server_id FROM organizations WHERE id = $1 AND status IN {Migratable}", catalog);
+        await using var command = new NpgsqlCommand(
+            $"SELECT schema_version, database_server_id FROM organizations WHERE id = $1 AND status IN {Migratable}", catalog);
         command.Parameters.AddWithValue(organizationId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -266,7 +279,8 @@ public sealed partial class FleetMigrator(
         return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetGuid(1));
     }
 
-    private async Task UpdateVersionAsync(NpgsqlConnection catalog, Guid organizationId, string version, CancellationToken cancellationToken)
+    private async Task UpdateVersionAsync(NpgsqlConnection catalog, Guid organizationId, string version,
+        CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("UPDATE organizations SET schema_version = $2, updated_at = $3 WHERE id = $1", catalog);
         command.Parameters.AddWithValue(organizationId);
@@ -316,6 +330,7 @@ public sealed partial class FleetMigrator(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Migrating the template database on server {Server} failed: {Reason}")]
     private static partial void LogTemplateFailed(ILogger logger, string server, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Fleet migrated to {Target}: {Migrated} migrated, {Skipped} skipped, {Failed} failed in {Seconds:0.0} s")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Fleet migrated to {Target}: {Migrated} migrated, {Skipped} skipped, {Failed} failed in {Seconds:0.0} s")]
     private static partial void LogFleetMigrated(ILogger logger, string target, int migrated, int skipped, int failed, double seconds);
 }

@@ -33,7 +33,8 @@ public sealed class IdentityBootstrap(
             {
                 Permissions.Endpoints.Token, Permissions.Endpoints.Revocation,
                 Permissions.GrantTypes.Password, Permissions.GrantTypes.RefreshToken,
-                Permissions.Scopes.Email, Permissions.Scopes.Profile, Permissions.Prefixes.Scope + "api", Permissions.Prefixes.Scope + Scopes.OfflineAccess,
+                Permissions.Scopes.Email, Permissions.Scopes.Profile, Permissions.Prefixes.Scope + "api", Permissions.Prefixes.Scope
+                    + Scopes.OfflineAccess,
             },
         }, cancellationToken);
 
@@ -44,13 +45,16 @@ public sealed class IdentityBootstrap(
             DisplayName = "CleanCrm web app",
             Permissions =
             {
-                Permissions.Endpoints.Authorization, Permissions.Endpoints.Token, Permissions.Endpoints.Revocation, Permissions.Endpoints.EndSession,
+                Permissions.Endpoints.Authorization, Permissions.Endpoints.Token, Permissions.Endpoints.Revocation,
+                    Permissions.Endpoints.EndSession,
                 Permissions.GrantTypes.AuthorizationCode, Permissions.GrantTypes.RefreshToken, Permissions.ResponseTypes.Code,
-                Permissions.Scopes.Email, Permissions.Scopes.Profile, Permissions.Prefixes.Scope + "api", Permissions.Prefixes.Scope + Scopes.OfflineAccess,
+                Permissions.Scopes.Email, Permissions.Scopes.Profile, Permissions.Prefixes.Scope + "api", Permissions.Prefixes.Scope
+                    + Scopes.OfflineAccess,
             },
             Requirements = { Requirements.Features.ProofKeyForCodeExchange },
         };
-        foreach (var uri in configuration.GetSection("CleanCrm:Identity:SpaRedirectUris").Get<string[]>() ?? ["http://localhost:5173/callback"])
+        foreach (var uri in configuration.GetSection("CleanCrm:Identity:SpaRedirectUris").Get<string[]>()
+            ?? ["http://localhost:5173/callback"])
         {
             spa.RedirectUris.Add(new Uri(uri));
         }
@@ -59,7 +63,8 @@ public sealed class IdentityBootstrap(
         await EnsureBootstrapAdminAsync(cancellationToken);
     }
 
-    private static async Task EnsureClientAsync(IOpenIddictApplicationManager applications, OpenIddictApplicationDescriptor descriptor, CancellationToken cancellationToken)
+    private static async Task EnsureClientAsync(IOpenIddictApplicationManager applications, OpenIddictApplicationDescriptor descriptor,
+        CancellationToken cancellationToken)
     {
         if (await applications.FindByClientIdAsync(descriptor.ClientId!, cancellationToken) is null)
         {

@@ -50,9 +50,11 @@ public sealed class OpenIddictApiClientRegistry(IServiceScopeFactory scopes) : I
         foreach (var row in rows)
         {
             using var properties = JsonDocument.Parse(row.Properties!);
-            if (properties.RootElement.TryGetProperty(OrganizationProperty, out var org) && org.ValueKind == JsonValueKind.String && org.GetString() == needle)
+            if (properties.RootElement.TryGetProperty(OrganizationProperty, out var org) && org.ValueKind == JsonValueKind.String
+                && org.GetString() == needle)
             {
-                var role = properties.RootElement.TryGetProperty(RoleProperty, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+                var role = properties.RootElement.TryGetProperty(RoleProperty, out var value) && value.ValueKind == JsonValueKind.String
+                    ? value.GetString() : null;
                 result.Add(new ApiClientDto(row.ClientId!, row.DisplayName ?? string.Empty, role ?? "member"));
             }
         }

@@ -25,10 +25,13 @@ public sealed partial class OrganizationDeletionJob(
     [Queue(HangfireStorage.MaintenanceQueue)]
     public async Task RunAsync(Guid organizationId, CancellationToken cancellationToken)
     {
-        await using var orgLock = await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, organizationId, cancellationToken)
-                                  ?? throw new InvalidOperationException($"Organization {organizationId} is locked by another job; the deletion is retried.");
+        await using var orgLock =
+            await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, organizationId, cancellationToken)
+                                  ?? throw new InvalidOperationException(
+                                      $"Organization {organizationId} is locked by another job; the deletion is retried.");
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
-        var organization = await db.Organizations.Include(o => o.DatabaseServer).FirstOrDefaultAsync(o => o.Id == organizationId, cancellationToken);
+        var organization = await db.Organizations.Include(o => o.DatabaseServer)
+            .FirstOrDefaultAsync(o => o.Id == organizationId, cancellationToken);
         if (organization is null || organization.Status != OrganizationStatus.Deleting)
         {
             // Cancelled (resumed by an admin) or already done.
@@ -37,12 +40,14 @@ public sealed partial class OrganizationDeletionJob(
 
         // The final backup comes first; if it fails the database is kept and the job retries.
         if (organization.DatabaseServer is not null && backupOptions.Value.BeforeDelete
-            && !await db.Backups.AnyAsync(b => b.OrganizationId == organizationId && b.Trigger == BackupTrigger.PreDelete && b.Status == BackupStatus.Succeeded && b.QueuedAt >= organization.UpdatedAt, cancellationToken))
+            && !await db.Backups.AnyAsync(b => b.OrganizationId == organizationId && b.Trigger == BackupTrigger.PreDelete
+                && b.Status == BackupStatus.Succeeded && b.QueuedAt >= organization.UpdatedAt, cancellationToken))
         {
             var final = await backups.BackupNowAsync(organizationId, BackupTrigger.PreDelete, cancellationToken);
             if (final.Status != BackupStatus.Succeeded)
             {
-                throw new InvalidOperationException($"The final backup of {organization.Slug} failed ({final.Error}); its database is kept and the deletion retried.");
+                throw new InvalidOperationException(
+                    $"The final backup of {organization.Slug} failed ({final.Error}); its database is kept and the deletion retried.");
             }
         }
 
@@ -62,11 +67,13 @@ public sealed partial class OrganizationDeletionJob(
     private static partial void LogDeleted(ILogger logger, string slug);
 }
 
-public sealed class HangfireOrganizationDeletionScheduler(IBackgroundJobClient jobs, IOptions<ProvisioningOptions> options) : IOrganizationDeletionScheduler
+public sealed class HangfireOrganizationDeletionScheduler(IBackgroundJobClient jobs,
+    IOptions<ProvisioningOptions> options) : IOrganizationDeletionScheduler
 {
     public Task ScheduleAsync(Guid organizationId, CancellationToken cancellationToken)
     {
-        jobs.Schedule<OrganizationDeletionJob>(job => job.RunAsync(organizationId, CancellationToken.None), TimeSpan.FromMinutes(options.Value.DeleteGraceMinutes));
+        jobs.Schedule<OrganizationDeletionJob>(job => job.RunAsync(organizationId, CancellationToken.None),
+            TimeSpan.FromMinutes(options.Value.DeleteGraceMinutes));
         return Task.CompletedTask;
     }
 }

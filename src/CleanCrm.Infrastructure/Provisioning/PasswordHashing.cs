@@ -13,5 +13,6 @@ public sealed class PasswordHashing : IPasswordHashing
     public string Hash(string password) => _hasher.HashPassword(Anyone, password);
 
     public bool Verify(string hash, string password) =>
-        _hasher.VerifyHashedPassword(Anyone, hash, password) is PasswordVerificationResult.Success or PasswordVerificationResult.SuccessRehashNeeded;
+        _hasher.VerifyHashedPassword(Anyone, hash, password) is PasswordVerificationResult.Success
+            or PasswordVerificationResult.SuccessRehashNeeded;
 }

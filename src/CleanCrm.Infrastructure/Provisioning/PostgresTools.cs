@@ -47,7 +47,8 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
     public async Task DumpIntoAsync(ToolConnection source, ToolConnection target, CancellationToken cancellationToken)
     {
         using var dump = Start(PgDump, source, ["--format=custom", "--no-owner", "--no-acl", "--dbname", source.Database]);
-        using var restore = Start(PgRestore, target, ["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", "--dbname", target.Database], redirectInput: true);
+        using var restore = Start(PgRestore, target,
+            ["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", "--dbname", target.Database], redirectInput: true);
         var dumpErrors = dump.StandardError.ReadToEndAsync(cancellationToken);
         var restoreErrors = restore.StandardError.ReadToEndAsync(cancellationToken);
         await dump.StandardOutput.BaseStream.CopyToAsync(restore.StandardInput.BaseStream, cancellationToken);
@@ -56,7 +57,8 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
         if (dump.ExitCode != 0 || restore.ExitCode != 0)
         {
             throw new InvalidOperationException(
-                $"Copying {source.Database} failed: pg_dump exited {dump.ExitCode} ({(await dumpErrors).Trim()}), pg_restore exited {restore.ExitCode} ({(await restoreErrors).Trim()}).");
+                $"Copying {source.Database} failed: pg_dump exited {dump.ExitCode} ({(await dumpErrors).Trim()}), pg_restore exited " +
+                    $"{restore.ExitCode} ({(await restoreErrors).Trim()}).");
         }
     }
 
@@ -64,7 +66,8 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
     /// Runs <c>pg_dump -Fc</c> of <paramref name="source"/> (inside an exported snapshot when given) and hands its output
     /// stream to <paramref name="consume"/>; throws when pg_dump fails, after the consumer has seen what it wrote.
     /// </summary>
-    public async Task DumpAsync(ToolConnection source, string? snapshot, DumpSettings settings, Func<Stream, CancellationToken, Task> consume, CancellationToken cancellationToken)
+    public async Task DumpAsync(ToolConnection source, string? snapshot, DumpSettings settings,
+        Func<Stream, CancellationToken, Task> consume, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(settings);
@@ -105,7 +108,8 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(dump);
-        using var restore = Start(PgRestore, target, ["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", "--dbname", target.Database], redirectInput: true);
+        using var restore = Start(PgRestore, target,
+            ["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", "--dbname", target.Database], redirectInput: true);
         var errors = restore.StandardError.ReadToEndAsync(cancellationToken);
         try
         {
@@ -145,7 +149,8 @@ public sealed class PostgresTools(IOptions<PostgresToolsOptions> options)
         }
     }
 
-    private static Process Start(string program, ToolConnection connection, string[] arguments, bool redirectInput = false, string? applicationName = null)
+    private static Process Start(string program, ToolConnection connection, string[] arguments, bool redirectInput = false,
+        string? applicationName = null)
     {
         var start = new ProcessStartInfo(program)
         {

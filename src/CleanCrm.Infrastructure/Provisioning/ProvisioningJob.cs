@@ -30,10 +30,12 @@ public sealed partial class HangfireProvisioningQueue(
     {
         try
         {
-            jobs.Create<ProvisioningJob>(job => job.RunAsync(runId, CancellationToken.None), new EnqueuedState(HangfireStorage.ProvisioningQueue));
+            jobs.Create<ProvisioningJob>(job => job.RunAsync(runId, CancellationToken.None),
+                new EnqueuedState(HangfireStorage.ProvisioningQueue));
             await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
             var now = clock.GetUtcNow();
-            await db.ProvisioningRuns.Where(r => r.Id == runId).ExecuteUpdateAsync(s => s.SetProperty(r => r.QueuedAt, now), cancellationToken);
+            await db.ProvisioningRuns.Where(r => r.Id == runId)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.QueuedAt, now), cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -88,7 +90,8 @@ public sealed partial class ProvisioningOutboxSweeper(
         var queued = 0;
         foreach (var candidate in candidates)
         {
-            await using (var orgLock = await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, candidate.OrganizationId, cancellationToken))
+            await using (var orgLock = await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!,
+                candidate.OrganizationId, cancellationToken))
             {
                 if (orgLock is null)
                 {

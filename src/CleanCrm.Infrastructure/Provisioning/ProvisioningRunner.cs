@@ -50,7 +50,8 @@ public sealed class ProvisioningMetrics : IDisposable
     {
         _meter = meterFactory.Create(MeterName);
         StepDuration = _meter.CreateHistogram<double>("cleancrm.provisioning.step.duration", "ms", "Duration of one provisioning step");
-        RunDuration = _meter.CreateHistogram<double>("cleancrm.provisioning.run.duration", "ms", "Duration of a provisioning run from start to outcome");
+        RunDuration = _meter.CreateHistogram<double>("cleancrm.provisioning.run.duration", "ms",
+            "Duration of a provisioning run from start to outcome");
         Runs = _meter.CreateCounter<long>("cleancrm.provisioning.runs", description: "Provisioning runs by outcome");
     }
 
@@ -88,14 +89,16 @@ public sealed partial class ProvisioningRunner(
     public async Task<ProvisioningStatus> RunAsync(Guid runId, CancellationToken cancellationToken)
     {
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
-        var organizationId = await db.ProvisioningRuns.Where(r => r.Id == runId).Select(r => (Guid?)r.OrganizationId).FirstOrDefaultAsync(cancellationToken);
+        var organizationId = await db.ProvisioningRuns.Where(r => r.Id == runId).Select(r => (Guid?)r.OrganizationId)
+            .FirstOrDefaultAsync(cancellationToken);
         if (organizationId is null)
         {
             LogUnknownRun(logger, runId);
             return ProvisioningStatus.Failed;
         }
 
-        await using var orgLock = await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, organizationId.Value, cancellationToken);
+        await using var orgLock =
+            await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, organizationId.Value, cancellationToken);
         if (orgLock is null)
         {
             LogBusy(logger, organizationId.Value);
@@ -108,7 +111,8 @@ public sealed partial class ProvisioningRunner(
             return run.Status;
         }
 
-        var organization = await db.Organizations.Include(o => o.DatabaseServer).FirstAsync(o => o.Id == run.OrganizationId, cancellationToken);
+        var organization = await db.Organizations.Include(o => o.DatabaseServer)
+            .FirstAsync(o => o.Id == run.OrganizationId, cancellationToken);
         var started = Stopwatch.GetTimestamp();
         run.Status = ProvisioningStatus.Running;
         run.Attempt++;
@@ -144,7 +148,8 @@ public sealed partial class ProvisioningRunner(
                 organization.UpdatedAt = clock.GetUtcNow();
                 await db.SaveChangesAsync(CancellationToken.None);
                 metrics.Runs.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
-                metrics.RunDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "failed"));
+                metrics.RunDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                    new KeyValuePair<string, object?>("outcome", "failed"));
                 LogFailed(logger, failure.InnerException!, organization.Slug, failure.Step);
                 return ProvisioningStatus.Failed;
             }
@@ -154,11 +159,13 @@ public sealed partial class ProvisioningRunner(
         run.FinishedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
         metrics.Runs.Add(1, new KeyValuePair<string, object?>("outcome", "succeeded"));
-        metrics.RunDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, new KeyValuePair<string, object?>("outcome", "succeeded"));
+        metrics.RunDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            new KeyValuePair<string, object?>("outcome", "succeeded"));
         return ProvisioningStatus.Succeeded;
     }
 
-    private async Task ExecuteStepsAsync(CatalogDbContext db, ProvisioningRun run, Organization organization, CancellationToken cancellationToken)
+    private async Task ExecuteStepsAsync(CatalogDbContext db, ProvisioningRun run, Organization organization,
+        CancellationToken cancellationToken)
     {
         foreach (var step in run.Steps.OrderBy(s => s.Position).Where(s => s.Status != ProvisioningStatus.Succeeded))
         {
@@ -193,7 +200,8 @@ public sealed partial class ProvisioningRunner(
             step.Status = ProvisioningStatus.Succeeded;
             step.FinishedAt = clock.GetUtcNow();
             await db.SaveChangesAsync(cancellationToken);
-            metrics.StepDuration.Record(Stopwatch.GetElapsedTime(stepStarted).TotalMilliseconds, new KeyValuePair<string, object?>("step", step.Name));
+            metrics.StepDuration.Record(Stopwatch.GetElapsedTime(stepStarted).TotalMilliseconds,
+                new KeyValuePair<string, object?>("step", step.Name));
 
             foreach (var observer in _observers)
             {
@@ -216,7 +224,8 @@ public sealed partial class ProvisioningRunner(
                     await db.SaveChangesAsync(cancellationToken);
                 }
 
-                organization.DatabaseServer ??= await db.DatabaseServers.FirstAsync(s => s.Id == organization.DatabaseServerId, cancellationToken);
+                organization.DatabaseServer ??= await db.DatabaseServers.FirstAsync(s => s.Id == organization.DatabaseServerId,
+                    cancellationToken);
                 break;
             case ProvisioningSteps.CreateRole:
                 await provisioner.EnsureRoleAsync(Server(organization), organization.Id, cancellationToken);
@@ -232,7 +241,8 @@ public sealed partial class ProvisioningRunner(
                 await db.SaveChangesAsync(cancellationToken);
                 break;
             case ProvisioningSteps.Seed:
-                await using (var tenant = new NpgsqlConnection(await admin.ConnectionStringAsync(Server(organization), organization.DatabaseName, cancellationToken)))
+                await using (var tenant = new NpgsqlConnection(
+                    await admin.ConnectionStringAsync(Server(organization), organization.DatabaseName, cancellationToken)))
                 {
                     await tenant.OpenAsync(cancellationToken);
                     await seeder.SeedAsync(db, tenant, organization, cancellationToken);
@@ -246,7 +256,8 @@ public sealed partial class ProvisioningRunner(
                 {
                     // Committed with the activation: exactly one welcome per organization, even if this step is retried.
                     await mail.AddToOwnersAsync(db, organization.Id, (email, name) =>
-                        Application.Common.Email.EmailTemplates.Welcome(organization.Id, email, name, organization.Name, links.OrganizationHome(organization.Slug)), cancellationToken);
+                        Application.Common.Email.EmailTemplates.Welcome(organization.Id, email, name, organization.Name,
+                            links.OrganizationHome(organization.Slug)), cancellationToken);
                 }
 
                 // Not saved here: the caller's "step succeeded" save commits the activation, the step and the welcome
@@ -270,7 +281,8 @@ public sealed partial class ProvisioningRunner(
         return text.Length <= 2000 ? text : text[..2000];
     }
 
-    private sealed class StepFailedException(string step, string reason, Exception inner) : Exception($"Step {step} failed: {reason}", inner)
+    private sealed class StepFailedException(string step, string reason, Exception inner) : Exception($"Step {step} failed: {reason}",
+        inner)
     {
         public string Step { get; } = step;
 
@@ -283,7 +295,8 @@ public sealed partial class ProvisioningRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Organization {OrganizationId} is being provisioned by another worker")]
     private static partial void LogBusy(ILogger logger, Guid organizationId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Provisioning {Slug} failed at {Step} (attempt {Attempt}); retrying in {DelayMs} ms")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Provisioning {Slug} failed at {Step} (attempt {Attempt}); retrying in {DelayMs} ms")]
     private static partial void LogRetrying(ILogger logger, Exception exception, string slug, string step, int attempt, double delayMs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Provisioning {Slug} failed at {Step}; the organization is marked failed")]
@@ -305,9 +318,14 @@ public sealed class OrganizationLock : IAsyncDisposable
         _organizationId = organizationId;
     }
 
-    public static async Task<OrganizationLock?> TryAcquireAsync(string catalogConnectionString, Guid organizationId, CancellationToken cancellationToken)
+    public static async Task<OrganizationLock?> TryAcquireAsync(string catalogConnectionString, Guid organizationId,
+        CancellationToken cancellationToken)
     {
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(catalogConnectionString) { Pooling = false, ApplicationName = "cleancrm-org-lock" }.ConnectionString);
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(catalogConnectionString)
+        {
+            Pooling = false,
+            ApplicationName = "cleancrm-org-lock"
+        }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", connection);
         command.Parameters.AddWithValue(Key(organizationId));
@@ -330,7 +348,10 @@ public sealed class OrganizationLock : IAsyncDisposable
         return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
-    /// <summary>Releases a lock taken with <see cref="TryAcquireAsync(NpgsqlConnection, Guid, CancellationToken)"/>; a broken session has released it already.</summary>
+    /// <summary>
+    /// Releases a lock taken with <see cref="TryAcquireAsync(NpgsqlConnection, Guid, CancellationToken)"/>; a broken session has released
+    /// it already.
+    /// </summary>
     public static async Task ReleaseAsync(NpgsqlConnection catalog, Guid organizationId)
     {
         if (catalog.State != System.Data.ConnectionState.Open)

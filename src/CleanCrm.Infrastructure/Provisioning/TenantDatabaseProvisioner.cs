@@ -40,30 +40,35 @@ public sealed partial class TenantDatabaseProvisioner(
         }
 
         var role = Organization.DatabaseRoleFor(organizationId);
-        await using var connection = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
+        await using var connection =
+            new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
         await connection.OpenAsync(cancellationToken);
         await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", connection))
         {
             exists.Parameters.AddWithValue(role);
             if (await exists.ExecuteScalarAsync(cancellationToken) is null)
             {
-                await ExecuteIgnoringAsync(connection, $"CREATE ROLE {Quote(role)} LOGIN", PostgresErrorCodes.DuplicateObject, cancellationToken);
+                await ExecuteIgnoringAsync(connection, $"CREATE ROLE {Quote(role)} LOGIN", PostgresErrorCodes.DuplicateObject,
+                    cancellationToken);
             }
         }
 
         var limit = options.Value.TenantRoleConnectionLimit;
         await ExecuteAsync(
             connection,
-            $"ALTER ROLE {Quote(role)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT {limit} PASSWORD '{ScramVerifier.Create(password)}'",
+            $"ALTER ROLE {Quote(role)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT {limit} " +
+                $"PASSWORD '{ScramVerifier.Create(password)}'",
             cancellationToken);
     }
 
     /// <summary>Creates the database by cloning the template when it is current, else empty (the caller migrates it).</summary>
-    public async Task<TenantDatabaseOrigin> EnsureDatabaseAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    public async Task<TenantDatabaseOrigin> EnsureDatabaseAsync(DatabaseServer server, Guid organizationId,
+        CancellationToken cancellationToken)
     {
         var database = Organization.DatabaseNameFor(organizationId);
         var template = options.Value.TemplateDatabase;
-        await using var connection = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
+        await using var connection =
+            new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
         await connection.OpenAsync(cancellationToken);
         if (await DatabaseExistsAsync(connection, database, cancellationToken))
         {
@@ -71,7 +76,8 @@ public sealed partial class TenantDatabaseProvisioner(
         }
 
         var useTemplate = await DatabaseExistsAsync(connection, template, cancellationToken)
-                          && await TenantMigrations.CurrentVersionAsync(await admin.ConnectionStringAsync(server, template, cancellationToken), cancellationToken) == TenantMigrations.LatestVersion;
+                          && await TenantMigrations.CurrentVersionAsync(await admin.ConnectionStringAsync(
+                              server, template, cancellationToken), cancellationToken) == TenantMigrations.LatestVersion;
         var sql = useTemplate ? $"CREATE DATABASE {Quote(database)} TEMPLATE {Quote(template)}" : $"CREATE DATABASE {Quote(database)}";
         for (var attempt = 1; ; attempt++)
         {
@@ -98,7 +104,8 @@ public sealed partial class TenantDatabaseProvisioner(
 
     /// <summary>Applies migrations newer than the database (all of them for an empty one) as the migrator; returns the version.</summary>
     public async Task<string> MigrateAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken) =>
-        await TenantMigrations.MigrateAsync(await admin.ConnectionStringAsync(server, Organization.DatabaseNameFor(organizationId), cancellationToken), cancellationToken);
+        await TenantMigrations.MigrateAsync(
+            await admin.ConnectionStringAsync(server, Organization.DatabaseNameFor(organizationId), cancellationToken), cancellationToken);
 
     /// <summary>Lets the tenant role connect to its own database only, with data (not schema) privileges.</summary>
     public async Task GrantAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken) =>
@@ -117,7 +124,8 @@ public sealed partial class TenantDatabaseProvisioner(
     /// connection (the fleet migrator's path); <paramref name="serverAdminConnectionString"/> is the server's admin
     /// connection string for any database. The caller has checked <see cref="TenantMigrations.HasPendingModelChanges"/>.
     /// </summary>
-    public static async Task<string> MigrateAndGrantAsync(string serverAdminConnectionString, Guid organizationId, CancellationToken cancellationToken)
+    public static async Task<string> MigrateAndGrantAsync(string serverAdminConnectionString, Guid organizationId,
+        CancellationToken cancellationToken)
     {
         var builder = new NpgsqlDataSourceBuilder(serverAdminConnectionString);
         builder.ConnectionStringBuilder.Database = Organization.DatabaseNameFor(organizationId);
@@ -134,7 +142,8 @@ public sealed partial class TenantDatabaseProvisioner(
 
     // Idempotent. Run in the tenant database; the database-level grant works from any database of the server. TEMPORARY
     // (session-private temp tables, only in its own database) is for the CSV import's staging table.
-    private static async Task GrantAsync(NpgsqlConnection tenant, Guid organizationId, string databaseName, CancellationToken cancellationToken)
+    private static async Task GrantAsync(NpgsqlConnection tenant, Guid organizationId, string databaseName,
+        CancellationToken cancellationToken)
     {
         var database = Quote(databaseName);
         var role = Quote(Organization.DatabaseRoleFor(organizationId));
@@ -160,7 +169,8 @@ public sealed partial class TenantDatabaseProvisioner(
     {
         var database = Quote(Organization.DatabaseNameFor(organizationId));
         var role = Quote(Organization.DatabaseRoleFor(organizationId));
-        await using (var connection = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken)))
+        await using (var connection = new NpgsqlConnection(
+            await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken)))
         {
             await connection.OpenAsync(cancellationToken);
             await ExecuteAsync(connection, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)", cancellationToken);
@@ -185,7 +195,8 @@ public sealed partial class TenantDatabaseProvisioner(
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task ExecuteIgnoringAsync(NpgsqlConnection connection, string sql, string ignoredSqlState, CancellationToken cancellationToken)
+    private static async Task ExecuteIgnoringAsync(NpgsqlConnection connection, string sql, string ignoredSqlState,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -196,6 +207,7 @@ public sealed partial class TenantDatabaseProvisioner(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Template database {Template} is in use; clone attempt {Attempt} will be retried")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Template database {Template} is in use; clone attempt {Attempt} will be retried")]
     private static partial void LogTemplateBusy(ILogger logger, string template, int attempt);
 }

@@ -11,7 +11,8 @@ using Npgsql;
 namespace CleanCrm.Infrastructure.Provisioning;
 
 /// <summary>What a completed move copied, per table (verified equal on both servers before the switch).</summary>
-public sealed record TenantMoveReport(Guid OrganizationId, Guid FromServerId, Guid ToServerId, IReadOnlyDictionary<string, long> RowCounts, TimeSpan Duration);
+public sealed record TenantMoveReport(Guid OrganizationId, Guid FromServerId, Guid ToServerId, IReadOnlyDictionary<string, long> RowCounts,
+    TimeSpan Duration);
 
 /// <summary>
 /// Moves a tenant database to another server: refuse requests (status <c>moving</c>, 409), drain connections, stream
@@ -34,17 +35,21 @@ public sealed partial class TenantMover(
     public async Task<TenantMoveReport> MoveAsync(Guid organizationId, Guid targetServerId, CancellationToken cancellationToken)
     {
         var started = clock.GetTimestamp();
-        await using var orgLock = await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, organizationId, cancellationToken)
-                                  ?? throw new InvalidOperationException("Another job is working on this organization; retry the move later.");
+        await using var orgLock =
+            await OrganizationLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, organizationId, cancellationToken)
+                                  ?? throw new InvalidOperationException(
+                                      "Another job is working on this organization; retry the move later.");
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
-        var organization = await db.Organizations.Include(o => o.DatabaseServer).FirstOrDefaultAsync(o => o.Id == organizationId, cancellationToken)
+        var organization = await db.Organizations.Include(o => o.DatabaseServer)
+            .FirstOrDefaultAsync(o => o.Id == organizationId, cancellationToken)
                            ?? throw new InvalidOperationException($"Organization {organizationId} does not exist.");
         var target = await db.DatabaseServers.FirstOrDefaultAsync(s => s.Id == targetServerId, cancellationToken)
                      ?? throw new InvalidOperationException($"Database server {targetServerId} does not exist.");
         var source = organization.DatabaseServer ?? throw new InvalidOperationException($"{organization.Slug} has no database yet.");
         if (organization.Status != OrganizationStatus.Active || source.Id == target.Id || target.Status != DatabaseServerStatus.Active)
         {
-            throw new InvalidOperationException($"{organization.Slug} ({organization.Status}) cannot move from {source.Name} to {target.Name} ({target.Status}).");
+            throw new InvalidOperationException(
+                $"{organization.Slug} ({organization.Status}) cannot move from {source.Name} to {target.Name} ({target.Status}).");
         }
 
         if (backupOptions.Value.BeforeMove)
@@ -52,7 +57,8 @@ public sealed partial class TenantMover(
             var safety = await backups.BackupNowAsync(organizationId, BackupTrigger.PreMove, cancellationToken);
             if (safety.Status != BackupStatus.Succeeded)
             {
-                throw new InvalidOperationException($"The backup before moving {organization.Slug} failed ({safety.Error}); the move was not started.");
+                throw new InvalidOperationException(
+                    $"The backup before moving {organization.Slug} failed ({safety.Error}); the move was not started.");
             }
         }
 
@@ -70,12 +76,15 @@ public sealed partial class TenantMover(
             {
                 await maintenance.OpenAsync(cancellationToken);
                 var quoted = TenantDatabaseProvisioner.Quote(database);
-                await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", cancellationToken);
+                await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)",
+                    cancellationToken);
                 await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"CREATE DATABASE {quoted}", cancellationToken);
-                await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"REVOKE ALL ON DATABASE {quoted} FROM PUBLIC", cancellationToken);
+                await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"REVOKE ALL ON DATABASE {quoted} FROM PUBLIC",
+                    cancellationToken);
             }
 
-            await tools.DumpIntoAsync(await ToolConnectionAsync(source, database, cancellationToken), await ToolConnectionAsync(target, database, cancellationToken), cancellationToken);
+            await tools.DumpIntoAsync(await ToolConnectionAsync(source, database, cancellationToken),
+                await ToolConnectionAsync(target, database, cancellationToken), cancellationToken);
             await provisioner.GrantAsync(target, organizationId, cancellationToken);
             counts = await CountRowsAsync(source, database, cancellationToken);
             var copied = await CountRowsAsync(target, database, cancellationToken);
@@ -106,8 +115,10 @@ public sealed partial class TenantMover(
         await using (var maintenance = new NpgsqlConnection(await admin.ConnectionStringAsync(source, "postgres", CancellationToken.None)))
         {
             await maintenance.OpenAsync(CancellationToken.None);
-            await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(database)} WITH (FORCE)", CancellationToken.None);
-            await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"DROP ROLE IF EXISTS {TenantDatabaseProvisioner.Quote(organization.DatabaseRole)}", CancellationToken.None);
+            await TenantDatabaseProvisioner.ExecuteAsync(
+                maintenance, $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(database)} WITH (FORCE)", CancellationToken.None);
+            await TenantDatabaseProvisioner.ExecuteAsync(
+                maintenance, $"DROP ROLE IF EXISTS {TenantDatabaseProvisioner.Quote(organization.DatabaseRole)}", CancellationToken.None);
         }
 
         var report = new TenantMoveReport(organizationId, source.Id, target.Id, counts, clock.GetElapsedTime(started));
@@ -122,7 +133,8 @@ public sealed partial class TenantMover(
         await connection.OpenAsync(cancellationToken);
         for (var i = 0; i < 20; i++)
         {
-            await using var count = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND state <> 'idle'", connection);
+            await using var count =
+                new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND state <> 'idle'", connection);
             count.Parameters.AddWithValue(organization.DatabaseRole);
             if ((long)(await count.ExecuteScalarAsync(cancellationToken))! == 0)
             {
@@ -132,17 +144,21 @@ public sealed partial class TenantMover(
             await Task.Delay(100, cancellationToken);
         }
 
-        await using var terminate = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1", connection);
+        await using var terminate =
+            new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1", connection);
         terminate.Parameters.AddWithValue(organization.DatabaseRole);
         await terminate.ExecuteScalarAsync(cancellationToken);
     }
 
-    private async Task<IReadOnlyDictionary<string, long>> CountRowsAsync(DatabaseServer server, string database, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, long>> CountRowsAsync(DatabaseServer server, string database,
+        CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(await admin.ConnectionStringAsync(server, database, cancellationToken));
         await connection.OpenAsync(cancellationToken);
         var tables = new List<string>();
-        await using (var list = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1", connection))
+        await using (var list = new NpgsqlCommand(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+            connection))
         await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -165,9 +181,11 @@ public sealed partial class TenantMover(
     {
         try
         {
-            await using var maintenance = new NpgsqlConnection(await admin.ConnectionStringAsync(target, "postgres", CancellationToken.None));
+            await using var maintenance =
+                new NpgsqlConnection(await admin.ConnectionStringAsync(target, "postgres", CancellationToken.None));
             await maintenance.OpenAsync();
-            await TenantDatabaseProvisioner.ExecuteAsync(maintenance, $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(database)} WITH (FORCE)", CancellationToken.None);
+            await TenantDatabaseProvisioner.ExecuteAsync(
+                maintenance, $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(database)} WITH (FORCE)", CancellationToken.None);
         }
         catch (NpgsqlException exception)
         {

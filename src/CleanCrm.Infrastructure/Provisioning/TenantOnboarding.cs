@@ -12,7 +12,8 @@ public sealed class TenantOnboarding(IDbContextFactory<CatalogDbContext> catalog
     {
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
         var run = await db.ProvisioningRuns
-            .Where(r => r.OrganizationId == organizationId && (r.Status == ProvisioningStatus.Pending || r.Status == ProvisioningStatus.Running))
+            .Where(r => r.OrganizationId == organizationId
+                && (r.Status == ProvisioningStatus.Pending || r.Status == ProvisioningStatus.Running))
             .FirstOrDefaultAsync(cancellationToken);
         if (run is null)
         {

@@ -12,13 +12,15 @@ public sealed class TenantSeeder(TimeProvider clock)
 {
     private static readonly PipelineSeed DefaultPipeline = LoadSeed<PipelineSeed>("default-pipeline.json");
 
-    public async Task SeedAsync(CatalogDbContext catalog, NpgsqlConnection tenant, Organization organization, CancellationToken cancellationToken)
+    public async Task SeedAsync(CatalogDbContext catalog, NpgsqlConnection tenant, Organization organization,
+        CancellationToken cancellationToken)
     {
         await SeedMembersAsync(catalog, tenant, organization.Id, cancellationToken);
         await SeedDefaultPipelineAsync(tenant, cancellationToken);
     }
 
-    public async Task SeedMembersAsync(CatalogDbContext catalog, NpgsqlConnection tenant, Guid organizationId, CancellationToken cancellationToken)
+    public async Task SeedMembersAsync(CatalogDbContext catalog, NpgsqlConnection tenant, Guid organizationId,
+        CancellationToken cancellationToken)
     {
         var members = await catalog.Memberships.AsNoTracking()
             .Where(m => m.OrganizationId == organizationId)
@@ -56,7 +58,8 @@ public sealed class TenantSeeder(TimeProvider clock)
 
         var now = clock.GetUtcNow();
         var pipelineId = Guid.CreateVersion7();
-        await using (var insert = new NpgsqlCommand("INSERT INTO pipelines (id, name, is_default, created_at, updated_at) VALUES ($1, $2, true, $3, $3)", tenant, transaction))
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO pipelines (id, name, is_default, created_at, updated_at) VALUES ($1, $2, true, $3, $3)", tenant, transaction))
         {
             insert.Parameters.AddWithValue(pipelineId);
             insert.Parameters.AddWithValue(DefaultPipeline.Name);
@@ -67,7 +70,8 @@ public sealed class TenantSeeder(TimeProvider clock)
         foreach (var (stage, position) in DefaultPipeline.Stages.Select((stage, index) => (stage, index)))
         {
             await using var insert = new NpgsqlCommand(
-                "INSERT INTO pipeline_stages (id, pipeline_id, name, position, probability, kind) VALUES ($1, $2, $3, $4, $5, $6)", tenant, transaction);
+                "INSERT INTO pipeline_stages (id, pipeline_id, name, position, probability, kind) VALUES ($1, $2, $3, $4, $5, $6)", tenant,
+                transaction);
             insert.Parameters.AddWithValue(Guid.CreateVersion7());
             insert.Parameters.AddWithValue(pipelineId);
             insert.Parameters.AddWithValue(stage.Name);

@@ -87,7 +87,8 @@ public sealed partial class KeyVaultConfigurationProvider : ConfigurationProvide
             catch (Exception exception) when (exception is RequestFailedException or AuthenticationFailedException)
             {
                 throw new InvalidOperationException(
-                    $"Could not load configuration secrets ({_secretNamePrefix}*) from Key Vault {_client.VaultUri}; see the inner exception.",
+                    $"Could not load configuration secrets ({_secretNamePrefix}*) from Key Vault {_client.VaultUri}; see the inner " +
+                        $"exception.",
                     exception);
             }
 
@@ -212,7 +213,8 @@ public sealed partial class KeyVaultConfigurationProvider : ConfigurationProvide
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} configuration values from Key Vault {VaultUri}")]
     private static partial void LogLoaded(ILogger logger, int count, Uri vaultUri);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Configuration values from Key Vault {VaultUri} changed; {Count} values reloaded")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Configuration values from Key Vault {VaultUri} changed; {Count} values reloaded")]
     private static partial void LogReloaded(ILogger logger, int count, Uri vaultUri);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Configuration values from Key Vault {VaultUri} are unchanged")]
@@ -222,6 +224,7 @@ public sealed partial class KeyVaultConfigurationProvider : ConfigurationProvide
         Message = "Reloading configuration values from Key Vault {VaultUri} failed; the values loaded before stay in effect")]
     private static partial void LogReloadFailed(ILogger logger, Exception exception, Uri vaultUri);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Key Vault secret {SecretName} was listed but deleted before it could be read; skipped")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Key Vault secret {SecretName} was listed but deleted before it could be read; skipped")]
     private static partial void LogVanished(ILogger logger, string secretName);
 }

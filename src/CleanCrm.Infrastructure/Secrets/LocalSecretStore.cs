@@ -9,7 +9,8 @@ namespace CleanCrm.Infrastructure.Secrets;
 /// Development/CI secret store: rows in the catalog's <c>secrets</c> table, encrypted with ASP.NET Core Data Protection
 /// (keys also in the catalog, shared by API and worker). Production uses Key Vault.
 /// </summary>
-public sealed class LocalSecretStore(IDbContextFactory<CatalogDbContext> catalogFactory, IDataProtectionProvider dataProtection, TimeProvider clock) : ISecretStore
+public sealed class LocalSecretStore(IDbContextFactory<CatalogDbContext> catalogFactory, IDataProtectionProvider dataProtection,
+    TimeProvider clock) : ISecretStore
 {
     private readonly IDataProtector _protector = dataProtection.CreateProtector("CleanCrm.Secrets.v1");
 

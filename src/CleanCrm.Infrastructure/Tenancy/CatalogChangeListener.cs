@@ -55,7 +55,8 @@ public sealed partial class CatalogChangeListener(
             {
                 break;
             }
-            catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException or System.Net.Sockets.SocketException)
+            catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException
+                or System.Net.Sockets.SocketException)
             {
                 IsListening = false;
                 directory.InvalidateAll();
@@ -89,6 +90,7 @@ public sealed partial class CatalogChangeListener(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Catalog change listener lost its connection; cache dropped, retrying in {DelayMs} ms")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Catalog change listener lost its connection; cache dropped, retrying in {DelayMs} ms")]
     private static partial void LogListenFailed(ILogger logger, Exception exception, double delayMs);
 }

@@ -14,7 +14,8 @@ public sealed class DatabaseServerAdmin(ISecretStore secrets)
     public async Task<string> ConnectionStringAsync(DatabaseServer server, string database, CancellationToken cancellationToken)
     {
         var password = await secrets.GetAsync(server.AdminSecretName, cancellationToken)
-                       ?? throw new InvalidOperationException($"The admin password of database server '{server.Name}' is missing from the secret store ({server.AdminSecretName}).");
+                       ?? throw new InvalidOperationException($"The admin password of database server '{server.Name}' is missing from " +
+                           $"the secret store ({server.AdminSecretName}).");
         return new NpgsqlConnectionStringBuilder
         {
             Host = server.Host,

@@ -19,7 +19,8 @@ public static class ScramVerifier
         var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
         var storedKey = SHA256.HashData(clientKey);
         var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
-        return $"SCRAM-SHA-256${Iterations}:{Convert.ToBase64String(salt)}${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
+        return $"SCRAM-SHA-256${Iterations}:{Convert.ToBase64String(salt)}" +
+            $"${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
     }
 
     /// <summary>A 256-bit random password, URL-safe, with no characters that need quoting.</summary>

@@ -25,13 +25,15 @@ public sealed class TenantConnectionInterceptor : DbConnectionInterceptor
     {
         if (eventData.Context is TenantDbContext { Connection: not null })
         {
-            throw new InvalidOperationException("Tenant connections are opened asynchronously only, so waiting for a slot never blocks a thread.");
+            throw new InvalidOperationException(
+                "Tenant connections are opened asynchronously only, so waiting for a slot never blocks a thread.");
         }
 
         return result;
     }
 
-    public override Task ConnectionFailedAsync(DbConnection connection, ConnectionErrorEventData eventData, CancellationToken cancellationToken = default)
+    public override Task ConnectionFailedAsync(DbConnection connection, ConnectionErrorEventData eventData,
+        CancellationToken cancellationToken = default)
     {
         Release(eventData);
         return Task.CompletedTask;
@@ -41,7 +43,8 @@ public sealed class TenantConnectionInterceptor : DbConnectionInterceptor
 
     // EF Core 10 reports a cancelled open (e.g. the HTTP client went away while the connection was being opened) here,
     // not to ConnectionFailed: without these overrides the slot taken in ConnectionOpeningAsync was never given back.
-    public override Task ConnectionCanceledAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    public override Task ConnectionCanceledAsync(DbConnection connection, ConnectionEndEventData eventData,
+        CancellationToken cancellationToken = default)
     {
         Release(eventData);
         return Task.CompletedTask;

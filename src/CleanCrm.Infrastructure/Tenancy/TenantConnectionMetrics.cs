@@ -12,10 +12,14 @@ public sealed class TenantConnectionMetrics : IDisposable
     public TenantConnectionMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        Waits = _meter.CreateCounter<long>("cleancrm.tenant_connections.waits", description: "Connection requests that had to wait for a slot");
-        Refusals = _meter.CreateCounter<long>("cleancrm.tenant_connections.refusals", description: "Connection requests refused after the acquire timeout");
-        Evictions = _meter.CreateCounter<long>("cleancrm.tenant_data_sources.evictions", description: "Tenant pools cleared or disposed to make room");
-        WaitTime = _meter.CreateHistogram<double>("cleancrm.tenant_connections.wait_time", unit: "ms", description: "Time spent waiting for a slot");
+        Waits =
+            _meter.CreateCounter<long>("cleancrm.tenant_connections.waits", description: "Connection requests that had to wait for a slot");
+        Refusals = _meter.CreateCounter<long>("cleancrm.tenant_connections.refusals",
+            description: "Connection requests refused after the acquire timeout");
+        Evictions = _meter.CreateCounter<long>("cleancrm.tenant_data_sources.evictions",
+            description: "Tenant pools cleared or disposed to make room");
+        WaitTime = _meter.CreateHistogram<double>("cleancrm.tenant_connections.wait_time", unit: "ms",
+            description: "Time spent waiting for a slot");
     }
 
     public Counter<long> Waits { get; }
@@ -28,9 +32,11 @@ public sealed class TenantConnectionMetrics : IDisposable
 
     public void Observe(Func<int> dataSources, Func<int> inUse, Func<int> reserved)
     {
-        _meter.CreateObservableGauge("cleancrm.tenant_data_sources.open", dataSources, description: "Tenant data sources (pools) held by this process");
+        _meter.CreateObservableGauge("cleancrm.tenant_data_sources.open", dataSources,
+            description: "Tenant data sources (pools) held by this process");
         _meter.CreateObservableGauge("cleancrm.tenant_connections.in_use", inUse, description: "Tenant connections checked out right now");
-        _meter.CreateObservableGauge("cleancrm.tenant_connections.reserved", reserved, description: "Upper bound of physical tenant connections held");
+        _meter.CreateObservableGauge("cleancrm.tenant_connections.reserved", reserved,
+            description: "Upper bound of physical tenant connections held");
     }
 
     public void Dispose() => _meter.Dispose();

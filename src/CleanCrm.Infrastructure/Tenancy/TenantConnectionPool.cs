@@ -115,7 +115,8 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
                     }
                 }
 
-                if (_entries.Count >= _options.MaxDataSources && FindLeastRecentlyUsed(e => e.Pins == 0 && e.InUse == 0, null) is { } victim)
+                if (_entries.Count >= _options.MaxDataSources
+                    && FindLeastRecentlyUsed(e => e.Pins == 0 && e.InUse == 0, null) is { } victim)
                 {
                     _entries.Remove(victim.Location.OrganizationId);
                     TryFree(victim);
@@ -494,14 +495,17 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a connection for organization {OrganizationId}: all {Cap} tenant connection slots stayed busy")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Refused a connection for organization {OrganizationId}: all {Cap} tenant connection slots stayed busy")]
     private static partial void LogRefused(ILogger logger, Guid organizationId, int cap);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the retired connection pool of organization {OrganizationId} failed")]
     private static partial void LogDisposeFailed(ILogger logger, Exception exception, Guid organizationId);
 }
 
-/// <summary>A caller queued for a connection slot; <see cref="Node"/> is null once it left the queue (guarded by the pool's lock).</summary>
+/// <summary>
+/// A caller queued for a connection slot; <see cref="Node"/> is null once it left the queue (guarded by the pool's lock).
+/// </summary>
 internal sealed class SlotWaiter(TenantPoolEntry entry)
 {
     public TenantPoolEntry Entry { get; } = entry;

@@ -18,7 +18,8 @@ public sealed class TenantDbContextFactory
     private readonly PooledDbContextFactory<TenantDbContext> _pool;
     private readonly TenantScopeAccessor _accessor;
 
-    public TenantDbContextFactory(TenantScopeAccessor accessor, TenantConnectionInterceptor interceptor, AuditLogInterceptor audit, Microsoft.Extensions.Options.IOptions<Options.TenancyOptions> tenancy)
+    public TenantDbContextFactory(TenantScopeAccessor accessor, TenantConnectionInterceptor interceptor, AuditLogInterceptor audit,
+        Microsoft.Extensions.Options.IOptions<Options.TenancyOptions> tenancy)
     {
         _accessor = accessor;
         var options = new DbContextOptionsBuilder<TenantDbContext>()

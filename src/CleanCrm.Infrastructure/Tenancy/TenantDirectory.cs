@@ -127,7 +127,9 @@ public sealed class TenantDirectory(IDbContextFactory<CatalogDbContext> catalog,
             return;
         }
 
-        var ttl = location.Status is OrganizationStatus.Active or OrganizationStatus.Suspended ? Ttl : TimeSpan.FromTicks(Math.Min(Ttl.Ticks, TransitionalTtl.Ticks));
+        var ttl = location.Status is OrganizationStatus.Active or OrganizationStatus.Suspended
+            ? Ttl
+            : TimeSpan.FromTicks(Math.Min(Ttl.Ticks, TransitionalTtl.Ticks));
         cache.Set(IdKey(location.OrganizationId), location, ttl);
         cache.Set(SlugKey(location.Slug), location.OrganizationId, ttl);
     }

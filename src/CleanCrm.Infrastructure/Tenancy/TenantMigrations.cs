@@ -63,7 +63,8 @@ public static class TenantMigrations
         await MigrateAsync(adminConnection, modelCheckedByCaller: false, cancellationToken);
 
     /// <inheritdoc cref="MigrateAsync(DbConnection, CancellationToken)"/>
-    public static async Task<string> MigrateAsync(DbConnection adminConnection, bool modelCheckedByCaller, CancellationToken cancellationToken)
+    public static async Task<string> MigrateAsync(DbConnection adminConnection, bool modelCheckedByCaller,
+        CancellationToken cancellationToken)
     {
         await using var db = CreateMigrationContext(adminConnection, modelCheckedByCaller);
         await db.Database.MigrateAsync(cancellationToken);

@@ -24,7 +24,8 @@ internal sealed class TenantScopeFrame(TenantInfo tenant, TenantPoolLease lease,
 }
 
 /// <summary>Opens tenant scopes: looks the organization up in the catalog and pins its data source.</summary>
-public sealed class TenantScopeFactory(TenantScopeAccessor accessor, TenantDirectory directory, TenantConnectionPool pool) : ITenantScopeFactory
+public sealed class TenantScopeFactory(TenantScopeAccessor accessor, TenantDirectory directory,
+    TenantConnectionPool pool) : ITenantScopeFactory
 {
     public TenantScopeTask BeginAsync(Guid organizationId, CancellationToken cancellationToken = default) =>
         new(OpenAsync(organizationId, cancellationToken));

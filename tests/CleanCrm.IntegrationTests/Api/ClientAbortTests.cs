@@ -107,9 +107,8 @@ public sealed class ClientAbortTests(SharedPlatform platform)
     {
         private readonly ApiFactory _factory;
         private readonly CollectingSink _sink;
-        private int _errorsBefore;
-
         private readonly AbortSignals _aborts;
+        private int _errorsBefore;
 
         private AbortHost(
             ApiFactory factory,

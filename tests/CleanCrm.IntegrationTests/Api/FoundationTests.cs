@@ -34,7 +34,8 @@ public sealed class FoundationTests(SharedPlatform platform) : IDisposable
     [Fact]
     public async Task Ready_fails_when_the_catalog_is_unreachable()
     {
-        using var broken = new ApiFactory(platform, new Dictionary<string, string?> { ["ConnectionStrings:Catalog"] = "Host=127.0.0.1;Port=1;Database=nowhere;Timeout=2" });
+        using var broken = new ApiFactory(platform,
+            new Dictionary<string, string?> { ["ConnectionStrings:Catalog"] = "Host=127.0.0.1;Port=1;Database=nowhere;Timeout=2" });
         var ready = await broken.CreateClient().GetAsync("/health/ready");
         ready.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
     }
@@ -53,7 +54,8 @@ public sealed class FoundationTests(SharedPlatform platform) : IDisposable
         ids.ShouldContain("ListCompanies");
         ids.ShouldContain("UpdateContact");
         ids.Distinct().Count().ShouldBe(ids.Count);
-        foreach (var (path, method, op) in operations.Where(o => o.Method == "get" && o.Path.StartsWith("/api/v1", StringComparison.Ordinal)))
+        foreach (
+            var (path, method, op) in operations.Where(o => o.Method == "get" && o.Path.StartsWith("/api/v1", StringComparison.Ordinal)))
         {
             var ok = op.GetProperty("responses").GetProperty("200");
             ok.TryGetProperty("content", out _).ShouldBeTrue($"{method} {path} must declare a typed 200 body");
@@ -84,7 +86,8 @@ public sealed class FoundationTests(SharedPlatform platform) : IDisposable
     public async Task Wrong_method_is_a_405_problem()
     {
         var user = await platform.CreateUserAsync();
-        var problem = await Problem.ReadAsync(await _api.ClientFor(user.Id).PutAsync("/api/v1/companies", JsonContent("{}")), HttpStatusCode.MethodNotAllowed);
+        var problem = await Problem.ReadAsync(await _api.ClientFor(user.Id).PutAsync("/api/v1/companies", JsonContent("{}")),
+            HttpStatusCode.MethodNotAllowed);
         problem.Detail.ShouldContain("PUT");
     }
 
@@ -101,13 +104,16 @@ public sealed class FoundationTests(SharedPlatform platform) : IDisposable
         var wrongType = await client.PostAsync("/api/v1/companies", new StringContent("name=x", Encoding.UTF8, "text/plain"));
         await Problem.ReadAsync(wrongType, HttpStatusCode.UnsupportedMediaType);
 
-        var malformed = await Problem.ReadAsync(await client.PostAsync("/api/v1/companies", JsonContent("{\"name\": ")), HttpStatusCode.BadRequest);
+        var malformed =
+            await Problem.ReadAsync(await client.PostAsync("/api/v1/companies", JsonContent("{\"name\": ")), HttpStatusCode.BadRequest);
         malformed.Detail.ShouldContain("JSON");
 
-        var wrongType2 = await Problem.ReadAsync(await client.PostAsync("/api/v1/companies", JsonContent("{\"name\": 42}")), HttpStatusCode.BadRequest);
+        var wrongType2 =
+            await Problem.ReadAsync(await client.PostAsync("/api/v1/companies", JsonContent("{\"name\": 42}")), HttpStatusCode.BadRequest);
         wrongType2.Detail.ShouldContain("name");
 
-        var unknown = await Problem.ReadAsync(await client.PostAsync("/api/v1/companies", JsonContent("{\"name\": \"A\", \"colour\": \"red\"}")), HttpStatusCode.BadRequest);
+        var unknown = await Problem.ReadAsync(
+            await client.PostAsync("/api/v1/companies", JsonContent("{\"name\": \"A\", \"colour\": \"red\"}")), HttpStatusCode.BadRequest);
         unknown.Detail.ShouldContain("colour");
     }
 

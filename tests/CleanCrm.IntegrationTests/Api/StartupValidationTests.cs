@@ -17,7 +17,8 @@ public sealed class StartupValidationTests(SharedPlatform platform)
     [InlineData("CleanCrm:Secrets:Provider", "Vault", "CleanCrm:Secrets:Provider must be Local or KeyVault")]
     [InlineData("CleanCrm:Api:MaxRequestBodyBytes", "1", "MaxRequestBodyBytes")]
     [InlineData("CleanCrm:Backups:Store", "Tape", "CleanCrm:Backups:Store must be FileSystem or AzureBlob")]
-    [InlineData("CleanCrm:Backups:Store", "AzureBlob", "set CleanCrm:Backups:AzureBlob:ConnectionString or CleanCrm:Backups:AzureBlob:ServiceUri")]
+    [InlineData("CleanCrm:Backups:Store", "AzureBlob",
+        "set CleanCrm:Backups:AzureBlob:ConnectionString or CleanCrm:Backups:AzureBlob:ServiceUri")]
     [InlineData("CleanCrm:Backups:MaxConcurrentBackups", "0", "MaxConcurrentBackups")]
     public void A_bad_setting_stops_start_up_naming_it(string key, string value, string expected)
     {

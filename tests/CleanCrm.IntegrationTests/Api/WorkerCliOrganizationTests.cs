@@ -11,7 +11,8 @@ public sealed class WorkerCliOrganizationTests(SharedPlatform platform)
     public async Task Operators_provision_suspend_and_resume_organizations_from_the_cli()
     {
         var organization = await platform.CreateOrganizationAsync(provision: false, serverId: platform.PrimaryServer.Id);
-        var environment = platform.Settings.Where(s => s.Value is not null).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!);
+        var environment = platform.Settings.Where(s => s.Value is not null)
+            .ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!);
         environment["DOTNET_ENVIRONMENT"] = "Production";
 
         var (provisionExit, provisioned) = await WorkerCliTests.RunAsync(["provision", organization.Slug], environment);
@@ -29,5 +30,6 @@ public sealed class WorkerCliOrganizationTests(SharedPlatform platform)
     }
 
     private Task<string?> StatusAsync(Guid organizationId) =>
-        TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT status FROM organizations WHERE id = $1", organizationId);
+        TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT status FROM organizations WHERE id = $1", organizationId);
 }

@@ -20,7 +20,8 @@ public sealed class WorkerCliTests
             exit.ShouldBe(0, output);
             output.ShouldContain("template databases");
             (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, catalog, "SELECT count(*) FROM plans")).ShouldBe(3);
-            (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", template)).ShouldBe(1);
+            (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+                "SELECT count(*) FROM pg_database WHERE datname = $1", template)).ShouldBe(1);
 
             var (listExit, listing) = await RunAsync(["tenants", "list"], Environment(catalog, template));
             listExit.ShouldBe(0, listing);
@@ -78,7 +79,12 @@ public sealed class WorkerCliTests
     internal static async Task<(int Exit, string Output)> RunAsync(string[] args, Dictionary<string, string> environment)
     {
         var worker = Path.Combine(AppContext.BaseDirectory, "CleanCrm.Provisioning.Worker.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory
+        };
         start.ArgumentList.Add(worker);
         foreach (var arg in args)
         {

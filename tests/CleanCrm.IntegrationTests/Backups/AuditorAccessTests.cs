@@ -22,7 +22,8 @@ public sealed class AuditorAccessTests(SharedPlatform platform)
         var api = await ApiAsync();
         var owner = await platform.CreateUserAsync();
         var auditor = await platform.CreateUserAsync();
-        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner), (auditor, OrgRole.Auditor)], serverId: platform.PrimaryServer.Id);
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner), (auditor, OrgRole.Auditor)],
+            serverId: platform.PrimaryServer.Id);
         await OrgScopedEndpoints.CreateAsync(api.ClientFor(owner.Id, organization.Slug), "companies", new { name = "Audited" });
         var admin = AdminClient(api);
         var backup = await BackUpAsync(platform, admin, organization.Id);
@@ -34,7 +35,8 @@ public sealed class AuditorAccessTests(SharedPlatform platform)
         item.GetProperty("id").GetGuid().ShouldBe(backupId);
         item.GetProperty("status").GetString().ShouldBe("succeeded");
         item.GetProperty("sha256").GetString().ShouldBe(backup.GetProperty("sha256").GetString());
-        item.GetProperty("expiresAt").GetDateTimeOffset().ShouldBe(backup.GetProperty("finishedAt").GetDateTimeOffset().AddDays(7), TimeSpan.FromSeconds(1));
+        item.GetProperty("expiresAt").GetDateTimeOffset()
+            .ShouldBe(backup.GetProperty("finishedAt").GetDateTimeOffset().AddDays(7), TimeSpan.FromSeconds(1));
         item.TryGetProperty("location", out _).ShouldBeFalse("auditors do not see where the store keeps the file");
 
         var verify = await (await client.PostAsync($"/api/v1/backups/{backupId}/verify", null)).Content.ReadFromJsonAsync<JsonElement>();
@@ -60,11 +62,14 @@ public sealed class AuditorAccessTests(SharedPlatform platform)
         entries[1].GetProperty("outcome").GetString().ShouldBe("valid");
 
         // Owners read the same log; platform admins read any org's.
-        (await api.ClientFor(owner.Id, organization.Slug).GetFromJsonAsync<JsonElement>("/api/v1/backups/access-log")).GetProperty("items").GetArrayLength().ShouldBe(3);
-        var adminView = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/organizations/{organization.Id}/backup-access-log?limit=2");
+        (await api.ClientFor(owner.Id, organization.Slug).GetFromJsonAsync<JsonElement>("/api/v1/backups/access-log")).GetProperty("items")
+            .GetArrayLength().ShouldBe(3);
+        var adminView =
+            await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/organizations/{organization.Id}/backup-access-log?limit=2");
         adminView.GetProperty("items").GetArrayLength().ShouldBe(2);
         var next = adminView.GetProperty("nextCursor").GetString();
-        (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/organizations/{organization.Id}/backup-access-log?limit=2&cursor={next}"))
+        (await admin.GetFromJsonAsync<JsonElement>(
+            $"/api/v1/admin/organizations/{organization.Id}/backup-access-log?limit=2&cursor={next}"))
             .GetProperty("items").EnumerateArray().Single().GetProperty("action").GetString().ShouldBe("list");
     }
 
@@ -92,9 +97,11 @@ public sealed class AuditorAccessTests(SharedPlatform platform)
         await Problem.ReadAsync(await intruder.GetAsync("/api/v1/backups"), HttpStatusCode.NotFound);
         await Problem.ReadAsync(await intruder.GetAsync("/api/v1/backups/access-log"), HttpStatusCode.NotFound);
         // A client bound to my org naming the other one is refused.
-        await Problem.ReadAsync(await api.ClientFor(auditor.Id, other.Slug, orgClaim: mine.Id, role: "auditor").GetAsync("/api/v1/backups"), HttpStatusCode.Forbidden);
+        await Problem.ReadAsync(await api.ClientFor(auditor.Id, other.Slug, orgClaim: mine.Id, role: "auditor").GetAsync("/api/v1/backups"),
+            HttpStatusCode.Forbidden);
 
-        (await api.ClientFor(otherOwner.Id, other.Slug).GetFromJsonAsync<JsonElement>("/api/v1/backups/access-log")).GetProperty("items").GetArrayLength().ShouldBe(0);
+        (await api.ClientFor(otherOwner.Id, other.Slug).GetFromJsonAsync<JsonElement>("/api/v1/backups/access-log")).GetProperty("items")
+            .GetArrayLength().ShouldBe(0);
     }
 
     [Fact]
@@ -106,12 +113,16 @@ public sealed class AuditorAccessTests(SharedPlatform platform)
         (await api.ClientFor(owner.Id, organization.Slug).GetAsync("/api/v1/backups")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var update = await Should.ThrowAsync<PostgresException>(() => TestDatabaseServers.ExecuteAsync(
-            TestDatabaseServers.Primary, $"UPDATE backup_access_log SET user_id = NULL WHERE organization_id = '{organization.Id}'", platform.CatalogDatabase));
+            TestDatabaseServers.Primary, $"UPDATE backup_access_log SET user_id = NULL WHERE organization_id = '{organization.Id}'",
+            platform.CatalogDatabase));
         update.MessageText.ShouldContain("append-only");
         await Should.ThrowAsync<PostgresException>(() => TestDatabaseServers.ExecuteAsync(
-            TestDatabaseServers.Primary, $"DELETE FROM backup_access_log WHERE organization_id = '{organization.Id}'", platform.CatalogDatabase));
-        await Should.ThrowAsync<PostgresException>(() => TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, "TRUNCATE backup_access_log", platform.CatalogDatabase));
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM backup_access_log WHERE organization_id = $1 AND user_id = $2", organization.Id, owner.Id))
+            TestDatabaseServers.Primary, $"DELETE FROM backup_access_log WHERE organization_id = '{organization.Id}'",
+            platform.CatalogDatabase));
+        await Should.ThrowAsync<PostgresException>(
+            () => TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, "TRUNCATE backup_access_log", platform.CatalogDatabase));
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT count(*) FROM backup_access_log WHERE organization_id = $1 AND user_id = $2", organization.Id, owner.Id))
             .ShouldBe(1);
     }
 
@@ -122,8 +133,10 @@ public sealed class AuditorAccessTests(SharedPlatform platform)
         var owner = await platform.CreateUserAsync();
         var auditor = await platform.CreateUserAsync();
         var orgAdmin = await platform.CreateUserAsync();
-        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner), (auditor, OrgRole.Auditor), (orgAdmin, OrgRole.Admin)], serverId: platform.PrimaryServer.Id);
-        var company = await OrgScopedEndpoints.CreateAsync(api.ClientFor(owner.Id, organization.Slug), "companies", new { name = "Secret" });
+        var organization = await platform.CreateOrganizationAsync(
+            members: [(owner, OrgRole.Owner), (auditor, OrgRole.Auditor), (orgAdmin, OrgRole.Admin)], serverId: platform.PrimaryServer.Id);
+        var company =
+            await OrgScopedEndpoints.CreateAsync(api.ClientFor(owner.Id, organization.Slug), "companies", new { name = "Secret" });
         var client = api.ClientFor(auditor.Id, organization.Slug);
 
         await Problem.ReadAsync(await client.GetAsync("/api/v1/companies"), HttpStatusCode.Forbidden);
@@ -147,21 +160,32 @@ public sealed class AuditorAccessTests(SharedPlatform platform)
         var client = api.ClientFor(owner.Id, organization.Slug);
         var backupId = (await BackUpAsync(platform, admin, organization.Id)).GetProperty("id").GetGuid();
 
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/backups?limit=0"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("limit");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/backups?cursor=garbage"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/backups/access-log?cursor=-5"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/backups?limit=0"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("limit");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/backups?cursor=garbage"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("cursor");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/backups/access-log?cursor=-5"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("cursor");
         await Problem.ReadAsync(await client.GetAsync($"/api/v1/backups/{Guid.NewGuid()}/download"), HttpStatusCode.NotFound);
 
-        (await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "sideways" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("mode");
-        (await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("mode");
-        (await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "switch", databaseServerId = Guid.NewGuid() }), HttpStatusCode.BadRequest))
+        (await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "sideways" }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("mode");
+        (await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("mode");
+        (await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore",
+            new { mode = "switch", databaseServerId = Guid.NewGuid() }), HttpStatusCode.BadRequest))
             .Errors!.ShouldContainKey("databaseServerId");
-        await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "switch", surprise = 1 }), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{Guid.NewGuid()}/restore", new { mode = "switch" }), HttpStatusCode.NotFound);
-        (await Problem.ReadAsync(await admin.GetAsync("/api/v1/admin/backups?status=bogus"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("status");
+        await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore",
+            new { mode = "switch", surprise = 1 }), HttpStatusCode.BadRequest);
+        await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{Guid.NewGuid()}/restore", new { mode = "switch" }),
+            HttpStatusCode.NotFound);
+        (await Problem.ReadAsync(await admin.GetAsync("/api/v1/admin/backups?status=bogus"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("status");
         await Problem.ReadAsync(await admin.GetAsync("/api/v1/admin/backups?orgId=not-a-uuid"), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await admin.PostAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/backups", null), HttpStatusCode.NotFound);
-        await Problem.ReadAsync(await admin.GetAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/backup-access-log"), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await admin.PostAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/backups", null),
+            HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await admin.GetAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/backup-access-log"),
+            HttpStatusCode.NotFound);
         await Problem.ReadAsync(await admin.PostAsync($"/api/v1/admin/restores/{Guid.NewGuid()}/confirm", null), HttpStatusCode.NotFound);
 
         var pending = await platform.CreateOrganizationAsync(provision: false);

@@ -61,7 +61,14 @@ public sealed class AzureBlobBackupStoreTests(SharedPlatform platform, AzuriteFi
     private async Task<Guid> QueueRestoreAsync(Backup backup)
     {
         await using var db = await platform.CatalogAsync();
-        var restore = new BackupRestore { BackupId = backup.Id, OrganizationId = backup.OrganizationId, TargetServerId = platform.PrimaryServer.Id, Mode = RestoreMode.SideBySide, RequestedAt = DateTimeOffset.UtcNow };
+        var restore = new BackupRestore
+        {
+            BackupId = backup.Id,
+            OrganizationId = backup.OrganizationId,
+            TargetServerId = platform.PrimaryServer.Id,
+            Mode = RestoreMode.SideBySide,
+            RequestedAt = DateTimeOffset.UtcNow
+        };
         restore.DatabaseName = BackupRestore.ScratchDatabaseName(restore.Id);
         db.BackupRestores.Add(restore);
         await db.SaveChangesAsync();

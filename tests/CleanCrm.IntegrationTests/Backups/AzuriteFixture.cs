@@ -30,7 +30,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
         var program = Path.Combine(root, "tests", "tools", "azurite", "node_modules", ".bin", "azurite-blob");
         if (!File.Exists(program))
         {
-            throw new InvalidOperationException($"Azurite is not installed at {program}: run `npm ci --prefix tests/tools/azurite` (scripts/test.sh does it).");
+            throw new InvalidOperationException(
+                $"Azurite is not installed at {program}: run `npm ci --prefix tests/tools/azurite` (scripts/test.sh does it).");
         }
 
         var port = FreePort();
@@ -41,7 +42,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in new[] { "--blobHost", "127.0.0.1", "--blobPort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", _folder, "--silent", "--skipApiVersionCheck", "--loose" })
+        foreach (var argument in new[] { "--blobHost", "127.0.0.1", "--blobPort", port.ToString(
+            System.Globalization.CultureInfo.InvariantCulture), "--location", _folder, "--silent", "--skipApiVersionCheck", "--loose" })
         {
             start.ArgumentList.Add(argument);
         }
@@ -66,7 +68,8 @@ public sealed class AzuriteFixture : IAsyncLifetime
             }
         }
 
-        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;";
+        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={DevelopmentAccountKey};" +
+            $"BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;";
     }
 
     public Task DisposeAsync()

@@ -36,11 +36,14 @@ public sealed class BackendPriorityTests
         Niceness(fingerprints.ProcessID).ShouldBe(19);
 
         var dumpFinished = new TaskCompletionSource();
-        await using var dumpSession = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(TestDatabaseServers.ConnectionString(server, "postgres")) { ApplicationName = applicationName }.ConnectionString);
+        await using var dumpSession = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(
+            TestDatabaseServers.ConnectionString(server, "postgres"))
+        { ApplicationName = applicationName }.ConnectionString);
         await dumpSession.OpenAsync();
         Niceness(dumpSession.ProcessID).ShouldBe(0);
 
-        await BackendPriority.LowerDumpSessionAsync(TestDatabaseServers.ConnectionString(server, "postgres"), applicationName, dumpFinished.Task, NullLogger.Instance, CancellationToken.None)
+        await BackendPriority.LowerDumpSessionAsync(TestDatabaseServers.ConnectionString(server, "postgres"), applicationName,
+            dumpFinished.Task, NullLogger.Instance, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(10));
         Niceness(dumpSession.ProcessID).ShouldBe(19);
     }

@@ -36,12 +36,14 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         backup.GetProperty("sha256").GetString()!.Length.ShouldBe(64);
         backup.GetProperty("sizeBytes").GetInt64().ShouldBeGreaterThan(0);
         backup.GetProperty("schemaVersion").GetString().ShouldBe(organization.SchemaVersion);
-        var tables = backup.GetProperty("tables").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("rowCount").GetInt64());
+        var tables = backup.GetProperty("tables").EnumerateArray()
+            .ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("rowCount").GetInt64());
         tables["companies"].ShouldBe(2);
         tables["contacts"].ShouldBe(1);
 
         // Life goes on after the backup.
-        (await client.PatchAsync($"/api/v1/companies/{acme}", JsonContent.Create(new { name = "Acme Renamed" }))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await client.PatchAsync($"/api/v1/companies/{acme}", JsonContent.Create(new { name = "Acme Renamed" })))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
         await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "Initech" });
 
         var restore = await RestoreAsync(admin, backup.GetProperty("id").GetGuid());
@@ -51,9 +53,11 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         var scratch = BackupRestore.ScratchDatabaseName(restoreId);
         (await CompanyNamesAsync(scratch)).ShouldBe(["Acme", "Globex"]);
         (await CompanyNamesAsync(organization.DatabaseName)).ShouldBe(["Acme Renamed", "Globex", "Initech"]);
-        (await TestDatabaseServers.ScalarAsync<bool>(TestDatabaseServers.Primary, scratch, "SELECT has_table_privilege($1, 'public.companies', 'SELECT')", organization.DatabaseRole))
+        (await TestDatabaseServers.ScalarAsync<bool>(TestDatabaseServers.Primary, scratch,
+            "SELECT has_table_privilege($1, 'public.companies', 'SELECT')", organization.DatabaseRole))
             .ShouldBeTrue("the restored database gets the tenant role's grants");
-        (await TestDatabaseServers.ScalarAsync<bool>(TestDatabaseServers.Primary, "postgres", "SELECT has_database_privilege('public', $1, 'CONNECT')", scratch))
+        (await TestDatabaseServers.ScalarAsync<bool>(TestDatabaseServers.Primary, "postgres",
+            "SELECT has_database_privilege('public', $1, 'CONNECT')", scratch))
             .ShouldBeFalse("CONNECT stays revoked from PUBLIC");
 
         var status = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/restores/{restoreId}");
@@ -63,7 +67,8 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         confirmed.StatusCode.ShouldBe(HttpStatusCode.OK, await confirmed.Content.ReadAsStringAsync());
         (await confirmed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString().ShouldBe("confirmed");
         (await DatabaseExistsAsync(scratch)).ShouldBeFalse();
-        (await CompanyNamesAsync(organization.DatabaseName)).Count.ShouldBe(3, "confirming a side-by-side restore leaves the live database alone");
+        (await CompanyNamesAsync(organization.DatabaseName))
+            .Count.ShouldBe(3, "confirming a side-by-side restore leaves the live database alone");
     }
 
     [Fact]
@@ -80,11 +85,13 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         var backup = await BackUpAsync(platform, admin, organization.Id);
         var backupId = backup.GetProperty("id").GetGuid();
         backup.GetProperty("fingerprintAlgorithm").GetString().ShouldBe("sum128");
-        var recorded = backup.GetProperty("tables").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("contentHash").GetString()!);
+        var recorded = backup.GetProperty("tables").EnumerateArray()
+            .ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("contentHash").GetString()!);
         recorded.Values.ShouldAllBe(hash => System.Text.RegularExpressions.Regex.IsMatch(hash, "^[0-9a-f]{32}$"));
 
         // Recomputed on the unchanged database: the same; the md5 form of the same rows, for the legacy record below.
-        await using var connection = new Npgsql.NpgsqlConnection(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, organization.DatabaseName));
+        await using var connection =
+            new Npgsql.NpgsqlConnection(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, organization.DatabaseName));
         await connection.OpenAsync();
         await TenantDatabaseProvisioner.ExecuteAsync(connection, TableFingerprints.StableOutputSettings, CancellationToken.None);
         (await TableFingerprints.ComputeAsync(connection, FingerprintAlgorithm.Sum128, CancellationToken.None))
@@ -92,24 +99,29 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         var md5 = await TableFingerprints.ComputeAsync(connection, FingerprintAlgorithm.Md5, CancellationToken.None);
 
         // One changed value changes that table's hash and no other.
-        (await client.PatchAsync($"/api/v1/companies/{acme}", JsonContent.Create(new { name = "Acme Renamed" }))).StatusCode.ShouldBe(HttpStatusCode.OK);
-        var after = (await TableFingerprints.ComputeAsync(connection, FingerprintAlgorithm.Sum128, CancellationToken.None)).ToDictionary(t => t.TableName, t => t.ContentHash);
+        (await client.PatchAsync($"/api/v1/companies/{acme}", JsonContent.Create(new { name = "Acme Renamed" })))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+        var after = (await TableFingerprints.ComputeAsync(connection, FingerprintAlgorithm.Sum128, CancellationToken.None))
+            .ToDictionary(t => t.TableName, t => t.ContentHash);
         after["companies"].ShouldNotBe(recorded["companies"]);
         after["contacts"].ShouldBe(recorded["contacts"]);
 
         // The same backup recorded the md5 way (as backups before sum128 were): its restore is verified with md5.
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
             $"UPDATE backups SET fingerprint_algorithm = 'md5' WHERE id = '{backupId}'; " +
-            string.Concat(md5.Select(t => $"UPDATE backup_tables SET content_hash = '{t.ContentHash}' WHERE backup_id = '{backupId}' AND table_name = '{t.TableName}'; ")),
+            string.Concat(md5.Select(t => $"UPDATE backup_tables SET content_hash = '{t.ContentHash}' " +
+                $"WHERE backup_id = '{backupId}' AND table_name = '{t.TableName}'; ")),
             platform.CatalogDatabase);
         var verified = await RestoreAsync(admin, backupId);
         verified.Status.ShouldBe(RestoreStatus.Verified, verified.Error);
-        (await admin.PostAsync($"/api/v1/admin/restores/{verified.Id}/confirm", null)).StatusCode.ShouldBe(HttpStatusCode.OK, "confirming drops the side-by-side copy");
+        (await admin.PostAsync($"/api/v1/admin/restores/{verified.Id}/confirm", null))
+            .StatusCode.ShouldBe(HttpStatusCode.OK, "confirming drops the side-by-side copy");
         (await DatabaseExistsAsync(BackupRestore.ScratchDatabaseName(verified.Id))).ShouldBeFalse();
 
         // A recorded hash that does not match the restored rows fails the restore, naming the table.
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
-            $"UPDATE backup_tables SET content_hash = '{new string('0', 32)}' WHERE backup_id = '{backupId}' AND table_name = 'contacts'", platform.CatalogDatabase);
+            $"UPDATE backup_tables SET content_hash = '{new string('0', 32)}' WHERE backup_id = '{backupId}' AND table_name = 'contacts'",
+            platform.CatalogDatabase);
         var refused = await RestoreAsync(admin, backupId);
         refused.Status.ShouldBe(RestoreStatus.Failed);
         refused.Error!.ShouldContain("contacts: content hash differs");
@@ -135,10 +147,12 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         var backupId = (await BackUpAsync(platform, admin, organization.Id)).GetProperty("id").GetGuid();
         await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "After the backup" });
 
-        var requested = await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "switch", databaseServerId = platform.PrimaryServer.Id });
+        var requested = await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore",
+            new { mode = "switch", databaseServerId = platform.PrimaryServer.Id });
         requested.StatusCode.ShouldBe(HttpStatusCode.Accepted, await requested.Content.ReadAsStringAsync());
         var restoreId = (await requested.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "switch" }), HttpStatusCode.Conflict);
+        await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "switch" }),
+            HttpStatusCode.Conflict);
         var restore = await platform.Services.GetRequiredService<TenantRestorer>().RunAsync(restoreId, CancellationToken.None);
         restore.Status.ShouldBe(RestoreStatus.Switched, restore.Error);
         restore.DatabaseName.ShouldBe(organization.DatabaseName);
@@ -151,7 +165,8 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
 
         var retired = BackupRestore.RetiredDatabaseName(restoreId);
         (await CompanyNamesAsync(retired)).ShouldBe(["After the backup", "Before"]);
-        (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT status FROM organizations WHERE id = $1", organization.Id)).ShouldBe("active");
+        (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT status FROM organizations WHERE id = $1", organization.Id)).ShouldBe("active");
 
         (await admin.PostAsync($"/api/v1/admin/restores/{restoreId}/confirm", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await DatabaseExistsAsync(retired)).ShouldBeFalse();
@@ -165,14 +180,16 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         var api = await ApiAsync();
         var owner = await platform.CreateUserAsync();
         var auditor = await platform.CreateUserAsync();
-        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner), (auditor, OrgRole.Auditor)], serverId: platform.PrimaryServer.Id);
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner), (auditor, OrgRole.Auditor)],
+            serverId: platform.PrimaryServer.Id);
         await OrgScopedEndpoints.CreateAsync(api.ClientFor(owner.Id, organization.Slug), "companies", new { name = "Fragile" });
         var admin = AdminClient(api);
         var backup = await BackUpAsync(platform, admin, organization.Id);
         var backupId = backup.GetProperty("id").GetGuid();
         var auditorClient = api.ClientFor(auditor.Id, organization.Slug);
 
-        var intact = await (await auditorClient.PostAsync($"/api/v1/backups/{backupId}/verify", null)).Content.ReadFromJsonAsync<JsonElement>();
+        var intact = await (await auditorClient.PostAsync($"/api/v1/backups/{backupId}/verify", null))
+            .Content.ReadFromJsonAsync<JsonElement>();
         intact.GetProperty("valid").GetBoolean().ShouldBeTrue();
 
         var path = platform.Services.GetRequiredService<FileSystemBackupStore>().PathOf(backup.GetProperty("location").GetString()!);
@@ -192,7 +209,8 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         var restore = await platform.Services.GetRequiredService<TenantRestorer>().RunAsync(restoreId, CancellationToken.None);
         restore.Status.ShouldBe(RestoreStatus.Failed);
         restore.Error!.ShouldContain("checksum mismatch");
-        (await DatabaseExistsAsync(BackupRestore.ScratchDatabaseName(restoreId))).ShouldBeFalse("nothing is restored from a file that fails its checksum");
+        (await DatabaseExistsAsync(BackupRestore.ScratchDatabaseName(restoreId)))
+            .ShouldBeFalse("nothing is restored from a file that fails its checksum");
         var status = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/restores/{restoreId}");
         status.GetProperty("status").GetString().ShouldBe("failed");
         status.GetProperty("error").GetString()!.ShouldContain("refusing to restore");
@@ -219,7 +237,8 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         var files = new Dictionary<Guid, string>();
         await using (var db = await platform.CatalogAsync())
         {
-            foreach (var backup in await db.Backups.AsNoTracking().Where(b => b.OrganizationId == free.Id || b.OrganizationId == pro.Id).ToListAsync())
+            foreach (var backup in await db.Backups.AsNoTracking().Where(b => b.OrganizationId == free.Id || b.OrganizationId == pro.Id)
+                .ToListAsync())
             {
                 files[backup.Id] = platform.Services.GetRequiredService<FileSystemBackupStore>().PathOf(backup.Location!);
             }
@@ -265,9 +284,11 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         File.Exists(platform.Services.GetRequiredService<FileSystemBackupStore>().PathOf(final.Location!)).ShouldBeTrue();
 
         // And the final backup restores: side by side on the server the organization lived on.
-        var requested = await admin.PostAsJsonAsync($"/api/v1/admin/backups/{final.Id}/restore", new { mode = "side_by_side", databaseServerId = platform.PrimaryServer.Id });
+        var requested = await admin.PostAsJsonAsync($"/api/v1/admin/backups/{final.Id}/restore",
+            new { mode = "side_by_side", databaseServerId = platform.PrimaryServer.Id });
         var restoreId = (await requested.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-        (await platform.Services.GetRequiredService<TenantRestorer>().RunAsync(restoreId, CancellationToken.None)).Status.ShouldBe(RestoreStatus.Verified);
+        (await platform.Services.GetRequiredService<TenantRestorer>().RunAsync(restoreId, CancellationToken.None))
+            .Status.ShouldBe(RestoreStatus.Verified);
         (await CompanyNamesAsync(BackupRestore.ScratchDatabaseName(restoreId))).ShouldBe(["Last words"]);
         (await admin.PostAsync($"/api/v1/admin/restores/{restoreId}/confirm", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
@@ -275,16 +296,20 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
     [Fact]
     public async Task Backup_slots_limit_concurrent_backups_across_processes()
     {
-        await using var first = await BackupSlot.AcquireAsync(platform.CatalogConnectionString, 1, TimeSpan.FromSeconds(1), CancellationToken.None);
+        await using var first =
+            await BackupSlot.AcquireAsync(platform.CatalogConnectionString, 1, TimeSpan.FromSeconds(1), CancellationToken.None);
         first.ShouldNotBeNull();
-        (await BackupSlot.AcquireAsync(platform.CatalogConnectionString, 1, TimeSpan.FromMilliseconds(300), CancellationToken.None)).ShouldBeNull("the only slot is taken");
-        await using (var second = await BackupSlot.AcquireAsync(platform.CatalogConnectionString, 2, TimeSpan.FromSeconds(1), CancellationToken.None))
+        (await BackupSlot.AcquireAsync(platform.CatalogConnectionString, 1, TimeSpan.FromMilliseconds(300), CancellationToken.None))
+            .ShouldBeNull("the only slot is taken");
+        await using (var second = await BackupSlot.AcquireAsync(platform.CatalogConnectionString, 2, TimeSpan.FromSeconds(1),
+            CancellationToken.None))
         {
             second.ShouldNotBeNull("a second slot exists when the limit is 2");
         }
 
         await first.DisposeAsync();
-        await using var again = await BackupSlot.AcquireAsync(platform.CatalogConnectionString, 1, TimeSpan.FromSeconds(1), CancellationToken.None);
+        await using var again =
+            await BackupSlot.AcquireAsync(platform.CatalogConnectionString, 1, TimeSpan.FromSeconds(1), CancellationToken.None);
         again.ShouldNotBeNull("a released slot is free again");
     }
 
@@ -316,6 +341,7 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
     private async Task AgeAsync(Guid backupId, int days) =>
         await TestDatabaseServers.ExecuteAsync(
             TestDatabaseServers.Primary,
-            $"UPDATE backups SET finished_at = now() - interval '{days} days', queued_at = now() - interval '{days} days' WHERE id = '{backupId}'",
+            $"UPDATE backups SET finished_at = now() - interval '{days} days', queued_at = now() - interval '{days} days' WHERE id = " +
+                $"'{backupId}'",
             platform.CatalogDatabase);
 }

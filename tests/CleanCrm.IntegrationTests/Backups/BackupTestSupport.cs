@@ -35,7 +35,8 @@ internal static class BackupTestSupport
 
     public static async Task<List<string>> CompanyNamesAsync(string database)
     {
-        await using var connection = new Npgsql.NpgsqlConnection(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, database));
+        await using var connection =
+            new Npgsql.NpgsqlConnection(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, database));
         await connection.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand("SELECT name FROM companies ORDER BY name", connection);
         await using var reader = await command.ExecuteReaderAsync();
@@ -49,5 +50,6 @@ internal static class BackupTestSupport
     }
 
     public static async Task<bool> DatabaseExistsAsync(string database) =>
-        await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", database) == 1;
+        await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = $1", database) == 1;
 }

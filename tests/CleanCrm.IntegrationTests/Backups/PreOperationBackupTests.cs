@@ -33,7 +33,8 @@ public sealed class PreOperationBackupTests(SharedPlatform platform)
         var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
         var previous = TenantMigrations.AllVersions[^2];
         await TestDatabaseServers.ExecuteAsync(
-            TestDatabaseServers.Primary, $"UPDATE organizations SET schema_version = '{previous}' WHERE id = '{organization.Id}'", platform.CatalogDatabase);
+            TestDatabaseServers.Primary, $"UPDATE organizations SET schema_version = '{previous}' WHERE id = '{organization.Id}'",
+            platform.CatalogDatabase);
         var settings = new Dictionary<string, string?>(platform.Settings) { ["CleanCrm:Backups:BeforeMigration"] = "true" };
         await using var services = PlatformEnvironment.BuildServices(settings);
 

@@ -34,7 +34,8 @@ public sealed class RestoreDrillTests(DrillPlatform platform) : IClassFixture<Dr
         await using (var before = await platform.CatalogAsync())
         {
             // Other tests of this class may have left succeeded backups too; the drill samples each org's newest.
-            sampled = await before.Backups.Where(b => b.Status == BackupStatus.Succeeded).Select(b => b.OrganizationId).Distinct().CountAsync();
+            sampled = await before.Backups.Where(b => b.Status == BackupStatus.Succeeded).Select(b => b.OrganizationId).Distinct()
+                .CountAsync();
         }
 
         var (exit, output) = await WorkerCliTests.RunAsync(["restore-drill", "--sample", "10", "--days", "1"], CliEnvironment());
@@ -48,7 +49,8 @@ public sealed class RestoreDrillTests(DrillPlatform platform) : IClassFixture<Dr
         restores.Single(r => r.BackupId == bad.Id).Status.ShouldBe(RestoreStatus.Failed);
         foreach (var restore in restores)
         {
-            (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", restore.DatabaseName))
+            (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+                "SELECT count(*) FROM pg_database WHERE datname = $1", restore.DatabaseName))
                 .ShouldBe(0, "drill copies are dropped");
         }
 
@@ -69,13 +71,15 @@ public sealed class RestoreDrillTests(DrillPlatform platform) : IClassFixture<Dr
         long expected;
         await using (var db = await platform.CatalogAsync())
         {
-            expected = await db.Organizations.CountAsync(o => (o.Status == OrganizationStatus.Active || o.Status == OrganizationStatus.Suspended) && o.DatabaseServerId != null);
+            expected = await db.Organizations.CountAsync(
+                o => (o.Status == OrganizationStatus.Active || o.Status == OrganizationStatus.Suspended) && o.DatabaseServerId != null);
         }
 
         var response = await admin.PostAsync("/api/v1/admin/backups", null);
         response.StatusCode.ShouldBe(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("queued").GetInt32().ShouldBe((int)expected);
-        var queued = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/backups?status=queued&limit=200")).GetProperty("items").EnumerateArray()
+        var queued = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/admin/backups?status=queued&limit=200")).GetProperty("items")
+            .EnumerateArray()
             .Select(b => b.GetProperty("organizationId").GetGuid()).ToList();
         queued.ShouldContain(active.Id);
         queued.ShouldContain(suspended.Id);
@@ -83,21 +87,27 @@ public sealed class RestoreDrillTests(DrillPlatform platform) : IClassFixture<Dr
 
         // The job of the suspended org's backup runs against a database that has gone missing: failed, with the reason.
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"DROP DATABASE \"{suspended.DatabaseName}\" WITH (FORCE)");
-        var failedId = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={suspended.Id}")).GetProperty("items")[0].GetProperty("id").GetGuid();
+        var failedId = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={suspended.Id}")).GetProperty("items")[0]
+            .GetProperty("id").GetGuid();
         var job = platform.Services.GetRequiredService<BackupJob>();
-        (await Should.ThrowAsync<InvalidOperationException>(() => job.RunAsync(failedId, CancellationToken.None))).Message.ShouldContain("failed");
-        var failed = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={suspended.Id}&status=failed")).GetProperty("items").EnumerateArray().Single();
+        (await Should.ThrowAsync<InvalidOperationException>(() => job.RunAsync(failedId, CancellationToken.None)))
+            .Message.ShouldContain("failed");
+        var failed = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={suspended.Id}&status=failed"))
+            .GetProperty("items").EnumerateArray().Single();
         failed.GetProperty("error").GetString()!.ShouldContain("does not exist");
         failed.GetProperty("location").ValueKind.ShouldBe(JsonValueKind.Null);
 
-        var okId = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={active.Id}")).GetProperty("items")[0].GetProperty("id").GetGuid();
+        var okId = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups?orgId={active.Id}")).GetProperty("items")[0]
+            .GetProperty("id").GetGuid();
         await job.RunAsync(okId, CancellationToken.None);
-        (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups/{okId}")).GetProperty("status").GetString().ShouldBe("succeeded");
+        (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/backups/{okId}")).GetProperty("status").GetString()
+            .ShouldBe("succeeded");
     }
 
     private Dictionary<string, string> CliEnvironment()
     {
-        var environment = platform.Settings.Where(s => s.Value is not null).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!);
+        var environment = platform.Settings.Where(s => s.Value is not null)
+            .ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!);
         environment["DOTNET_ENVIRONMENT"] = "Production";
         return environment;
     }

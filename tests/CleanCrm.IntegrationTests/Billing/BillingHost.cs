@@ -45,7 +45,10 @@ internal sealed class BillingHost : IDisposable
 
     public Task<HttpResponseMessage> DeliverAsync(string payload, string? signature = null)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/stripe") { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
+        var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/stripe")
+        {
+            Content = new StringContent(payload, Encoding.UTF8, "application/json")
+        };
         request.Headers.TryAddWithoutValidation("Stripe-Signature", signature ?? StripeStub.Sign(payload));
         return Api.CreateClient().SendAsync(request);
     }

@@ -27,18 +27,21 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
 
         var first = await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "pro" });
         first.StatusCode.ShouldBe(HttpStatusCode.OK, await first.Content.ReadAsStringAsync());
-        (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString().ShouldStartWith("https://checkout.stripe.com/c/pay/cs_test_");
+        (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString()
+            .ShouldStartWith("https://checkout.stripe.com/c/pay/cs_test_");
         var second = await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "enterprise" });
         second.StatusCode.ShouldBe(HttpStatusCode.OK, await second.Content.ReadAsStringAsync());
 
-        var customers = host.Stripe.Calls.Where(c => c.Path == "/v1/customers" && c.Form.GetValueOrDefault("metadata[organization_id]") == organization.Id.ToString()).ToList();
+        var customers = host.Stripe.Calls.Where(c => c.Path == "/v1/customers"
+            && c.Form.GetValueOrDefault("metadata[organization_id]") == organization.Id.ToString()).ToList();
         customers.Count.ShouldBe(1, "the customer is created once and remembered");
         customers[0].IdempotencyKey.ShouldBe($"cleancrm-customer-{organization.Id:N}");
         customers[0].Form["email"].ShouldBe(owner.Email);
         await using var db = await platform.CatalogAsync();
         var customerId = (await db.Subscriptions.SingleAsync(s => s.OrganizationId == organization.Id)).StripeCustomerId;
         customerId.ShouldStartWith("cus_");
-        var sessions = host.Stripe.FormsPostedTo("/v1/checkout/sessions").Where(f => f.GetValueOrDefault("client_reference_id") == organization.Id.ToString()).ToList();
+        var sessions = host.Stripe.FormsPostedTo("/v1/checkout/sessions")
+            .Where(f => f.GetValueOrDefault("client_reference_id") == organization.Id.ToString()).ToList();
         sessions.Count.ShouldBe(2);
         sessions[0]["mode"].ShouldBe("subscription");
         sessions[0]["customer"].ShouldBe(customerId);
@@ -48,9 +51,12 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         sessions[0]["subscription_data[metadata][organization_id]"].ShouldBe(organization.Id.ToString());
         sessions[1]["line_items[0][price]"].ShouldBe(StripeStub.EnterprisePrice);
 
-        (await Problem.ReadAsync(await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "free" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("plan");
-        (await Problem.ReadAsync(await client.PostAsJsonAsync("/api/v1/billing/checkout", new { }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("plan");
-        (await Problem.ReadAsync(await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = 5 }), HttpStatusCode.BadRequest)).Status.ShouldBe(400);
+        (await Problem.ReadAsync(await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "free" }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("plan");
+        (await Problem.ReadAsync(await client.PostAsJsonAsync("/api/v1/billing/checkout", new { }), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("plan");
+        (await Problem.ReadAsync(await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = 5 }), HttpStatusCode.BadRequest))
+            .Status.ShouldBe(400);
     }
 
     [Fact]
@@ -63,14 +69,16 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         var other = await platform.CreateOrganizationAsync(members: [(stranger, OrgRole.Owner)]);
         var client = host.Api.ClientFor(owner.Id, organization.Slug);
 
-        (await Problem.ReadAsync(await client.PostAsync("/api/v1/billing/portal", null), HttpStatusCode.Conflict)).Detail.ShouldContain("checkout");
+        (await Problem.ReadAsync(await client.PostAsync("/api/v1/billing/portal", null), HttpStatusCode.Conflict))
+            .Detail.ShouldContain("checkout");
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/invoices")).GetProperty("items").GetArrayLength().ShouldBe(0);
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/subscription")).GetProperty("status").GetString().ShouldBe("none");
 
         var (customer, subscription) = await StripeWebhookTests.SubscribeAsync(host, organization.Id, "active", StripeStub.ProPrice);
         var portal = await client.PostAsync("/api/v1/billing/portal", null);
         portal.StatusCode.ShouldBe(HttpStatusCode.OK, await portal.Content.ReadAsStringAsync());
-        (await portal.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString().ShouldStartWith("https://billing.stripe.com/p/session/");
+        (await portal.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("url").GetString()
+            .ShouldStartWith("https://billing.stripe.com/p/session/");
         host.Stripe.FormsPostedTo("/v1/billing_portal/sessions").ShouldContain(f => f["customer"] == customer);
         var invoices = (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/invoices")).GetProperty("items");
         invoices.GetArrayLength().ShouldBe(1);
@@ -79,9 +87,12 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         invoices[0].GetProperty("currency").GetString().ShouldBe("usd");
 
         // Another org's owner naming this org gets 404, and sees only their own (empty) billing.
-        await Problem.ReadAsync(await host.Api.ClientFor(stranger.Id, organization.Slug).GetAsync("/api/v1/billing/invoices"), HttpStatusCode.NotFound);
-        (await host.Api.ClientFor(stranger.Id, other.Slug).GetFromJsonAsync<JsonElement>("/api/v1/billing/invoices")).GetProperty("items").GetArrayLength().ShouldBe(0);
-        (await host.Api.ClientFor(stranger.Id, other.Slug).GetFromJsonAsync<JsonElement>("/api/v1/billing/subscription")).GetProperty("plan").GetString().ShouldBe("free");
+        await Problem.ReadAsync(await host.Api.ClientFor(stranger.Id, organization.Slug).GetAsync("/api/v1/billing/invoices"),
+            HttpStatusCode.NotFound);
+        (await host.Api.ClientFor(stranger.Id, other.Slug).GetFromJsonAsync<JsonElement>("/api/v1/billing/invoices")).GetProperty("items")
+            .GetArrayLength().ShouldBe(0);
+        (await host.Api.ClientFor(stranger.Id, other.Slug).GetFromJsonAsync<JsonElement>("/api/v1/billing/subscription"))
+            .GetProperty("plan").GetString().ShouldBe("free");
     }
 
     [Fact]
@@ -92,7 +103,8 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
         await StripeWebhookTests.SubscribeAsync(host, organization.Id, "active", StripeStub.ProPrice);
 
-        (await Problem.ReadAsync(await host.Api.ClientFor(owner.Id, organization.Slug).PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "enterprise" }), HttpStatusCode.Conflict))
+        (await Problem.ReadAsync(await host.Api.ClientFor(owner.Id, organization.Slug)
+            .PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "enterprise" }), HttpStatusCode.Conflict))
             .Detail.ShouldContain("portal");
     }
 
@@ -117,7 +129,8 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         over.Error!.Code.ShouldBe("plan_limit_reached");
         over.Error.Type.ShouldBe(Application.Common.Results.ErrorType.PaymentRequired);
         over.Error.Errors!.ShouldContainKey("ai_tokens");
-        (await meter.TryConsumeAsync(pro.Id, UsageMetrics.AiTokens, 40_000, "call-2")).IsSuccess.ShouldBeTrue("the refused call recorded nothing, so its key is free");
+        (await meter.TryConsumeAsync(pro.Id, UsageMetrics.AiTokens, 40_000, "call-2"))
+            .IsSuccess.ShouldBeTrue("the refused call recorded nothing, so its key is free");
 
         (await meter.TryConsumeAsync(free.Id, UsageMetrics.AiTokens, 1, "free-1")).Error!.Code.ShouldBe("plan_limit_reached");
         (await meter.TryConsumeAsync(enterprise.Id, UsageMetrics.AiTokens, 10_000_000, "big")).IsSuccess.ShouldBeTrue();
@@ -138,7 +151,8 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         var pro = await platform.CreateOrganizationAsync(plan: Plan.Pro);
         var meter = host.Api.Services.GetRequiredService<IUsageMeter>();
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => meter.TryConsumeAsync(pro.Id, UsageMetrics.AiTokens, 10_000, $"parallel-{i}")));
+        var results = await Task.WhenAll(
+            Enumerable.Range(0, 16).Select(i => meter.TryConsumeAsync(pro.Id, UsageMetrics.AiTokens, 10_000, $"parallel-{i}")));
 
         results.Count(r => r.IsSuccess).ShouldBe(10);
         results.Where(r => !r.IsSuccess).ShouldAllBe(r => r.Error!.Code == "plan_limit_reached");
@@ -154,7 +168,14 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         var organization = await platform.CreateOrganizationAsync(plan: Plan.Pro);
         var (customer, _) = await StripeWebhookTests.SubscribeAsync(host, organization.Id, "active", StripeStub.ProPrice);
         var (start, end) = UsageRollup.PeriodOf(DateTimeOffset.UtcNow.AddMonths(-1));
-        var rollup = new UsageRollup { OrganizationId = organization.Id, Metric = UsageMetrics.AiTokens, PeriodStart = start, PeriodEnd = end, Quantity = 4242 };
+        var rollup = new UsageRollup
+        {
+            OrganizationId = organization.Id,
+            Metric = UsageMetrics.AiTokens,
+            PeriodStart = start,
+            PeriodEnd = end,
+            Quantity = 4242
+        };
         await using (var db = await platform.CatalogAsync())
         {
             db.UsageRollups.Add(rollup);
@@ -165,7 +186,8 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         (await job.RunAsync(CancellationToken.None)).ShouldBeGreaterThanOrEqualTo(1);
         await job.RunAsync(CancellationToken.None);
 
-        var sent = host.Stripe.Calls.Where(c => c.Path == "/v1/billing/meter_events" && c.Form.GetValueOrDefault("identifier") == rollup.Id.ToString()).ToList();
+        var sent = host.Stripe.Calls.Where(c => c.Path == "/v1/billing/meter_events"
+            && c.Form.GetValueOrDefault("identifier") == rollup.Id.ToString()).ToList();
         sent.Count.ShouldBe(1);
         sent[0].Form["event_name"].ShouldBe("ai_tokens");
         sent[0].Form["payload[stripe_customer_id]"].ShouldBe(customer);
@@ -183,7 +205,8 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         var admin = await platform.CreateUserAsync(platformAdmin: true);
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
         var neighbour = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
-        (await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/limits", new { apiRequestsPer10Seconds = 3 })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/limits",
+            new { apiRequestsPer10Seconds = 3 })).StatusCode.ShouldBe(HttpStatusCode.OK);
         var client = host.Api.ClientFor(owner.Id, organization.Slug);
 
         var remaining = new List<string>();
@@ -193,7 +216,8 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
             ok.StatusCode.ShouldBe(HttpStatusCode.OK);
             ok.Headers.GetValues("RateLimit-Limit").Single().ShouldBe("3");
             remaining.Add(ok.Headers.GetValues("RateLimit-Remaining").Single());
-            int.Parse(ok.Headers.GetValues("RateLimit-Reset").Single(), System.Globalization.CultureInfo.InvariantCulture).ShouldBeInRange(1, 10);
+            int.Parse(ok.Headers.GetValues("RateLimit-Reset").Single(), System.Globalization.CultureInfo.InvariantCulture)
+                .ShouldBeInRange(1, 10);
         }
 
         remaining.ShouldBe(["2", "1", "0"]);
@@ -202,7 +226,8 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         problem.Type.ShouldEndWith("/rate_limited");
         var retryAfter = int.Parse(limited.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture);
         retryAfter.ShouldBeInRange(1, 10);
-        (await host.Api.ClientFor(owner.Id, neighbour.Slug).GetAsync("/api/v1/features")).StatusCode.ShouldBe(HttpStatusCode.OK, "another org has its own budget");
+        (await host.Api.ClientFor(owner.Id, neighbour.Slug).GetAsync("/api/v1/features"))
+            .StatusCode.ShouldBe(HttpStatusCode.OK, "another org has its own budget");
 
         // The fixed window runs on real time (System.Threading.RateLimiting takes no TimeProvider): poll until the budget
         // is back, which must happen by the announced Retry-After.
@@ -224,7 +249,8 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
         var owner = await platform.CreateUserAsync();
         var admin = await platform.CreateUserAsync(platformAdmin: true);
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
-        (await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/limits", new { apiRequestsPer10Seconds = 2 })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/limits",
+            new { apiRequestsPer10Seconds = 2 })).StatusCode.ShouldBe(HttpStatusCode.OK);
         var user = host.Api.ClientFor(owner.Id, organization.Slug);
         for (var i = 0; i < 2; i++)
         {
@@ -233,6 +259,7 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
 
         (await user.GetAsync("/api/v1/features")).StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
         var bound = host.Api.ClientFor(owner.Id, orgClaim: organization.Id, role: "admin");
-        (await bound.GetAsync("/api/v1/features")).StatusCode.ShouldBe(HttpStatusCode.OK, "the client's requests count in its own partition");
+        (await bound.GetAsync("/api/v1/features"))
+            .StatusCode.ShouldBe(HttpStatusCode.OK, "the client's requests count in its own partition");
     }
 }

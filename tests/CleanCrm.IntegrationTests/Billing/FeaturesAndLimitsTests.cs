@@ -35,7 +35,8 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         free.GetProperty("limits").GetProperty("apiRequestsPer10Seconds").GetInt32().ShouldBe(100);
         free.GetProperty("usage").GetProperty("seats").GetInt32().ShouldBe(1);
 
-        var changed = await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "pro" });
+        var changed = await host.Admin(admin.Id)
+            .PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "pro" });
         changed.StatusCode.ShouldBe(HttpStatusCode.OK, await changed.Content.ReadAsStringAsync());
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!.Values.ShouldAllBe(enabled => enabled);
         var pro = await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements");
@@ -49,11 +50,15 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         enterprise.GetProperty("limits").GetProperty("seats").ValueKind.ShouldBe(JsonValueKind.Null);
         enterprise.GetProperty("limits").GetProperty("apiRequestsPer10Seconds").GetInt32().ShouldBe(250);
 
-        var bad = await Problem.ReadAsync(await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "gold" }), HttpStatusCode.BadRequest);
+        var bad = await Problem.ReadAsync(await host.Admin(admin.Id)
+            .PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "gold" }), HttpStatusCode.BadRequest);
         bad.Errors!.ShouldContainKey("plan");
-        await Problem.ReadAsync(await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { }), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/plan", new { plan = "pro" }), HttpStatusCode.NotFound);
-        await Problem.ReadAsync(await client.PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "enterprise" }), HttpStatusCode.Forbidden);
+        await Problem.ReadAsync(await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { }),
+            HttpStatusCode.BadRequest);
+        await Problem.ReadAsync(await host.Admin(admin.Id)
+            .PutAsJsonAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/plan", new { plan = "pro" }), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await client.PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan",
+            new { plan = "enterprise" }), HttpStatusCode.Forbidden);
     }
 
     [Fact]
@@ -64,7 +69,8 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         var free = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
         var pro = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], plan: Plan.Pro);
 
-        var refused = await Problem.ReadAsync(await host.Api.ClientFor(owner.Id, free.Slug).GetAsync("/api/v1/billing/usage"), HttpStatusCode.Forbidden);
+        var refused = await Problem.ReadAsync(await host.Api.ClientFor(owner.Id, free.Slug).GetAsync("/api/v1/billing/usage"),
+            HttpStatusCode.Forbidden);
         refused.Type.ShouldBe("https://cleancrm.dev/problems/feature_disabled");
         refused.Detail.ShouldContain("advanced_reporting");
         var served = await host.Api.ClientFor(owner.Id, pro.Slug).GetAsync("/api/v1/billing/usage");
@@ -86,7 +92,8 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
 
         var set = await adminClient.PutAsJsonAsync(route, new { enabled = true, expiresAt = clock.GetUtcNow().AddSeconds(3) });
         set.StatusCode.ShouldBe(HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
-        (await set.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("features").GetProperty("advanced_reporting").GetBoolean().ShouldBeTrue();
+        (await set.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("features").GetProperty("advanced_reporting").GetBoolean()
+            .ShouldBeTrue();
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["advanced_reporting"].ShouldBeTrue();
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["workflows"].ShouldBeFalse();
         (await client.GetAsync("/api/v1/billing/usage")).StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -96,7 +103,8 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         justBefore!["advanced_reporting"].ShouldBeTrue("0.1 s before it expires");
         clock.Advance(TimeSpan.FromSeconds(0.1));
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["advanced_reporting"].ShouldBeFalse();
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/billing/usage"), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/feature_disabled");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/billing/usage"), HttpStatusCode.Forbidden))
+            .Type.ShouldEndWith("/feature_disabled");
 
         // An override can also switch a plan feature off, and clearing it restores the plan's value.
         await host.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "pro" });
@@ -105,10 +113,17 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         (await adminClient.DeleteAsync(route)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await client.GetAsync("/api/v1/billing/usage")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        (await Problem.ReadAsync(await adminClient.PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/features/teleport", new { enabled = true }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("key");
-        (await Problem.ReadAsync(await adminClient.PutAsJsonAsync(route, new { enabled = true, expiresAt = DateTimeOffset.UtcNow.AddDays(-1) }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("expiresAt");
-        (await Problem.ReadAsync(await adminClient.PutAsJsonAsync(route, new { expiresAt = DateTimeOffset.UtcNow.AddDays(1) }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("enabled");
-        await Problem.ReadAsync(await adminClient.PutAsJsonAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/features/workflows", new { enabled = true }), HttpStatusCode.NotFound);
+        (await Problem.ReadAsync(await adminClient.PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/features/teleport",
+            new { enabled = true }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("key");
+        (await Problem.ReadAsync(await adminClient.PutAsJsonAsync(route, new
+        {
+            enabled = true,
+            expiresAt = DateTimeOffset.UtcNow.AddDays(-1)
+        }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("expiresAt");
+        (await Problem.ReadAsync(await adminClient.PutAsJsonAsync(route, new { expiresAt = DateTimeOffset.UtcNow.AddDays(1) }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("enabled");
+        await Problem.ReadAsync(await adminClient.PutAsJsonAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/features/workflows",
+            new { enabled = true }), HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -122,12 +137,14 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
 
         var set = await host.Admin(admin.Id).PutAsJsonAsync(route, new { seats = 12, aiTokensPerMonth = 5_000_000 });
         set.StatusCode.ShouldBe(HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
-        var limits = (await host.Api.ClientFor(owner.Id, organization.Slug).GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements")).GetProperty("limits");
+        var limits = (await host.Api.ClientFor(owner.Id, organization.Slug).GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements"))
+            .GetProperty("limits");
         limits.GetProperty("seats").GetInt32().ShouldBe(12);
         limits.GetProperty("aiTokensPerMonth").GetInt64().ShouldBe(5_000_000);
         limits.GetProperty("apiRequestsPer10Seconds").GetInt32().ShouldBe(190);
 
-        var bad = await Problem.ReadAsync(await host.Admin(admin.Id).PutAsJsonAsync(route, new { seats = -1, apiRequestsPer10Seconds = 0 }), HttpStatusCode.BadRequest);
+        var bad = await Problem.ReadAsync(await host.Admin(admin.Id).PutAsJsonAsync(route, new { seats = -1, apiRequestsPer10Seconds = 0 }),
+            HttpStatusCode.BadRequest);
         bad.Errors!.Keys.ShouldBe(["apiRequestsPer10Seconds", "seats"], ignoreOrder: true);
         (await host.Admin(admin.Id).PutAsJsonAsync(route, new { })).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await host.Api.ClientFor(owner.Id, organization.Slug).GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements"))
@@ -192,7 +209,8 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         await WaitForListenerAsync(second);
         (await reader.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!["workflows"].ShouldBeFalse();
 
-        (await first.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/features/workflows", new { enabled = true })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await first.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/features/workflows",
+            new { enabled = true })).StatusCode.ShouldBe(HttpStatusCode.OK);
         var deadline = DateTime.UtcNow.AddSeconds(5);
         bool seen;
         do
@@ -206,7 +224,8 @@ public sealed class FeaturesAndLimitsTests(SharedPlatform platform)
         while (!seen && DateTime.UtcNow < deadline);
         seen.ShouldBeTrue("the second instance kept a stale feature map for 5 s");
 
-        (await first.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "pro" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await first.Admin(admin.Id).PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "pro" }))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
         deadline = DateTime.UtcNow.AddSeconds(5);
         string? plan;
         do

@@ -41,7 +41,8 @@ internal sealed class StripeStub : IDisposable
         Route("GET", "^/v1/invoices$", ListInvoices);
         Route("POST", "^/v1/billing/meter_events$", CreateMeterEvent);
         Server.Given(Request.Create().UsingAnyMethod()).AtPriority(1000)
-            .RespondWith(Response.Create().WithCallback(request => Error(404, "resource_missing", $"Unrecognized request URL ({request.Method}: {request.Path}).")));
+            .RespondWith(Response.Create()
+                .WithCallback(request => Error(404, "resource_missing", $"Unrecognized request URL ({request.Method}: {request.Path}).")));
     }
 
     public WireMockServer Server { get; }
@@ -50,10 +51,12 @@ internal sealed class StripeStub : IDisposable
 
     public IReadOnlyList<(string Method, string Path, Dictionary<string, string> Form, string? IdempotencyKey)> Calls => [.. _calls];
 
-    public IEnumerable<Dictionary<string, string>> FormsPostedTo(string path) => Calls.Where(c => c.Method == "POST" && c.Path == path).Select(c => c.Form);
+    public IEnumerable<Dictionary<string, string>> FormsPostedTo(string path) => Calls.Where(c => c.Method == "POST" && c.Path == path)
+        .Select(c => c.Form);
 
     /// <summary>Sets the state Stripe reports for a subscription (what a re-fetch returns).</summary>
-    public JsonObject PutSubscription(string id, string customer, Guid organizationId, string status, string price, int quantity = 1, long? trialEnd = null)
+    public JsonObject PutSubscription(string id, string customer, Guid organizationId, string status, string price, int quantity = 1,
+        long? trialEnd = null)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var subscription = new JsonObject
@@ -67,7 +70,8 @@ internal sealed class StripeStub : IDisposable
             ["currency"] = "usd",
             ["customer"] = customer,
             ["livemode"] = false,
-            ["metadata"] = new JsonObject { ["organization_id"] = organizationId.ToString(), ["plan"] = price == ProPrice ? "pro" : "enterprise" },
+            ["metadata"] =
+                new JsonObject { ["organization_id"] = organizationId.ToString(), ["plan"] = price == ProPrice ? "pro" : "enterprise" },
             ["start_date"] = now,
             ["status"] = status,
             ["trial_end"] = trialEnd,
@@ -167,19 +171,22 @@ internal sealed class StripeStub : IDisposable
     public void Dispose() => Server.Stop();
 
     private void Route(string method, string pathPattern, Func<IRequestMessage, Dictionary<string, string>, ResponseMessage> handle) =>
-        Server.Given(Request.Create().UsingMethod(method).WithPath(new RegexMatcher(pathPattern)).WithHeader("Authorization", $"Bearer {ApiKey}"))
+        Server.Given(Request.Create().UsingMethod(method).WithPath(new RegexMatcher(pathPattern))
+            .WithHeader("Authorization", $"Bearer {ApiKey}"))
             .AtPriority(10)
             .RespondWith(Response.Create().WithCallback(request =>
             {
                 var form = ParseForm(request.Body);
-                var key = request.Headers?.FirstOrDefault(h => h.Key.Equals("Idempotency-Key", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+                var key = request.Headers?.FirstOrDefault(h => h.Key.Equals("Idempotency-Key", StringComparison.OrdinalIgnoreCase))
+                    .Value?.FirstOrDefault();
                 _calls.Enqueue((request.Method, request.Path, form, key));
                 return handle(request, form);
             }));
 
     private ResponseMessage CreateCustomer(IRequestMessage request, Dictionary<string, string> form)
     {
-        var key = request.Headers?.FirstOrDefault(h => h.Key.Equals("Idempotency-Key", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault() ?? Guid.NewGuid().ToString();
+        var key = request.Headers?.FirstOrDefault(h => h.Key.Equals("Idempotency-Key", StringComparison.OrdinalIgnoreCase))
+            .Value?.FirstOrDefault() ?? Guid.NewGuid().ToString();
         var id = _customersByIdempotencyKey.GetOrAdd(key, _ => $"cus_stub{Interlocked.Increment(ref _sequence)}");
         return Json(200, new JsonObject
         {
@@ -249,7 +256,11 @@ internal sealed class StripeStub : IDisposable
         ["event_name"] = form.GetValueOrDefault("event_name"),
         ["identifier"] = form.GetValueOrDefault("identifier"),
         ["livemode"] = false,
-        ["payload"] = new JsonObject { ["stripe_customer_id"] = form.GetValueOrDefault("payload[stripe_customer_id]"), ["value"] = form.GetValueOrDefault("payload[value]") },
+        ["payload"] = new JsonObject
+        {
+            ["stripe_customer_id"] = form.GetValueOrDefault("payload[stripe_customer_id]"),
+            ["value"] = form.GetValueOrDefault("payload[value]")
+        },
         ["timestamp"] = long.Parse(form.GetValueOrDefault("timestamp") ?? "0", CultureInfo.InvariantCulture),
     });
 
@@ -259,14 +270,17 @@ internal sealed class StripeStub : IDisposable
         foreach (var pair in (body ?? string.Empty).Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = pair.Split('=', 2);
-            form[Uri.UnescapeDataString(parts[0].Replace('+', ' '))] = parts.Length > 1 ? Uri.UnescapeDataString(parts[1].Replace('+', ' ')) : string.Empty;
+            form[Uri.UnescapeDataString(parts[0].Replace('+', ' '))] = parts.Length > 1
+                ? Uri.UnescapeDataString(parts[1].Replace('+', ' '))
+                : string.Empty;
         }
 
         return form;
     }
 
     private static ResponseMessage Error(int status, string code, string message) =>
-        Json(status, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message, ["type"] = "invalid_request_error" } });
+        Json(status,
+            new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message, ["type"] = "invalid_request_error" } });
 
     private static ResponseMessage Json(int status, JsonNode body) => new()
     {

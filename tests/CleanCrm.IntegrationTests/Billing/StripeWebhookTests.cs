@@ -33,7 +33,8 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         account.Quantity.ShouldBe(3);
         account.CurrentPeriodEnd.ShouldNotBeNull();
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!.Values.ShouldAllBe(v => v);
-        (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements")).GetProperty("limits").GetProperty("seats").GetInt32().ShouldBe(5);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements")).GetProperty("limits").GetProperty("seats").GetInt32()
+            .ShouldBe(5);
         var shown = await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/subscription");
         shown.GetProperty("plan").GetString().ShouldBe("pro");
         shown.GetProperty("status").GetString().ShouldBe("active");
@@ -50,23 +51,27 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var subscription = NewId("sub");
         await LinkCustomerAsync(organization.Id, customer);
 
-        var created = host.Stripe.PutSubscription(subscription, customer, organization.Id, "trialing", StripeStub.ProPrice, trialEnd: DateTimeOffset.UtcNow.AddDays(14).ToUnixTimeSeconds());
+        var created = host.Stripe.PutSubscription(subscription, customer, organization.Id, "trialing", StripeStub.ProPrice,
+            trialEnd: DateTimeOffset.UtcNow.AddDays(14).ToUnixTimeSeconds());
         await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "customer.subscription.created", created));
         (await StateAsync(organization.Id)).Organization.PlanKey.ShouldBe(Plan.Pro);
         (await StateAsync(organization.Id)).Subscription!.TrialEndsAt.ShouldNotBeNull();
 
-        var updated = host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.EnterprisePrice, quantity: 8);
+        var updated =
+            host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.EnterprisePrice, quantity: 8);
         await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "customer.subscription.updated", updated));
         var (org, account) = await StateAsync(organization.Id);
         org.PlanKey.ShouldBe(Plan.Enterprise);
         account!.Quantity.ShouldBe(8);
-        (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements")).GetProperty("limits").GetProperty("seats").ValueKind.ShouldBe(JsonValueKind.Null);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements")).GetProperty("limits").GetProperty("seats")
+            .ValueKind.ShouldBe(JsonValueKind.Null);
 
         var deleted = host.Stripe.PutSubscription(subscription, customer, organization.Id, "canceled", StripeStub.EnterprisePrice);
         await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "customer.subscription.deleted", deleted));
         (await StateAsync(organization.Id)).Organization.PlanKey.ShouldBe(Plan.Free);
         (await client.GetFromJsonAsync<Dictionary<string, bool>>("/api/v1/features"))!.Values.ShouldAllBe(v => !v);
-        (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements")).GetProperty("limits").GetProperty("seats").GetInt32().ShouldBe(1);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements")).GetProperty("limits").GetProperty("seats").GetInt32()
+            .ShouldBe(1);
     }
 
     [Fact]
@@ -78,7 +83,8 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var subscription = NewId("sub");
         await LinkCustomerAsync(organization.Id, customer);
         var trialEnd = DateTimeOffset.UtcNow.AddDays(3);
-        var trialing = host.Stripe.PutSubscription(subscription, customer, organization.Id, "trialing", StripeStub.ProPrice, trialEnd: trialEnd.ToUnixTimeSeconds());
+        var trialing = host.Stripe.PutSubscription(subscription, customer, organization.Id, "trialing", StripeStub.ProPrice,
+            trialEnd: trialEnd.ToUnixTimeSeconds());
 
         await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "customer.subscription.trial_will_end", trialing));
 
@@ -95,7 +101,8 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var (customer, subscription) = await SubscribeAsync(host, organization.Id, "active", StripeStub.ProPrice);
 
         host.Stripe.PutSubscription(subscription, customer, organization.Id, "past_due", StripeStub.ProPrice);
-        var failed = StripeStub.Event(NewId("evt"), "invoice.payment_failed", StripeStub.Invoice(NewId("in"), customer, subscription, "open"));
+        var failed =
+            StripeStub.Event(NewId("evt"), "invoice.payment_failed", StripeStub.Invoice(NewId("in"), customer, subscription, "open"));
         await DeliverOkAsync(host, failed);
         await DeliverOkAsync(host, failed);
         var (org, account) = await StateAsync(organization.Id);
@@ -124,13 +131,17 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
 
         (await dunning.RunAsync(CancellationToken.None)).ShouldBeGreaterThanOrEqualTo(1);
         (await StateAsync(organization.Id)).Organization.Status.ShouldBe(OrganizationStatus.Suspended);
-        (await Problem.ReadAsync(await host.Api.ClientFor(owner.Id, organization.Slug).GetAsync("/api/v1/features"), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/org_suspended");
+        (await Problem.ReadAsync(await host.Api.ClientFor(owner.Id, organization.Slug).GetAsync("/api/v1/features"),
+            HttpStatusCode.Forbidden)).Type.ShouldEndWith("/org_suspended");
         var suspendedOwner = host.Api.ClientFor(owner.Id, organization.Slug);
-        (await suspendedOwner.GetFromJsonAsync<JsonElement>("/api/v1/billing/subscription")).GetProperty("status").GetString().ShouldBe("past_due");
-        (await suspendedOwner.PostAsync("/api/v1/billing/portal", null)).StatusCode.ShouldBe(HttpStatusCode.OK, "a suspended org can still reach billing to pay");
+        (await suspendedOwner.GetFromJsonAsync<JsonElement>("/api/v1/billing/subscription")).GetProperty("status").GetString()
+            .ShouldBe("past_due");
+        (await suspendedOwner.PostAsync("/api/v1/billing/portal", null))
+            .StatusCode.ShouldBe(HttpStatusCode.OK, "a suspended org can still reach billing to pay");
 
         host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.ProPrice);
-        await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "invoice.paid", StripeStub.Invoice(NewId("in"), customer, subscription, "paid")));
+        await DeliverOkAsync(
+            host, StripeStub.Event(NewId("evt"), "invoice.paid", StripeStub.Invoice(NewId("in"), customer, subscription, "paid")));
         (org, account) = await StateAsync(organization.Id);
         org.Status.ShouldBe(OrganizationStatus.Active);
         account!.PastDueSince.ShouldBeNull();
@@ -146,7 +157,8 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var (customer, subscription) = await SubscribeAsync(host, organization.Id, "active", StripeStub.ProPrice);
         await platform.SetStatusAsync(organization.Id, OrganizationStatus.Suspended);
 
-        await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "invoice.paid", StripeStub.Invoice(NewId("in"), customer, subscription, "paid")));
+        await DeliverOkAsync(
+            host, StripeStub.Event(NewId("evt"), "invoice.paid", StripeStub.Invoice(NewId("in"), customer, subscription, "paid")));
 
         (await StateAsync(organization.Id)).Organization.Status.ShouldBe(OrganizationStatus.Suspended);
     }
@@ -159,7 +171,8 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var customer = NewId("cus");
         var subscription = NewId("sub");
         host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.ProPrice);
-        var payload = StripeStub.Event(NewId("evt"), "checkout.session.completed", StripeStub.CheckoutSession(NewId("cs"), organization.Id, customer, subscription));
+        var payload = StripeStub.Event(NewId("evt"), "checkout.session.completed",
+            StripeStub.CheckoutSession(NewId("cs"), organization.Id, customer, subscription));
 
         var first = await DeliverOkAsync(host, payload);
         first.GetProperty("duplicate").GetBoolean().ShouldBeFalse();
@@ -188,14 +201,17 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var subscription = NewId("sub");
         var incomplete = host.Stripe.PutSubscription(subscription, customer, organization.Id, "incomplete", StripeStub.ProPrice);
         var trialing = host.Stripe.PutSubscription(subscription, customer, organization.Id, "trialing", StripeStub.ProPrice);
-        var current = host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.EnterprisePrice, quantity: 4);
+        var current =
+            host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.EnterprisePrice, quantity: 4);
         var t = DateTimeOffset.UtcNow.AddSeconds(-30);
         var events = new List<string>
         {
             StripeStub.Event(NewId("evt"), "customer.subscription.created", incomplete, t),
-            StripeStub.Event(NewId("evt"), "checkout.session.completed", StripeStub.CheckoutSession(NewId("cs"), organization.Id, customer, subscription), t.AddSeconds(1)),
+            StripeStub.Event(NewId("evt"), "checkout.session.completed",
+                StripeStub.CheckoutSession(NewId("cs"), organization.Id, customer, subscription), t.AddSeconds(1)),
             StripeStub.Event(NewId("evt"), "customer.subscription.updated", trialing, t.AddSeconds(2)),
-            StripeStub.Event(NewId("evt"), "invoice.paid", StripeStub.Invoice(NewId("in"), customer, subscription, "paid"), t.AddSeconds(3)),
+            StripeStub.Event(NewId("evt"), "invoice.paid", StripeStub.Invoice(NewId("in"), customer, subscription, "paid"),
+                t.AddSeconds(3)),
             StripeStub.Event(NewId("evt"), "customer.subscription.updated", current, t.AddSeconds(4)),
         };
         // Seed -1 delivers all at once, seed 0 newest first; the others shuffle.
@@ -226,12 +242,18 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var subscription = NewId("sub");
         host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.ProPrice);
         var eventId = NewId("evt");
-        var payload = StripeStub.Event(eventId, "checkout.session.completed", StripeStub.CheckoutSession(NewId("cs"), organization.Id, customer, subscription));
+        var payload = StripeStub.Event(eventId, "checkout.session.completed",
+            StripeStub.CheckoutSession(NewId("cs"), organization.Id, customer, subscription));
 
-        (await Problem.ReadAsync(await host.DeliverAsync(payload, StripeStub.Sign(payload, secret: "someone-elses-secret")), HttpStatusCode.BadRequest)).Type.ShouldEndWith("/invalid_signature");
+        (await Problem.ReadAsync(await host.DeliverAsync(payload, StripeStub.Sign(payload, secret: "someone-elses-secret")),
+            HttpStatusCode.BadRequest)).Type.ShouldEndWith("/invalid_signature");
         await Problem.ReadAsync(await host.DeliverAsync(payload, "garbage"), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await host.DeliverAsync(payload.Replace("\"active\"", "\"active\" ", StringComparison.Ordinal) + " ", StripeStub.Sign(payload)), HttpStatusCode.BadRequest);
-        var missing = new HttpRequestMessage(HttpMethod.Post, "/webhooks/stripe") { Content = new StringContent(payload, System.Text.Encoding.UTF8, "application/json") };
+        await Problem.ReadAsync(await host.DeliverAsync(payload.Replace("\"active\"", "\"active\" ", StringComparison.Ordinal) + " ",
+            StripeStub.Sign(payload)), HttpStatusCode.BadRequest);
+        var missing = new HttpRequestMessage(HttpMethod.Post, "/webhooks/stripe")
+        {
+            Content = new StringContent(payload, System.Text.Encoding.UTF8, "application/json")
+        };
         await Problem.ReadAsync(await host.Api.CreateClient().SendAsync(missing), HttpStatusCode.BadRequest);
 
         var (org, account) = await StateAsync(organization.Id);
@@ -249,9 +271,11 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var customer = NewId("cus");
         var subscription = NewId("sub");
         host.Stripe.PutSubscription(subscription, customer, organization.Id, "active", StripeStub.ProPrice);
-        var payload = StripeStub.Event(NewId("evt"), "checkout.session.completed", StripeStub.CheckoutSession(NewId("cs"), organization.Id, customer, subscription));
+        var payload = StripeStub.Event(NewId("evt"), "checkout.session.completed",
+            StripeStub.CheckoutSession(NewId("cs"), organization.Id, customer, subscription));
 
-        await Problem.ReadAsync(await host.DeliverAsync(payload, StripeStub.Sign(payload, DateTimeOffset.UtcNow.AddMinutes(-10))), HttpStatusCode.BadRequest);
+        await Problem.ReadAsync(await host.DeliverAsync(payload, StripeStub.Sign(payload, DateTimeOffset.UtcNow.AddMinutes(-10))),
+            HttpStatusCode.BadRequest);
 
         (await StateAsync(organization.Id)).Organization.PlanKey.ShouldBe(Plan.Free);
     }
@@ -262,7 +286,12 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         var host = await HostAsync();
         var (organization, _) = await NewOrgAsync();
         var eventId = NewId("evt");
-        var payload = StripeStub.Event(eventId, "customer.created", new JsonObject { ["id"] = NewId("cus"), ["object"] = "customer", ["metadata"] = new JsonObject { ["organization_id"] = organization.Id.ToString() } });
+        var payload = StripeStub.Event(eventId, "customer.created", new JsonObject
+        {
+            ["id"] = NewId("cus"),
+            ["object"] = "customer",
+            ["metadata"] = new JsonObject { ["organization_id"] = organization.Id.ToString() }
+        });
 
         (await DeliverOkAsync(host, payload)).GetProperty("duplicate").GetBoolean().ShouldBeFalse();
         (await DeliverOkAsync(host, payload)).GetProperty("duplicate").GetBoolean().ShouldBeTrue();
@@ -316,12 +345,14 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
         return body;
     }
 
-    internal static async Task<(string Customer, string Subscription)> SubscribeAsync(BillingHost host, Guid organizationId, string status, string price, int quantity = 1)
+    internal static async Task<(string Customer, string Subscription)> SubscribeAsync(BillingHost host, Guid organizationId, string status,
+        string price, int quantity = 1)
     {
         var customer = NewId("cus");
         var subscription = NewId("sub");
         host.Stripe.PutSubscription(subscription, customer, organizationId, status, price, quantity);
-        await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "checkout.session.completed", StripeStub.CheckoutSession(NewId("cs"), organizationId, customer, subscription)));
+        await DeliverOkAsync(host, StripeStub.Event(NewId("evt"), "checkout.session.completed",
+            StripeStub.CheckoutSession(NewId("cs"), organizationId, customer, subscription)));
         return (customer, subscription);
     }
 
@@ -334,7 +365,8 @@ public sealed class StripeWebhookTests(SharedPlatform platform)
     private async Task LinkCustomerAsync(Guid organizationId, string customer)
     {
         await using var db = await platform.CatalogAsync();
-        db.Subscriptions.Add(new BillingSubscription { OrganizationId = organizationId, StripeCustomerId = customer, UpdatedAt = DateTimeOffset.UtcNow });
+        db.Subscriptions.Add(
+            new BillingSubscription { OrganizationId = organizationId, StripeCustomerId = customer, UpdatedAt = DateTimeOffset.UtcNow });
         await db.SaveChangesAsync();
     }
 

@@ -25,7 +25,8 @@ public sealed class AuditLogApiTests(SharedPlatform platform) : IAsyncLifetime
         _ownerUser = await platform.CreateUserAsync();
         var auditor = await platform.CreateUserAsync();
         var member = await platform.CreateUserAsync();
-        _org = await platform.CreateOrganizationAsync(members: [(_ownerUser, OrgRole.Owner), (auditor, OrgRole.Auditor), (member, OrgRole.Member)]);
+        _org = await platform.CreateOrganizationAsync(
+            members: [(_ownerUser, OrgRole.Owner), (auditor, OrgRole.Auditor), (member, OrgRole.Member)]);
         _owner = _api.ClientFor(_ownerUser.Id, _org.Slug);
         _auditor = _api.ClientFor(auditor.Id, _org.Slug);
         _member = _api.ClientFor(member.Id, _org.Slug);
@@ -65,12 +66,15 @@ public sealed class AuditLogApiTests(SharedPlatform platform) : IAsyncLifetime
     {
         await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = "One", domain = "one.example.com" });
         var before = await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM audit_log");
-        await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "Two", domain = "one.example.com" }), HttpStatusCode.Conflict);
+        await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "Two", domain = "one.example.com" }),
+            HttpStatusCode.Conflict);
         var contact = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Solo", email = "solo@example.com" });
         var other = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Duo", email = "duo@example.com" });
-        await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/contacts/{other}", Json("{\"email\":\"solo@example.com\"}")), HttpStatusCode.Conflict);
+        await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/contacts/{other}", Json("{\"email\":\"solo@example.com\"}")),
+            HttpStatusCode.Conflict);
         (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM audit_log")).ShouldBe(before + 2);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM audit_log WHERE entity_id IN ('{contact}', '{other}') AND action = 'created'")).ShouldBe(2);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM audit_log WHERE entity_id IN ('{contact}', '{other}') AND action = 'created'")).ShouldBe(2);
     }
 
     [Fact]
@@ -81,13 +85,15 @@ public sealed class AuditLogApiTests(SharedPlatform platform) : IAsyncLifetime
             await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = $"Firm {i}" });
         }
 
-        await OrgScopedEndpoints.CreateAsync(_member, "notes", new { body = "by member", companyId = await OrgScopedEndpoints.CreateAsync(_member, "companies", new { name = "Member's" }) });
+        await OrgScopedEndpoints.CreateAsync(_member, "notes",
+            new { body = "by member", companyId = await OrgScopedEndpoints.CreateAsync(_member, "companies", new { name = "Member's" }) });
 
         var seen = new List<Guid>();
         string? cursor = null;
         do
         {
-            var page = await _auditor.GetFromJsonAsync<JsonElement>($"/api/v1/audit-log?limit=2&entityType=company&action=created{(cursor is null ? "" : "&cursor=" + cursor)}");
+            var page = await _auditor.GetFromJsonAsync<JsonElement>(
+                $"/api/v1/audit-log?limit=2&entityType=company&action=created{(cursor is null ? "" : "&cursor=" + cursor)}");
             seen.AddRange(page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetGuid()));
             cursor = page.GetProperty("nextCursor").GetString();
         }
@@ -97,14 +103,20 @@ public sealed class AuditLogApiTests(SharedPlatform platform) : IAsyncLifetime
 
         var memberId = (await _member.GetFromJsonAsync<JsonElement>("/api/v1/me")).GetProperty("id").GetGuid();
         var byMember = await _owner.GetFromJsonAsync<JsonElement>($"/api/v1/audit-log?actorId={memberId}");
-        byMember.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("entityType").GetString()).Order().ShouldBe(["company", "note"]);
-        (await _owner.GetFromJsonAsync<JsonElement>("/api/v1/audit-log?from=2100-01-01T00:00:00Z")).GetProperty("items").GetArrayLength().ShouldBe(0);
+        byMember.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("entityType").GetString()).Order()
+            .ShouldBe(["company", "note"]);
+        (await _owner.GetFromJsonAsync<JsonElement>("/api/v1/audit-log?from=2100-01-01T00:00:00Z")).GetProperty("items").GetArrayLength()
+            .ShouldBe(0);
 
         await Problem.ReadAsync(await _member.GetAsync("/api/v1/audit-log"), HttpStatusCode.Forbidden);
-        (await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?limit=500"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("limit");
-        (await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?cursor=zzz"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
-        (await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?sort=actorId"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("sort");
-        (await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("to");
+        (await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?limit=500"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("limit");
+        (await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?cursor=zzz"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("cursor");
+        (await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?sort=actorId"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("sort");
+        (await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z"),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("to");
         await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/audit-log?entityId=nope"), HttpStatusCode.BadRequest);
     }
 

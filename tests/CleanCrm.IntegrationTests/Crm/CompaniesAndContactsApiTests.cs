@@ -25,7 +25,8 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         _ownerUser = await platform.CreateUserAsync();
         var reader = await platform.CreateUserAsync();
         var auditor = await platform.CreateUserAsync();
-        _org = await platform.CreateOrganizationAsync(members: [(_ownerUser, OrgRole.Owner), (reader, OrgRole.Readonly), (auditor, OrgRole.Auditor)]);
+        _org = await platform.CreateOrganizationAsync(
+            members: [(_ownerUser, OrgRole.Owner), (reader, OrgRole.Readonly), (auditor, OrgRole.Auditor)]);
         _owner = _api.ClientFor(_ownerUser.Id, _org.Slug);
         _reader = _api.ClientFor(reader.Id, _org.Slug);
         _auditor = _api.ClientFor(auditor.Id, _org.Slug);
@@ -56,7 +57,8 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
 
         var fetched = await _owner.GetAsync($"/api/v1/companies/{id}");
         fetched.Headers.ETag!.Tag.ShouldBe(response.Headers.ETag.Tag);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND owner_id = '{_ownerUser.Id}' AND currency = 'EUR'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND owner_id = '{_ownerUser.Id}' AND currency = 'EUR'")).ShouldBe(1);
     }
 
     [Theory]
@@ -82,9 +84,11 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
     [Fact]
     public async Task Over_long_names_and_unknown_owners_are_refused_with_clear_messages()
     {
-        var tooLong = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/companies", new { name = new string('x', 201) }), HttpStatusCode.BadRequest);
+        var tooLong = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/companies", new { name = new string('x', 201) }),
+            HttpStatusCode.BadRequest);
         tooLong.Errors!["name"].ShouldContain(m => m.Contains("200"));
-        var unknownOwner = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "X", ownerId = Guid.NewGuid() }), HttpStatusCode.BadRequest);
+        var unknownOwner = await Problem.ReadAsync(
+            await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "X", ownerId = Guid.NewGuid() }), HttpStatusCode.BadRequest);
         unknownOwner.Errors!.ShouldContainKey("ownerId");
     }
 
@@ -92,10 +96,12 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
     public async Task A_domain_is_unique_among_live_companies_and_free_again_after_delete()
     {
         var first = await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = "One", domain = "dup.example.com" });
-        var conflict = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "Two", domain = "dup.example.com" }), HttpStatusCode.Conflict);
+        var conflict = await Problem.ReadAsync(
+            await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "Two", domain = "dup.example.com" }), HttpStatusCode.Conflict);
         conflict.Type.ShouldEndWith("/duplicate_value");
         (await _owner.DeleteAsync($"/api/v1/companies/{first}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        (await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "Two", domain = "dup.example.com" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "Two", domain = "dup.example.com" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
         (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM companies WHERE domain = 'dup.example.com'")).ShouldBe(2);
         (await _owner.GetAsync($"/api/v1/companies/{first}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
@@ -103,11 +109,16 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
     [Fact]
     public async Task Patch_is_a_json_merge_patch_and_a_stale_if_match_is_a_412()
     {
-        var created = await _owner.PostAsJsonAsync("/api/v1/companies", new { name = "Patchable", industry = "Retail", customFields = new { a = 1, b = 2 } });
+        var created = await _owner.PostAsJsonAsync(
+            "/api/v1/companies", new { name = "Patchable", industry = "Retail", customFields = new { a = 1, b = 2 } });
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
         var etag = created.Headers.ETag!.Tag;
 
-        var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/companies/{id}") { Content = new StringContent("{\"industry\":null,\"customFields\":{\"b\":null,\"c\":3}}", Encoding.UTF8, "application/merge-patch+json") };
+        var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/companies/{id}")
+        {
+            Content = new StringContent(
+            "{\"industry\":null,\"customFields\":{\"b\":null,\"c\":3}}", Encoding.UTF8, "application/merge-patch+json")
+        };
         patch.Headers.IfMatch.Add(new System.Net.Http.Headers.EntityTagHeaderValue(etag));
         var patched = await _owner.SendAsync(patch);
         patched.StatusCode.ShouldBe(HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());
@@ -121,7 +132,8 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         stale.Headers.IfMatch.Add(new System.Net.Http.Headers.EntityTagHeaderValue(etag));
         var problem = await Problem.ReadAsync(await _owner.SendAsync(stale), HttpStatusCode.PreconditionFailed);
         problem.Detail.ShouldBe($"Company '{id}' was changed by someone else since you read it; fetch it again and retry.");
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND name = 'Patchable'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND name = 'Patchable'"))
+            .ShouldBe(1);
     }
 
     [Fact]
@@ -132,7 +144,8 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         var etag = created.Headers.ETag!.Tag;
         HttpRequestMessage Patch(string name)
         {
-            var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/companies/{id}") { Content = Json($"{{\"name\":\"{name}\"}}") };
+            var request =
+                new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/companies/{id}") { Content = Json($"{{\"name\":\"{name}\"}}") };
             request.Headers.IfMatch.Add(new System.Net.Http.Headers.EntityTagHeaderValue(etag));
             return request;
         }
@@ -141,23 +154,28 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         responses.Count(r => r.StatusCode == HttpStatusCode.OK).ShouldBe(1);
         responses.Count(r => r.StatusCode == HttpStatusCode.PreconditionFailed).ShouldBe(5);
         var winner = await responses.Single(r => r.StatusCode == HttpStatusCode.OK).Content.ReadFromJsonAsync<JsonElement>();
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND name = '{winner.GetProperty("name").GetString()}'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND name = '{winner.GetProperty("name").GetString()}'")).ShouldBe(1);
     }
 
     [Fact]
     public async Task Patch_with_unknown_fields_wrong_types_or_a_malformed_if_match_is_refused()
     {
         var id = await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = "Strict" });
-        var unknown = await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/companies/{id}", Json("{\"colour\":\"red\"}")), HttpStatusCode.BadRequest);
+        var unknown = await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/companies/{id}", Json("{\"colour\":\"red\"}")),
+            HttpStatusCode.BadRequest);
         unknown.Detail.ShouldContain("colour");
-        var wrongType = await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/companies/{id}", Json("{\"employeeCount\":\"many\"}")), HttpStatusCode.BadRequest);
+        var wrongType = await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/companies/{id}", Json("{\"employeeCount\":\"many\"}")),
+            HttpStatusCode.BadRequest);
         wrongType.Errors!.ShouldContainKey("employeeCount");
-        var notObject = await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/companies/{id}", Json("[1,2]")), HttpStatusCode.BadRequest);
+        var notObject =
+            await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/companies/{id}", Json("[1,2]")), HttpStatusCode.BadRequest);
         notObject.Detail.ShouldContain("object");
         var badIfMatch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/companies/{id}") { Content = Json("{\"name\":\"x\"}") };
         badIfMatch.Headers.TryAddWithoutValidation("If-Match", "not-an-etag");
         await Problem.ReadAsync(await _owner.SendAsync(badIfMatch), HttpStatusCode.BadRequest);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND name = 'Strict'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND name = 'Strict'"))
+            .ShouldBe(1);
     }
 
     [Fact]
@@ -175,7 +193,8 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         string? cursor = null;
         do
         {
-            var page = await client.GetFromJsonAsync<JsonElement>($"/api/v1/companies?limit=3&sort=name{(cursor is null ? "" : "&cursor=" + cursor)}");
+            var page = await client.GetFromJsonAsync<JsonElement>(
+                $"/api/v1/companies?limit=3&sort=name{(cursor is null ? "" : "&cursor=" + cursor)}");
             seen.AddRange(page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("name").GetString()!));
             cursor = page.GetProperty("nextCursor").GetString();
         }
@@ -185,12 +204,18 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         var descending = await client.GetFromJsonAsync<JsonElement>("/api/v1/companies?limit=2&sort=-name");
         descending.GetProperty("items")[0].GetProperty("name").GetString().ShouldBe("Firm 06");
 
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies?limit=201"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("limit");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies?limit=0"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("limit");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies?sort=secret"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("sort");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies?cursor=garbage!!"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
-        var nameCursor = (await client.GetFromJsonAsync<JsonElement>("/api/v1/companies?limit=1&sort=name")).GetProperty("nextCursor").GetString();
-        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/companies?sort=createdAt&cursor={nameCursor}"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies?limit=201"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("limit");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies?limit=0"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("limit");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies?sort=secret"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("sort");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies?cursor=garbage!!"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("cursor");
+        var nameCursor = (await client.GetFromJsonAsync<JsonElement>("/api/v1/companies?limit=1&sort=name")).GetProperty("nextCursor")
+            .GetString();
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/companies?sort=createdAt&cursor={nameCursor}"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("cursor");
     }
 
     [Fact]
@@ -200,7 +225,8 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         var client = _api.ClientFor(_ownerUser.Id, org.Slug);
         var globex = await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "Globex Corporation", industry = "Energy" });
         await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "Initech", industry = "Software" });
-        await OrgScopedEndpoints.CreateAsync(client, "contacts", new { firstName = "Hank", lastName = "Scorpio", email = "HANK@Globex.example.com", companyId = globex });
+        await OrgScopedEndpoints.CreateAsync(
+            client, "contacts", new { firstName = "Hank", lastName = "Scorpio", email = "HANK@Globex.example.com", companyId = globex });
         await OrgScopedEndpoints.CreateAsync(client, "contacts", new { firstName = "Peter", lastName = "Gibbons" });
 
         var search = await client.GetFromJsonAsync<JsonElement>("/api/v1/companies?q=globex");
@@ -217,15 +243,20 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
     public async Task Contact_emails_are_unique_case_insensitively_and_validated()
     {
         await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Grace", email = "grace@example.com" });
-        var duplicate = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/contacts", new { firstName = "Other", email = "GRACE@example.com" }), HttpStatusCode.Conflict);
+        var duplicate = await Problem.ReadAsync(await _owner.PostAsJsonAsync(
+            "/api/v1/contacts", new { firstName = "Other", email = "GRACE@example.com" }), HttpStatusCode.Conflict);
         duplicate.Errors!.ShouldContainKey("email");
-        var invalid = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/contacts", new { firstName = "X", email = "not-an-email" }), HttpStatusCode.BadRequest);
+        var invalid = await Problem.ReadAsync(
+            await _owner.PostAsJsonAsync("/api/v1/contacts", new { firstName = "X", email = "not-an-email" }), HttpStatusCode.BadRequest);
         invalid.Errors!.ShouldContainKey("email");
-        var empty = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/contacts", new { phone = "+1 555 0100" }), HttpStatusCode.BadRequest);
+        var empty = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/contacts", new { phone = "+1 555 0100" }),
+            HttpStatusCode.BadRequest);
         empty.Errors!.ShouldContainKey("firstName");
-        var phone = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/contacts", new { firstName = "X", phone = "call me maybe" }), HttpStatusCode.BadRequest);
+        var phone = await Problem.ReadAsync(
+            await _owner.PostAsJsonAsync("/api/v1/contacts", new { firstName = "X", phone = "call me maybe" }), HttpStatusCode.BadRequest);
         phone.Errors!.ShouldContainKey("phone");
-        (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM contacts WHERE lower(email) = 'grace@example.com'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM contacts WHERE lower(email) = 'grace@example.com'"))
+            .ShouldBe(1);
     }
 
     [Fact]
@@ -233,9 +264,11 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
     {
         var company = await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = "Gone Soon" });
         (await _owner.DeleteAsync($"/api/v1/companies/{company}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        var problem = await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/contacts", new { firstName = "Late", companyId = company }), HttpStatusCode.BadRequest);
+        var problem = await Problem.ReadAsync(
+            await _owner.PostAsJsonAsync("/api/v1/contacts", new { firstName = "Late", companyId = company }), HttpStatusCode.BadRequest);
         problem.Errors!.ShouldContainKey("companyId");
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{company}' AND deleted_at IS NOT NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM companies WHERE id = '{company}' AND deleted_at IS NOT NULL")).ShouldBe(1);
     }
 
     [Fact]
@@ -247,7 +280,8 @@ public sealed class CompaniesAndContactsApiTests(SharedPlatform platform) : IAsy
         await Problem.ReadAsync(await _reader.DeleteAsync($"/api/v1/companies/{id}"), HttpStatusCode.Forbidden);
         await Problem.ReadAsync(await _auditor.GetAsync($"/api/v1/companies/{id}"), HttpStatusCode.Forbidden);
         await Problem.ReadAsync(await _auditor.GetAsync("/api/v1/contacts"), HttpStatusCode.Forbidden);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND deleted_at IS NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM companies WHERE id = '{id}' AND deleted_at IS NULL"))
+            .ShouldBe(1);
         (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM companies WHERE name = 'Nope'")).ShouldBe(0);
     }
 

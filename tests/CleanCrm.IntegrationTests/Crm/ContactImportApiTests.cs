@@ -38,7 +38,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         _memberUser = await platform.CreateUserAsync();
         var reader = await platform.CreateUserAsync();
         var auditor = await platform.CreateUserAsync();
-        _org = await platform.CreateOrganizationAsync(members: [(_ownerUser, OrgRole.Owner), (_memberUser, OrgRole.Member), (reader, OrgRole.Readonly), (auditor, OrgRole.Auditor)]);
+        _org = await platform.CreateOrganizationAsync(
+            members: [(_ownerUser, OrgRole.Owner), (_memberUser, OrgRole.Member), (reader, OrgRole.Readonly), (auditor, OrgRole.Auditor)]);
         _owner = _api.ClientFor(_ownerUser.Id, _org.Slug);
         _member = _api.ClientFor(_memberUser.Id, _org.Slug);
         _reader = _api.ClientFor(reader.Id, _org.Slug);
@@ -73,14 +74,20 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         import.GetProperty("durationMs").GetInt64().ShouldBeGreaterThanOrEqualTo(0);
 
         var member = _memberUser.Id;
-        (await Count($"SELECT count(*) FROM contacts WHERE created_by = '{member}' AND updated_by = '{member}' AND deleted_at IS NULL")).ShouldBe(3);
-        (await Count("SELECT count(*) FROM contacts WHERE email = 'ada@analytical.example.com' AND phone = '+44 20 7946 0000' AND job_title = 'Countess' AND source = 'conference' AND custom_fields->>'tier' = 'gold'")).ShouldBe(1);
-        (await Count("SELECT count(*) FROM contacts WHERE email = 'charles@analytical.example.com' AND phone IS NULL AND custom_fields = '{}'::jsonb")).ShouldBe(1);
+        (await Count($"SELECT count(*) FROM contacts WHERE created_by = '{member}' AND updated_by = '{member}' AND deleted_at IS NULL"))
+            .ShouldBe(3);
+        (await Count("SELECT count(*) FROM contacts WHERE email = 'ada@analytical.example.com' AND phone = '+44 20 7946 0000' AND " +
+            "job_title = 'Countess' AND source = 'conference' AND custom_fields->>'tier' = 'gold'")).ShouldBe(1);
+        (await Count("SELECT count(*) FROM contacts WHERE email = 'charles@analytical.example.com' AND phone IS NULL AND custom_fields = " +
+            "'{}'::jsonb")).ShouldBe(1);
         (await Count("SELECT count(*) FROM companies WHERE domain = 'analytical.example.com' AND name = 'Analytical Engines'")).ShouldBe(1);
-        (await Count("SELECT count(*) FROM contacts c JOIN companies co ON co.id = c.company_id WHERE co.domain = 'analytical.example.com'")).ShouldBe(2);
+        (await Count(
+            "SELECT count(*) FROM contacts c JOIN companies co ON co.id = c.company_id WHERE co.domain = 'analytical.example.com'"))
+            .ShouldBe(2);
         (await Count($"SELECT count(*) FROM import_upload_chunks WHERE import_id = '{importId}'")).ShouldBe(0);
         // The bulk load is audited once, by the uploader, with its counts (rows bypass EF's per-record audit).
-        (await Count($"SELECT count(*) FROM audit_log WHERE entity_type = 'import' AND entity_id = '{importId}' AND action = 'imported' AND actor_id = '{member}' AND (changes->>'inserted')::int = 3")).ShouldBe(1);
+        (await Count($"SELECT count(*) FROM audit_log WHERE entity_type = 'import' AND entity_id = '{importId}' AND action = 'imported' " +
+            $"AND actor_id = '{member}' AND (changes->>'inserted')::int = 3")).ShouldBe(1);
 
         var list = await _member.GetFromJsonAsync<JsonElement>("/api/v1/contacts?email=grace@navy.example.com");
         list.GetProperty("items")[0].GetProperty("customFields").GetProperty("tier").GetString().ShouldBe("silver");
@@ -89,7 +96,14 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
     [Fact]
     public async Task Existing_contacts_are_skipped_by_default_and_updated_with_non_empty_values_on_request()
     {
-        var existing = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Existing", lastName = "Person", email = "existing@dup.example.com", jobTitle = "Old title", customFields = new { keep = "yes" } });
+        var existing = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new
+        {
+            firstName = "Existing",
+            lastName = "Person",
+            email = "existing@dup.example.com",
+            jobTitle = "Old title",
+            customFields = new { keep = "yes" }
+        });
         var csv = $"""
                    {Header},tier
                    ,,EXISTING@dup.example.com,,New title,,,,vip
@@ -98,12 +112,15 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
 
         var skipped = await ImportAsync(_member, csv);
         Counts(skipped).ShouldBe((2, 1, 0, 1, 0));
-        (await Count($"SELECT count(*) FROM contacts WHERE id = '{existing}' AND job_title = 'Old title' AND updated_at = created_at")).ShouldBe(1);
+        (await Count($"SELECT count(*) FROM contacts WHERE id = '{existing}' AND job_title = 'Old title' AND updated_at = created_at"))
+            .ShouldBe(1);
 
         var updated = await ImportAsync(_member, csv.Replace("new-one@", "new-two@", StringComparison.Ordinal), "?onDuplicate=update");
         updated.GetProperty("onDuplicate").GetString().ShouldBe("update");
         Counts(updated).ShouldBe((2, 1, 1, 0, 0));
-        (await Count($"SELECT count(*) FROM contacts WHERE id = '{existing}' AND job_title = 'New title' AND first_name = 'Existing' AND custom_fields->>'keep' = 'yes' AND custom_fields->>'tier' = 'vip' AND updated_by = '{_memberUser.Id}' AND updated_at > created_at")).ShouldBe(1);
+        (await Count($"SELECT count(*) FROM contacts WHERE id = '{existing}' AND job_title = 'New title' AND first_name = 'Existing' " +
+            $"AND custom_fields->>'keep' = 'yes' AND custom_fields->>'tier' = 'vip' AND updated_by = '{_memberUser.Id}' AND updated_at > " +
+            $"created_at")).ShouldBe(1);
         (await Count("SELECT count(*) FROM contacts WHERE email = 'existing@dup.example.com'")).ShouldBe(1);
     }
 
@@ -111,7 +128,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
     public async Task An_update_that_would_push_a_contacts_custom_fields_over_the_limit_fails_that_row_only()
     {
         var existingFields = Enumerable.Range(1, 45).ToDictionary(i => $"k{i}", i => (object)$"v{i}");
-        var existing = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Full", email = "full@limits.example.com", customFields = existingFields });
+        var existing = await OrgScopedEndpoints.CreateAsync(
+            _owner, "contacts", new { firstName = "Full", email = "full@limits.example.com", customFields = existingFields });
         var extra = string.Join(',', Enumerable.Range(1, 6).Select(i => $"x{i}"));
         var csv = $"""
                    {Header},{extra}
@@ -125,7 +143,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         error.GetProperty("line").GetInt32().ShouldBe(2);
         error.GetProperty("field").GetString().ShouldBe("customFields");
         error.GetProperty("message").GetString()!.ShouldContain("51 fields");
-        (await Count($"SELECT count(*) FROM contacts WHERE id = '{existing}' AND job_title IS NULL AND (SELECT count(*) FROM jsonb_object_keys(custom_fields)) = 45")).ShouldBe(1);
+        (await Count($"SELECT count(*) FROM contacts WHERE id = '{existing}' AND job_title IS NULL AND (SELECT count(*) FROM " +
+            $"jsonb_object_keys(custom_fields)) = 45")).ShouldBe(1);
     }
 
     [Fact]
@@ -137,10 +156,12 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Dev", $"user={_memberUser.Id}");
         client.DefaultRequestHeaders.Add("X-Org", _org.Slug);
 
-        var problem = await Problem.ReadAsync(await PostCsvAsync(client, $"{Header}\nNever,Queued,never@queue.example.com,,,,,\n"), HttpStatusCode.ServiceUnavailable);
+        var problem = await Problem.ReadAsync(await PostCsvAsync(client, $"{Header}\nNever,Queued,never@queue.example.com,,,,,\n"),
+            HttpStatusCode.ServiceUnavailable);
         problem.Code.ShouldBe("import_not_queued");
         (await Count("SELECT count(*) FROM imports WHERE status = 'queued'")).ShouldBe(0);
-        (await Count("SELECT count(*) FROM imports i WHERE status = 'failed' AND failure_reason LIKE '%Upload the file again%' AND NOT EXISTS (SELECT 1 FROM import_upload_chunks c WHERE c.import_id = i.id)")).ShouldBeGreaterThanOrEqualTo(1);
+        (await Count("SELECT count(*) FROM imports i WHERE status = 'failed' AND failure_reason LIKE '%Upload the file again%' AND NOT " +
+            "EXISTS (SELECT 1 FROM import_upload_chunks c WHERE c.import_id = i.id)")).ShouldBeGreaterThanOrEqualTo(1);
         (await Count("SELECT count(*) FROM contacts WHERE email = 'never@queue.example.com'")).ShouldBe(0);
     }
 
@@ -177,8 +198,10 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         var import = await ImportAsync(_member, csv);
         Counts(import).ShouldBe((3, 1, 0, 0, 2));
         var errors = import.GetProperty("errors").EnumerateArray().ToList();
-        errors.Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("field").GetString())).ShouldBe([(4, "email"), (5, "firstName")]);
-        (await Count("SELECT count(*) FROM contacts WHERE last_name = 'Adams, \"Jr.\"' AND job_title = E'Head of\\nSales, EMEA'")).ShouldBe(1);
+        errors.Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("field").GetString()))
+            .ShouldBe([(4, "email"), (5, "firstName")]);
+        (await Count("SELECT count(*) FROM contacts WHERE last_name = 'Adams, \"Jr.\"' AND job_title = E'Head of\\nSales, EMEA'"))
+            .ShouldBe(1);
     }
 
     [Fact]
@@ -187,7 +210,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         var before = Encoding.UTF8.GetBytes($"{Header}\nValid,Row,valid@utf8.example.com,,,,utf8.example.com,\nBroken,");
         byte[] bad = [0xC3, 0x28];
         var after = Encoding.UTF8.GetBytes(",broken@utf8.example.com,,,,,\n");
-        var response = await PostAsync(_member, new ByteArrayContent([.. before, .. bad, .. after]) { Headers = { ContentType = new MediaTypeHeaderValue("text/csv") } });
+        var response = await PostAsync(_member,
+            new ByteArrayContent([.. before, .. bad, .. after]) { Headers = { ContentType = new MediaTypeHeaderValue("text/csv") } });
         var import = await WaitForImportAsync(_member, await ImportIdAsync(response));
         import.GetProperty("status").GetString().ShouldBe("failed");
         import.GetProperty("failureReason").GetString()!.ShouldContain("UTF-8");
@@ -198,18 +222,22 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
     }
 
     [Theory]
-    [InlineData("phone,jobTitle\n+1 555 0100,CEO\n", "line 1: the header row must name at least one of the columns firstName, lastName or email")]
+    [InlineData("phone,jobTitle\n+1 555 0100,CEO\n",
+        "line 1: the header row must name at least one of the columns firstName, lastName or email")]
     [InlineData("Ada,Lovelace,ada@header.example.com\n", "is not a contact field")]
     [InlineData("firstName,email,Email\nAda,a@header.example.com,b@header.example.com\n", "appears twice")]
     [InlineData("firstName,email\nAda,ada@open.example.com\n\"Unclosed,x@open.example.com\nGrace,grace@open.example.com\n", "never closed")]
-    [InlineData("firstName,email\nAda,ada@stray.example.com\nGr\"ace,grace@stray.example.com\n", "line 3: a quote inside an unquoted field")]
+    [InlineData("firstName,email\nAda,ada@stray.example.com\nGr\"ace,grace@stray.example.com\n",
+        "line 3: a quote inside an unquoted field")]
     public async Task A_structurally_malformed_file_fails_with_a_reason_and_nothing_written(string csv, string reason)
     {
         var import = await ImportAsync(_member, csv);
         import.GetProperty("status").GetString().ShouldBe("failed");
         import.GetProperty("failureReason").GetString()!.ShouldContain(reason);
-        (import.GetProperty("inserted").GetInt32(), import.GetProperty("updated").GetInt32(), import.GetProperty("skipped").GetInt32()).ShouldBe((0, 0, 0));
-        (await Count("SELECT count(*) FROM contacts WHERE email LIKE '%@header.example.com' OR email LIKE '%@open.example.com' OR email LIKE '%@stray.example.com'")).ShouldBe(0);
+        (import.GetProperty("inserted").GetInt32(), import.GetProperty("updated").GetInt32(), import.GetProperty("skipped").GetInt32())
+            .ShouldBe((0, 0, 0));
+        (await Count("SELECT count(*) FROM contacts WHERE email LIKE '%@header.example.com' OR email LIKE '%@open.example.com' OR email " +
+            "LIKE '%@stray.example.com'")).ShouldBe(0);
     }
 
     [Fact]
@@ -226,7 +254,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
                    """;
         var import = await ImportAsync(_member, csv);
         Counts(import).ShouldBe((5, 1, 0, 0, 4));
-        var errors = import.GetProperty("errors").EnumerateArray().Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("field").GetString(), e.GetProperty("message").GetString())).ToList();
+        var errors = import.GetProperty("errors").EnumerateArray().Select(
+            e => (e.GetProperty("line").GetInt32(), e.GetProperty("field").GetString(), e.GetProperty("message").GetString())).ToList();
         errors.Select(e => (e.Item1, e.Item2)).ShouldBe([(2, "firstName"), (3, "phone"), (4, "companyDomain"), (5, "row")]);
         errors[0].Item3!.ShouldContain("at most 100 characters");
         (await Count("SELECT count(*) FROM contacts WHERE email LIKE '%@rules.example.com'")).ShouldBe(1);
@@ -244,7 +273,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
     [Fact]
     public async Task Companies_are_matched_by_domain_or_name_and_created_once_when_missing()
     {
-        var existing = await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = "Existing Co", domain = "existing-co.example.com" });
+        var existing =
+            await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = "Existing Co", domain = "existing-co.example.com" });
         var named = await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = "Name Only Ltd" });
         var csv = $"""
                    {Header}
@@ -260,8 +290,11 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         (await Count($"SELECT count(*) FROM contacts WHERE email = 'a1@match.example.com' AND company_id = '{existing}'")).ShouldBe(1);
         (await Count($"SELECT count(*) FROM contacts WHERE email = 'd4@match.example.com' AND company_id = '{named}'")).ShouldBe(1);
         (await Count("SELECT count(*) FROM companies WHERE domain = 'fresh-co.example.com' AND name = 'Fresh Co'")).ShouldBe(1);
-        (await Count("SELECT count(DISTINCT company_id) FROM contacts WHERE email IN ('b2@match.example.com', 'c3@match.example.com')")).ShouldBe(1);
-        (await Count($"SELECT count(*) FROM companies WHERE name = 'Brand New Name' AND domain IS NULL AND created_by = '{_memberUser.Id}'")).ShouldBe(1);
+        (await Count("SELECT count(DISTINCT company_id) FROM contacts WHERE email IN ('b2@match.example.com', 'c3@match.example.com')"))
+            .ShouldBe(1);
+        (await Count(
+            $"SELECT count(*) FROM companies WHERE name = 'Brand New Name' AND domain IS NULL AND created_by = '{_memberUser.Id}'"))
+            .ShouldBe(1);
         (await Count("SELECT count(*) FROM companies WHERE name = 'Existing Co'")).ShouldBe(1);
     }
 
@@ -283,9 +316,11 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
     public async Task Bad_requests_are_problems_naming_what_was_wrong_and_store_nothing()
     {
         var before = await Count("SELECT count(*) FROM imports");
-        var option = await Problem.ReadAsync(await PostCsvAsync(_member, "firstName\nX\n", "?onDuplicate=merge"), HttpStatusCode.BadRequest);
+        var option =
+            await Problem.ReadAsync(await PostCsvAsync(_member, "firstName\nX\n", "?onDuplicate=merge"), HttpStatusCode.BadRequest);
         option.Errors!.Keys.ShouldContain("onDuplicate");
-        var json = await Problem.ReadAsync(await _member.PostAsJsonAsync("/api/v1/imports/contacts", new { firstName = "X" }), HttpStatusCode.UnsupportedMediaType);
+        var json = await Problem.ReadAsync(await _member.PostAsJsonAsync("/api/v1/imports/contacts", new { firstName = "X" }),
+            HttpStatusCode.UnsupportedMediaType);
         json.Type.ShouldEndWith("/unsupported_media_type");
         json.Detail.ShouldContain("application/json");
         var latin1 = new StringContent("firstName\nX\n");
@@ -301,12 +336,17 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
     [Fact]
     public async Task The_upload_limit_is_the_imports_own_and_bigger_files_get_413_without_storing_anything()
     {
-        using var small = new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:Imports:MaxUploadBytes"] = "2048", ["CleanCrm:Api:MaxRequestBodyBytes"] = "1024" });
+        using var small = new ApiFactory(platform, new Dictionary<string, string?>
+        {
+            ["CleanCrm:Imports:MaxUploadBytes"] = "2048",
+            ["CleanCrm:Api:MaxRequestBodyBytes"] = "1024"
+        });
         var client = small.ClientFor(_memberUser.Id, _org.Slug);
         var before = await Count("SELECT count(*) FROM imports");
         var fits = "firstName,email\n" + string.Concat(Enumerable.Range(0, 60).Select(i => $"Fits{i},f{i}@limit.example.com\n"));
         Encoding.UTF8.GetByteCount(fits).ShouldBeInRange(1025, 2048);
-        (await PostCsvAsync(client, fits)).StatusCode.ShouldBe(HttpStatusCode.Accepted, "above the global 1 KiB limit, within the import limit");
+        (await PostCsvAsync(client, fits))
+            .StatusCode.ShouldBe(HttpStatusCode.Accepted, "above the global 1 KiB limit, within the import limit");
 
         var tooBig = fits + string.Concat(Enumerable.Range(0, 2000).Select(i => $"Big{i},b{i}@limit.example.com\n"));
         var problem = await Problem.ReadAsync(await PostCsvAsync(client, tooBig), HttpStatusCode.RequestEntityTooLarge);
@@ -324,7 +364,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
     {
         var import = await ImportAsync(_member, "firstName,email\nRole,role@check.example.com\n");
         var id = import.GetProperty("id").GetGuid();
-        (await Problem.ReadAsync(await PostCsvAsync(_reader, "firstName\nNope\n"), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/forbidden");
+        (await Problem.ReadAsync(await PostCsvAsync(_reader, "firstName\nNope\n"), HttpStatusCode.Forbidden))
+            .Type.ShouldEndWith("/forbidden");
         (await _reader.GetAsync($"/api/v1/imports/{id}")).StatusCode.ShouldBe(HttpStatusCode.OK);
         await Problem.ReadAsync(await PostCsvAsync(_auditor, "firstName\nNope\n"), HttpStatusCode.Forbidden);
         await Problem.ReadAsync(await _auditor.GetAsync($"/api/v1/imports/{id}"), HttpStatusCode.Forbidden);
@@ -341,7 +382,8 @@ public sealed class ContactImportApiTests(SharedPlatform platform) : IAsyncLifet
         var problem = await Problem.ReadAsync(await _owner.GetAsync($"/api/v1/imports/{foreignId}"), HttpStatusCode.NotFound);
         problem.Detail.ShouldContain(foreignId.ToString());
         (await Count("SELECT count(*) FROM contacts WHERE email = 'foreign@other.example.com'")).ShouldBe(0);
-        (await PlatformEnvironment.CountRowsAsync(other, "SELECT count(*) FROM contacts WHERE email = 'foreign@other.example.com'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(other, "SELECT count(*) FROM contacts WHERE email = 'foreign@other.example.com'"))
+            .ShouldBe(1);
     }
 
     private static (int Read, int Inserted, int Updated, int Skipped, int Failed) Counts(JsonElement import) => (

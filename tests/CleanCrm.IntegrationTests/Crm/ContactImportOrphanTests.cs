@@ -25,7 +25,8 @@ public sealed class ContactImportOrphanTests(SharedPlatform platform)
         var owner = await platform.CreateUserAsync();
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
         var client = api.ClientFor(owner.Id, organization.Slug);
-        using var csv = new StringContent("firstName,lastName,email\nAda,Lovelace,ada-orphan@example.com\nGrace,Hopper,grace-orphan@example.com\n");
+        using var csv =
+            new StringContent("firstName,lastName,email\nAda,Lovelace,ada-orphan@example.com\nGrace,Hopper,grace-orphan@example.com\n");
         csv.Headers.ContentType = MediaTypeHeaderValue.Parse("text/csv; charset=utf-8");
         var accepted = await client.PostAsync("/api/v1/imports/contacts", csv);
         accepted.StatusCode.ShouldBe(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
@@ -42,7 +43,8 @@ public sealed class ContactImportOrphanTests(SharedPlatform platform)
         await job.RunAsync(organization.Id, importId, CancellationToken.None);
         var import = await client.GetFromJsonAsync<JsonElement>($"/api/v1/imports/{importId}");
         import.GetProperty("status").GetString().ShouldBe("succeeded", import.ToString());
-        (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM contacts WHERE email LIKE '%-orphan@example.com'")).ShouldBe(2);
+        (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM contacts WHERE email LIKE '%-orphan@example.com'"))
+            .ShouldBe(2);
 
         // A finished import delivered once more is left alone.
         await job.RunAsync(organization.Id, importId, CancellationToken.None);

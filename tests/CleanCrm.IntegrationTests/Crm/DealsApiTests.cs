@@ -10,7 +10,10 @@ using CleanCrm.Testing;
 
 namespace CleanCrm.IntegrationTests.Crm;
 
-/// <summary>Deals (docs/API.md, "Deals: moves, history and splits"): create in the default pipeline, move through stages with history, splits, search and filters.</summary>
+/// <summary>
+/// Deals (docs/API.md, "Deals: moves, history and splits"): create in the default pipeline, move through stages with history, splits,
+/// search and filters.
+/// </summary>
 [Collection(PlatformCollection.Name)]
 public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
 {
@@ -31,7 +34,8 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         _owner = _api.ClientFor(_ownerUser.Id, _org.Slug);
         var pipeline = (await _owner.GetFromJsonAsync<JsonElement>("/api/v1/pipelines")).GetProperty("items")[0];
         _pipeline = pipeline.GetProperty("id").GetGuid();
-        _stages = pipeline.GetProperty("stages").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("id").GetGuid());
+        _stages = pipeline.GetProperty("stages").EnumerateArray()
+            .ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("id").GetGuid());
     }
 
     [Fact]
@@ -64,8 +68,11 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
 
         var fetched = await _owner.GetAsync($"/api/v1/deals/{id}");
         fetched.Headers.ETag!.Tag.ShouldBe(response.Headers.ETag.Tag);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deals WHERE id = '{id}' AND owner_id = '{_seller.Id}' AND currency = 'EUR' AND amount = 1250000")).ShouldBe(1);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deal_stage_history WHERE deal_id = '{id}' AND from_stage_id IS NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM deals WHERE id = '{id}' AND owner_id = '{_seller.Id}' AND currency = 'EUR' AND amount = 1250000"))
+            .ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM deal_stage_history WHERE deal_id = '{id}' AND from_stage_id IS NULL")).ShouldBe(1);
     }
 
     [Theory]
@@ -91,7 +98,8 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         var before = await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM deals");
         var response = await _owner.PostAsync("/api/v1/deals", Json(body));
         var problem = await Problem.ReadAsync(response, HttpStatusCode.BadRequest);
-        ((problem.Errors?.ContainsKey(field) ?? false) || problem.Detail.Contains(field, StringComparison.Ordinal)).ShouldBeTrue(problem.Detail);
+        ((problem.Errors?.ContainsKey(field) ?? false) || problem.Detail.Contains(field, StringComparison.Ordinal))
+            .ShouldBeTrue(problem.Detail);
         (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM deals")).ShouldBe(before);
         (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM audit_log WHERE entity_type = 'deal'")).ShouldBe(before);
     }
@@ -118,8 +126,10 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         history.GetProperty("items").EnumerateArray().Select(h => h.GetProperty("toStageId").GetGuid())
             .ShouldBe([_stages["Lead"], _stages["Won"], _stages["Proposal"], _stages["Lost"]]);
         history.GetProperty("items")[1].GetProperty("fromStageId").GetGuid().ShouldBe(_stages["Lead"]);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deals WHERE id = '{id}' AND status = 'lost' AND closed_at IS NOT NULL")).ShouldBe(1);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM audit_log WHERE entity_id = '{id}' AND action = 'updated' AND changes ? 'stageId'")).ShouldBe(3);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM deals WHERE id = '{id}' AND status = 'lost' AND closed_at IS NOT NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM audit_log WHERE entity_id = '{id}' AND action = 'updated' AND changes ? 'stageId'")).ShouldBe(3);
     }
 
     [Fact]
@@ -134,20 +144,32 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
             SELECT count(*) FROM s
             """)).ShouldBe(1);
 
-        (await Problem.ReadAsync(await _owner.PostAsJsonAsync($"/api/v1/deals/{id}/move", new { stageId = otherStage }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("stageId");
-        (await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/deals/{id}/move", Json("{}")), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("stageId");
+        (await Problem.ReadAsync(await _owner.PostAsJsonAsync($"/api/v1/deals/{id}/move", new { stageId = otherStage }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("stageId");
+        (await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/deals/{id}/move", Json("{}")), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("stageId");
         await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/deals/{id}/move", Json("{\"stageId\":42}")), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/deals/{id}/move", Json($"{{\"stageId\":\"{_stages["Won"]}\",\"extra\":1}}")), HttpStatusCode.BadRequest);
-        (await Problem.ReadAsync(await _owner.PostAsJsonAsync($"/api/v1/deals/{id}/move", new { stageId = _stages["Won"], lostReason = "n/a" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("lostReason");
-        await Problem.ReadAsync(await _owner.PostAsJsonAsync($"/api/v1/deals/{Guid.NewGuid()}/move", new { stageId = _stages["Won"] }), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/deals/{id}/move",
+            Json($"{{\"stageId\":\"{_stages["Won"]}\",\"extra\":1}}")), HttpStatusCode.BadRequest);
+        (await Problem.ReadAsync(await _owner.PostAsJsonAsync($"/api/v1/deals/{id}/move",
+            new { stageId = _stages["Won"], lostReason = "n/a" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("lostReason");
+        await Problem.ReadAsync(await _owner.PostAsJsonAsync($"/api/v1/deals/{Guid.NewGuid()}/move", new { stageId = _stages["Won"] }),
+            HttpStatusCode.NotFound);
         (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deal_stage_history WHERE deal_id = '{id}'")).ShouldBe(1);
 
         // Creating or patching into the other pipeline works when the stage belongs to it; a mismatched pair does not.
-        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/deals", new { name = "Mismatch", pipelineId = _pipeline, stageId = otherStage }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("stageId");
-        var patched = await _owner.PatchAsync($"/api/v1/deals/{id}", Json($"{{\"pipelineId\":\"{otherPipeline}\",\"stageId\":\"{otherStage}\"}}"));
+        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/deals", new
+        {
+            name = "Mismatch",
+            pipelineId = _pipeline,
+            stageId = otherStage
+        }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("stageId");
+        var patched =
+            await _owner.PatchAsync($"/api/v1/deals/{id}", Json($"{{\"pipelineId\":\"{otherPipeline}\",\"stageId\":\"{otherStage}\"}}"));
         patched.StatusCode.ShouldBe(HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());
         (await patched.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("probability").GetInt32().ShouldBe(5);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deal_stage_history WHERE deal_id = '{id}' AND to_stage_id = '{otherStage}'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM deal_stage_history WHERE deal_id = '{id}' AND to_stage_id = '{otherStage}'")).ShouldBe(1);
     }
 
     [Fact]
@@ -162,15 +184,23 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         });
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         (await response.Content.ReadFromJsonAsync<JsonElement>()).GetArrayLength().ShouldBe(3);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deal_splits WHERE deal_id = '{id}' AND deleted_at IS NULL AND type = 'revenue' AND percent = 60.5")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org,
+            $"SELECT count(*) FROM deal_splits WHERE deal_id = '{id}' AND deleted_at IS NULL AND type = 'revenue' AND percent = 60.5"))
+            .ShouldBe(1);
 
-        (await Problem.ReadAsync(await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] { new { memberId = _ownerUser.Id, percent = 90 } }), HttpStatusCode.BadRequest)).Detail.ShouldContain("100");
-        (await Problem.ReadAsync(await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] { new { memberId = Guid.NewGuid(), percent = 100 } }), HttpStatusCode.BadRequest)).Errors!.Keys.ShouldContain(k => k.Contains("memberId"));
-        await Problem.ReadAsync(await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] { new { memberId = _ownerUser.Id, percent = 50 }, new { memberId = _ownerUser.Id, percent = 50 } }), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] { new { memberId = _ownerUser.Id, percent = -100 }, new { memberId = _seller.Id, percent = 200 } }), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await _owner.PutAsync($"/api/v1/deals/{id}/splits", Json($"[{{\"memberId\":\"{_seller.Id}\",\"percent\":100,\"type\":\"bonus\"}}]")), HttpStatusCode.BadRequest);
+        (await Problem.ReadAsync(await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits",
+            new[] { new { memberId = _ownerUser.Id, percent = 90 } }), HttpStatusCode.BadRequest)).Detail.ShouldContain("100");
+        (await Problem.ReadAsync(await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] { new { memberId = Guid.NewGuid(),
+            percent = 100 } }), HttpStatusCode.BadRequest)).Errors!.Keys.ShouldContain(k => k.Contains("memberId"));
+        await Problem.ReadAsync(await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] {
+            new { memberId = _ownerUser.Id, percent = 50 }, new { memberId = _ownerUser.Id, percent = 50 } }), HttpStatusCode.BadRequest);
+        await Problem.ReadAsync(await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] {
+            new { memberId = _ownerUser.Id, percent = -100 }, new { memberId = _seller.Id, percent = 200 } }), HttpStatusCode.BadRequest);
+        await Problem.ReadAsync(await _owner.PutAsync($"/api/v1/deals/{id}/splits",
+            Json($"[{{\"memberId\":\"{_seller.Id}\",\"percent\":100,\"type\":\"bonus\"}}]")), HttpStatusCode.BadRequest);
         await Problem.ReadAsync(await _owner.PutAsync($"/api/v1/deals/{id}/splits", Json("{\"memberId\":1}")), HttpStatusCode.BadRequest);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deal_splits WHERE deal_id = '{id}' AND deleted_at IS NULL")).ShouldBe(3);
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deal_splits WHERE deal_id = '{id}' AND deleted_at IS NULL"))
+            .ShouldBe(3);
 
         var replaced = await _owner.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] { new { memberId = _seller.Id, percent = 100 } });
         replaced.StatusCode.ShouldBe(HttpStatusCode.OK, await replaced.Content.ReadAsStringAsync());
@@ -178,7 +208,8 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         live.GetArrayLength().ShouldBe(1);
         live[0].GetProperty("memberId").GetGuid().ShouldBe(_seller.Id);
         live[0].GetProperty("type").GetString().ShouldBe("revenue");
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deal_splits WHERE deal_id = '{id}' AND deleted_at IS NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deal_splits WHERE deal_id = '{id}' AND deleted_at IS NULL"))
+            .ShouldBe(1);
     }
 
     [Fact]
@@ -188,7 +219,8 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         var free = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], plan: Plan.Free);
         var client = _api.ClientFor(owner.Id, free.Slug);
         var id = await OrgScopedEndpoints.CreateAsync(client, "deals", new { name = "Free plan deal" });
-        var refused = await Problem.ReadAsync(await client.PutAsJsonAsync($"/api/v1/deals/{id}/splits", new[] { new { memberId = owner.Id, percent = 100 } }), HttpStatusCode.Forbidden);
+        var refused = await Problem.ReadAsync(await client.PutAsJsonAsync($"/api/v1/deals/{id}/splits",
+            new[] { new { memberId = owner.Id, percent = 100 } }), HttpStatusCode.Forbidden);
         refused.Type.ShouldBe("https://cleancrm.dev/problems/feature_disabled");
         refused.Detail.ShouldContain("revenue_splitting");
         (await PlatformEnvironment.CountRowsAsync(free, "SELECT count(*) FROM deal_splits")).ShouldBe(0);
@@ -203,10 +235,12 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         var company = await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "Umbrella" });
         for (var i = 0; i < 5; i++)
         {
-            await OrgScopedEndpoints.CreateAsync(client, "deals", new { name = $"Routine deal {i}", amount = (i + 1) * 1000, currency = "USD" });
+            await OrgScopedEndpoints.CreateAsync(
+                client, "deals", new { name = $"Routine deal {i}", amount = (i + 1) * 1000, currency = "USD" });
         }
 
-        var special = await OrgScopedEndpoints.CreateAsync(client, "deals", new { name = "Quantum umbrella expansion", amount = 50, currency = "USD", companyId = company });
+        var special = await OrgScopedEndpoints.CreateAsync(
+            client, "deals", new { name = "Quantum umbrella expansion", amount = 50, currency = "USD", companyId = company });
         var pipeline = (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines")).GetProperty("items")[0].GetProperty("stages");
         var wonStage = pipeline.EnumerateArray().Single(s => s.GetProperty("kind").GetString() == "won").GetProperty("id").GetGuid();
         await client.PostAsJsonAsync($"/api/v1/deals/{special}/move", new { stageId = wonStage });
@@ -215,26 +249,35 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         Ids(await client.GetFromJsonAsync<JsonElement>($"/api/v1/deals?companyId={company}")).ShouldBe([special]);
         Ids(await client.GetFromJsonAsync<JsonElement>("/api/v1/deals?status=won")).ShouldBe([special]);
         Ids(await client.GetFromJsonAsync<JsonElement>($"/api/v1/deals?stageId={wonStage}")).ShouldBe([special]);
-        (await client.GetFromJsonAsync<JsonElement>("/api/v1/deals?minAmount=2000&maxAmount=4000")).GetProperty("items").GetArrayLength().ShouldBe(3);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/deals?minAmount=2000&maxAmount=4000")).GetProperty("items").GetArrayLength()
+            .ShouldBe(3);
 
         var amounts = new List<long>();
         string? cursor = null;
         do
         {
-            var page = await client.GetFromJsonAsync<JsonElement>($"/api/v1/deals?limit=4&sort=-amount{(cursor is null ? "" : "&cursor=" + cursor)}");
+            var page = await client.GetFromJsonAsync<JsonElement>(
+                $"/api/v1/deals?limit=4&sort=-amount{(cursor is null ? "" : "&cursor=" + cursor)}");
             amounts.AddRange(page.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("amount").GetInt64()));
             cursor = page.GetProperty("nextCursor").GetString();
         }
         while (cursor is not null);
         amounts.ShouldBe([5000, 4000, 3000, 2000, 1000, 50]);
 
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?limit=201"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("limit");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?limit=1000000"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("limit");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?status=maybe"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("status");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?sort=ownerSecret"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("sort");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?cursor=%%%"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
-        var forged = Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{{\"S\":\"-amount\",\"V\":\"not-a-number\",\"I\":\"{Guid.NewGuid()}\"}}"));
-        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/deals?sort=-amount&cursor={forged}"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?limit=201"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("limit");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?limit=1000000"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("limit");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?status=maybe"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("status");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?sort=ownerSecret"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("sort");
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?cursor=%%%"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("cursor");
+        var forged =
+            Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{{\"S\":\"-amount\",\"V\":\"not-a-number\",\"I\":\"{Guid.NewGuid()}\"}}"));
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/deals?sort=-amount&cursor={forged}"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("cursor");
         await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?limit=ten"), HttpStatusCode.BadRequest);
         await Problem.ReadAsync(await client.GetAsync("/api/v1/deals?companyId=not-a-uuid"), HttpStatusCode.BadRequest);
     }
@@ -247,7 +290,10 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         var etag = created.Headers.ETag!.Tag;
         HttpRequestMessage Patch(int i)
         {
-            var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/deals/{id}") { Content = Json($"{{\"name\":\"Writer {i}\",\"probability\":{i}}}") };
+            var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/deals/{id}")
+            {
+                Content = Json($"{{\"name\":\"Writer {i}\",\"probability\":{i}}}")
+            };
             request.Headers.IfMatch.Add(new EntityTagHeaderValue(etag));
             return request;
         }
@@ -255,9 +301,13 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => _owner.SendAsync(Patch(i))));
         responses.Count(r => r.StatusCode == HttpStatusCode.OK).ShouldBe(1);
         responses.Count(r => r.StatusCode == HttpStatusCode.PreconditionFailed).ShouldBe(5);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM audit_log WHERE entity_id = '{id}' AND action = 'updated'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM audit_log WHERE entity_id = '{id}' AND action = 'updated'"))
+            .ShouldBe(1);
 
-        var stale = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/deals/{id}/move") { Content = JsonContent.Create(new { stageId = _stages["Won"] }) };
+        var stale = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/deals/{id}/move")
+        {
+            Content = JsonContent.Create(new { stageId = _stages["Won"] })
+        };
         stale.Headers.IfMatch.Add(new EntityTagHeaderValue(etag));
         await Problem.ReadAsync(await _owner.SendAsync(stale), HttpStatusCode.PreconditionFailed);
     }
@@ -270,18 +320,26 @@ public sealed class DealsApiTests(SharedPlatform platform) : IAsyncLifetime
         await Problem.ReadAsync(await _owner.GetAsync($"/api/v1/deals/{id}"), HttpStatusCode.NotFound);
         await Problem.ReadAsync(await _owner.DeleteAsync($"/api/v1/deals/{id}"), HttpStatusCode.NotFound);
         await Problem.ReadAsync(await _owner.GetAsync($"/api/v1/deals/{id}/history"), HttpStatusCode.NotFound);
-        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/notes", new { body = "late", dealId = id }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("dealId");
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deals WHERE id = '{id}' AND deleted_at IS NOT NULL")).ShouldBe(1);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM audit_log WHERE entity_id = '{id}' AND action = 'deleted'")).ShouldBe(1);
+        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/notes", new { body = "late", dealId = id }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("dealId");
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM deals WHERE id = '{id}' AND deleted_at IS NOT NULL"))
+            .ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM audit_log WHERE entity_id = '{id}' AND action = 'deleted'"))
+            .ShouldBe(1);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    private const string LongText = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    private const string LongText = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" +
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" +
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" +
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" +
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
-    private static List<Guid> Ids(JsonElement page) => [.. page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid())];
+    private static List<Guid> Ids(JsonElement page) =>
+        [.. page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid())];
 
     private async Task<JsonElement> Move(Guid id, object body)
     {

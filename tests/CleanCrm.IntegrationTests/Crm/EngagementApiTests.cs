@@ -47,7 +47,10 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         var etag = created.Headers.ETag!.Tag;
         (await _owner.GetAsync($"/api/v1/{resource}/{id}")).Headers.ETag!.Tag.ShouldBe(etag);
 
-        var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/{resource}/{id}") { Content = new StringContent(PatchBody(resource), Encoding.UTF8, "application/merge-patch+json") };
+        var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/{resource}/{id}")
+        {
+            Content = new StringContent(PatchBody(resource), Encoding.UTF8, "application/merge-patch+json")
+        };
         patch.Headers.IfMatch.Add(new EntityTagHeaderValue(etag));
         var patched = await _owner.SendAsync(patch);
         patched.StatusCode.ShouldBe(HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());
@@ -65,7 +68,8 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         await Problem.ReadAsync(await _owner.GetAsync($"/api/v1/{resource}/{id}"), HttpStatusCode.NotFound);
         await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/{resource}/{id}", Json(PatchBody(resource))), HttpStatusCode.NotFound);
         var table = resource.Replace('-', '_');
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM {table} WHERE id = '{id}' AND deleted_at IS NOT NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM {table} WHERE id = '{id}' AND deleted_at IS NOT NULL"))
+            .ShouldBe(1);
         (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM audit_log WHERE entity_id = '{id}'")).ShouldBe(3);
     }
 
@@ -93,14 +97,17 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         var table = resource.Replace('-', '_');
         var before = await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM {table}");
         var unknown = ValidBody(resource, "X").TrimEnd('}') + ",\"colour\":\"red\"}";
-        (await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/{resource}", Json(unknown)), HttpStatusCode.BadRequest)).Detail.ShouldContain("colour");
+        (await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/{resource}", Json(unknown)), HttpStatusCode.BadRequest))
+            .Detail.ShouldContain("colour");
         await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/{resource}", Json("[1]")), HttpStatusCode.BadRequest);
         await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/{resource}", Json("{\"title\":")), HttpStatusCode.BadRequest);
         await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/{resource}", Json("{}")), HttpStatusCode.BadRequest);
         (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM {table}")).ShouldBe(before);
 
-        var id = await OrgScopedEndpoints.CreateAsync(_owner, resource, JsonSerializer.Deserialize<JsonElement>(ValidBody(resource, "Strict")));
-        (await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/{resource}/{id}", Json("{\"colour\":\"red\"}")), HttpStatusCode.BadRequest)).Detail.ShouldContain("colour");
+        var id =
+            await OrgScopedEndpoints.CreateAsync(_owner, resource, JsonSerializer.Deserialize<JsonElement>(ValidBody(resource, "Strict")));
+        (await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/{resource}/{id}", Json("{\"colour\":\"red\"}")),
+            HttpStatusCode.BadRequest)).Detail.ShouldContain("colour");
         await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/{resource}/{id}", Json("\"text\"")), HttpStatusCode.BadRequest);
         var badIfMatch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/{resource}/{id}") { Content = Json(PatchBody(resource)) };
         badIfMatch.Headers.TryAddWithoutValidation("If-Match", "yesterday");
@@ -117,7 +124,8 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         var ids = new List<Guid>();
         for (var i = 0; i < 5; i++)
         {
-            ids.Add(await OrgScopedEndpoints.CreateAsync(client, resource, JsonSerializer.Deserialize<JsonElement>(ValidBody(resource, $"Item {i}", company))));
+            ids.Add(await OrgScopedEndpoints.CreateAsync(
+                client, resource, JsonSerializer.Deserialize<JsonElement>(ValidBody(resource, $"Item {i}", company))));
         }
 
         var seen = new List<Guid>();
@@ -137,11 +145,16 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         search.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid()).ShouldContain(ids[3]);
         search.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid()).ShouldNotContain(ids[1]);
 
-        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?limit=201"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("limit");
-        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?limit=-1"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("limit");
-        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?sort=password"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("sort");
-        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?cursor=bm9wZQ"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("cursor");
-        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?q={new string('q', 201)}"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("q");
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?limit=201"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("limit");
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?limit=-1"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("limit");
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?sort=password"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("sort");
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?cursor=bm9wZQ"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("cursor");
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?q={new string('q', 201)}"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("q");
         await Problem.ReadAsync(await client.GetAsync($"/api/v1/{resource}?limit=99999999999"), HttpStatusCode.BadRequest);
     }
 
@@ -162,8 +175,11 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
     [InlineData("tasks", "{\"title\":\"{long}\",\"companyId\":\"{company}\"}", "title")]
     [InlineData("meetings", "{\"title\":\"x\"}", "startsAt")]
     [InlineData("meetings", "{\"title\":\"x\",\"startsAt\":\"2026-03-01T10:00:00Z\",\"endsAt\":\"2026-03-01T09:00:00Z\"}", "endsAt")]
-    [InlineData("meetings", "{\"title\":\"x\",\"startsAt\":\"2026-03-01T10:00:00Z\",\"attendees\":[{\"email\":\"not-mail\"}]}", "attendees[0].email")]
-    [InlineData("meetings", "{\"title\":\"x\",\"startsAt\":\"2026-03-01T10:00:00Z\",\"attendees\":[{\"email\":\"a@b.example\",\"contactId\":\"{random}\"}]}", "attendees[0].contactId")]
+    [InlineData("meetings", "{\"title\":\"x\",\"startsAt\":\"2026-03-01T10:00:00Z\",\"attendees\":[{\"email\":\"not-mail\"}]}",
+        "attendees[0].email")]
+    [InlineData("meetings",
+        "{\"title\":\"x\",\"startsAt\":\"2026-03-01T10:00:00Z\",\"attendees\":[{\"email\":\"a@b.example\",\"contactId\":\"{random}\"}]}",
+        "attendees[0].contactId")]
     [InlineData("calendar-events", "{\"title\":\"x\",\"startsAt\":\"2026-03-01T10:00:00Z\",\"meetingId\":\"{random}\"}", "meetingId")]
     [InlineData("calendar-events", "{\"title\":\"x\",\"startsAt\":\"2026-03-01T10:00:00Z\",\"ownerId\":\"{random}\"}", "ownerId")]
     [InlineData("tags", "{\"name\":\"x\",\"color\":\"red\"}", "color")]
@@ -176,7 +192,8 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
         var table = resource.Replace('-', '_');
         var before = await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM {table}");
         var problem = await Problem.ReadAsync(await _owner.PostAsync($"/api/v1/{resource}", Json(body)), HttpStatusCode.BadRequest);
-        ((problem.Errors?.ContainsKey(field) ?? false) || problem.Detail.Contains(field, StringComparison.Ordinal)).ShouldBeTrue($"{field}: {problem.Detail} {JsonSerializer.Serialize(problem.Errors)}");
+        ((problem.Errors?.ContainsKey(field) ?? false) || problem.Detail.Contains(field, StringComparison.Ordinal))
+            .ShouldBeTrue($"{field}: {problem.Detail} {JsonSerializer.Serialize(problem.Errors)}");
         (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM {table}")).ShouldBe(before);
     }
 
@@ -185,69 +202,106 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
     {
         var gone = await OrgScopedEndpoints.CreateAsync(_owner, "companies", new { name = "Gone" });
         (await _owner.DeleteAsync($"/api/v1/companies/{gone}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/tasks", new { title = "late", companyId = gone }), HttpStatusCode.BadRequest)).Detail.ShouldContain("companyId");
+        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/tasks", new { title = "late", companyId = gone }),
+            HttpStatusCode.BadRequest)).Detail.ShouldContain("companyId");
 
         var otherOrg = await platform.CreateOrganizationAsync(members: [(_ownerUser, OrgRole.Owner)]);
-        var foreignCompany = await OrgScopedEndpoints.CreateAsync(_api.ClientFor(_ownerUser.Id, otherOrg.Slug), "companies", new { name = "Elsewhere" });
-        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/notes", new { body = "cross", companyId = foreignCompany }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("companyId");
+        var foreignCompany =
+            await OrgScopedEndpoints.CreateAsync(_api.ClientFor(_ownerUser.Id, otherOrg.Slug), "companies", new { name = "Elsewhere" });
+        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/notes", new { body = "cross", companyId = foreignCompany }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("companyId");
 
         var note = await OrgScopedEndpoints.CreateAsync(_owner, "notes", new { body = "anchored", companyId = _company });
-        (await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/notes/{note}", Json("{\"companyId\":null}")), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("companyId");
-        await Should.ThrowAsync<Npgsql.PostgresException>(() => PlatformEnvironment.CountRowsAsync(_org, $"UPDATE notes SET company_id = NULL WHERE id = '{note}'"));
-        await Should.ThrowAsync<Npgsql.PostgresException>(() => PlatformEnvironment.CountRowsAsync(_org, $"UPDATE notes SET deal_id = '{Guid.NewGuid()}' WHERE id = '{note}'"));
+        (await Problem.ReadAsync(await _owner.PatchAsync($"/api/v1/notes/{note}", Json("{\"companyId\":null}")), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("companyId");
+        await Should.ThrowAsync<Npgsql.PostgresException>(
+            () => PlatformEnvironment.CountRowsAsync(_org, $"UPDATE notes SET company_id = NULL WHERE id = '{note}'"));
+        await Should.ThrowAsync<Npgsql.PostgresException>(
+            () => PlatformEnvironment.CountRowsAsync(_org, $"UPDATE notes SET deal_id = '{Guid.NewGuid()}' WHERE id = '{note}'"));
     }
 
     [Fact]
     public async Task Completing_a_task_stamps_completed_at_and_reopening_clears_it()
     {
-        var id = await OrgScopedEndpoints.CreateAsync(_owner, "tasks", new { title = "Call back", companyId = _company, dueAt = "2026-04-01T09:00:00Z", assigneeId = _ownerUser.Id, priority = "high" });
-        var done = await (await _owner.PatchAsync($"/api/v1/tasks/{id}", Json("{\"status\":\"done\"}"))).Content.ReadFromJsonAsync<JsonElement>();
+        var id = await OrgScopedEndpoints.CreateAsync(_owner, "tasks", new
+        {
+            title = "Call back",
+            companyId = _company,
+            dueAt = "2026-04-01T09:00:00Z",
+            assigneeId = _ownerUser.Id,
+            priority = "high"
+        });
+        var done = await (await _owner.PatchAsync($"/api/v1/tasks/{id}", Json("{\"status\":\"done\"}")))
+            .Content.ReadFromJsonAsync<JsonElement>();
         done.GetProperty("completedAt").GetString()!.ShouldEndWith("Z");
-        var reopened = await (await _owner.PatchAsync($"/api/v1/tasks/{id}", Json("{\"status\":\"in_progress\"}"))).Content.ReadFromJsonAsync<JsonElement>();
+        var reopened = await (await _owner.PatchAsync($"/api/v1/tasks/{id}", Json("{\"status\":\"in_progress\"}")))
+            .Content.ReadFromJsonAsync<JsonElement>();
         reopened.GetProperty("completedAt").ValueKind.ShouldBe(JsonValueKind.Null);
         reopened.GetProperty("status").GetString().ShouldBe("in_progress");
-        (await _owner.GetFromJsonAsync<JsonElement>($"/api/v1/tasks?assigneeId={_ownerUser.Id}&status=in_progress&priority=high")).GetProperty("items").GetArrayLength().ShouldBe(1);
-        (await _owner.GetFromJsonAsync<JsonElement>("/api/v1/tasks?dueBefore=2026-03-01T00:00:00Z")).GetProperty("items").GetArrayLength().ShouldBe(0);
-        (await Problem.ReadAsync(await _owner.GetAsync("/api/v1/tasks?status=someday"), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("status");
+        (await _owner.GetFromJsonAsync<JsonElement>($"/api/v1/tasks?assigneeId={_ownerUser.Id}&status=in_progress&priority=high"))
+            .GetProperty("items").GetArrayLength().ShouldBe(1);
+        (await _owner.GetFromJsonAsync<JsonElement>("/api/v1/tasks?dueBefore=2026-03-01T00:00:00Z")).GetProperty("items").GetArrayLength()
+            .ShouldBe(0);
+        (await Problem.ReadAsync(await _owner.GetAsync("/api/v1/tasks?status=someday"), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("status");
     }
 
     [Fact]
     public async Task Meetings_keep_attendees_and_transcripts_and_a_patch_replaces_the_attendee_list()
     {
-        var contact = await OrgScopedEndpoints.CreateAsync(_owner, "contacts", new { firstName = "Ann", email = "ann@hooli.example.com", companyId = _company });
+        var contact = await OrgScopedEndpoints.CreateAsync(
+            _owner, "contacts", new { firstName = "Ann", email = "ann@hooli.example.com", companyId = _company });
         var id = await OrgScopedEndpoints.CreateAsync(_owner, "meetings", new
         {
             title = "Demo",
             startsAt = "2026-05-01T15:00:00Z",
             endsAt = "2026-05-01T16:00:00Z",
             companyId = _company,
-            attendees = new object[] { new { email = "ann@hooli.example.com", contactId = contact }, new { email = "Bob@Hooli.example.com", name = "Bob" } },
+            attendees = new object[] { new { email = "ann@hooli.example.com", contactId = contact },
+                new { email = "Bob@Hooli.example.com", name = "Bob" } },
             transcript = "Ann: hello",
         });
         var meeting = await _owner.GetFromJsonAsync<JsonElement>($"/api/v1/meetings/{id}");
-        meeting.GetProperty("attendees").EnumerateArray().Select(a => a.GetProperty("email").GetString()).ShouldBe(["ann@hooli.example.com", "bob@hooli.example.com"]);
+        meeting.GetProperty("attendees").EnumerateArray().Select(a => a.GetProperty("email").GetString())
+            .ShouldBe(["ann@hooli.example.com", "bob@hooli.example.com"]);
         meeting.GetProperty("transcript").GetString().ShouldBe("Ann: hello");
-        (await _owner.GetFromJsonAsync<JsonElement>($"/api/v1/meetings?contactId={contact}")).GetProperty("items").GetArrayLength().ShouldBe(1);
+        (await _owner.GetFromJsonAsync<JsonElement>($"/api/v1/meetings?contactId={contact}")).GetProperty("items").GetArrayLength()
+            .ShouldBe(1);
 
-        var patched = await _owner.PatchAsync($"/api/v1/meetings/{id}", Json("{\"attendees\":[{\"email\":\"carol@hooli.example.com\"}],\"transcript\":null}"));
+        var patched = await _owner.PatchAsync($"/api/v1/meetings/{id}",
+            Json("{\"attendees\":[{\"email\":\"carol@hooli.example.com\"}],\"transcript\":null}"));
         patched.StatusCode.ShouldBe(HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());
         var after = await patched.Content.ReadFromJsonAsync<JsonElement>();
-        after.GetProperty("attendees").EnumerateArray().Select(a => a.GetProperty("email").GetString()).ShouldBe(["carol@hooli.example.com"]);
+        after.GetProperty("attendees").EnumerateArray().Select(a => a.GetProperty("email").GetString())
+            .ShouldBe(["carol@hooli.example.com"]);
         after.GetProperty("transcript").ValueKind.ShouldBe(JsonValueKind.Null);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM meeting_attendees WHERE meeting_id = '{id}' AND deleted_at IS NULL")).ShouldBe(1);
-        (await PlatformEnvironment.CountRowsAsync(_org, $"SELECT count(*) FROM meeting_transcripts WHERE meeting_id = '{id}' AND deleted_at IS NOT NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM meeting_attendees WHERE meeting_id = '{id}' AND deleted_at IS NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, $"SELECT count(*) FROM meeting_transcripts WHERE meeting_id = '{id}' AND deleted_at IS NOT NULL")).ShouldBe(1);
     }
 
     [Fact]
     public async Task Activities_from_an_integration_are_unique_per_external_id_and_tags_per_name()
     {
-        var body = new { type = "email", subject = "Re: pricing", source = "integration", externalId = "gmail-123", companyId = _company, occurredAt = "2026-02-01T08:00:00Z" };
+        var body = new
+        {
+            type = "email",
+            subject = "Re: pricing",
+            source = "integration",
+            externalId = "gmail-123",
+            companyId = _company,
+            occurredAt = "2026-02-01T08:00:00Z"
+        };
         await OrgScopedEndpoints.CreateAsync(_owner, "activities", body);
-        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/activities", body), HttpStatusCode.Conflict)).Errors!.ShouldContainKey("externalId");
-        (await _owner.GetFromJsonAsync<JsonElement>("/api/v1/activities?source=integration&occurredAfter=2026-01-31T00:00:00Z")).GetProperty("items").GetArrayLength().ShouldBe(1);
+        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/activities", body), HttpStatusCode.Conflict))
+            .Errors!.ShouldContainKey("externalId");
+        (await _owner.GetFromJsonAsync<JsonElement>("/api/v1/activities?source=integration&occurredAfter=2026-01-31T00:00:00Z"))
+            .GetProperty("items").GetArrayLength().ShouldBe(1);
 
         await OrgScopedEndpoints.CreateAsync(_owner, "tags", new { name = "Hot lead", color = "#FF0000" });
-        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/tags", new { name = "hot LEAD" }), HttpStatusCode.Conflict)).Errors!.ShouldContainKey("name");
+        (await Problem.ReadAsync(await _owner.PostAsJsonAsync("/api/v1/tags", new { name = "hot LEAD" }), HttpStatusCode.Conflict))
+            .Errors!.ShouldContainKey("name");
     }
 
     [Fact]
@@ -261,7 +315,8 @@ public sealed class EngagementApiTests(SharedPlatform platform) : IAsyncLifetime
             (await Problem.ReadAsync(refused, HttpStatusCode.Conflict)).Errors!.ShouldContainKey("name");
         }
 
-        (await PlatformEnvironment.CountRowsAsync(_org, "SELECT count(*) FROM tags WHERE lower(name) = 'renewal q3' AND deleted_at IS NULL")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _org, "SELECT count(*) FROM tags WHERE lower(name) = 'renewal q3' AND deleted_at IS NULL")).ShouldBe(1);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

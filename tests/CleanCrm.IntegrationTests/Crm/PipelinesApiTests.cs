@@ -29,6 +29,7 @@ public sealed class PipelinesApiTests(SharedPlatform platform)
         (await api.ClientFor(owner.Id, organization.Slug).GetAsync($"/api/v1/pipelines/{id}")).StatusCode.ShouldBe(HttpStatusCode.OK);
         await Problem.ReadAsync(await api.ClientFor(other.Id, otherOrg.Slug).GetAsync($"/api/v1/pipelines/{id}"), HttpStatusCode.NotFound);
         await Problem.ReadAsync(await api.ClientFor(other.Id, organization.Slug).GetAsync("/api/v1/pipelines"), HttpStatusCode.NotFound);
-        await Problem.ReadAsync(await api.ClientFor(owner.Id, organization.Slug).GetAsync("/api/v1/pipelines/not-a-guid"), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await api.ClientFor(owner.Id, organization.Slug).GetAsync("/api/v1/pipelines/not-a-guid"),
+            HttpStatusCode.NotFound);
     }
 }

@@ -10,7 +10,8 @@ public sealed class AbuseProtectionTests(SharedPlatform platform)
     [Fact]
     public async Task The_token_endpoint_is_rate_limited_per_client_address_with_retry_after()
     {
-        using var api = new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:AbuseProtection:TokenRequestsPerMinutePerIp"] = "3" });
+        using var api =
+            new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:AbuseProtection:TokenRequestsPerMinutePerIp"] = "3" });
         var client = api.CreateClient();
         for (var i = 0; i < 3; i++)
         {
@@ -26,7 +27,8 @@ public sealed class AbuseProtectionTests(SharedPlatform platform)
     [Fact]
     public async Task Password_guesses_are_limited_per_account_whatever_the_address_and_other_accounts_are_unaffected()
     {
-        using var api = new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:AbuseProtection:SignInAttemptsPerMinutePerAccount"] = "3" });
+        using var api = new ApiFactory(
+            platform, new Dictionary<string, string?> { ["CleanCrm:AbuseProtection:SignInAttemptsPerMinutePerAccount"] = "3" });
         var client = api.CreateClient();
         var target = $"target-{Guid.NewGuid():N}@example.com";
         var other = $"other-{Guid.NewGuid():N}@example.com";
@@ -42,7 +44,8 @@ public sealed class AbuseProtectionTests(SharedPlatform platform)
         var problem = await Problem.ReadAsync(limited, HttpStatusCode.TooManyRequests);
         problem.Type.ShouldEndWith("/rate_limited");
         problem.Detail.ShouldContain("account");
-        (await client.PostAsync("/connect/token", PasswordForm(other))).StatusCode.ShouldBe(HttpStatusCode.BadRequest, "another account keeps its own budget");
+        (await client.PostAsync("/connect/token", PasswordForm(other)))
+            .StatusCode.ShouldBe(HttpStatusCode.BadRequest, "another account keeps its own budget");
     }
 
     private static FormUrlEncodedContent PasswordForm(string email) => new(new Dictionary<string, string>
@@ -57,7 +60,8 @@ public sealed class AbuseProtectionTests(SharedPlatform platform)
     [Fact]
     public async Task Cors_allows_only_the_configured_spa_origin_and_html_pages_get_security_headers()
     {
-        using var api = new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:AbuseProtection:AllowedOrigins:0"] = "https://app.cleancrm.test" });
+        using var api = new ApiFactory(
+            platform, new Dictionary<string, string?> { ["CleanCrm:AbuseProtection:AllowedOrigins:0"] = "https://app.cleancrm.test" });
         var client = api.CreateClient();
         async Task<HttpResponseMessage> Preflight(string origin)
         {

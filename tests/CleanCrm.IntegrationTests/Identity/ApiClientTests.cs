@@ -23,9 +23,12 @@ public sealed class ApiClientTests(SharedPlatform platform)
         var ownerA = api.ClientFor(owner.Id, orgA.Slug);
         await OrgScopedEndpoints.CreateAsync(ownerA, "companies", new { name = "Visible to the integration" });
 
-        await Problem.ReadAsync(await api.ClientFor(member.Id, orgA.Slug).PostAsJsonAsync("/api/v1/api-clients", new { name = "Nope" }), HttpStatusCode.Forbidden);
-        (await Problem.ReadAsync(await ownerA.PostAsJsonAsync("/api/v1/api-clients", new { name = "" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("name");
-        (await Problem.ReadAsync(await ownerA.PostAsJsonAsync("/api/v1/api-clients", new { name = "X", role = "owner" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("role");
+        await Problem.ReadAsync(await api.ClientFor(member.Id, orgA.Slug).PostAsJsonAsync("/api/v1/api-clients", new { name = "Nope" }),
+            HttpStatusCode.Forbidden);
+        (await Problem.ReadAsync(await ownerA.PostAsJsonAsync("/api/v1/api-clients", new { name = "" }), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("name");
+        (await Problem.ReadAsync(await ownerA.PostAsJsonAsync("/api/v1/api-clients", new { name = "X", role = "owner" }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("role");
 
         var created = await ownerA.PostAsJsonAsync("/api/v1/api-clients", new { name = "Zapier", role = "member" });
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
@@ -35,7 +38,8 @@ public sealed class ApiClientTests(SharedPlatform platform)
         var listed = await ownerA.GetStringAsync("/api/v1/api-clients");
         listed.ShouldContain(clientId);
         listed.ShouldNotContain(secret);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM \"OpenIddictApplications\" WHERE client_secret LIKE '%' || $1 || '%'", secret)).ShouldBe(0);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT count(*) FROM \"OpenIddictApplications\" WHERE client_secret LIKE '%' || $1 || '%'", secret)).ShouldBe(0);
         (await api.ClientFor(owner.Id, orgB.Slug).GetStringAsync("/api/v1/api-clients")).ShouldNotContain(clientId);
 
         var token = await api.CreateClient().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
@@ -54,7 +58,8 @@ public sealed class ApiClientTests(SharedPlatform platform)
         mismatch.Headers.Add("X-Org", orgB.Slug);
         (await Problem.ReadAsync(await integration.SendAsync(mismatch), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/org_mismatch");
 
-        await Problem.ReadAsync(await api.ClientFor(owner.Id, orgB.Slug).DeleteAsync($"/api/v1/api-clients/{clientId}"), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await api.ClientFor(owner.Id, orgB.Slug).DeleteAsync($"/api/v1/api-clients/{clientId}"),
+            HttpStatusCode.NotFound);
         (await ownerA.DeleteAsync($"/api/v1/api-clients/{clientId}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         var afterDelete = await api.CreateClient().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {

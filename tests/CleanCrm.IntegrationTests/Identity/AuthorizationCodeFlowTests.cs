@@ -24,11 +24,13 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
         var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
         var user = await platform.CreateUserAsync();
         var hash = new CleanCrm.Infrastructure.Provisioning.PasswordHashing().Hash(Password);
-        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE users SET password_hash = '{hash}' WHERE id = '{user.Id}'", platform.CatalogDatabase);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE users SET password_hash = '{hash}' WHERE id = '{user.Id}'", platform.CatalogDatabase);
         var browser = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
         var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var challenge = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
-        var authorize = $"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}&scope=openid%20api&state=s123&code_challenge={challenge}&code_challenge_method=S256";
+        var authorize = $"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}" +
+            $"&scope=openid%20api&state=s123&code_challenge={challenge}&code_challenge_method=S256";
 
         var toLogin = await browser.GetAsync(authorize);
         toLogin.StatusCode.ShouldBe(HttpStatusCode.Redirect);
@@ -52,12 +54,13 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
         }));
         wrong.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await wrong.Content.ReadAsStringAsync()).ShouldContain("incorrect");
-        var csrf = await api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false }).PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["returnUrl"] = returnUrl,
-            ["email"] = user.Email,
-            ["password"] = Password,
-        }));
+        var csrf = await api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false })
+            .PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["returnUrl"] = returnUrl,
+                ["email"] = user.Email,
+                ["password"] = Password,
+            }));
         csrf.StatusCode.ShouldBe(HttpStatusCode.BadRequest, "no antiforgery token, no sign-in");
 
         var signedIn = await browser.PostAsync("/account/login", new FormUrlEncodedContent(new Dictionary<string, string>
@@ -112,7 +115,9 @@ public sealed partial class AuthorizationCodeFlowTests(SharedPlatform platform)
     {
         var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
         var browser = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
-        var noPkce = await browser.GetAsync($"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}&scope=openid%20api&state=x");
+        var noPkce = await browser.GetAsync(
+            $"/connect/authorize?client_id=cleancrm-spa&response_type=code&redirect_uri={Uri.EscapeDataString(RedirectUri)}" +
+            $"&scope=openid%20api&state=x");
         ((int)noPkce.StatusCode).ShouldBeOneOf(302, 400);
         if (noPkce.StatusCode == HttpStatusCode.Redirect)
         {

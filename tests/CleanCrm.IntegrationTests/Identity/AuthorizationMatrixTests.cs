@@ -126,7 +126,8 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         _ = api.CreateClient();
         var mapped = api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<OrgScopedEndpointAttribute>() is not null)
-            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => $"{m} {Normalize(e.RoutePattern.RawText!)}"))
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? [])
+                .Select(m => $"{m} {Normalize(e.RoutePattern.RawText!)}"))
             .Order()
             .ToList();
         mapped.ShouldBe(OrgEndpoints.Select(e => $"{e.Method} {Normalize(e.Route)}").Order().ToList());
@@ -160,8 +161,10 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
             ["activities"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "activities", new { type = "call", companyId = company }),
             ["tasks"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "tasks", new { title = "Target", companyId = company }),
             ["notes"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "notes", new { body = "Target", companyId = company }),
-            ["meetings"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "meetings", new { title = "Target", startsAt = "2026-03-01T10:00:00Z" }),
-            ["calendar-events"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "calendar-events", new { title = "Target", startsAt = "2026-03-01T10:00:00Z" }),
+            ["meetings"] =
+                await OrgScopedEndpoints.CreateAsync(ownerClient, "meetings", new { title = "Target", startsAt = "2026-03-01T10:00:00Z" }),
+            ["calendar-events"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "calendar-events",
+                new { title = "Target", startsAt = "2026-03-01T10:00:00Z" }),
             ["tags"] = await OrgScopedEndpoints.CreateAsync(ownerClient, "tags", new { name = "target" }),
         };
         var pipeline = (await ownerClient.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/pipelines")).GetProperty("items")[0];
@@ -206,15 +209,19 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         foreach (var (method, route, _, body) in OrgEndpoints)
         {
             var path = Fill(route, Guid.NewGuid(), owner.Id, "cc_missing");
-            ((int)(await api.CreateClient().SendAsync(Request(method, path, body, organization.Slug))).StatusCode).ShouldBe(401, $"anonymous {method} {route}");
-            ((int)(await api.ClientFor(stranger.Id, organization.Slug).SendAsync(Request(method, path, body))).StatusCode).ShouldBe(404, $"non-member {method} {route}");
-            ((int)(await api.ClientFor(stranger.Id, organization.Slug, orgClaim: other.Id, role: "admin").SendAsync(Request(method, path, body))).StatusCode)
+            ((int)(await api.CreateClient().SendAsync(Request(method, path, body, organization.Slug))).StatusCode)
+                .ShouldBe(401, $"anonymous {method} {route}");
+            ((int)(await api.ClientFor(stranger.Id, organization.Slug).SendAsync(Request(method, path, body))).StatusCode)
+                .ShouldBe(404, $"non-member {method} {route}");
+            ((int)(await api.ClientFor(stranger.Id, organization.Slug, orgClaim: other.Id, role: "admin")
+                .SendAsync(Request(method, path, body))).StatusCode)
                 .ShouldBe(403, $"other org's client {method} {route}");
         }
 
         foreach (var (method, route, body) in AdminEndpoints)
         {
-            ((int)(await api.CreateClient().SendAsync(Request(method, Fill(route, organization.Id, owner.Id, "1"), body))).StatusCode).ShouldBe(401, $"anonymous {method} {route}");
+            ((int)(await api.CreateClient().SendAsync(Request(method, Fill(route, organization.Id, owner.Id, "1"), body))).StatusCode)
+                .ShouldBe(401, $"anonymous {method} {route}");
         }
     }
 

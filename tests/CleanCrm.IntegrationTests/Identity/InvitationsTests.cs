@@ -52,18 +52,22 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
         var token = TokenOf(mail);
 
         // Only a hash is stored, and the sent mail's body is erased from the outbox.
-        (await CatalogScalarAsync<long>("SELECT count(*) FROM invitations WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')", token)).ShouldBe(1);
+        (await CatalogScalarAsync<long>("SELECT count(*) FROM invitations WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')",
+            token)).ShouldBe(1);
         (await CatalogScalarAsync<long>("SELECT count(*) FROM invitations WHERE token_hash = $1", token)).ShouldBe(0);
         await Eventually(async () => await CatalogScalarAsync<long>(
-            "SELECT count(*) FROM outgoing_emails WHERE to_address = $1 AND status = 'sent' AND protected_body IS NULL AND sent_at IS NOT NULL", email) == 1);
+            "SELECT count(*) FROM outgoing_emails WHERE to_address = $1 AND status = 'sent' AND protected_body IS NULL AND sent_at IS " +
+                "NOT NULL", email) == 1);
 
         var anonymous = _api.CreateClient();
         var weak = await anonymous.PostAsJsonAsync($"/api/v1/invitations/{token}/accept", new { name = "Ivy", password = "short" });
         (await Problem.ReadAsync(weak, HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("password");
-        var nameless = await anonymous.PostAsJsonAsync($"/api/v1/invitations/{token}/accept", new { password = "a long enough passphrase" });
+        var nameless =
+            await anonymous.PostAsJsonAsync($"/api/v1/invitations/{token}/accept", new { password = "a long enough passphrase" });
         (await Problem.ReadAsync(nameless, HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("name");
 
-        var accepted = await anonymous.PostAsJsonAsync($"/api/v1/invitations/{token}/accept", new { name = "Ivy Invitee", password = "a long enough passphrase" });
+        var accepted = await anonymous.PostAsJsonAsync($"/api/v1/invitations/{token}/accept",
+            new { name = "Ivy Invitee", password = "a long enough passphrase" });
         accepted.StatusCode.ShouldBe(HttpStatusCode.OK, await accepted.Content.ReadAsStringAsync());
         var result = await accepted.Content.ReadFromJsonAsync<JsonElement>();
         result.GetProperty("slug").GetString().ShouldBe(organization.Slug);
@@ -81,12 +85,15 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
         }));
         tokens.StatusCode.ShouldBe(HttpStatusCode.OK, await tokens.Content.ReadAsStringAsync());
         var bearer = _api.CreateClient();
-        bearer.DefaultRequestHeaders.Authorization = new("Bearer", (await tokens.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString());
+        bearer.DefaultRequestHeaders.Authorization =
+            new("Bearer", (await tokens.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString());
         bearer.DefaultRequestHeaders.Add("X-Org", organization.Slug);
         (await bearer.GetAsync("/api/v1/companies")).StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await PlatformEnvironment.CountRowsAsync(organization, $"SELECT count(*) FROM members WHERE id = '{userId}' AND role = 'member' AND is_active")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            organization, $"SELECT count(*) FROM members WHERE id = '{userId}' AND role = 'member' AND is_active")).ShouldBe(1);
 
-        var again = await anonymous.PostAsJsonAsync($"/api/v1/invitations/{token}/accept", new { name = "Mallory", password = "another long passphrase" });
+        var again = await anonymous.PostAsJsonAsync($"/api/v1/invitations/{token}/accept",
+            new { name = "Mallory", password = "another long passphrase" });
         (await Problem.ReadAsync(again, HttpStatusCode.Conflict)).Type.ShouldEndWith("/invitation_used");
         (await CatalogScalarAsync<long>("SELECT count(*) FROM memberships WHERE organization_id = $1", organization.Id)).ShouldBe(2);
         (await asOwner.GetFromJsonAsync<JsonElement>("/api/v1/invitations")).GetProperty("items").GetArrayLength().ShouldBe(0);
@@ -101,18 +108,25 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], plan: Plan.Pro);
         var asOwner = _api.ClientFor(owner.Id, organization.Slug);
 
-        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = invitee.Email, role = "readonly" })).StatusCode.ShouldBe(HttpStatusCode.Created);
-        var first = TokenOf(await platform.Mail.WaitForAsync(invitee.Email, m => m.TextBody!.Contains("as readonly", StringComparison.Ordinal)));
-        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = invitee.Email.ToUpperInvariant(), role = "admin" })).StatusCode.ShouldBe(HttpStatusCode.Created);
-        var second = TokenOf(await platform.Mail.WaitForAsync(invitee.Email, m => m.TextBody!.Contains("as admin", StringComparison.Ordinal)));
+        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = invitee.Email, role = "readonly" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
+        var first =
+            TokenOf(await platform.Mail.WaitForAsync(invitee.Email, m => m.TextBody!.Contains("as readonly", StringComparison.Ordinal)));
+        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = invitee.Email.ToUpperInvariant(), role = "admin" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
+        var second =
+            TokenOf(await platform.Mail.WaitForAsync(invitee.Email, m => m.TextBody!.Contains("as admin", StringComparison.Ordinal)));
         second.ShouldNotBe(first);
         (await asOwner.GetFromJsonAsync<JsonElement>("/api/v1/invitations")).GetProperty("items").GetArrayLength().ShouldBe(1);
 
-        await Problem.ReadAsync(await _api.ClientFor(invitee.Id).PostAsync($"/api/v1/invitations/{first}/accept", null), HttpStatusCode.NotFound);
-        var mismatch = await Problem.ReadAsync(await _api.ClientFor(stranger.Id).PostAsync($"/api/v1/invitations/{second}/accept", null), HttpStatusCode.Forbidden);
+        await Problem.ReadAsync(await _api.ClientFor(invitee.Id).PostAsync($"/api/v1/invitations/{first}/accept", null),
+            HttpStatusCode.NotFound);
+        var mismatch = await Problem.ReadAsync(await _api.ClientFor(stranger.Id).PostAsync($"/api/v1/invitations/{second}/accept", null),
+            HttpStatusCode.Forbidden);
         mismatch.Type.ShouldEndWith("/invitation_email_mismatch");
         var taken = await Problem.ReadAsync(
-            await _api.CreateClient().PostAsJsonAsync($"/api/v1/invitations/{second}/accept", new { name = "Someone", password = "a long enough passphrase" }), HttpStatusCode.Conflict);
+            await _api.CreateClient().PostAsJsonAsync($"/api/v1/invitations/{second}/accept",
+                new { name = "Someone", password = "a long enough passphrase" }), HttpStatusCode.Conflict);
         taken.Type.ShouldEndWith("/email_taken");
 
         var accepted = await _api.ClientFor(invitee.Id).PostAsync($"/api/v1/invitations/{second}/accept", null);
@@ -132,22 +146,31 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
         var late = $"late-{Guid.NewGuid():N}@example.com";
         var revoked = $"revoked-{Guid.NewGuid():N}@example.com";
 
-        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = late, role = "member" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = late, role = "member" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
         var lateToken = TokenOf(await platform.Mail.WaitForAsync(late));
-        await CatalogScalarAsync<long>("WITH u AS (UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE email = $1 RETURNING 1) SELECT count(*) FROM u", late);
-        var expired = await _api.CreateClient().PostAsJsonAsync($"/api/v1/invitations/{lateToken}/accept", new { name = "Late", password = "a long enough passphrase" });
+        await CatalogScalarAsync<long>("WITH u AS (UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE email = $1 " +
+            "RETURNING 1) SELECT count(*) FROM u", late);
+        var expired = await _api.CreateClient()
+            .PostAsJsonAsync($"/api/v1/invitations/{lateToken}/accept", new { name = "Late", password = "a long enough passphrase" });
         (await Problem.ReadAsync(expired, HttpStatusCode.Conflict)).Type.ShouldEndWith("/invitation_expired");
         (await CatalogScalarAsync<long>("SELECT count(*) FROM users WHERE normalized_email = upper($1)", late)).ShouldBe(0);
 
-        var created = await (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = revoked, role = "member" })).Content.ReadFromJsonAsync<JsonElement>();
+        var created = await (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = revoked, role = "member" }))
+            .Content.ReadFromJsonAsync<JsonElement>();
         var revokedToken = TokenOf(await platform.Mail.WaitForAsync(revoked));
-        (await asOwner.DeleteAsync($"/api/v1/invitations/{created.GetProperty("id").GetGuid()}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        await Problem.ReadAsync(await asOwner.DeleteAsync($"/api/v1/invitations/{created.GetProperty("id").GetGuid()}"), HttpStatusCode.NotFound);
-        var used = await _api.CreateClient().PostAsJsonAsync($"/api/v1/invitations/{revokedToken}/accept", new { name = "Rev", password = "a long enough passphrase" });
+        (await asOwner.DeleteAsync($"/api/v1/invitations/{created.GetProperty("id").GetGuid()}"))
+            .StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        await Problem.ReadAsync(await asOwner.DeleteAsync($"/api/v1/invitations/{created.GetProperty("id").GetGuid()}"),
+            HttpStatusCode.NotFound);
+        var used = await _api.CreateClient()
+            .PostAsJsonAsync($"/api/v1/invitations/{revokedToken}/accept", new { name = "Rev", password = "a long enough passphrase" });
         (await Problem.ReadAsync(used, HttpStatusCode.Conflict)).Type.ShouldEndWith("/invitation_used");
 
-        await Problem.ReadAsync(await _api.CreateClient().PostAsync($"/api/v1/invitations/{new string('a', 43)}/accept", null), HttpStatusCode.NotFound);
-        (await Problem.ReadAsync(await _api.CreateClient().PostAsync("/api/v1/invitations/not%20a%20token/accept", null), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("token");
+        await Problem.ReadAsync(await _api.CreateClient().PostAsync($"/api/v1/invitations/{new string('a', 43)}/accept", null),
+            HttpStatusCode.NotFound);
+        (await Problem.ReadAsync(await _api.CreateClient().PostAsync("/api/v1/invitations/not%20a%20token/accept", null),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("token");
     }
 
     [Fact]
@@ -156,7 +179,8 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
         var freeOwner = await platform.CreateUserAsync();
         var free = await platform.CreateOrganizationAsync(members: [(freeOwner, OrgRole.Owner)], plan: Plan.Free);
         var full = await Problem.ReadAsync(
-            await _api.ClientFor(freeOwner.Id, free.Slug).PostAsJsonAsync("/api/v1/invitations", new { email = $"x-{Guid.NewGuid():N}@example.com", role = "member" }),
+            await _api.ClientFor(freeOwner.Id, free.Slug)
+                .PostAsJsonAsync("/api/v1/invitations", new { email = $"x-{Guid.NewGuid():N}@example.com", role = "member" }),
             HttpStatusCode.PaymentRequired);
         full.Type.ShouldBe("https://cleancrm.dev/problems/plan_limit_reached");
         full.Detail.ShouldContain("1 seat");
@@ -175,16 +199,21 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
             ids.Add((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid());
         }
 
-        await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = emails[4], role = "member" }), HttpStatusCode.PaymentRequired);
+        await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = emails[4], role = "member" }),
+            HttpStatusCode.PaymentRequired);
         // Re-inviting a pending address does not take another seat.
-        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = emails[0], role = "member" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = emails[0], role = "member" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
         (await asOwner.DeleteAsync($"/api/v1/invitations/{ids[3]}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
-        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = emails[4], role = "member" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = emails[4], role = "member" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
 
         // A downgrade after inviting: acceptance checks the seats again.
         var token = TokenOf(await platform.Mail.WaitForAsync(emails[1]));
-        await CatalogScalarAsync<long>("WITH u AS (UPDATE organizations SET plan_key = 'free' WHERE id = $1 RETURNING 1) SELECT count(*) FROM u", organization.Id);
-        var refused = await _api.CreateClient().PostAsJsonAsync($"/api/v1/invitations/{token}/accept", new { name = "Seatless", password = "a long enough passphrase" });
+        await CatalogScalarAsync<long>(
+            "WITH u AS (UPDATE organizations SET plan_key = 'free' WHERE id = $1 RETURNING 1) SELECT count(*) FROM u", organization.Id);
+        var refused = await _api.CreateClient()
+            .PostAsJsonAsync($"/api/v1/invitations/{token}/accept", new { name = "Seatless", password = "a long enough passphrase" });
         (await Problem.ReadAsync(refused, HttpStatusCode.PaymentRequired)).Type.ShouldEndWith("/plan_limit_reached");
         (await CatalogScalarAsync<long>("SELECT count(*) FROM memberships WHERE organization_id = $1", organization.Id)).ShouldBe(1);
         (await CatalogScalarAsync<long>("SELECT count(*) FROM users WHERE normalized_email = upper($1)", emails[1])).ShouldBe(0);
@@ -197,21 +226,34 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
         var admin = await platform.CreateUserAsync();
         var member = await platform.CreateUserAsync();
         var outsider = await platform.CreateUserAsync();
-        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner), (admin, OrgRole.Admin), (member, OrgRole.Member)], plan: Plan.Enterprise);
+        var organization = await platform.CreateOrganizationAsync(
+            members: [(owner, OrgRole.Owner), (admin, OrgRole.Admin), (member, OrgRole.Member)], plan: Plan.Enterprise);
         var other = await platform.CreateOrganizationAsync(members: [(outsider, OrgRole.Owner)], plan: Plan.Enterprise);
         var asOwner = _api.ClientFor(owner.Id, organization.Slug);
         var asAdmin = _api.ClientFor(admin.Id, organization.Slug);
 
-        (await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = "not-an-email", role = "member" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("email");
-        (await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = "a@example.com", role = "Member" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("role");
-        (await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = new string('a', 250) + "@example.com", role = "member" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("email");
-        await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = "a@example.com", role = "member", token = "mine" }), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await asOwner.PostAsync("/api/v1/invitations", JsonContent.Create(new[] { 1, 2 })), HttpStatusCode.BadRequest);
-        await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = owner.Email, role = "member" }), HttpStatusCode.Conflict);
+        (await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = "not-an-email", role = "member" }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("email");
+        (await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = "a@example.com", role = "Member" }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("role");
+        (await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new
+        {
+            email = new string('a', 250) + "@example.com",
+            role = "member"
+        }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("email");
+        await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations",
+            new { email = "a@example.com", role = "member", token = "mine" }), HttpStatusCode.BadRequest);
+        await Problem.ReadAsync(await asOwner.PostAsync("/api/v1/invitations", JsonContent.Create(new[] { 1, 2 })),
+            HttpStatusCode.BadRequest);
+        await Problem.ReadAsync(await asOwner.PostAsJsonAsync("/api/v1/invitations", new { email = owner.Email, role = "member" }),
+            HttpStatusCode.Conflict);
 
-        await Problem.ReadAsync(await asAdmin.PostAsJsonAsync("/api/v1/invitations", new { email = $"o-{Guid.NewGuid():N}@example.com", role = "owner" }), HttpStatusCode.Forbidden);
-        await Problem.ReadAsync(await _api.ClientFor(member.Id, organization.Slug).PostAsJsonAsync("/api/v1/invitations", new { email = "m@example.com", role = "member" }), HttpStatusCode.Forbidden);
-        var created = await asAdmin.PostAsJsonAsync("/api/v1/invitations", new { email = $"a-{Guid.NewGuid():N}@example.com", role = "admin" });
+        await Problem.ReadAsync(await asAdmin.PostAsJsonAsync("/api/v1/invitations",
+            new { email = $"o-{Guid.NewGuid():N}@example.com", role = "owner" }), HttpStatusCode.Forbidden);
+        await Problem.ReadAsync(await _api.ClientFor(member.Id, organization.Slug)
+            .PostAsJsonAsync("/api/v1/invitations", new { email = "m@example.com", role = "member" }), HttpStatusCode.Forbidden);
+        var created =
+            await asAdmin.PostAsJsonAsync("/api/v1/invitations", new { email = $"a-{Guid.NewGuid():N}@example.com", role = "admin" });
         created.StatusCode.ShouldBe(HttpStatusCode.Created);
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
 
@@ -220,7 +262,8 @@ public sealed partial class InvitationsTests(SharedPlatform platform) : IAsyncLi
         await Problem.ReadAsync(await asOutsider.GetAsync($"/api/v1/invitations/{id}"), HttpStatusCode.NotFound);
         await Problem.ReadAsync(await asOutsider.DeleteAsync($"/api/v1/invitations/{id}"), HttpStatusCode.NotFound);
         (await asOutsider.GetFromJsonAsync<JsonElement>("/api/v1/invitations")).GetProperty("items").GetArrayLength().ShouldBe(0);
-        await Problem.ReadAsync(await _api.ClientFor(outsider.Id, organization.Slug).GetAsync("/api/v1/invitations"), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await _api.ClientFor(outsider.Id, organization.Slug).GetAsync("/api/v1/invitations"),
+            HttpStatusCode.NotFound);
         (await asOwner.GetFromJsonAsync<JsonElement>($"/api/v1/invitations/{id}")).GetProperty("status").GetString().ShouldBe("pending");
     }
 

@@ -61,7 +61,8 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
 
         client.DefaultRequestHeaders.Add("X-Org", _organization.Slug);
         (await client.PostAsJsonAsync("/api/v1/companies", new { name = "Via a real token" })).StatusCode.ShouldBe(HttpStatusCode.Created);
-        (await PlatformEnvironment.CountRowsAsync(_organization, $"SELECT count(*) FROM companies WHERE created_by = '{_user.Id}'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(_organization, $"SELECT count(*) FROM companies WHERE created_by = '{_user.Id}'"))
+            .ShouldBe(1);
     }
 
     [Fact]
@@ -87,9 +88,11 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
         (await Bearer(token).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         // Kept only as long as the token lives (exp is 15 minutes after issue here).
-        var exp = DateTimeOffset.FromUnixTimeSeconds(JsonDocument.Parse(Base64Url.DecodeFromChars(token.Split('.')[1])).RootElement.GetProperty("exp").GetInt64());
+        var exp = DateTimeOffset.FromUnixTimeSeconds(JsonDocument.Parse(Base64Url.DecodeFromChars(token.Split('.')[1]))
+            .RootElement.GetProperty("exp").GetInt64());
         cache.TryGet(key, exp.AddSeconds(1), out _).ShouldBeFalse();
-        cache.TryGet(key, DateTimeOffset.UtcNow, out _).ShouldBeFalse("an expired entry is dropped, so the token is validated again (and refused once expired)");
+        cache.TryGet(key, DateTimeOffset.UtcNow, out _)
+            .ShouldBeFalse("an expired entry is dropped, so the token is validated again (and refused once expired)");
         (await Bearer(token).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         // A different signature on the same header and payload is a different token: validated, refused, never cached.
@@ -122,7 +125,8 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
 
             // A challenge of a caller whose token is valid is OpenIddict's "insufficient_access" too.
             var challenged = await client.GetAsync("/api/v1/test-refusals/challenge");
-            answers.Add($"{(int)forbidden.StatusCode} {forbidden.Headers.WwwAuthenticate} | {(int)challenged.StatusCode} {challenged.Headers.WwwAuthenticate}");
+            answers.Add($"{(int)forbidden.StatusCode} {forbidden.Headers.WwwAuthenticate} | {(int)challenged.StatusCode} " +
+                $"{challenged.Headers.WwwAuthenticate}");
         }
 
         answers.Distinct().Count().ShouldBe(1, string.Join(Environment.NewLine, answers));
@@ -133,7 +137,8 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
 
     private sealed class RefusingRoutes : Microsoft.AspNetCore.Hosting.IStartupFilter
     {
-        public Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> Configure(Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> next) => app =>
+        public Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> Configure(
+            Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> next) => app =>
         {
             next(app);
             Microsoft.AspNetCore.Builder.RunExtensions.Run(app, async context =>
@@ -156,7 +161,8 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
     {
         var token = (await PasswordGrantAsync(_user.Email, Password)).GetProperty("access_token").GetString()!;
         var parts = token.Split('.');
-        var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1])).RootElement.GetRawText().Replace(_user.Id.ToString(), Guid.NewGuid().ToString(), StringComparison.Ordinal);
+        var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1])).RootElement.GetRawText()
+            .Replace(_user.Id.ToString(), Guid.NewGuid().ToString(), StringComparison.Ordinal);
         var forged = $"{parts[0]}.{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payload))}.{parts[2]}";
         (await Bearer(forged).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         (await Bearer("not.a.token").GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
@@ -182,7 +188,8 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
         }
 
         (await RawPasswordGrantAsync(user.Email, Password)).StatusCode.ShouldBe(HttpStatusCode.BadRequest, "locked after five failures");
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM users WHERE id = $1 AND lockout_ends_at > now()", user.Id)).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT count(*) FROM users WHERE id = $1 AND lockout_ends_at > now()", user.Id)).ShouldBe(1);
     }
 
     [Fact]
@@ -191,12 +198,15 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
         var user = await CreateUserWithPasswordAsync();
         var tokens = await PasswordGrantAsync(user.Email, Password);
         var refresh = tokens.GetProperty("refresh_token").GetString()!;
-        var renewed = await _api.CreateClient().PostAsync("/connect/token", Form(("grant_type", "refresh_token"), ("client_id", "cleancrm-cli"), ("refresh_token", refresh)));
+        var renewed = await _api.CreateClient()
+            .PostAsync("/connect/token", Form(("grant_type", "refresh_token"), ("client_id", "cleancrm-cli"), ("refresh_token", refresh)));
         renewed.StatusCode.ShouldBe(HttpStatusCode.OK, await renewed.Content.ReadAsStringAsync());
         var next = (await renewed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refresh_token").GetString()!;
 
-        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE users SET security_stamp = 'changed' WHERE id = '{user.Id}'", platform.CatalogDatabase);
-        var refused = await _api.CreateClient().PostAsync("/connect/token", Form(("grant_type", "refresh_token"), ("client_id", "cleancrm-cli"), ("refresh_token", next)));
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE users SET security_stamp = 'changed' WHERE id = '{user.Id}'", platform.CatalogDatabase);
+        var refused = await _api.CreateClient()
+            .PostAsync("/connect/token", Form(("grant_type", "refresh_token"), ("client_id", "cleancrm-cli"), ("refresh_token", next)));
         refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString().ShouldBe("invalid_grant");
     }
@@ -204,7 +214,8 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
     [Fact]
     public async Task Unknown_clients_and_grants_are_refused()
     {
-        (await _api.CreateClient().PostAsync("/connect/token", Form(("grant_type", "password"), ("client_id", "evil"), ("username", _user.Email), ("password", Password))))
+        (await _api.CreateClient().PostAsync(
+            "/connect/token", Form(("grant_type", "password"), ("client_id", "evil"), ("username", _user.Email), ("password", Password))))
             .StatusCode.ShouldBeOneOf(HttpStatusCode.BadRequest, HttpStatusCode.Unauthorized);
         (await _api.CreateClient().PostAsync("/connect/token", Form(("grant_type", "client_credentials"), ("client_id", "cleancrm-cli"))))
             .StatusCode.ShouldBeOneOf(HttpStatusCode.BadRequest, HttpStatusCode.Unauthorized);
@@ -216,7 +227,8 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
     {
         var user = await platform.CreateUserAsync();
         var hash = new CleanCrm.Infrastructure.Provisioning.PasswordHashing().Hash(Password);
-        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE users SET password_hash = '{hash}' WHERE id = '{user.Id}'", platform.CatalogDatabase);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE users SET password_hash = '{hash}' WHERE id = '{user.Id}'", platform.CatalogDatabase);
         return user;
     }
 
@@ -229,7 +241,8 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
 
     private Task<HttpResponseMessage> RawPasswordGrantAsync(string email, string password, ApiFactory? api = null) =>
         (api ?? _api).CreateClient().PostAsync("/connect/token", Form(
-            ("grant_type", "password"), ("client_id", "cleancrm-cli"), ("username", email), ("password", password), ("scope", "openid email profile offline_access api")));
+            ("grant_type", "password"), ("client_id", "cleancrm-cli"), ("username", email), ("password", password),
+            ("scope", "openid email profile offline_access api")));
 
     private HttpClient Bearer(string token)
     {
@@ -238,5 +251,6 @@ public sealed class TokenFlowTests(SharedPlatform platform) : IAsyncLifetime
         return client;
     }
 
-    private static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) => new(fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value)));
+    private static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value)));
 }

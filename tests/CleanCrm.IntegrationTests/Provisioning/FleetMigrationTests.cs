@@ -122,11 +122,16 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         (await AppliedMigrationsAsync(broken)).ShouldBeEmpty();
 
         // Re-created tables are usable by the tenant role (grants), and still not by anyone else.
-        (await PlatformEnvironment.CountRowsAsync(rolledBack, $"SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = '{rolledBack.DatabaseRole}' AND table_name = 'contacts' AND privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')")).ShouldBe(4);
-        (await PlatformEnvironment.CountRowsAsync(rolledBack, $"SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = '{rolledBack.DatabaseRole}' AND table_name = '{TenantMigrations.HistoryTable}' AND privilege_type <> 'SELECT'")).ShouldBe(0);
+        (await PlatformEnvironment.CountRowsAsync(rolledBack, $"SELECT count(*) FROM information_schema.role_table_grants WHERE grantee " +
+            $"= '{rolledBack.DatabaseRole}' AND table_name = 'contacts' AND privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')"))
+            .ShouldBe(4);
+        (await PlatformEnvironment.CountRowsAsync(rolledBack, $"SELECT count(*) FROM information_schema.role_table_grants WHERE grantee " +
+            $"= '{rolledBack.DatabaseRole}' AND table_name = '{TenantMigrations.HistoryTable}' AND privilege_type <> 'SELECT'"))
+            .ShouldBe(0);
 
         // The operator's fix: baseline the database whose history was lost, then run again.
-        await ExecuteAsync(broken, $"INSERT INTO {TenantMigrations.HistoryTable} (migration_id, product_version) VALUES {Baseline(productVersion)}");
+        await ExecuteAsync(
+            broken, $"INSERT INTO {TenantMigrations.HistoryTable} (migration_id, product_version) VALUES {Baseline(productVersion)}");
         var rerun = await Fleet.MigrateAsync(4, null, CancellationToken.None);
 
         rerun.Failed.ShouldBeEmpty(string.Join("; ", rerun.Failed.Select(f => $"{f.Slug}: {f.Reason}")));
@@ -134,7 +139,8 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         (await CatalogVersionAsync(broken.Id)).ShouldBe(Latest);
         (await AppliedMigrationsAsync(broken)).ShouldBe(AllMigrations());
         await using var db = await platform.CatalogAsync();
-        (await db.Organizations.Where(o => (o.Status == OrganizationStatus.Active || o.Status == OrganizationStatus.Suspended) && o.SchemaVersion != Latest).Select(o => o.Slug).ToListAsync()).ShouldBeEmpty();
+        (await db.Organizations.Where(o => (o.Status == OrganizationStatus.Active || o.Status == OrganizationStatus.Suspended)
+            && o.SchemaVersion != Latest).Select(o => o.Slug).ToListAsync()).ShouldBeEmpty();
 
         var third = await Fleet.MigrateAsync(4, null, CancellationToken.None);
         (third.Migrated.Count, third.Failed.Count, third.Skipped.Count).ShouldBe((0, 0, 0));
@@ -146,7 +152,8 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         var organization = await CreateOrganizationAsync();
         await SetCatalogVersionAsync(organization.Id, null);
 
-        await using (var holder = new NpgsqlConnection(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, platform.CatalogDatabase)))
+        await using (var holder = new NpgsqlConnection(
+            TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, platform.CatalogDatabase)))
         {
             await holder.OpenAsync();
             (await OrganizationLock.TryAcquireAsync(holder, organization.Id, CancellationToken.None)).ShouldBeTrue();
@@ -192,7 +199,9 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         {
             await ExecuteAsync(
                 broken,
-                $"CREATE TABLE IF NOT EXISTS {TenantMigrations.HistoryTable} (migration_id varchar(150) PRIMARY KEY, product_version varchar(32) NOT NULL); INSERT INTO {TenantMigrations.HistoryTable} VALUES {Baseline(productVersion)} ON CONFLICT DO NOTHING");
+                $"CREATE TABLE IF NOT EXISTS {TenantMigrations.HistoryTable} (migration_id varchar(150) PRIMARY KEY, product_version " +
+                    $"varchar(32) NOT NULL); INSERT INTO {TenantMigrations.HistoryTable} VALUES {Baseline(productVersion)} ON CONFLICT " +
+                    $"DO NOTHING");
             await SetCatalogVersionAsync(broken.Id, Latest);
         }
     }
@@ -210,11 +219,14 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         (await CatalogVersionAsync(organization.Id)).ShouldBe(Latest);
 
         // What the admin endpoint will queue: a valid Hangfire job on the maintenance queue, never retried blindly.
-        var queued = Hangfire.Common.Job.FromExpression<FleetMigrationJob>(j => j.RunAsync(null, null, CancellationToken.None), HangfireStorage.MaintenanceQueue);
+        var queued = Hangfire.Common.Job.FromExpression<FleetMigrationJob>(j => j.RunAsync(null, null, CancellationToken.None),
+            HangfireStorage.MaintenanceQueue);
         queued.Queue.ShouldBe(HangfireStorage.MaintenanceQueue);
         var method = typeof(FleetMigrationJob).GetMethod(nameof(FleetMigrationJob.RunAsync))!;
-        method.GetCustomAttributes(typeof(Hangfire.QueueAttribute), false).Cast<Hangfire.QueueAttribute>().Single().Queue.ShouldBe(HangfireStorage.MaintenanceQueue);
-        method.GetCustomAttributes(typeof(Hangfire.AutomaticRetryAttribute), false).Cast<Hangfire.AutomaticRetryAttribute>().Single().Attempts.ShouldBe(0);
+        method.GetCustomAttributes(typeof(Hangfire.QueueAttribute), false).Cast<Hangfire.QueueAttribute>().Single()
+            .Queue.ShouldBe(HangfireStorage.MaintenanceQueue);
+        method.GetCustomAttributes(typeof(Hangfire.AutomaticRetryAttribute), false).Cast<Hangfire.AutomaticRetryAttribute>().Single()
+            .Attempts.ShouldBe(0);
     }
 
     [Fact]
@@ -240,7 +252,8 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
     public async Task DisposeAsync()
     {
         await using var db = await platform.CatalogAsync();
-        await db.Organizations.Where(o => _created.Contains(o.Id)).ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, OrganizationStatus.Deleted));
+        await db.Organizations.Where(o => _created.Contains(o.Id))
+            .ExecuteUpdateAsync(s => s.SetProperty(o => o.Status, OrganizationStatus.Deleted));
     }
 
     private async Task<Organization> CreateOrganizationAsync()
@@ -276,7 +289,8 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
     {
         await using var connection = new NpgsqlConnection(PlatformEnvironment.TenantAdminConnectionString(organization));
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT migration_id FROM {TenantMigrations.HistoryTable} ORDER BY migration_id", connection);
+        await using var command =
+            new NpgsqlCommand($"SELECT migration_id FROM {TenantMigrations.HistoryTable} ORDER BY migration_id", connection);
         await using var reader = await command.ExecuteReaderAsync();
         var ids = new List<string>();
         while (await reader.ReadAsync())
@@ -291,7 +305,8 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
     {
         await using var connection = new NpgsqlConnection(PlatformEnvironment.TenantAdminConnectionString(organization));
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT product_version FROM {TenantMigrations.HistoryTable} ORDER BY migration_id DESC LIMIT 1", connection);
+        await using var command = new NpgsqlCommand(
+            $"SELECT product_version FROM {TenantMigrations.HistoryTable} ORDER BY migration_id DESC LIMIT 1", connection);
         return (string)(await command.ExecuteScalarAsync())!;
     }
 
@@ -311,13 +326,19 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
     {
         var server = PlatformEnvironment.TenantAdminConnectionString(organization);
         var builder = new NpgsqlConnectionStringBuilder(server);
-        await TestDatabaseServers.ExecuteAsync(builder, $"ALTER DATABASE \"{organization.DatabaseName}\" WITH ALLOW_CONNECTIONS {(allow ? "true" : "false")}");
+        await TestDatabaseServers.ExecuteAsync(
+            builder, $"ALTER DATABASE \"{organization.DatabaseName}\" WITH ALLOW_CONNECTIONS {(allow ? "true" : "false")}");
     }
 
     private async Task<(int Exit, string Output)> RunWorkerAsync(params string[] args)
     {
         var primary = TestDatabaseServers.Primary;
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory
+        };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CleanCrm.Provisioning.Worker.dll"));
         foreach (var arg in args)
         {
@@ -327,7 +348,8 @@ public sealed class FleetMigrationTests(SharedPlatform platform) : IAsyncLifetim
         start.Environment["ConnectionStrings__Catalog"] = TestDatabaseServers.ConnectionString(primary, platform.CatalogDatabase);
         start.Environment["CleanCrm__Tenancy__TemplateDatabase"] = platform.TemplateDatabase;
         start.Environment["CleanCrm__Tenancy__DefaultServer__Host"] = primary.Host!;
-        start.Environment["CleanCrm__Tenancy__DefaultServer__Port"] = primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["CleanCrm__Tenancy__DefaultServer__Port"] =
+            primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["CleanCrm__Tenancy__DefaultServer__Username"] = primary.Username!;
         start.Environment["CleanCrm__Tenancy__DefaultServer__Password"] = primary.Password!;
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";

@@ -23,19 +23,24 @@ public sealed class OrganizationDeletionTests(SharedPlatform platform)
         (await client.PostAsJsonAsync("/api/v1/companies", new { name = "Soon gone" })).StatusCode.ShouldBe(HttpStatusCode.Created);
 
         var admin = api.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Dev", $"user={Guid.NewGuid()};admin");
+        admin.DefaultRequestHeaders.Authorization =
+            new System.Net.Http.Headers.AuthenticationHeaderValue("Dev", $"user={Guid.NewGuid()};admin");
         await Problem.ReadAsync(await client.DeleteAsync($"/api/v1/admin/organizations/{organization.Id}"), HttpStatusCode.Forbidden);
         var accepted = await admin.DeleteAsync($"/api/v1/admin/organizations/{organization.Id}");
         accepted.StatusCode.ShouldBe(HttpStatusCode.Accepted);
         (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString().ShouldBe("deleting");
         await Problem.ReadAsync(await client.GetAsync("/api/v1/companies"), HttpStatusCode.NotFound);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", organization.DatabaseName)).ShouldBe(1, "kept during the grace period");
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = $1", organization.DatabaseName)).ShouldBe(1, "kept during the grace period");
 
         await platform.Services.GetRequiredService<OrganizationDeletionJob>().RunAsync(organization.Id, CancellationToken.None);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", organization.DatabaseName)).ShouldBe(0);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = $1", organization.DatabaseRole)).ShouldBe(0);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = $1", organization.DatabaseName)).ShouldBe(0);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname = $1", organization.DatabaseRole)).ShouldBe(0);
         (await platform.Services.GetRequiredService<ISecretStore>().GetAsync(SecretName.ForTenantDatabase(organization.Id))).ShouldBeNull();
-        (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT status FROM organizations WHERE id = $1", organization.Id)).ShouldBe("deleted");
+        (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT status FROM organizations WHERE id = $1", organization.Id)).ShouldBe("deleted");
         await Problem.ReadAsync(await admin.DeleteAsync($"/api/v1/admin/organizations/{organization.Id}"), HttpStatusCode.NotFound);
 
         // Running the job again is harmless.

@@ -20,9 +20,11 @@ public sealed class ProvisioningResumeTests(SharedPlatform platform)
     {
         var organization = await platform.CreateOrganizationAsync(provision: false, serverId: platform.PrimaryServer.Id);
         var crash = new CrashAfterStep(crashAfter);
-        await using (var dying = PlatformEnvironment.BuildServices(platform.Settings, services => services.AddSingleton<IProvisioningStepObserver>(crash)))
+        await using (var dying = PlatformEnvironment.BuildServices(
+            platform.Settings, services => services.AddSingleton<IProvisioningStepObserver>(crash)))
         {
-            await Should.ThrowAsync<SimulatedCrash>(() => dying.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, CancellationToken.None));
+            await Should.ThrowAsync<SimulatedCrash>(() => dying.GetRequiredService<TenantOnboarding>()
+                .ProvisionAsync(organization.Id, CancellationToken.None));
         }
 
         if (crashAfter != ProvisioningSteps.Activate)
@@ -32,26 +34,32 @@ public sealed class ProvisioningResumeTests(SharedPlatform platform)
 
         await using (var restarted = PlatformEnvironment.BuildServices(platform.Settings))
         {
-            (await restarted.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, CancellationToken.None)).ShouldBe(ProvisioningStatus.Succeeded);
+            (await restarted.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, CancellationToken.None))
+                .ShouldBe(ProvisioningStatus.Succeeded);
         }
 
         (await StatusAsync(organization.Id)).ShouldBe("active");
         var database = Organization.DatabaseNameFor(organization.Id);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", database)).ShouldBe(1);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = $1", Organization.DatabaseRoleFor(organization.Id))).ShouldBe(1);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM secrets WHERE name = $1", SecretName.ForTenantDatabase(organization.Id))).ShouldBe(1);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM provisioning_runs WHERE organization_id = $1", organization.Id)).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = $1", database)).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname = $1", Organization.DatabaseRoleFor(organization.Id))).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT count(*) FROM secrets WHERE name = $1", SecretName.ForTenantDatabase(organization.Id))).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT count(*) FROM provisioning_runs WHERE organization_id = $1", organization.Id)).ShouldBe(1);
         (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, database, "SELECT count(*) FROM pipelines")).ShouldBe(1);
 
         // The role's password in the secret store is the one the server accepts.
         var password = await platform.Services.GetRequiredService<ISecretStore>().GetAsync(SecretName.ForTenantDatabase(organization.Id));
-        await using var asTenant = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(TestDatabaseServers.Primary.ConnectionString)
-        {
-            Username = Organization.DatabaseRoleFor(organization.Id),
-            Password = password,
-            Database = database,
-            Pooling = false,
-        }.ConnectionString);
+        await using var asTenant =
+            new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(TestDatabaseServers.Primary.ConnectionString)
+            {
+                Username = Organization.DatabaseRoleFor(organization.Id),
+                Password = password,
+                Database = database,
+                Pooling = false,
+            }.ConnectionString);
         await asTenant.OpenAsync();
     }
 
@@ -73,10 +81,12 @@ public sealed class ProvisioningResumeTests(SharedPlatform platform)
             second.GetRequiredService<ProvisioningRunner>().RunAsync(run.Id, CancellationToken.None));
         outcomes.ShouldContain(ProvisioningStatus.Succeeded);
         outcomes.ShouldNotContain(ProvisioningStatus.Failed);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT max(attempt) FROM provisioning_steps WHERE run_id = $1", run.Id)).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT max(attempt) FROM provisioning_steps WHERE run_id = $1", run.Id)).ShouldBe(1);
 
         (await StatusAsync(organization.Id)).ShouldBe("active");
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM provisioning_runs WHERE organization_id = $1", organization.Id)).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT count(*) FROM provisioning_runs WHERE organization_id = $1", organization.Id)).ShouldBe(1);
     }
 
     [Theory]
@@ -95,11 +105,14 @@ public sealed class ProvisioningResumeTests(SharedPlatform platform)
             var settings = new Dictionary<string, string?>(platform.Settings) { ["CleanCrm:Tenancy:TemplateDatabase"] = template };
             var organization = await platform.CreateOrganizationAsync(provision: false, serverId: platform.PrimaryServer.Id);
             await using var services = PlatformEnvironment.BuildServices(settings);
-            var origin = await services.GetRequiredService<TenantDatabaseProvisioner>().EnsureDatabaseAsync(platform.PrimaryServer, organization.Id, CancellationToken.None);
+            var origin = await services.GetRequiredService<TenantDatabaseProvisioner>()
+                .EnsureDatabaseAsync(platform.PrimaryServer, organization.Id, CancellationToken.None);
             origin.ShouldBe(TenantDatabaseOrigin.CreatedEmpty);
-            (await services.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, CancellationToken.None)).ShouldBe(ProvisioningStatus.Succeeded);
+            (await services.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, CancellationToken.None))
+                .ShouldBe(ProvisioningStatus.Succeeded);
             (await StatusAsync(organization.Id)).ShouldBe("active");
-            (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, Organization.DatabaseNameFor(organization.Id), "SELECT max(migration_id) FROM __ef_migrations_history"))
+            (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, Organization.DatabaseNameFor(organization.Id),
+                "SELECT max(migration_id) FROM __ef_migrations_history"))
                 .ShouldBe(TenantMigrations.LatestVersion);
         }
         finally
@@ -113,19 +126,24 @@ public sealed class ProvisioningResumeTests(SharedPlatform platform)
     {
         var organization = await platform.CreateOrganizationAsync(provision: false, serverId: platform.PrimaryServer.Id);
         var provisioner = platform.Services.GetRequiredService<TenantDatabaseProvisioner>();
-        (await provisioner.EnsureDatabaseAsync(platform.PrimaryServer, organization.Id, CancellationToken.None)).ShouldBe(TenantDatabaseOrigin.ClonedFromTemplate);
-        (await provisioner.EnsureDatabaseAsync(platform.PrimaryServer, organization.Id, CancellationToken.None)).ShouldBe(TenantDatabaseOrigin.AlreadyExisted);
-        (await platform.Services.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, CancellationToken.None)).ShouldBe(ProvisioningStatus.Succeeded);
+        (await provisioner.EnsureDatabaseAsync(platform.PrimaryServer, organization.Id, CancellationToken.None))
+            .ShouldBe(TenantDatabaseOrigin.ClonedFromTemplate);
+        (await provisioner.EnsureDatabaseAsync(platform.PrimaryServer, organization.Id, CancellationToken.None))
+            .ShouldBe(TenantDatabaseOrigin.AlreadyExisted);
+        (await platform.Services.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, CancellationToken.None))
+            .ShouldBe(ProvisioningStatus.Succeeded);
     }
 
     private Task<string?> StatusAsync(Guid organizationId) =>
-        TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT status FROM organizations WHERE id = $1", organizationId);
+        TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT status FROM organizations WHERE id = $1", organizationId);
 
     private sealed class SimulatedCrash(string step) : Exception($"worker died after {step}");
 
     private sealed class CrashAfterStep(string step) : IProvisioningStepObserver
     {
-        public ValueTask BeforeStepAsync(Guid organizationId, string current, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask BeforeStepAsync(Guid organizationId, string current, CancellationToken cancellationToken) =>
+            ValueTask.CompletedTask;
 
         public ValueTask AfterStepAsync(Guid organizationId, string current, CancellationToken cancellationToken) =>
             current == step ? throw new SimulatedCrash(step) : ValueTask.CompletedTask;

@@ -39,16 +39,19 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
         var owner = await OwnerOfAsync(organizationId);
         var status = await WaitForStatusAsync(owner, slug, "active");
         status.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("name").GetString()).ShouldBe(ProvisioningSteps.All);
-        status.GetProperty("steps").EnumerateArray().ShouldAllBe(s => s.GetProperty("status").GetString() == "succeeded" && s.GetProperty("finishedAt").ValueKind == JsonValueKind.String);
+        status.GetProperty("steps").EnumerateArray().ShouldAllBe(s => s.GetProperty("status").GetString() == "succeeded"
+            && s.GetProperty("finishedAt").ValueKind == JsonValueKind.String);
 
         var client = _api.ClientFor(owner, slug);
         (await client.PostAsJsonAsync("/api/v1/companies", new { name = "First customer" })).StatusCode.ShouldBe(HttpStatusCode.Created);
         var organization = await OrganizationAsync(organizationId);
         (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM companies")).ShouldBe(1);
-        (await PlatformEnvironment.CountRowsAsync(organization, $"SELECT count(*) FROM members WHERE id = '{owner}' AND role = 'owner'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(organization, $"SELECT count(*) FROM members WHERE id = '{owner}' AND role = 'owner'"))
+            .ShouldBe(1);
         (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM pipelines WHERE is_default")).ShouldBe(1);
         (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM pipeline_stages")).ShouldBe(6);
-        (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM pipeline_stages WHERE kind IN ('won', 'lost')")).ShouldBe(2);
+        (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM pipeline_stages WHERE kind IN ('won', 'lost')"))
+            .ShouldBe(2);
 
         // Activation mailed the owner a welcome (SMTP, from the worker's mail job), exactly once.
         var welcome = await platform.Mail.WaitForAsync(body["ownerEmail"], m => m.Subject!.Contains("is ready", StringComparison.Ordinal));
@@ -82,8 +85,10 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
     {
         var body = SignupBody(NewSlug());
         body["coupon"] = "FREE";
-        (await Problem.ReadAsync(await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", body), HttpStatusCode.BadRequest)).Detail.ShouldContain("coupon");
-        await Problem.ReadAsync(await _api.CreateClient().PostAsync("/api/v1/signup", new StringContent("{", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
+        (await Problem.ReadAsync(await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", body), HttpStatusCode.BadRequest))
+            .Detail.ShouldContain("coupon");
+        await Problem.ReadAsync(await _api.CreateClient()
+            .PostAsync("/api/v1/signup", new StringContent("{", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -95,11 +100,13 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
 
         var sameSlug = SignupBody(slug);
         sameSlug["ownerEmail"] = $"someone-else-{slug}@example.com";
-        (await Problem.ReadAsync(await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", sameSlug), HttpStatusCode.Conflict)).Type.ShouldEndWith("/slug_taken");
+        (await Problem.ReadAsync(await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", sameSlug), HttpStatusCode.Conflict))
+            .Type.ShouldEndWith("/slug_taken");
 
         var sameEmail = SignupBody(NewSlug());
         sameEmail["ownerEmail"] = first["ownerEmail"].ToUpperInvariant();
-        (await Problem.ReadAsync(await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", sameEmail), HttpStatusCode.Conflict)).Type.ShouldEndWith("/email_taken");
+        (await Problem.ReadAsync(await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", sameEmail), HttpStatusCode.Conflict))
+            .Type.ShouldEndWith("/email_taken");
         (await CountAsync($"SELECT count(*) FROM organizations WHERE slug = '{slug}'")).ShouldBe(1);
     }
 
@@ -107,38 +114,55 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
     public async Task Racing_signups_for_one_slug_let_exactly_one_win()
     {
         var slug = NewSlug();
-        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _api.CreateClient().PostAsJsonAsync("/api/v1/signup", SignupBody(slug))));
+        var responses =
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _api.CreateClient().PostAsJsonAsync("/api/v1/signup", SignupBody(slug))));
         responses.Count(r => r.StatusCode == HttpStatusCode.Accepted).ShouldBe(1);
         responses.Count(r => r.StatusCode == HttpStatusCode.Conflict).ShouldBe(7);
         (await CountAsync($"SELECT count(*) FROM organizations WHERE slug = '{slug}'")).ShouldBe(1);
-        (await CountAsync($"SELECT count(*) FROM provisioning_runs r JOIN organizations o ON o.id = r.organization_id WHERE o.slug = '{slug}'")).ShouldBe(1);
+        (await CountAsync(
+            $"SELECT count(*) FROM provisioning_runs r JOIN organizations o ON o.id = r.organization_id WHERE o.slug = '{slug}'"))
+            .ShouldBe(1);
     }
 
     [Fact]
     public async Task A_signed_in_user_can_own_several_orgs_and_only_owners_see_provisioning()
     {
         var slug = NewSlug();
-        var accepted = await (await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", SignupBody(slug))).Content.ReadFromJsonAsync<JsonElement>();
+        var accepted = await (await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", SignupBody(slug)))
+            .Content.ReadFromJsonAsync<JsonElement>();
         var owner = await OwnerOfAsync(accepted.GetProperty("organizationId").GetGuid());
         var second = NewSlug();
-        var created = await _api.ClientFor(owner).PostAsJsonAsync("/api/v1/orgs", new { organizationName = "Second", slug = second, plan = "pro" });
+        var created = await _api.ClientFor(owner)
+            .PostAsJsonAsync("/api/v1/orgs", new { organizationName = "Second", slug = second, plan = "pro" });
         created.StatusCode.ShouldBe(HttpStatusCode.Accepted, await created.Content.ReadAsStringAsync());
         await WaitForStatusAsync(owner, second, "active");
 
         var stranger = await platform.CreateUserAsync();
         await Problem.ReadAsync(await _api.ClientFor(stranger.Id).GetAsync($"/api/v1/orgs/{second}/provisioning"), HttpStatusCode.NotFound);
-        await Problem.ReadAsync(await _api.CreateClient().PostAsJsonAsync("/api/v1/orgs", new { organizationName = "X", slug = NewSlug(), plan = "free" }), HttpStatusCode.Unauthorized);
-        (await Problem.ReadAsync(await _api.ClientFor(owner).PostAsJsonAsync("/api/v1/orgs", new { organizationName = "X", slug = second, plan = "free" }), HttpStatusCode.Conflict)).Type.ShouldEndWith("/slug_taken");
-        (await Problem.ReadAsync(await _api.ClientFor(owner).PostAsJsonAsync("/api/v1/orgs", new { organizationName = "X", slug = "www", plan = "free" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("slug");
+        await Problem.ReadAsync(await _api.CreateClient()
+            .PostAsJsonAsync("/api/v1/orgs", new { organizationName = "X", slug = NewSlug(), plan = "free" }), HttpStatusCode.Unauthorized);
+        (await Problem.ReadAsync(await _api.ClientFor(owner).PostAsJsonAsync("/api/v1/orgs",
+            new { organizationName = "X", slug = second, plan = "free" }), HttpStatusCode.Conflict)).Type.ShouldEndWith("/slug_taken");
+        (await Problem.ReadAsync(await _api.ClientFor(owner).PostAsJsonAsync("/api/v1/orgs",
+            new { organizationName = "X", slug = "www", plan = "free" }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("slug");
     }
 
     [Fact]
     public async Task A_run_that_fails_marks_the_org_failed_with_the_error_and_an_admin_retry_makes_it_active()
     {
         var owner = await platform.CreateUserAsync();
-        var unreachable = await platform.RegisterServerAsync($"unreachable-{Guid.NewGuid():N}"[..24], new Npgsql.NpgsqlConnectionStringBuilder(TestDatabaseServers.Primary.ConnectionString) { Host = "localhost", Port = 1, Timeout = 1 });
-        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], serverId: unreachable.Id, provision: false);
-        var onboarding = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<CleanCrm.Infrastructure.Provisioning.TenantOnboarding>(platform.Services);
+        var unreachable = await platform.RegisterServerAsync(
+            $"unreachable-{Guid.NewGuid():N}"[..24],
+            new Npgsql.NpgsqlConnectionStringBuilder(TestDatabaseServers.Primary.ConnectionString)
+            {
+                Host = "localhost",
+                Port = 1,
+                Timeout = 1
+            });
+        var organization =
+            await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], serverId: unreachable.Id, provision: false);
+        var onboarding = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<CleanCrm.Infrastructure.Provisioning.TenantOnboarding>(platform.Services);
         (await onboarding.ProvisionAsync(organization.Id, CancellationToken.None)).ShouldBe(ProvisioningStatus.Failed);
 
         var status = await _api.ClientFor(owner.Id).GetFromJsonAsync<JsonElement>($"/api/v1/orgs/{organization.Slug}/provisioning");
@@ -150,16 +174,21 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
         await Problem.ReadAsync(await _api.ClientFor(owner.Id, organization.Slug).GetAsync("/api/v1/companies"), HttpStatusCode.Conflict);
 
         // Not for org owners; then the operator fixes the server and retries.
-        await Problem.ReadAsync(await _api.ClientFor(owner.Id).PostAsync($"/api/v1/admin/organizations/{organization.Id}/retry-provisioning", null), HttpStatusCode.Forbidden);
-        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE database_servers SET port = {TestDatabaseServers.Primary.Port} WHERE id = '{unreachable.Id}'", platform.CatalogDatabase);
+        await Problem.ReadAsync(await _api.ClientFor(owner.Id)
+            .PostAsync($"/api/v1/admin/organizations/{organization.Id}/retry-provisioning", null), HttpStatusCode.Forbidden);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE database_servers SET port = {TestDatabaseServers.Primary.Port} WHERE id = '{unreachable.Id}'",
+            platform.CatalogDatabase);
         var admin = AdminClient();
-        (await admin.PostAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/retry-provisioning", null)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await admin.PostAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/retry-provisioning", null))
+            .StatusCode.ShouldBe(HttpStatusCode.NotFound);
         var retried = await admin.PostAsync($"/api/v1/admin/organizations/{organization.Id}/retry-provisioning", null);
         retried.StatusCode.ShouldBe(HttpStatusCode.OK, await retried.Content.ReadAsStringAsync());
         var done = await WaitForStatusAsync(owner.Id, organization.Slug, "active");
         done.GetProperty("attempt").GetInt32().ShouldBe(2);
         (await _api.ClientFor(owner.Id, organization.Slug).GetAsync("/api/v1/companies")).StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await Problem.ReadAsync(await admin.PostAsync($"/api/v1/admin/organizations/{organization.Id}/retry-provisioning", null), HttpStatusCode.Conflict)).Detail.ShouldContain("active");
+        (await Problem.ReadAsync(await admin.PostAsync($"/api/v1/admin/organizations/{organization.Id}/retry-provisioning", null),
+            HttpStatusCode.Conflict)).Detail.ShouldContain("active");
     }
 
     [Fact]
@@ -168,18 +197,23 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
         var owner = await platform.CreateUserAsync();
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
         var client = _api.ClientFor(owner.Id, organization.Slug);
-        await Problem.ReadAsync(await client.PostAsync($"/api/v1/admin/organizations/{organization.Id}/suspend", null), HttpStatusCode.Forbidden);
+        await Problem.ReadAsync(await client.PostAsync($"/api/v1/admin/organizations/{organization.Id}/suspend", null),
+            HttpStatusCode.Forbidden);
 
         var admin = AdminClient();
         var suspended = await admin.PostAsync($"/api/v1/admin/organizations/{organization.Id}/suspend", null);
         (await suspended.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString().ShouldBe("suspended");
-        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies"), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/org_suspended");
-        (await CountAsync($"SELECT count(*) FROM organizations WHERE id = '{organization.Id}' AND status = 'suspended' AND suspended_at IS NOT NULL")).ShouldBe(1);
+        (await Problem.ReadAsync(await client.GetAsync("/api/v1/companies"), HttpStatusCode.Forbidden))
+            .Type.ShouldEndWith("/org_suspended");
+        (await CountAsync(
+            $"SELECT count(*) FROM organizations WHERE id = '{organization.Id}' AND status = 'suspended' AND suspended_at IS NOT NULL"))
+            .ShouldBe(1);
 
         var resumed = await admin.PostAsync($"/api/v1/admin/organizations/{organization.Id}/resume", null);
         (await resumed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString().ShouldBe("active");
         (await client.GetAsync("/api/v1/companies")).StatusCode.ShouldBe(HttpStatusCode.OK);
-        await Problem.ReadAsync(await admin.PostAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/suspend", null), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await admin.PostAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/suspend", null),
+            HttpStatusCode.NotFound);
         await Problem.ReadAsync(await admin.PostAsync("/api/v1/admin/organizations/not-a-guid/suspend", null), HttpStatusCode.NotFound);
     }
 
@@ -201,8 +235,10 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
     public async Task Admins_start_a_fleet_migration_and_follow_it_to_its_report()
     {
         var admin = AdminClient();
-        (await Problem.ReadAsync(await admin.PostAsJsonAsync("/api/v1/admin/migrations", new { parallelism = 0 }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("parallelism");
-        await Problem.ReadAsync(await _api.ClientFor(Guid.NewGuid()).PostAsJsonAsync("/api/v1/admin/migrations", new { }), HttpStatusCode.Forbidden);
+        (await Problem.ReadAsync(await admin.PostAsJsonAsync("/api/v1/admin/migrations", new { parallelism = 0 }),
+            HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("parallelism");
+        await Problem.ReadAsync(await _api.ClientFor(Guid.NewGuid()).PostAsJsonAsync("/api/v1/admin/migrations", new { }),
+            HttpStatusCode.Forbidden);
         await Problem.ReadAsync(await admin.GetAsync("/api/v1/admin/migrations/999999999"), HttpStatusCode.NotFound);
 
         var started = await admin.PostAsJsonAsync("/api/v1/admin/migrations", new { parallelism = 2 });
@@ -228,7 +264,8 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
     private HttpClient AdminClient()
     {
         var client = _api.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Dev", $"user={Guid.NewGuid()};admin");
+        client.DefaultRequestHeaders.Authorization =
+            new System.Net.Http.Headers.AuthenticationHeaderValue("Dev", $"user={Guid.NewGuid()};admin");
         return client;
     }
 
@@ -252,7 +289,8 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
     private async Task<Guid> OwnerOfAsync(Guid organizationId)
     {
         await using var db = await platform.CatalogAsync();
-        return await db.Memberships.Where(m => m.OrganizationId == organizationId && m.Role == OrgRole.Owner).Select(m => m.UserId).SingleAsync();
+        return await db.Memberships.Where(m => m.OrganizationId == organizationId && m.Role == OrgRole.Owner).Select(m => m.UserId)
+            .SingleAsync();
     }
 
     private async Task<Organization> OrganizationAsync(Guid organizationId)
@@ -261,7 +299,8 @@ public sealed class SignupAndProvisioningTests(SharedPlatform platform) : IAsync
         return await db.Organizations.AsNoTracking().Include(o => o.DatabaseServer).SingleAsync(o => o.Id == organizationId);
     }
 
-    private Task<long> CountAsync(string sql) => TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, sql);
+    private Task<long> CountAsync(string sql) =>
+        TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, sql);
 
     private static string NewSlug() => "acme-" + Guid.NewGuid().ToString("N")[..12];
 

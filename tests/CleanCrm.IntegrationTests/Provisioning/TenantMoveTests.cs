@@ -31,17 +31,22 @@ public sealed class TenantMoveTests(SharedPlatform platform)
         report.RowCounts["contacts"].ShouldBe(1);
 
         var database = organization.DatabaseName;
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", database)).ShouldBe(0);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Secondary, database, "SELECT count(*) FROM companies")).ShouldBe(25);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Secondary, database, "SELECT count(*) FROM pipeline_stages")).ShouldBe(6);
-        (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT database_server_id::text FROM organizations WHERE id = $1", organization.Id))
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = $1", database)).ShouldBe(0);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Secondary, database, "SELECT count(*) FROM companies"))
+            .ShouldBe(25);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Secondary, database, "SELECT count(*) FROM pipeline_stages"))
+            .ShouldBe(6);
+        (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT database_server_id::text FROM organizations WHERE id = $1", organization.Id))
             .ShouldBe(target.Id.ToString());
 
         // The API (with a long cache) follows at once and writes land on the new server, as the tenant's own role.
         var list = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/companies?limit=200");
         list.GetProperty("items").GetArrayLength().ShouldBe(25);
         (await client.PostAsJsonAsync("/api/v1/companies", new { name = "After the move" })).StatusCode.ShouldBe(HttpStatusCode.Created);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Secondary, database, "SELECT count(*) FROM companies WHERE name = 'After the move'")).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Secondary, database,
+            "SELECT count(*) FROM companies WHERE name = 'After the move'")).ShouldBe(1);
     }
 
     [Fact]
@@ -51,7 +56,8 @@ public sealed class TenantMoveTests(SharedPlatform platform)
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
         await platform.SetStatusAsync(organization.Id, OrganizationStatus.Moving);
         var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
-        var response = await api.ClientFor(owner.Id, organization.Slug).PostAsJsonAsync("/api/v1/companies", new { name = "During the move" });
+        var response = await api.ClientFor(owner.Id, organization.Slug)
+            .PostAsJsonAsync("/api/v1/companies", new { name = "During the move" });
         response.Headers.RetryAfter.ShouldNotBeNull();
         (await Problem.ReadAsync(response, HttpStatusCode.Conflict)).Type.ShouldEndWith("/org_not_ready");
         (await PlatformEnvironment.CountRowsAsync(organization, "SELECT count(*) FROM companies")).ShouldBe(0);
@@ -64,15 +70,23 @@ public sealed class TenantMoveTests(SharedPlatform platform)
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], serverId: platform.PrimaryServer.Id);
         var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
         var admin = api.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Dev", $"user={Guid.NewGuid()};admin");
+        admin.DefaultRequestHeaders.Authorization =
+            new System.Net.Http.Headers.AuthenticationHeaderValue("Dev", $"user={Guid.NewGuid()};admin");
         var path = $"/api/v1/admin/organizations/{organization.Id}/move";
 
-        (await Problem.ReadAsync(await admin.PostAsJsonAsync(path, new { }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("databaseServerId");
-        (await Problem.ReadAsync(await admin.PostAsJsonAsync(path, new { databaseServerId = "nope" }), HttpStatusCode.BadRequest)).Detail.ShouldContain("databaseServerId");
-        (await Problem.ReadAsync(await admin.PostAsJsonAsync(path, new { databaseServerId = Guid.NewGuid() }), HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("databaseServerId");
-        await Problem.ReadAsync(await admin.PostAsJsonAsync(path, new { databaseServerId = platform.PrimaryServer.Id }), HttpStatusCode.Conflict);
-        await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/move", new { databaseServerId = platform.PrimaryServer.Id }), HttpStatusCode.NotFound);
-        await Problem.ReadAsync(await api.ClientFor(owner.Id).PostAsJsonAsync(path, new { databaseServerId = platform.PrimaryServer.Id }), HttpStatusCode.Forbidden);
-        (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT status FROM organizations WHERE id = $1", organization.Id)).ShouldBe("active");
+        (await Problem.ReadAsync(await admin.PostAsJsonAsync(path, new { }), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("databaseServerId");
+        (await Problem.ReadAsync(await admin.PostAsJsonAsync(path, new { databaseServerId = "nope" }), HttpStatusCode.BadRequest))
+            .Detail.ShouldContain("databaseServerId");
+        (await Problem.ReadAsync(await admin.PostAsJsonAsync(path, new { databaseServerId = Guid.NewGuid() }), HttpStatusCode.BadRequest))
+            .Errors!.ShouldContainKey("databaseServerId");
+        await Problem.ReadAsync(await admin.PostAsJsonAsync(path, new { databaseServerId = platform.PrimaryServer.Id }),
+            HttpStatusCode.Conflict);
+        await Problem.ReadAsync(await admin.PostAsJsonAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/move",
+            new { databaseServerId = platform.PrimaryServer.Id }), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await api.ClientFor(owner.Id).PostAsJsonAsync(path, new { databaseServerId = platform.PrimaryServer.Id }),
+            HttpStatusCode.Forbidden);
+        (await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT status FROM organizations WHERE id = $1", organization.Id)).ShouldBe("active");
     }
 }

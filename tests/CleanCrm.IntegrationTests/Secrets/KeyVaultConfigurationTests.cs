@@ -166,7 +166,8 @@ public sealed class KeyVaultConfigurationTests : IDisposable
     {
         AddSettings(("CleanCrm:Secrets:Provider", "KeyVault"), ("CleanCrm:Secrets:KeyVault:VaultUri", vaultUri));
 
-        var exception = Should.Throw<InvalidOperationException>(() => _configuration.AddCleanCrmKeyVaultSecrets(_credential, ClientOptions()));
+        var exception =
+            Should.Throw<InvalidOperationException>(() => _configuration.AddCleanCrmKeyVaultSecrets(_credential, ClientOptions()));
 
         exception.Message.ShouldContain("CleanCrm:Secrets:KeyVault:VaultUri");
         exception.Message.ShouldBe(KeyVaultOptions.VaultUriRequiredMessage);
@@ -174,15 +175,18 @@ public sealed class KeyVaultConfigurationTests : IDisposable
     }
 
     [Theory]
-    [InlineData("CleanCrm:Secrets:KeyVault:VaultUri", "http://cleancrm-prod.vault.azure.net/", KeyVaultOptionsValidator.VaultUriNotHttpsMessage)]
+    [InlineData("CleanCrm:Secrets:KeyVault:VaultUri", "http://cleancrm-prod.vault.azure.net/",
+        KeyVaultOptionsValidator.VaultUriNotHttpsMessage)]
     [InlineData("CleanCrm:Secrets:KeyVault:NamePrefix", "cleancrm_prod_", KeyVaultOptions.NamePrefixInvalidMessage)]
-    [InlineData("CleanCrm:Secrets:KeyVault:ConfigurationReloadInterval", "-00:05:00", KeyVaultOptionsValidator.ConfigurationReloadIntervalNotPositiveMessage)]
+    [InlineData("CleanCrm:Secrets:KeyVault:ConfigurationReloadInterval", "-00:05:00",
+        KeyVaultOptionsValidator.ConfigurationReloadIntervalNotPositiveMessage)]
     public void Invalid_settings_fail_naming_the_setting(string key, string value, string message)
     {
         AddSettings(KeyVaultSettings(NamePrefix).Select(s => (s.Key, s.Value)).ToArray());
         AddSettings((key, value));
 
-        var exception = Should.Throw<InvalidOperationException>(() => _configuration.AddCleanCrmKeyVaultSecrets(_credential, ClientOptions()));
+        var exception =
+            Should.Throw<InvalidOperationException>(() => _configuration.AddCleanCrmKeyVaultSecrets(_credential, ClientOptions()));
 
         exception.Message.ShouldBe(message);
         _vault.Requests.ShouldBeEmpty();
@@ -201,7 +205,8 @@ public sealed class KeyVaultConfigurationTests : IDisposable
         await ReloadAsync();
 
         _configuration["Stripe:ApiKey"].ShouldBe("fake-key-second-value");
-        _logger.Messages.ShouldContain(m => m.Level == LogLevel.Information && m.Text.StartsWith("Loaded 2 configuration values", StringComparison.Ordinal));
+        _logger.Messages.ShouldContain(m => m.Level == LogLevel.Information
+            && m.Text.StartsWith("Loaded 2 configuration values", StringComparison.Ordinal));
         _logger.Messages.ShouldContain(m => m.Level == LogLevel.Information && m.Text.Contains("changed", StringComparison.Ordinal));
         sdkEvents.ShouldContain(e => e.Contains("/secrets", StringComparison.Ordinal));
         string[] values = ["fake-key-first-value", "fake-key-second-value", "google-client-secret-value"];
@@ -239,7 +244,8 @@ public sealed class KeyVaultConfigurationTests : IDisposable
         await WaitUntilLoggedAsync(m => m.Level == LogLevel.Debug && m.Text.Contains("unchanged", StringComparison.Ordinal));
         _vault.FailAuthenticatedRequestsWith(500);
         _time.Advance(ReloadInterval);
-        await WaitUntilLoggedAsync(m => m.Level == LogLevel.Warning && m.Text.StartsWith("Reloading configuration values", StringComparison.Ordinal));
+        await WaitUntilLoggedAsync(m => m.Level == LogLevel.Warning
+            && m.Text.StartsWith("Reloading configuration values", StringComparison.Ordinal));
 
         signalled.ShouldBeFalse();
         _configuration["Stripe:ApiKey"].ShouldBe("fake-key-first-value");
@@ -261,7 +267,8 @@ public sealed class KeyVaultConfigurationTests : IDisposable
     private async Task ReloadAsync()
     {
         var reloaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var registration = ((IConfiguration)_configuration).GetReloadToken().RegisterChangeCallback(_ => reloaded.TrySetResult(), null);
+        using var registration = ((IConfiguration)_configuration).GetReloadToken()
+            .RegisterChangeCallback(_ => reloaded.TrySetResult(), null);
         _time.Advance(ReloadInterval);
         await reloaded.Task.WaitAsync(Patience);
     }

@@ -19,7 +19,8 @@ namespace CleanCrm.IntegrationTests.Secrets;
 /// <summary>
 /// An HTTPS WireMock server that speaks enough of Key Vault's secrets REST API, with soft delete, for a real
 /// <c>SecretClient</c> to run against it: challenge authentication, set, get, list (paged with
-/// <c>nextLink</c>), delete, deleted-secret lookup, purge and recover. Requests without the expected bearer token or api-version never reach the
+/// <c>nextLink</c>), delete, deleted-secret lookup, purge and recover. Requests without the expected bearer token or api-version never
+/// reach the
 /// secret routes.
 /// </summary>
 internal sealed class KeyVaultStub : IDisposable
@@ -177,7 +178,8 @@ internal sealed class KeyVaultStub : IDisposable
             if (_softDeleted.ContainsKey(name))
             {
                 return Error(409, "Conflict",
-                    $"Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.");
+                    $"Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the " +
+                        $"secret can only be recovered or purged.");
             }
 
             var version = new StoredVersion(NewVersionId(), value, DateTimeOffset.UtcNow);
@@ -242,7 +244,8 @@ internal sealed class KeyVaultStub : IDisposable
             {
                 ["value"] = page,
                 ["nextLink"] = next < names.Count
-                    ? $"{Server.Url}/secrets?api-version={apiVersion}&$skiptoken={next.ToString(CultureInfo.InvariantCulture)}&maxresults={ListPageSize.ToString(CultureInfo.InvariantCulture)}"
+                    ? $"{Server.Url}/secrets?api-version={apiVersion}&$skiptoken={next.ToString(CultureInfo.InvariantCulture)}" +
+                        $"&maxresults={ListPageSize.ToString(CultureInfo.InvariantCulture)}"
                     : null,
             });
         }
@@ -279,7 +282,8 @@ internal sealed class KeyVaultStub : IDisposable
             if (PurgeProtected)
             {
                 return Error(403, "Forbidden",
-                    $"Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed.");
+                    $"Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will " +
+                        $"automatically purge it after the retention period has passed.");
             }
 
             return _softDeleted.Remove(name)

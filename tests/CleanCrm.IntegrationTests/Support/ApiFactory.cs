@@ -31,7 +31,8 @@ public sealed class ApiFactory(
     public HttpClient ClientFor(Guid userId, string? org = null, Guid? orgClaim = null, string? role = null)
     {
         var client = CreateClient();
-        var credential = $"user={userId}" + (orgClaim is { } claim ? $";org={claim}" : string.Empty) + (role is not null ? $";role={role}" : string.Empty);
+        var credential = $"user={userId}" + (orgClaim is { } claim ? $";org={claim}" : string.Empty)
+            + (role is not null ? $";role={role}" : string.Empty);
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Dev", credential);
         if (org is not null)
         {

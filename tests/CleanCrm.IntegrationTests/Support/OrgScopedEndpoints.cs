@@ -39,7 +39,8 @@ public static class OrgScopedEndpoints
     public static IEnumerable<Call> For(string resource) =>
     [
         new($"list {resource}", HttpMethod.Get, $"/api/v1/{resource}", () => null),
-        new($"create {resource}", HttpMethod.Post, $"/api/v1/{resource}", () => Resources[resource].Create.Replace("{companyId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)),
+        new($"create {resource}", HttpMethod.Post, $"/api/v1/{resource}", () => Resources[resource]
+            .Create.Replace("{companyId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)),
         new($"get {resource}", HttpMethod.Get, $"/api/v1/{resource}/{{id}}", () => null),
         new($"patch {resource}", HttpMethod.Patch, $"/api/v1/{resource}/{{id}}", () => Resources[resource].Patch),
         new($"delete {resource}", HttpMethod.Delete, $"/api/v1/{resource}/{{id}}", () => null),

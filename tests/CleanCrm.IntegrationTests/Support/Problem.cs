@@ -4,7 +4,8 @@ using System.Text.Json;
 namespace CleanCrm.IntegrationTests.Support;
 
 /// <summary>Reads a problem-details response and asserts its shape (RFC 9457 and docs/API.md, "Errors").</summary>
-public sealed record Problem(int Status, string Type, string Title, string Detail, string TraceId, string? Code, Dictionary<string, string[]>? Errors)
+public sealed record Problem(int Status, string Type, string Title, string Detail, string TraceId, string? Code,
+    Dictionary<string, string[]>? Errors)
 {
     public static async Task<Problem> ReadAsync(HttpResponseMessage response, HttpStatusCode expected)
     {

@@ -2,7 +2,9 @@ using System.Globalization;
 
 namespace CleanCrm.IntegrationTests.Support;
 
-/// <summary>Fields of <c>/proc/&lt;pid&gt;/stat</c>, counted from the state field (0) after the command name, which may contain spaces.</summary>
+/// <summary>
+/// Fields of <c>/proc/&lt;pid&gt;/stat</c>, counted from the state field (0) after the command name, which may contain spaces.
+/// </summary>
 public static class ProcStat
 {
     public const int ParentId = 1;

@@ -15,7 +15,8 @@ public sealed class WorkerHostRunner : IAsyncDisposable
 
     public static async Task<WorkerHostRunner> StartAsync(PlatformEnvironment platform)
     {
-        var args = platform.Settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}").Append("--environment=Testing").ToArray();
+        var args = platform.Settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}").Append("--environment=Testing")
+            .ToArray();
         var host = WorkerHost.CreateBuilder(args, runJobServer: true).Build();
         await host.StartAsync();
         return new WorkerHostRunner(host);

@@ -29,8 +29,10 @@ public sealed class CatalogChangePropagationTests(SharedPlatform platform)
             await WaitUntilAsync(() => Task.FromResult(api.Services.GetRequiredService<CatalogChangeListener>().IsListening));
         }
 
-        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"DELETE FROM memberships WHERE user_id = '{member.Id}'", platform.CatalogDatabase);
-        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"UPDATE organizations SET status = 'suspended' WHERE id = '{organization.Id}'", platform.CatalogDatabase);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"DELETE FROM memberships WHERE user_id = '{member.Id}'",
+            platform.CatalogDatabase);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE organizations SET status = 'suspended' WHERE id = '{organization.Id}'", platform.CatalogDatabase);
 
         foreach (var api in instances)
         {

@@ -17,7 +17,8 @@ public sealed class LocalSecretStoreTests(SharedPlatform platform)
         await store.SetAsync(name, "s3cr3t-value-2");
         (await store.GetAsync(name)).ShouldBe("s3cr3t-value-2");
 
-        var raw = await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT protected_value FROM secrets WHERE name = $1", name);
+        var raw = await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT protected_value FROM secrets WHERE name = $1", name);
         raw.ShouldNotBeNull();
         raw.ShouldNotContain("s3cr3t");
 

@@ -40,7 +40,8 @@ public sealed class TenantConnectionBudgetTests(SharedPlatform platform)
         {
             while (!sampling.IsCancellationRequested)
             {
-                var count = await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE usename = ANY($1)", (object)roles);
+                var count = await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+                    "SELECT count(*) FROM pg_stat_activity WHERE usename = ANY($1)", (object)roles);
                 maxObserved = Math.Max(maxObserved, count);
                 maxReserved = Math.Max(maxReserved, pool.Reserved);
                 await Task.Delay(10);
@@ -87,7 +88,8 @@ public sealed class TenantConnectionBudgetTests(SharedPlatform platform)
 
         var pool = api.Services.GetRequiredService<TenantConnectionPool>();
         var directory = api.Services.GetRequiredService<TenantDirectory>();
-        using var lease = await pool.PinAsync((await directory.FindAsync(organization.Id, CancellationToken.None))!, CancellationToken.None);
+        using var lease =
+            await pool.PinAsync((await directory.FindAsync(organization.Id, CancellationToken.None))!, CancellationToken.None);
         await using (var held = await lease.OpenConnectionAsync(CancellationToken.None))
         {
             var response = await client.GetAsync("/api/v1/companies");

@@ -31,7 +31,8 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
         await using (var own = new NpgsqlConnection(As(orgA.DatabaseName)))
         {
             await own.OpenAsync();
-            await using var insert = new NpgsqlCommand("INSERT INTO companies (id, name, custom_fields, created_at, updated_at) VALUES (gen_random_uuid(), 'Mine', '{}', now(), now())", own);
+            await using var insert = new NpgsqlCommand("INSERT INTO companies (id, name, custom_fields, created_at, updated_at) VALUES " +
+                "(gen_random_uuid(), 'Mine', '{}', now(), now())", own);
             (await insert.ExecuteNonQueryAsync()).ShouldBe(1);
         }
 
@@ -57,7 +58,8 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
         }.ConnectionString;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        foreach (var ddl in new[] { "DROP TABLE companies", "CREATE TABLE stolen (id int)", "ALTER TABLE contacts ADD COLUMN x int", "DELETE FROM __ef_migrations_history" })
+        foreach (var ddl in new[] { "DROP TABLE companies", "CREATE TABLE stolen (id int)", "ALTER TABLE contacts ADD COLUMN x int",
+            "DELETE FROM __ef_migrations_history" })
         {
             await using var command = new NpgsqlCommand(ddl, connection);
             var refused = await Should.ThrowAsync<PostgresException>(() => command.ExecuteNonQueryAsync());
@@ -69,7 +71,8 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
     public async Task Connect_is_revoked_from_public_on_tenant_template_catalog_and_maintenance_databases()
     {
         var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
-        foreach (var database in new[] { organization.DatabaseName, platform.TemplateDatabase, platform.CatalogDatabase, "postgres", "template1" })
+        foreach (var database in new[] { organization.DatabaseName, platform.TemplateDatabase, platform.CatalogDatabase, "postgres",
+            "template1" })
         {
             var publicCanConnect = await TestDatabaseServers.ScalarAsync<bool>(
                 TestDatabaseServers.Primary,
@@ -88,7 +91,8 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
         password!.Length.ShouldBeGreaterThanOrEqualTo(43);
 
         var stored = await TestDatabaseServers.ScalarAsync<string>(
-            TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT protected_value FROM secrets WHERE name = $1", SecretName.ForTenantDatabase(organization.Id));
+            TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT protected_value FROM secrets WHERE name = $1",
+            SecretName.ForTenantDatabase(organization.Id));
         stored.ShouldNotBeNullOrEmpty();
         stored.ShouldNotContain(password);
         var anywhere = await TestDatabaseServers.ScalarAsync<long>(
@@ -99,7 +103,8 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
         anywhere.ShouldBe(0);
 
         // The server keeps only a SCRAM verifier, never the password itself.
-        var verifier = await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, "postgres", "SELECT rolpassword FROM pg_authid WHERE rolname = $1", organization.DatabaseRole);
+        var verifier = await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, "postgres",
+            "SELECT rolpassword FROM pg_authid WHERE rolname = $1", organization.DatabaseRole);
         verifier.ShouldStartWith("SCRAM-SHA-256$4096:");
     }
 
@@ -126,9 +131,16 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
             await using (var db = await platform.CatalogAsync())
             {
                 var fill = await db.DatabaseServers.AsNoTracking().Where(s => s.Status == DatabaseServerStatus.Active)
-                    .Select(s => new { s.Id, s.Name, s.Capacity, Tenants = db.Organizations.Count(o => o.DatabaseServerId == s.Id && o.Status != OrganizationStatus.Deleted) })
+                    .Select(s => new
+                    {
+                        s.Id,
+                        s.Name,
+                        s.Capacity,
+                        Tenants = db.Organizations.Count(o => o.DatabaseServerId == s.Id && o.Status != OrganizationStatus.Deleted)
+                    })
                     .ToListAsync();
-                expected = fill.Where(f => f.Tenants < f.Capacity).OrderBy(f => (double)f.Tenants / f.Capacity).ThenBy(f => f.Name, StringComparer.Ordinal).First().Id;
+                expected = fill.Where(f => f.Tenants < f.Capacity).OrderBy(f => (double)f.Tenants / f.Capacity)
+                    .ThenBy(f => f.Name, StringComparer.Ordinal).First().Id;
             }
 
             var organization = await platform.CreateOrganizationAsync();
@@ -139,7 +151,8 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
         foreach (var organization in placed)
         {
             var server = organization.DatabaseServerId == secondary.Id ? TestDatabaseServers.Secondary : TestDatabaseServers.Primary;
-            (await TestDatabaseServers.ScalarAsync<long>(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", organization.DatabaseName)).ShouldBe(1);
+            (await TestDatabaseServers.ScalarAsync<long>(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1",
+                organization.DatabaseName)).ShouldBe(1);
         }
     }
 
@@ -150,9 +163,12 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
         var onboarding = platform.Services.GetRequiredService<CleanCrm.Infrastructure.Provisioning.TenantOnboarding>();
         var outcome = await onboarding.ProvisionAsync(organization.Id, CancellationToken.None);
         outcome.ShouldBe(ProvisioningStatus.Succeeded);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1", organization.DatabaseName)).ShouldBe(1);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = $1", organization.DatabaseRole)).ShouldBe(1);
-        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase, "SELECT count(*) FROM secrets WHERE name = $1", SecretName.ForTenantDatabase(organization.Id))).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = $1", organization.DatabaseName)).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname = $1", organization.DatabaseRole)).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, platform.CatalogDatabase,
+            "SELECT count(*) FROM secrets WHERE name = $1", SecretName.ForTenantDatabase(organization.Id))).ShouldBe(1);
     }
 
     [Fact]

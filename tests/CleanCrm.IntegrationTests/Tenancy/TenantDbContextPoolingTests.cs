@@ -33,7 +33,8 @@ public sealed class TenantDbContextPoolingTests(SharedPlatform platform)
                 // Left open on purpose, as code that pins a connection does: returning to the pool must close it.
                 await first.Database.OpenConnectionAsync();
                 await first.Database.BeginTransactionAsync();
-                await first.Database.ExecuteSqlRawAsync("INSERT INTO tags (id, name, created_at, updated_at) VALUES (gen_random_uuid(), 'never committed', now(), now())");
+                await first.Database.ExecuteSqlRawAsync(
+                    "INSERT INTO tags (id, name, created_at, updated_at) VALUES (gen_random_uuid(), 'never committed', now(), now())");
                 pool.InUse.ShouldBe(1);
             }
 

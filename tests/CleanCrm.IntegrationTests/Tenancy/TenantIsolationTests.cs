@@ -28,7 +28,8 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
     public async Task InitializeAsync()
     {
         var world = await platform.SharedAsync(nameof(TenantIsolationTests), () => IsolationWorld.CreateAsync(platform));
-        (_api, _ownerA, _ownerB, _orgA, _orgB, _orgC, _records) = (world.Api, world.OwnerA, world.OwnerB, world.OrgA, world.OrgB, world.OrgC, world.Records);
+        (_api, _ownerA, _ownerB, _orgA, _orgB, _orgC, _records) =
+            (world.Api, world.OwnerA, world.OwnerB, world.OrgA, world.OrgB, world.OrgC, world.Records);
         _orgD = world.OrgD;
         (_suspended, _pending, _suspendedCompany) = (world.Suspended, world.Pending, world.SuspendedCompany);
     }
@@ -52,13 +53,16 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             var api = new ApiFactory(platform);
             var ownerA = await platform.CreateUserAsync();
             var ownerB = await platform.CreateUserAsync();
-            var orgA = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], plan: Plan.Pro, serverId: platform.PrimaryServer.Id);
-            var orgB = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], plan: Plan.Pro, serverId: platform.PrimaryServer.Id);
+            var orgA = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], plan: Plan.Pro,
+                serverId: platform.PrimaryServer.Id);
+            var orgB = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], plan: Plan.Pro,
+                serverId: platform.PrimaryServer.Id);
             var secondary = platform.SecondaryServer.Id;
             var orgC = await platform.CreateOrganizationAsync(members: [(ownerB, OrgRole.Owner)], plan: Plan.Pro, serverId: secondary);
             var orgD = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], plan: Plan.Pro, serverId: secondary);
             var suspended = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)]);
-            var suspendedCompany = await OrgScopedEndpoints.CreateAsync(api.ClientFor(ownerA.Id, suspended.Slug), "companies", new { name = "Before suspension" });
+            var suspendedCompany = await OrgScopedEndpoints.CreateAsync(api.ClientFor(ownerA.Id, suspended.Slug), "companies",
+                new { name = "Before suspension" });
             await platform.SetStatusAsync(suspended.Id, OrganizationStatus.Suspended);
             var pending = await platform.CreateOrganizationAsync(members: [(ownerA, OrgRole.Owner)], provision: false);
             var world = new IsolationWorld
@@ -77,15 +81,23 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             foreach (var (org, owner) in new[] { (orgA, ownerA), (orgB, ownerB), (orgC, ownerB), (orgD, ownerA) })
             {
                 var client = api.ClientFor(owner.Id, org.Slug);
-                var companyId = await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = $"Company of {org.Slug}", domain = $"{org.Slug}.example.com" });
+                var companyId = await OrgScopedEndpoints.CreateAsync(
+                    client, "companies", new { name = $"Company of {org.Slug}", domain = $"{org.Slug}.example.com" });
                 world.Records[(org.Id, "companies")] = companyId;
-                world.Records[(org.Id, "contacts")] = await OrgScopedEndpoints.CreateAsync(client, "contacts", new { firstName = "Ada", email = $"ada@{org.Slug}.example.com", companyId });
-                world.Records[(org.Id, "deals")] = await OrgScopedEndpoints.CreateAsync(client, "deals", new { name = $"Deal of {org.Slug}", amount = 1000, currency = "EUR", companyId });
-                world.Records[(org.Id, "activities")] = await OrgScopedEndpoints.CreateAsync(client, "activities", new { type = "call", subject = "Intro", companyId });
-                world.Records[(org.Id, "tasks")] = await OrgScopedEndpoints.CreateAsync(client, "tasks", new { title = "Follow up", companyId });
-                world.Records[(org.Id, "notes")] = await OrgScopedEndpoints.CreateAsync(client, "notes", new { body = "Met at the fair", companyId });
-                world.Records[(org.Id, "meetings")] = await OrgScopedEndpoints.CreateAsync(client, "meetings", new { title = "Kick-off", startsAt = "2026-03-01T10:00:00Z", companyId });
-                world.Records[(org.Id, "calendar-events")] = await OrgScopedEndpoints.CreateAsync(client, "calendar-events", new { title = "Kick-off", startsAt = "2026-03-01T10:00:00Z", companyId });
+                world.Records[(org.Id, "contacts")] = await OrgScopedEndpoints.CreateAsync(
+                    client, "contacts", new { firstName = "Ada", email = $"ada@{org.Slug}.example.com", companyId });
+                world.Records[(org.Id, "deals")] = await OrgScopedEndpoints.CreateAsync(
+                    client, "deals", new { name = $"Deal of {org.Slug}", amount = 1000, currency = "EUR", companyId });
+                world.Records[(org.Id, "activities")] =
+                    await OrgScopedEndpoints.CreateAsync(client, "activities", new { type = "call", subject = "Intro", companyId });
+                world.Records[(org.Id, "tasks")] =
+                    await OrgScopedEndpoints.CreateAsync(client, "tasks", new { title = "Follow up", companyId });
+                world.Records[(org.Id, "notes")] =
+                    await OrgScopedEndpoints.CreateAsync(client, "notes", new { body = "Met at the fair", companyId });
+                world.Records[(org.Id, "meetings")] = await OrgScopedEndpoints.CreateAsync(
+                    client, "meetings", new { title = "Kick-off", startsAt = "2026-03-01T10:00:00Z", companyId });
+                world.Records[(org.Id, "calendar-events")] = await OrgScopedEndpoints.CreateAsync(client, "calendar-events",
+                    new { title = "Kick-off", startsAt = "2026-03-01T10:00:00Z", companyId });
                 world.Records[(org.Id, "tags")] = await OrgScopedEndpoints.CreateAsync(client, "tags", new { name = "vip" });
                 world.Records[(org.Id, "imports")] = await OrgScopedEndpoints.StartImportAsync(client);
             }
@@ -103,7 +115,8 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
         foreach (var org in new[] { _orgA, _orgB, _orgC })
         {
             (await PlatformEnvironment.CountRowsAsync(org, "SELECT count(*) FROM companies")).ShouldBe(1);
-            (await PlatformEnvironment.CountRowsAsync(org, $"SELECT count(*) FROM companies WHERE domain = '{org.Slug}.example.com'")).ShouldBe(1);
+            (await PlatformEnvironment.CountRowsAsync(org, $"SELECT count(*) FROM companies WHERE domain = '{org.Slug}.example.com'"))
+                .ShouldBe(1);
             (await PlatformEnvironment.CountRowsAsync(org, "SELECT count(*) FROM contacts")).ShouldBe(1);
         }
 
@@ -133,7 +146,8 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
             var response = await _api.ClientFor(_ownerA.Id, _orgA.Slug).SendAsync(call.Request(foreignId));
             var problem = await Problem.ReadAsync(response, HttpStatusCode.NotFound);
             problem.Detail.ShouldContain(foreignId.ToString(), customMessage: server);
-            (await PlatformEnvironment.CountRowsAsync(victim, $"SELECT count(*) FROM {table} WHERE id = '{foreignId}' AND deleted_at IS NULL")).ShouldBe(1);
+            (await PlatformEnvironment.CountRowsAsync(
+                victim, $"SELECT count(*) FROM {table} WHERE id = '{foreignId}' AND deleted_at IS NULL")).ShouldBe(1);
             (await PlatformEnvironment.CountRowsAsync(victim, $"SELECT count(*) FROM {table} WHERE updated_at <> created_at")).ShouldBe(0);
         }
     }
@@ -179,7 +193,8 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
         var before = await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {table}");
         foreach (var header in new[] { _orgB.Slug, _orgB.Id.ToString() })
         {
-            var response = await _api.ClientFor(_ownerA.Id, header).SendAsync(call.Request(_records.GetValueOrDefault((_orgB.Id, call.Resource()), Guid.NewGuid())));
+            var response = await _api.ClientFor(_ownerA.Id, header)
+                .SendAsync(call.Request(_records.GetValueOrDefault((_orgB.Id, call.Resource()), Guid.NewGuid())));
             var problem = await Problem.ReadAsync(response, HttpStatusCode.NotFound);
             problem.Detail.ShouldContain(header);
         }
@@ -209,7 +224,8 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
         var table = call.Table();
         var before = await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {table}");
         var client = _api.ClientFor(_ownerA.Id, _orgB.Slug, orgClaim: _orgA.Id, role: "member");
-        var problem = await Problem.ReadAsync(await client.SendAsync(call.Request(_records.GetValueOrDefault((_orgB.Id, call.Resource()), Guid.NewGuid()))), HttpStatusCode.Forbidden);
+        var problem = await Problem.ReadAsync(await client.SendAsync(
+            call.Request(_records.GetValueOrDefault((_orgB.Id, call.Resource()), Guid.NewGuid()))), HttpStatusCode.Forbidden);
         problem.Type.ShouldEndWith("/org_mismatch");
         (await PlatformEnvironment.CountRowsAsync(_orgB, $"SELECT count(*) FROM {table}")).ShouldBe(before);
     }
@@ -229,7 +245,8 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
     public async Task Without_an_org_the_request_is_a_400_org_required(string endpoint)
     {
         var call = OrgScopedEndpoints.Named(endpoint);
-        var problem = await Problem.ReadAsync(await _api.ClientFor(_ownerA.Id).SendAsync(call.Request(Guid.NewGuid())), HttpStatusCode.BadRequest);
+        var problem =
+            await Problem.ReadAsync(await _api.ClientFor(_ownerA.Id).SendAsync(call.Request(Guid.NewGuid())), HttpStatusCode.BadRequest);
         problem.Type.ShouldEndWith("/org_required");
         problem.Detail.ShouldContain("X-Org");
     }
@@ -239,9 +256,11 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
     public async Task A_suspended_org_is_refused_with_403_and_its_data_is_untouched(string endpoint)
     {
         var call = OrgScopedEndpoints.Named(endpoint);
-        var problem = await Problem.ReadAsync(await _api.ClientFor(_ownerA.Id, _suspended.Slug).SendAsync(call.Request(_suspendedCompany)), HttpStatusCode.Forbidden);
+        var problem = await Problem.ReadAsync(await _api.ClientFor(_ownerA.Id, _suspended.Slug).SendAsync(call.Request(_suspendedCompany)),
+            HttpStatusCode.Forbidden);
         problem.Type.ShouldEndWith("/org_suspended");
-        (await PlatformEnvironment.CountRowsAsync(_suspended, "SELECT count(*) FROM companies WHERE deleted_at IS NULL AND name = 'Before suspension'")).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(
+            _suspended, "SELECT count(*) FROM companies WHERE deleted_at IS NULL AND name = 'Before suspension'")).ShouldBe(1);
         (await PlatformEnvironment.CountRowsAsync(_suspended, "SELECT count(*) FROM contacts")).ShouldBe(0);
     }
 
@@ -261,7 +280,8 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
     {
         var foreignCompany = _records[(_orgB.Id, "companies")];
         var client = _api.ClientFor(_ownerA.Id, _orgA.Slug);
-        var response = await client.PostAsync("/api/v1/contacts", new StringContent($"{{\"firstName\":\"Eve\",\"companyId\":\"{foreignCompany}\"}}", System.Text.Encoding.UTF8, "application/json"));
+        var response = await client.PostAsync("/api/v1/contacts", new StringContent(
+            $"{{\"firstName\":\"Eve\",\"companyId\":\"{foreignCompany}\"}}", System.Text.Encoding.UTF8, "application/json"));
         var problem = await Problem.ReadAsync(response, HttpStatusCode.BadRequest);
         problem.Errors!.ShouldContainKey("companyId");
         (await PlatformEnvironment.CountRowsAsync(_orgA, "SELECT count(*) FROM contacts WHERE first_name = 'Eve'")).ShouldBe(0);

@@ -8,7 +8,8 @@ namespace CleanCrm.Application.Common.Behaviors;
 public sealed class AuthorizationBehavior<TMessage, TResponse>(ICallerContext caller) : IPipelineBehavior<TMessage, TResponse>
     where TMessage : notnull, IMessage
 {
-    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next,
+        CancellationToken cancellationToken)
     {
         var denial = Check();
         if (denial is null)
@@ -33,7 +34,9 @@ public sealed class AuthorizationBehavior<TMessage, TResponse>(ICallerContext ca
 
         if (RequestMetadata<TMessage>.RequiresPlatformAdmin)
         {
-            return caller.IsPlatformAdmin ? null : Error.Forbidden(ErrorCodes.Forbidden, "This operation is reserved to platform administrators.");
+            return caller.IsPlatformAdmin
+                ? null
+                : Error.Forbidden(ErrorCodes.Forbidden, "This operation is reserved to platform administrators.");
         }
 
         if (RequestMetadata<TMessage>.Permission is not { } permission)

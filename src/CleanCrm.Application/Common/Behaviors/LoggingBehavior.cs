@@ -10,7 +10,8 @@ public sealed partial class LoggingBehavior<TMessage, TResponse>(ILogger<Logging
     : IPipelineBehavior<TMessage, TResponse>
     where TMessage : notnull, IMessage
 {
-    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next,
+        CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var outcome = "exception";

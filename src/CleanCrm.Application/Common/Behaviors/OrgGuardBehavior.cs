@@ -8,7 +8,8 @@ namespace CleanCrm.Application.Common.Behaviors;
 public sealed class OrgGuardBehavior<TMessage, TResponse>(ITenantContext tenantContext) : IPipelineBehavior<TMessage, TResponse>
     where TMessage : notnull, IMessage
 {
-    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next,
+        CancellationToken cancellationToken)
     {
         if (RequestMetadata<TMessage>.IsOrgScoped && tenantContext.Current is null)
         {

@@ -20,7 +20,8 @@ public sealed partial class PerformanceBehavior<TMessage, TResponse>(
     IOptions<PipelineOptions> options) : IPipelineBehavior<TMessage, TResponse>
     where TMessage : notnull, IMessage
 {
-    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next,
+        CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var response = await next(message, cancellationToken);

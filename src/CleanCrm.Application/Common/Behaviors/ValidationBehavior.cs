@@ -5,16 +5,19 @@ using Mediator;
 namespace CleanCrm.Application.Common.Behaviors;
 
 /// <summary>Runs the request's FluentValidation validators; failures become a 400 with an <c>errors</c> map.</summary>
-public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidator<TMessage>> validators) : IPipelineBehavior<TMessage, TResponse>
+public sealed class ValidationBehavior<TMessage, TResponse>(
+    IEnumerable<IValidator<TMessage>> validators) : IPipelineBehavior<TMessage, TResponse>
     where TMessage : notnull, IMessage
 {
     private readonly IValidator<TMessage>[] _validators = [.. validators];
 
     // Requests without validators pass straight through (no async state machine of their own).
-    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken) =>
+    public ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next,
+        CancellationToken cancellationToken) =>
         _validators.Length == 0 ? next(message, cancellationToken) : ValidateAsync(message, next, cancellationToken);
 
-    private async ValueTask<TResponse> ValidateAsync(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
+    private async ValueTask<TResponse> ValidateAsync(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next,
+        CancellationToken cancellationToken)
     {
         var context = new ValidationContext<TMessage>(message);
         var failures = new List<FluentValidation.Results.ValidationFailure>();
@@ -39,7 +42,8 @@ public static class ValidationErrors
     {
         var errors = failures
             .GroupBy(f => ToCamelCase(f.PropertyName), StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).Distinct(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).Distinct(StringComparer.Ordinal).ToArray(),
+                StringComparer.Ordinal);
         var first = errors.First();
         var detail = errors.Count == 1
             ? $"{first.Key}: {first.Value[0]}"

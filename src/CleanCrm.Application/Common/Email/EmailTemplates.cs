@@ -57,7 +57,8 @@ public static class EmailTemplates
         return new EmailMessage("welcome", to, subject, text, html, organizationId);
     }
 
-    public static EmailMessage PaymentFailed(Guid organizationId, string to, string name, string organizationName, int graceDays, Uri billing)
+    public static EmailMessage PaymentFailed(Guid organizationId, string to, string name, string organizationName, int graceDays,
+        Uri billing)
     {
         var subject = $"Payment failed for {organizationName} on CleanCrm";
         var text =
@@ -80,7 +81,8 @@ public static class EmailTemplates
         return new EmailMessage("payment_failed", to, subject, text, html, organizationId);
     }
 
-    public static EmailMessage TrialEnding(Guid organizationId, string to, string name, string organizationName, DateTimeOffset? endsAt, Uri billing)
+    public static EmailMessage TrialEnding(Guid organizationId, string to, string name, string organizationName, DateTimeOffset? endsAt,
+        Uri billing)
     {
         var when = endsAt is { } end ? end.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "soon";
         var subject = $"The {organizationName} trial ends {(endsAt is null ? "soon" : "on " + when)}";

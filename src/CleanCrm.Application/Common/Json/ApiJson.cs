@@ -3,7 +3,9 @@ using System.Text.Json.Serialization;
 
 namespace CleanCrm.Application.Common.Json;
 
-/// <summary>The JSON rules of the HTTP contract (docs/API.md, "Conventions"): camelCase, lowercase enum strings, unknown members refused.</summary>
+/// <summary>
+/// The JSON rules of the HTTP contract (docs/API.md, "Conventions"): camelCase, lowercase enum strings, unknown members refused.
+/// </summary>
 public static class ApiJson
 {
     public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));

@@ -55,7 +55,8 @@ public sealed class SortKeys<T>(string fallback, params SortKey<T>[] keys)
     }
 
     /// <summary>Seeks past the cursor, orders by (key, id) and reads one page plus one row to know whether more follow.</summary>
-    public async Task<Page<TOut>> PageAsync<TOut>(IQueryable<T> source, IListQuery query, Func<T, TOut> map, CancellationToken cancellationToken)
+    public async Task<Page<TOut>> PageAsync<TOut>(IQueryable<T> source, IListQuery query, Func<T, TOut> map,
+        CancellationToken cancellationToken)
     {
         TryParse(query.Sort, out var order);
         Paging.Cursor.TryDecode(query.Cursor, order.Text, out var after);

@@ -43,7 +43,8 @@ public static class RolePermissions
     {
         [OrgRole.Owner] = [.. Enum.GetValues<Permission>()],
         // Backups hold every record of the org: the contract gives them to owners and auditors only.
-        [OrgRole.Admin] = [.. Enum.GetValues<Permission>().Except([Permission.BillingManage, Permission.OrganizationDelete, Permission.BackupsRead])],
+        [OrgRole.Admin] =
+            [.. Enum.GetValues<Permission>().Except([Permission.BillingManage, Permission.OrganizationDelete, Permission.BackupsRead])],
         [OrgRole.Member] = [Permission.CrmRead, Permission.CrmWrite, Permission.MembersRead, Permission.OrganizationRead],
         [OrgRole.Readonly] = [Permission.CrmRead, Permission.MembersRead, Permission.OrganizationRead],
         [OrgRole.Auditor] = [Permission.AuditLogRead, Permission.BackupsRead, Permission.OrganizationRead],

@@ -68,7 +68,8 @@ public sealed class TenantNotFoundException(Guid organizationId)
 }
 
 /// <summary>Tenant data was requested outside any tenant scope: a bug in the caller, reported as <c>org_required</c>.</summary>
-public sealed class TenantScopeRequiredException() : Exception("This operation needs a tenant scope (X-Org header or tenantScopes.BeginAsync).");
+public sealed class TenantScopeRequiredException() : Exception(
+    "This operation needs a tenant scope (X-Org header or tenantScopes.BeginAsync).");
 
 /// <summary>Marks a request that works on one organization's data; the org guard refuses it without a tenant scope.</summary>
 public interface IOrgScopedRequest;

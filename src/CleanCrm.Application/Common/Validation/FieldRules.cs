@@ -42,7 +42,8 @@ public static partial class FieldRules
             .Must((request, password) => password is null || email(request) is not { } address
                                          || !password.Contains(address.Split('@')[0], StringComparison.OrdinalIgnoreCase))
             .WithMessage("must not contain your email name.")
-            .Must(password => password is null || password.Distinct().Count() >= 5).WithMessage("must use at least 5 different characters.");
+            .Must(password => password is null || password.Distinct().Count() >= 5)
+            .WithMessage("must use at least 5 different characters.");
 
     public static bool IsCurrency(string? code) => code is not null && Currencies.Contains(code);
 
@@ -53,22 +54,26 @@ public static partial class FieldRules
     public static bool IsCustomFieldKey(string? value) => value is not null && CustomFieldKey().IsMatch(value);
 
     public static IRuleBuilderOptions<T, string?> MustBeCurrency<T>(this IRuleBuilder<T, string?> rule) =>
-        rule.Must(code => code is null || IsCurrency(code)).WithMessage("'{PropertyValue}' is not an ISO 4217 currency code (e.g. USD, EUR).");
+        rule.Must(code => code is null || IsCurrency(code))
+            .WithMessage("'{PropertyValue}' is not an ISO 4217 currency code (e.g. USD, EUR).");
 
     public static IRuleBuilderOptions<T, string?> MustBeDomain<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(value => value is null || IsDomain(value))
             .WithMessage("must be a lower-case host name such as example.com (no scheme, path or port).");
 
-    public static IRuleBuilderOptions<T, Dictionary<string, JsonElement>?> MustBeCustomFields<T>(this IRuleBuilder<T, Dictionary<string, JsonElement>?> rule) =>
+    public static IRuleBuilderOptions<T, Dictionary<string, JsonElement>?> MustBeCustomFields<T>(
+        this IRuleBuilder<T, Dictionary<string, JsonElement>?> rule) =>
         rule.Must(fields => fields is null || fields.Count <= MaxCustomFields)
             .WithMessage($"may hold at most {MaxCustomFields} fields.")
             .Must(fields => fields is null || fields.Keys.All(key => CustomFieldKey().IsMatch(key)))
             .WithMessage("keys must start with a letter and contain only letters, digits and '_' (at most 64).")
-            .Must(fields => fields is null || fields.Values.All(value => value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array)))
+            .Must(fields => fields is null
+                || fields.Values.All(value => value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array)))
             .WithMessage("values must be strings, numbers, booleans or null (no nested objects or arrays).")
             .Must(fields => fields is null || JsonSerializer.SerializeToUtf8Bytes(fields).Length <= MaxCustomFieldsBytes)
             .WithMessage($"must be at most {MaxCustomFieldsBytes / 1024} KB of JSON.");
 
     public static IRuleBuilderOptions<T, string?> MustBePhone<T>(this IRuleBuilder<T, string?> rule) =>
-        rule.Must(value => value is null || IsPhone(value)).WithMessage("must be a phone number of digits, spaces and + ( ) . - / (3-40 characters).");
+        rule.Must(value => value is null || IsPhone(value))
+            .WithMessage("must be a phone number of digits, spaces and + ( ) . - / (3-40 characters).");
 }

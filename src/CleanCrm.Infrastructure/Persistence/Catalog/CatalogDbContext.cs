@@ -7,7 +7,8 @@ using Microsoft.EntityFrameworkCore;
 namespace CleanCrm.Infrastructure.Persistence.Catalog;
 
 /// <summary>The catalog database: every organization, where its database lives, users, memberships, plans, secrets.</summary>
-public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options) : DbContext(options), ICatalogDbContext, IDataProtectionKeyContext
+public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options) : DbContext(options), ICatalogDbContext,
+    IDataProtectionKeyContext
 {
     public DbSet<Organization> Organizations => Set<Organization>();
 
@@ -57,6 +58,7 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        modelBuilder.ApplyConfigurationsFromAssembly(typeof(CatalogDbContext).Assembly, type => type.Namespace?.EndsWith("Catalog.Configurations", StringComparison.Ordinal) == true);
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(CatalogDbContext).Assembly,
+            type => type.Namespace?.EndsWith("Catalog.Configurations", StringComparison.Ordinal) == true);
     }
 }

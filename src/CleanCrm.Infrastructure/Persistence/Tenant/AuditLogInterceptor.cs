@@ -24,7 +24,8 @@ public sealed class AuditLogInterceptor(TimeProvider clock) : SaveChangesInterce
 
     private static readonly ConcurrentDictionary<Type, string> EntityTypes = new();
 
-    public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result,
+        CancellationToken cancellationToken = default)
     {
         Append(eventData.Context);
         return ValueTask.FromResult(result);
@@ -119,7 +120,8 @@ public sealed class AuditLogInterceptor(TimeProvider clock) : SaveChangesInterce
                 continue;
             }
 
-            changes[Name(property)] = new JsonObject { ["from"] = Value(property, property.OriginalValue), ["to"] = Value(property, property.CurrentValue) };
+            changes[Name(property)] =
+                new JsonObject { ["from"] = Value(property, property.OriginalValue), ["to"] = Value(property, property.CurrentValue) };
         }
 
         return (changes.Count == 0 ? null : "updated", changes);

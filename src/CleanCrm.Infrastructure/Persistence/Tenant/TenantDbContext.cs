@@ -141,15 +141,18 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
-                             && EF.Property<NpgsqlTsVector>(c, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
+                             && EF.Property<NpgsqlTsVector>(c, SearchVector)
+                                 .Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
 
     public IQueryable<Contact> ContactsMatching(string query) =>
         Contacts.Where(c => c.DeletedAt == null
-                            && EF.Property<NpgsqlTsVector>(c, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
+                            && EF.Property<NpgsqlTsVector>(c, SearchVector)
+                                .Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
 
     public IQueryable<Deal> DealsMatching(string query) =>
         Deals.Where(d => d.DeletedAt == null
-                         && EF.Property<NpgsqlTsVector>(d, SearchVector).Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
+                         && EF.Property<NpgsqlTsVector>(d, SearchVector)
+                             .Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
 
     public void ExpectVersion<TEntity>(TEntity entity, uint version)
         where TEntity : class => Entry(entity).Property("Version").OriginalValue = version;
@@ -159,7 +162,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        modelBuilder.ApplyConfigurationsFromAssembly(typeof(TenantDbContext).Assembly, type => type.Namespace?.EndsWith("Tenant.Configurations", StringComparison.Ordinal) == true);
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(TenantDbContext).Assembly,
+            type => type.Namespace?.EndsWith("Tenant.Configurations", StringComparison.Ordinal) == true);
     }
 }
 

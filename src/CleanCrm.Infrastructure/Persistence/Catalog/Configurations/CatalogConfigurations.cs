@@ -109,8 +109,10 @@ internal static class PlanCatalog
     public static readonly Plan[] Plans =
     [
         new() { Key = Plan.Free, Name = "Free", Seats = 1, AiTokensPerMonth = 0, ApiRequestsPer10Seconds = 100, BackupRetentionDays = 7 },
-        new() { Key = Plan.Pro, Name = "Pro", Seats = 5, AiTokensPerMonth = 100_000, ApiRequestsPer10Seconds = 190, BackupRetentionDays = 30 },
-        new() { Key = Plan.Enterprise, Name = "Enterprise", Seats = null, AiTokensPerMonth = null, ApiRequestsPer10Seconds = 250, BackupRetentionDays = 365 },
+        new() { Key = Plan.Pro, Name = "Pro", Seats = 5, AiTokensPerMonth = 100_000, ApiRequestsPer10Seconds = 190,
+            BackupRetentionDays = 30 },
+        new() { Key = Plan.Enterprise, Name = "Enterprise", Seats = null, AiTokensPerMonth = null, ApiRequestsPer10Seconds = 250,
+            BackupRetentionDays = 365 },
     ];
 
     public static readonly PlanFeature[] Features =

@@ -63,7 +63,8 @@ internal sealed class DealContactConfiguration : IEntityTypeConfiguration<DealCo
         builder.Property(d => d.Role).HasMaxLength(100);
         builder.HasOne<Deal>().WithMany().HasForeignKey(d => d.DealId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<Contact>().WithMany().HasForeignKey(d => d.ContactId).OnDelete(DeleteBehavior.Restrict);
-        builder.HasIndex(d => new { d.DealId, d.ContactId }).IsUnique().HasFilter("deleted_at IS NULL").HasDatabaseName("ux_deal_contacts_live");
+        builder.HasIndex(d => new { d.DealId, d.ContactId }).IsUnique().HasFilter("deleted_at IS NULL")
+            .HasDatabaseName("ux_deal_contacts_live");
         builder.HasIndex(d => d.ContactId);
     }
 }
@@ -78,7 +79,8 @@ internal sealed class DealSplitConfiguration : IEntityTypeConfiguration<DealSpli
         builder.Property(d => d.Percent).HasPrecision(5, 2);
         builder.HasOne<Deal>().WithMany().HasForeignKey(d => d.DealId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<Member>().WithMany().HasForeignKey(d => d.MemberId).OnDelete(DeleteBehavior.Restrict);
-        builder.HasIndex(d => new { d.DealId, d.Type, d.MemberId }).IsUnique().HasFilter("deleted_at IS NULL").HasDatabaseName("ux_deal_splits_live");
+        builder.HasIndex(d => new { d.DealId, d.Type, d.MemberId }).IsUnique().HasFilter("deleted_at IS NULL")
+            .HasDatabaseName("ux_deal_splits_live");
     }
 }
 
@@ -106,7 +108,8 @@ internal sealed class ActivityConfiguration : IEntityTypeConfiguration<CrmActivi
         builder.Property(a => a.ExternalId).HasMaxLength(200);
         builder.HasOne<Member>().WithMany().HasForeignKey(a => a.ActorId).OnDelete(DeleteBehavior.SetNull);
         builder.HasIndex(a => a.OccurredAt);
-        builder.HasIndex(a => new { a.Source, a.ExternalId }).IsUnique().HasFilter("external_id IS NOT NULL AND deleted_at IS NULL").HasDatabaseName("ux_activities_external_live");
+        builder.HasIndex(a => new { a.Source, a.ExternalId }).IsUnique().HasFilter("external_id IS NOT NULL AND deleted_at IS NULL")
+            .HasDatabaseName("ux_activities_external_live");
     }
 }
 
@@ -171,7 +174,8 @@ internal sealed class MeetingTranscriptConfiguration : IEntityTypeConfiguration<
         builder.ConfigureTenantEntity();
         builder.Property(t => t.Source).HasConversion(new LowercaseEnumConverter<ActivitySource>()).HasMaxLength(20);
         builder.Property(t => t.Language).HasMaxLength(20);
-        builder.HasIndex(t => new { t.MeetingId, t.Source }).IsUnique().HasFilter("deleted_at IS NULL").HasDatabaseName("ux_meeting_transcripts_live");
+        builder.HasIndex(t => new { t.MeetingId, t.Source }).IsUnique().HasFilter("deleted_at IS NULL")
+            .HasDatabaseName("ux_meeting_transcripts_live");
     }
 }
 
@@ -192,7 +196,8 @@ internal sealed class CalendarEventConfiguration : IEntityTypeConfiguration<Cale
         builder.HasOne<Deal>().WithMany().HasForeignKey(e => e.DealId).OnDelete(DeleteBehavior.Restrict);
         builder.HasIndex(e => new { e.OwnerId, e.StartsAt });
         builder.HasIndex(e => e.StartsAt);
-        builder.HasIndex(e => new { e.Source, e.ExternalId }).IsUnique().HasFilter("external_id IS NOT NULL AND deleted_at IS NULL").HasDatabaseName("ux_calendar_events_external_live");
+        builder.HasIndex(e => new { e.Source, e.ExternalId }).IsUnique().HasFilter("external_id IS NOT NULL AND deleted_at IS NULL")
+            .HasDatabaseName("ux_calendar_events_external_live");
     }
 }
 
@@ -219,7 +224,8 @@ internal sealed class TaggingConfiguration : IEntityTypeConfiguration<Tagging>
         builder.HasOne<Company>().WithMany().HasForeignKey(t => t.CompanyId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<Contact>().WithMany().HasForeignKey(t => t.ContactId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<Deal>().WithMany().HasForeignKey(t => t.DealId).OnDelete(DeleteBehavior.Cascade);
-        builder.HasIndex(t => new { t.TagId, t.CompanyId, t.ContactId, t.DealId }).IsUnique().HasFilter("deleted_at IS NULL").AreNullsDistinct(false).HasDatabaseName("ux_taggings_live");
+        builder.HasIndex(t => new { t.TagId, t.CompanyId, t.ContactId, t.DealId }).IsUnique().HasFilter("deleted_at IS NULL")
+            .AreNullsDistinct(false).HasDatabaseName("ux_taggings_live");
         builder.HasIndex(t => t.CompanyId);
         builder.HasIndex(t => t.ContactId);
         builder.HasIndex(t => t.DealId);

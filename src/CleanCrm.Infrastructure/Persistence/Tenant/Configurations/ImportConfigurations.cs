@@ -8,7 +8,8 @@ internal sealed class ImportConfiguration : IEntityTypeConfiguration<Import>
 {
     public void Configure(EntityTypeBuilder<Import> builder)
     {
-        builder.ToTable("imports", t => t.HasCheckConstraint("ck_imports_counts", "rows_read >= 0 AND inserted >= 0 AND updated >= 0 AND skipped >= 0 AND failed >= 0"));
+        builder.ToTable("imports", t => t.HasCheckConstraint(
+            "ck_imports_counts", "rows_read >= 0 AND inserted >= 0 AND updated >= 0 AND skipped >= 0 AND failed >= 0"));
         builder.ConfigureTenantEntity();
         builder.Property(i => i.Kind).HasMaxLength(20);
         builder.Property(i => i.Status).HasConversion(new LowercaseEnumConverter<ImportStatus>()).HasMaxLength(20);

@@ -97,7 +97,8 @@ internal sealed class PipelineConfiguration : IEntityTypeConfiguration<Pipeline>
         builder.Property(p => p.Id).ValueGeneratedNever();
         builder.Property(p => p.Name).HasMaxLength(100);
         builder.Property(p => p.Version).IsRowVersion();
-        builder.HasIndex(p => p.IsDefault).IsUnique().HasFilter("is_default AND deleted_at IS NULL").HasDatabaseName("ux_pipelines_one_default");
+        builder.HasIndex(p => p.IsDefault).IsUnique().HasFilter("is_default AND deleted_at IS NULL")
+            .HasDatabaseName("ux_pipelines_one_default");
         builder.HasMany(p => p.Stages).WithOne().HasForeignKey(s => s.PipelineId).OnDelete(DeleteBehavior.Cascade);
     }
 }
