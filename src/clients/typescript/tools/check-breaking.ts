@@ -362,7 +362,9 @@ export function compareDocuments(snapshot: JsonObject, current: JsonObject): Fin
       continue;
     }
     const label = newOp.id;
+    // Request and response walks keep separate visited sets: a shared schema is checked on both sides.
     const seen = new Set<string>();
+    const seenResponse = new Set<string>();
 
     // Parameters.
     const oldParams = parametersOf(oldDoc, oldOp);
@@ -419,7 +421,7 @@ export function compareDocuments(snapshot: JsonObject, current: JsonObject): Fin
           report.add("removed response field", `${status} ${mediaType} body`, `${oldOp.pointer}/responses/${status}/content/${pointerEscape(mediaType)}`, label);
           continue;
         }
-        compareResponse(report, oldDoc, newDoc, oldNode, newNode, "", `${status} response`, label, seen);
+        compareResponse(report, oldDoc, newDoc, oldNode, newNode, "", `${status} response`, label, seenResponse);
       }
     }
   }
