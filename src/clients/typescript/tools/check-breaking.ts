@@ -409,11 +409,13 @@ export function compareDocuments(snapshot: JsonObject, current: JsonObject): Fin
       if (!oldResponse || !newResponseNode) continue;
       const newContent = mediaTypes(newResponseNode.schema.content);
       for (const [mediaType, media] of mediaTypes(oldResponse.content)) {
-        const newMedia = newContent.get(mediaType);
+        // A media type renamed (application/json → application/problem+json) keeps the body: compare with the new one.
+        const newType = newContent.has(mediaType) ? mediaType : newContent.keys().next().value;
+        const newMedia = newType === undefined ? undefined : newContent.get(newType);
         const oldNode = oldDoc.node(child(media, "schema"), `${oldOp.pointer}/responses/${status}/content/${pointerEscape(mediaType)}/schema`, undefined);
         const newNode = newDoc.node(
           child(newMedia, "schema"),
-          `${newResponseNode.pointer}/content/${pointerEscape(mediaType)}/schema`,
+          `${newResponseNode.pointer}/content/${pointerEscape(newType ?? mediaType)}/schema`,
           undefined,
         );
         if (!oldNode) continue;
