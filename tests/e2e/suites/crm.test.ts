@@ -138,7 +138,9 @@ describe('deals', () => {
     assert.equal(closed.result.status, 'won');
     assert.ok(closed.result.closedAt);
     const history = (await api.deals.getHistory(created.result.id)).result.items;
-    assert.deepEqual(history.map((h) => h.toStageId), [open[1]!.id, won.id]);
+    // The creation is the first entry, then one per move.
+    assert.deepEqual(history.map((h) => [h.fromStageId, h.toStageId]), [
+      [null, open[0]!.id], [open[0]!.id, open[1]!.id], [open[1]!.id, won.id]]);
 
     assert.equal((await api.with({ ifMatch: etagOf(closed) }).deals.delete(created.result.id)).status, 204);
     await expectProblem(api.deals.get(created.result.id), 404, 'not_found');
@@ -156,7 +158,7 @@ describe('CSV contact import', () => {
       'Broken,Row,not-an-email,,grey',
       '',
     ].join('\r\n');
-    const started = await api.imports.startContactImport('skip', { data: new Blob([csv], { type: 'text/csv' }), fileName: 'people.csv' });
+    const started = await api.imports.startContactImport(undefined, 'skip', { data: new Blob([csv], { type: 'text/csv' }), fileName: 'people.csv' });
     assert.equal(started.status, 202);
     const importId = started.result.importId;
     assert.equal(headerOf(started, 'Location'), `/api/v1/imports/${importId}`);
