@@ -9,7 +9,7 @@
 #                          the SPA redirect URI and CORS origin of the static page configured (see below)
 #   CLEANCRM_E2E_PG_PORT   port of the throwaway cluster "e2e" (default 55434); CLEANCRM_PG names an existing server
 #   CLEANCRM_E2E_API_PORT  (default 5090)   CLEANCRM_E2E_SPA_PORT  static page server (default 5091)
-#   CLEANCRM_E2E_MAIL_PORT SMTP port the worker sends to (default 2526; nothing needs to listen: see below)
+#   CLEANCRM_E2E_MAIL_PORT SMTP port of the mail sink the worker sends to (default 2526; mail lands in .local/e2e-mail)
 #   CLEANCRM_E2E_NO_BUILD=1  skip the Release build of the API and worker (scripts/test.sh has just built them)
 #   CLEANCRM_READY_TIMEOUT   seconds to wait for /health/ready (default 180)
 # Extra arguments go to `node --test` (e.g. --test-name-pattern=burst). `scripts/e2e.sh --serve` only starts the stack
@@ -29,6 +29,7 @@ logs="$repo/.local/logs"
 results="$repo/.local/e2e-results"
 client_dir="$repo/src/clients/typescript"
 e2e_dir="$repo/tests/e2e"
+mail_dir="$repo/.local/e2e-mail"
 worker_project=provisioning/CleanCrm.Provisioning.Worker
 api_project=src/CleanCrm.Api
 mkdir -p "$logs"
@@ -111,8 +112,14 @@ if [[ $serve_only == 0 ]]; then
     fail_setup "no client package in $client_dir"
   fi
   (cd "$client_dir" && npm ci --no-audit --no-fund && npm run build) || fail_setup "building the client package failed"
-  (cd "$e2e_dir" && npm ci --no-audit --no-fund) || fail_setup "npm ci in tests/e2e failed"
+fi
+(cd "$e2e_dir" && npm ci --no-audit --no-fund) || fail_setup "npm ci in tests/e2e failed"
+if [[ $serve_only == 0 ]]; then
   (cd "$e2e_dir" && npx tsc -p tsconfig.json --noEmit) || fail_setup "the e2e suites do not type-check"
+  # Every call typed: no explicit any in the suites, their helpers or the SPA page.
+  if grep -rnE ':\s*any\b|\bas any\b|<any>|any\[\]' --include='*.ts' "$e2e_dir/suites" "$e2e_dir/support" "$e2e_dir/spa"; then
+    fail_setup "the e2e code above uses any"
+  fi
 fi
 
 if [[ -n ${CLEANCRM_E2E_API_URL:-} ]]; then
@@ -150,8 +157,13 @@ else
   # catalog migration), and its origin may call the API (CORS).
   export CleanCrm__Identity__SpaRedirectUris__0="$spa_origin/callback.html"
   export CleanCrm__AbuseProtection__AllowedOrigins__0="$spa_origin"
-  # Mail goes to a port nothing listens on: no suite reads mail, and the worker retries unsent mail in the background.
+  # Mail goes to a minimal SMTP sink (tests/e2e/support/smtp-sink.ts), one .eml file per message.
   export CleanCrm__Email__Smtp__Host=127.0.0.1 CleanCrm__Email__Smtp__Port=$mail_port CleanCrm__Email__Smtp__Security=None
+  rm -rf "$mail_dir"
+  export CLEANCRM_E2E_MAIL_DIR=$mail_dir
+  (cd "$e2e_dir" && exec setsid node --import tsx support/smtp-sink.ts "$mail_port" "$mail_dir") \
+    >"$logs/e2e-smtp.log" 2>&1 </dev/null &
+  pids+=("$!")
 
   if [[ ${CLEANCRM_E2E_NO_BUILD:-0} != 1 ]]; then
     # One build at a time: two builds of shared projects would fight over the same obj/ folders.

@@ -4,6 +4,12 @@ import assert from 'node:assert/strict';
 import { signUpOrganization, anonymousClient, clientFor, type TestOrganization } from '../support/organizations.ts';
 import { CliClientId, SpaClientId, claimsOf, refresh, signInWithAuthorizationCode, signInWithPassword } from '../support/oidc.ts';
 import { expectProblem } from '../support/problems.ts';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { delay } from '../support/organizations.ts';
+
+// Set by scripts/e2e.sh when it runs the stack (and so its mail sink); an API started elsewhere sends mail elsewhere.
+const mailDir = process.env.CLEANCRM_E2E_MAIL_DIR;
 
 const premiumFeatures = [
   'calendar_sync', 'workflows', 'proposals', 'smart_tasks', 'ai_copilot', 'slack_integration', 'advanced_reporting', 'revenue_splitting',
@@ -64,6 +70,21 @@ describe('sign-up and sign-in', () => {
       assert.equal(features[key], false, `${key} on the free plan`);
     }
   });
+
+  test('the owner gets the welcome mail', { skip: mailDir ? false : 'no mail sink: the API was not started by scripts/e2e.sh' },
+    async () => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const files = await readdir(mailDir!).catch(() => []);
+        const mails = await Promise.all(files.map((file) => readFile(join(mailDir!, file), 'utf8')));
+        const welcome = mails.find((mail) => /^X-CleanCrm-Kind: welcome$/mi.test(mail) && mail.includes(`To: ${org.email}`));
+        if (welcome) {
+          return;
+        }
+        assert.ok(Date.now() < deadline, `no welcome mail to ${org.email} among ${files.length} mails within 60 s`);
+        await delay(250);
+      }
+    });
 
   test('without a token the API answers the typed 401', async () => {
     await expectProblem(anonymousClient().me.get(), 401, 'unauthorized');
