@@ -1,8 +1,8 @@
 // Runs the package's node:test suites through tsx: spec output for people, TAP to a file for the counts.
-// With CLEANCRM_COUNTS_FILE set, appends one line `passed=N failed=N skipped=N` to it (scripts/test.sh adds them up).
+// With CLEANCRM_COUNTS_FILE set, writes one line `passed=N failed=N skipped=N` to it (scripts/test.sh adds them up).
 // Usage: node scripts/run-tests.mjs [test files...]   (default: every test/*.test.ts)
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +41,6 @@ const exitCode = run.status ?? 1;
 if (exitCode !== 0 && failed === 0) failed = 1;
 console.log(`client unit tests: passed=${passed} failed=${failed} skipped=${skipped}`);
 if (process.env.CLEANCRM_COUNTS_FILE) {
-  appendFileSync(process.env.CLEANCRM_COUNTS_FILE, `passed=${passed} failed=${failed} skipped=${skipped}\n`);
+  writeFileSync(process.env.CLEANCRM_COUNTS_FILE, `passed=${passed} failed=${failed} skipped=${skipped}\n`);
 }
 process.exit(exitCode);

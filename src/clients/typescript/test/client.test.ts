@@ -218,6 +218,16 @@ describe("retries", () => {
     assert.equal(error.retryAfter, 120);
   });
 
+  test("aborting the call cancels the wait before a retry", async () => {
+    handle = (_request, res) => sendProblem(res, 429, "rate_limited", "Too many requests.", { headers: { "Retry-After": "20" } });
+    const controller = new AbortController();
+    const crm = client({ onRetry: () => controller.abort(new Error("user left the page")) });
+    const started = Date.now();
+    await assert.rejects(crm.fetch(`${api.baseUrl}/api/v1/companies`, { signal: controller.signal }), /user left the page/);
+    assert.ok(Date.now() - started < 5_000, "the wait was not cancelled");
+    assert.equal(api.requests.length, 1);
+  });
+
   test("Retry-After is read as seconds or as an HTTP date", () => {
     const now = Date.parse("2026-12-03T05:00:00Z");
     assert.equal(parseRetryAfter("2", now), 2000);
@@ -250,6 +260,28 @@ describe("lists", () => {
         ["3", Buffer.from("6").toString("base64url")],
       ],
     );
+  });
+});
+
+describe("iterate over a function taking params", () => {
+  test("gets the params with each cursor and yields pages in order", async () => {
+    const seen: Array<string | undefined> = [];
+    const fetchPage = async (params: { limit: number; cursor?: string }) => {
+      seen.push(params.cursor);
+      const pages: Record<string, { items: number[]; nextCursor: string | null }> = {
+        first: { items: [1, 2], nextCursor: "b" },
+        b: { items: [3, 4], nextCursor: "c" },
+        c: { items: [5], nextCursor: null },
+      };
+      const page = pages[params.cursor ?? "first"];
+      assert.ok(page, `unknown cursor ${params.cursor}`);
+      assert.equal(params.limit, 2);
+      return page;
+    };
+    const items: number[] = [];
+    for await (const item of iterate(fetchPage, { limit: 2 })) items.push(item);
+    assert.deepEqual(items, [1, 2, 3, 4, 5]);
+    assert.deepEqual(seen, [undefined, "b", "c"]);
   });
 });
 
