@@ -104,6 +104,7 @@ serve_only=0
 if [[ ${1:-} == --serve ]]; then
   serve_only=1
   shift
+  [[ -z ${CLEANCRM_E2E_API_URL:-} ]] || fail_setup "--serve starts a stack; unset CLEANCRM_E2E_API_URL"
 fi
 
 # The client package first (the suites import its build), then the suites' own dependencies from the lockfile.
