@@ -112,6 +112,10 @@ if [[ $serve_only == 0 ]]; then
   if [[ ! -f $client_dir/package.json ]]; then
     fail_setup "no client package in $client_dir"
   fi
+  # The generated client is committed; a checkout without it generates it from the committed document (NSwag).
+  if [[ ! -f $client_dir/src/generated.ts ]]; then
+    (dotnet tool restore >/dev/null && cd "$client_dir" && node scripts/generate.mjs) || fail_setup "generating the client failed"
+  fi
   (cd "$client_dir" && npm ci --no-audit --no-fund && npm run build) || fail_setup "building the client package failed"
 fi
 (cd "$e2e_dir" && npm ci --no-audit --no-fund) || fail_setup "npm ci in tests/e2e failed"
