@@ -32,7 +32,8 @@ describe('an SPA on another origin', () => {
     });
     page.on('response', (response) => {
       if (response.url().startsWith(`${apiUrl}/api/`)) {
-        apiResponses.push({ url: response.url(), status: response.status(), allowOrigin: response.headers()['access-control-allow-origin'] });
+        const allowOrigin = response.headers()['access-control-allow-origin'];
+        apiResponses.push({ url: response.url(), status: response.status(), allowOrigin });
       }
     });
   });

@@ -39,7 +39,8 @@ describe('companies', () => {
     assert.equal(read.result.domain, 'acme.example');
     assert.equal(etagOf(read), etagOf(first));
 
-    const patched = await api.with({ ifMatch: etagOf(read) }).companies.update(first.result.id, { industry: 'Anvils', employeeCount: null });
+    const patch = { industry: 'Anvils', employeeCount: null };
+    const patched = await api.with({ ifMatch: etagOf(read) }).companies.update(first.result.id, patch);
     assert.equal(patched.result.industry, 'Anvils');
     assert.equal(patched.result.employeeCount, null);
     assert.equal(patched.result.name, 'Acme', 'a merge patch leaves the other fields alone');
@@ -158,7 +159,8 @@ describe('CSV contact import', () => {
       'Broken,Row,not-an-email,,grey',
       '',
     ].join('\r\n');
-    const started = await api.imports.startContactImport(undefined, 'skip', { data: new Blob([csv], { type: 'text/csv' }), fileName: 'people.csv' });
+    const file = { data: new Blob([csv], { type: 'text/csv' }), fileName: 'people.csv' };
+    const started = await api.imports.startContactImport(undefined, 'skip', file);
     assert.equal(started.status, 202);
     const importId = started.result.importId;
     assert.equal(headerOf(started, 'Location'), `/api/v1/imports/${importId}`);

@@ -52,7 +52,9 @@ describe('plan limits, API clients and rate limits', () => {
   });
 
   test('a burst past the rate limit gets the typed 429, and the client retries after Retry-After and succeeds', async () => {
-    const once = createCleanCrmClient({ baseUrl: apiUrl, accessToken: () => org.tokens.accessToken, org: org.slug, retry: { maxAttempts: 1 } });
+    const once = createCleanCrmClient({
+      baseUrl: apiUrl, accessToken: () => org.tokens.accessToken, org: org.slug, retry: { maxAttempts: 1 },
+    });
     const limited: ProblemError[] = [];
     let issued = 0;
     // Until a 429 says the window has at least 2 s left, so the retrying calls below surely land in the spent window.
