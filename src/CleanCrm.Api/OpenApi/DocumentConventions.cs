@@ -29,6 +29,23 @@ public sealed class DocumentConventions(Uri? issuer) : IDocumentProcessor
         AddETagHeaders(document);
         MarkResponseFieldsRequired(document);
         Examples.Apply(document.Components.Schemas);
+        TypeNullableEnumReferences(document.Components.Schemas.Values);
+    }
+
+    /// <summary>
+    /// NSwag writes a nullable enum property as <c>{nullable, oneOf:[$ref]}</c>; OpenAPI 3.0 only honours nullable next to a
+    /// type, so the enum's type (string, as the API writes enums) is added.
+    /// </summary>
+    private static void TypeNullableEnumReferences(IEnumerable<JsonSchema> schemas)
+    {
+        foreach (var property in schemas.SelectMany(s => s.Properties.Values))
+        {
+            if (property.IsNullableRaw == true && property.Type == JsonObjectType.None && property.OneOf.Count == 1
+                && property.OneOf.Single().ActualSchema is { IsEnumeration: true } enumeration)
+            {
+                property.Type = enumeration.Type;
+            }
+        }
     }
 
     private void AddSecuritySchemes(OpenApiDocument document)

@@ -119,7 +119,10 @@ public sealed class OperationConventions : IOperationProcessor
             DescribeSuccess(status, response, metadata);
         }
 
-        operation.Security = authenticated ? [Requirement(SecuritySchemes.OAuth2, SecuritySchemes.ApiScope), Requirement(SecuritySchemes.Bearer)] : [];
+        // An empty requirement object marks an anonymous operation explicitly (NSwag leaves out an empty list).
+        operation.Security = authenticated
+            ? [Requirement(SecuritySchemes.OAuth2, SecuritySchemes.ApiScope), Requirement(SecuritySchemes.Bearer)]
+            : [new OpenApiSecurityRequirement()];
         Reorder(operation);
         return true;
     }
