@@ -1,5 +1,6 @@
 using CleanCrm.Api.Endpoints;
 using CleanCrm.Api.Infrastructure;
+using CleanCrm.Api.OpenApi;
 using CleanCrm.Api.Security;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application;
@@ -62,13 +63,16 @@ builder.Services.AddEndpointsApiExplorer();
 builder.Services.AddHangfire((sp, configuration) =>
     configuration.UseCatalogStorage(sp.GetRequiredService<IOptions<CatalogDatabaseOptions>>().Value.ConnectionString ?? string.Empty));
 builder.Services.AddHealthChecks().AddCheck<CatalogHealthCheck>("catalog", tags: ["ready"]);
-builder.Services.AddOpenApiDocument(settings =>
+builder.Services.AddOpenApiDocument((settings, services) =>
 {
     settings.DocumentName = "v1";
     settings.Title = "CleanCrm API";
     settings.Version = "v1";
     settings.Description =
         "Multi-tenant CRM: every organization has its own PostgreSQL database. Org-scoped endpoints need the X-Org header.";
+    settings.OperationProcessors.Add(new OperationConventions());
+    settings.DocumentProcessors.Add(
+        new DocumentConventions(services.GetRequiredService<IOptions<CleanCrm.Api.Security.IdentityOptions>>().Value.Issuer));
 });
 
 builder.Services.AddOpenTelemetry()

@@ -21,14 +21,20 @@ public static class ApiClientsEndpoints
                     ? TypedResults.Created($"/api/v1/api-clients/{result.Value.ClientId}", result.Value)
                     : Problems.Result(result.Error!);
             })
-            .WithName("CreateApiClient")
+            .WithName("ApiClients_Create")
+            .WithSummary("Create an API client")
+            .WithDescription("Creates an org-bound client-credentials client; the secret is returned once, in this response.")
             .Produces<CreatedApiClientDto>(StatusCodes.Status201Created);
         group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListApiClients(), ct)))
-            .WithName("ListApiClients")
+            .WithName("ApiClients_List")
+            .WithSummary("List API clients")
+            .WithDescription("Returns the organization's API clients (never their secrets).")
             .Produces<ApiClientList>();
         group.MapDelete("/{clientId}", async (string clientId, IMediator mediator, CancellationToken ct) =>
             HttpResults.NoContent(await mediator.Send(new DeleteApiClient(clientId), ct)))
-            .WithName("DeleteApiClient")
+            .WithName("ApiClients_Delete")
+            .WithSummary("Delete an API client")
+            .WithDescription("Deletes an API client; its tokens stop working.")
             .Produces(StatusCodes.Status204NoContent);
         return app;
     }

@@ -14,7 +14,9 @@ public static class AuditLogEndpoints
         group.MapGet("/", async ([AsParameters] ListAuditLogParameters p, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListAuditLog(p.Limit, p.Cursor, p.Sort, p.EntityType, p.EntityId, p.ActorId,
                     p.Action, p.CorrelationId, p.From, p.To), ct)))
-            .WithName("ListAuditLog")
+            .WithName("AuditLog_List")
+            .WithSummary("List the audit log")
+            .WithDescription("Returns one page of the organization's audit entries, newest first.")
             .Produces<Page<AuditEntryDto>>();
         return app;
     }

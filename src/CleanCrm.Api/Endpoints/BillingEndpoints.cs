@@ -28,7 +28,10 @@ public static class BillingEndpoints
     {
         var features = app.MapGroup("/api/v1/features").WithTags("Billing").RequireAuthorization().RequireOrg().WithCrmProblems();
         features.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetFeatures(), ct)))
-            .WithName("GetFeatures")
+            .WithName("Features_Get")
+            .WithSummary("Get the organization's features")
+            .WithDescription("Returns which features the organization's plan (and overrides) enable; premium endpoints answer 403 "
+                + "feature_disabled otherwise.")
             .Produces<Dictionary<string, bool>>();
 
         // A suspended org keeps its billing endpoints, so its owner can pay and be resumed.
@@ -36,31 +39,43 @@ public static class BillingEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         billing.MapGet("/entitlements", async (IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new GetEntitlements(), ct)))
-            .WithName("GetEntitlements")
+            .WithName("Billing_GetEntitlements")
+            .WithSummary("Get entitlements")
+            .WithDescription("Returns the organization's plan limits and current usage.")
             .AllowSuspendedOrg()
             .Produces<EntitlementsDto>();
         billing.MapGet("/usage", async (IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new GetUsageReport(), ct)))
-            .WithName("GetUsageReport")
+            .WithName("Billing_GetUsage")
+            .WithSummary("Get the usage report")
+            .WithDescription("Returns metered usage per billing period.")
             .Produces<UsageReportDto>();
         billing.MapGet("/subscription", async (IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new GetSubscription(), ct)))
-            .WithName("GetSubscription")
+            .WithName("Billing_GetSubscription")
+            .WithSummary("Get the subscription")
+            .WithDescription("Returns the organization's plan and subscription state.")
             .AllowSuspendedOrg()
             .Produces<SubscriptionDto>();
         billing.MapGet("/invoices", async (IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new ListInvoices(), ct)))
-            .WithName("ListInvoices")
+            .WithName("Billing_ListInvoices")
+            .WithSummary("List invoices")
+            .WithDescription("Returns the organization's invoices.")
             .AllowSuspendedOrg()
             .Produces<InvoiceListDto>();
         billing.MapPost("/checkout", async ([FromBody] CheckoutFields body, IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new StartCheckout(body), ct)))
-            .WithName("StartCheckout")
+            .WithName("Billing_StartCheckout")
+            .WithSummary("Start a checkout")
+            .WithDescription("Starts a Stripe checkout session to change plan; open the returned URL.")
             .AllowSuspendedOrg()
             .Produces<CheckoutSessionDto>();
         billing.MapPost("/portal", async (IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new OpenBillingPortal(), ct)))
-            .WithName("OpenBillingPortal")
+            .WithName("Billing_OpenPortal")
+            .WithSummary("Open the billing portal")
+            .WithDescription("Returns a Stripe billing portal URL for the organization.")
             .AllowSuspendedOrg()
             .Produces<CheckoutSessionDto>();
 
@@ -71,20 +86,28 @@ public static class BillingEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapPut("/{id:guid}/plan", async (Guid id, [FromBody] ChangePlanFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ChangeOrganizationPlan(id, body), ct)))
-            .WithName("ChangeOrganizationPlan")
+            .WithName("Admin_ChangePlan")
+            .WithSummary("Change an organization's plan")
+            .WithDescription("Platform admin: sets an organization's plan.")
             .Produces<OrganizationBillingDto>();
         admin.MapPut("/{id:guid}/features/{key}",
             async (Guid id, string key, [FromBody] FeatureOverrideFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new SetFeatureOverride(id, key, body), ct)))
-            .WithName("SetFeatureOverride")
+            .WithName("Admin_SetFeatureOverride")
+            .WithSummary("Override a feature")
+            .WithDescription("Platform admin: turns a feature on or off for one organization.")
             .Produces<OrganizationBillingDto>();
         admin.MapDelete("/{id:guid}/features/{key}", async (Guid id, string key, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ClearFeatureOverride(id, key), ct)))
-            .WithName("ClearFeatureOverride")
+            .WithName("Admin_ClearFeatureOverride")
+            .WithSummary("Clear a feature override")
+            .WithDescription("Platform admin: removes a feature override, so the plan decides again.")
             .Produces<OrganizationBillingDto>();
         admin.MapPut("/{id:guid}/limits", async (Guid id, [FromBody] LimitOverrideFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new SetLimitOverrides(id, body), ct)))
-            .WithName("SetLimitOverrides")
+            .WithName("Admin_SetLimitOverrides")
+            .WithSummary("Override limits")
+            .WithDescription("Platform admin: overrides plan limits for one organization.")
             .Produces<OrganizationBillingDto>();
 
         app.MapPost("/webhooks/stripe", async (HttpRequest request, StripeWebhookProcessor processor, CancellationToken ct) =>
@@ -101,7 +124,9 @@ public static class BillingEndpoints
                 };
             })
             .WithTags("Webhooks")
-            .WithName("ReceiveStripeWebhook")
+            .WithName("Webhooks_ReceiveStripe")
+            .WithSummary("Receive a Stripe webhook")
+            .WithDescription("Stripe calls this with signed billing events; not for API clients.")
             .AllowAnonymous()
             .Produces<StripeWebhookAck>()
             .ProducesProblem(StatusCodes.Status400BadRequest);

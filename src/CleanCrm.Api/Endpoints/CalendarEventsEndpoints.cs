@@ -23,18 +23,25 @@ public static class CalendarEventsEndpoints
         group.MapGet("/", async ([AsParameters] ListCalendarEventsParameters p, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListCalendarEvents(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.MeetingId,
                     p.CompanyId, p.ContactId, p.DealId, p.StartsAfter, p.StartsBefore), ct)))
-            .WithName("ListCalendarEvents")
+            .WithName("CalendarEvents_List")
+            .WithSummary("List calendar events")
+            .WithDescription("Returns one page of the organization's calendar events ({items,nextCursor}); pass nextCursor back as "
+                + "cursor for the next page.")
             .Produces<Page<CalendarEventDto>>();
 
         group.MapPost("/", async ([FromBody] CalendarEventFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Created(await mediator.Send(new CreateCalendarEvent(body), ct), x => $"/api/v1/calendar-events/{x.Id}",
                     x => x.Version))
-            .WithName("CreateCalendarEvent")
+            .WithName("CalendarEvents_Create")
+            .WithSummary("Create a calendar event")
+            .WithDescription("Creates a calendar event and answers 201 with it, its Location and its ETag.")
             .Produces<CalendarEventDto>(StatusCodes.Status201Created);
 
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.OkWithETag(await mediator.Send(new GetCalendarEvent(id), ct), x => x.Version))
-            .WithName("GetCalendarEvent")
+            .WithName("CalendarEvents_Get")
+            .WithSummary("Get a calendar event")
+            .WithDescription("Returns one calendar event with its ETag (send it back as If-Match to update or delete).")
             .Produces<CalendarEventDto>();
 
         group.MapPatch("/{id:guid}",
@@ -42,7 +49,9 @@ public static class CalendarEventsEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateCalendarEvent(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())
-            .WithName("UpdateCalendarEvent")
+            .WithName("CalendarEvents_Update")
+            .WithSummary("Update a calendar event")
+            .WithDescription("Applies a JSON merge patch (RFC 7396) to the calendar event; If-Match makes it conditional (412 when stale).")
             .Accepts<CalendarEventFields>("application/merge-patch+json", "application/json")
             .Produces<CalendarEventDto>()
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
@@ -51,7 +60,9 @@ public static class CalendarEventsEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.NoContent(await mediator.Send(new DeleteCalendarEvent(id, ifMatch), ct))
                     : HttpResults.InvalidIfMatch())
-            .WithName("DeleteCalendarEvent")
+            .WithName("CalendarEvents_Delete")
+            .WithSummary("Delete a calendar event")
+            .WithDescription("Deletes the calendar event; If-Match makes it conditional (412 when stale).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 

@@ -22,18 +22,25 @@ public static class CompaniesEndpoints
         group.MapGet("/", async ([AsParameters] ListCompaniesParameters p, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListCompanies(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.Domain, p.Industry,
                     p.CreatedAfter, p.CreatedBefore), ct)))
-            .WithName("ListCompanies")
+            .WithName("Companies_List")
+            .WithSummary("List companies")
+            .WithDescription("Returns one page of the organization's companies ({items,nextCursor}); pass nextCursor back as cursor for "
+                + "the next page.")
             .Produces<Page<CompanyDto>>();
 
         group.MapPost("/", async ([FromBody] CompanyFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Created(await mediator.Send(new CreateCompany(body), ct), c => $"/api/v1/companies/{c.Id}", c => c.Version))
-            .WithName("CreateCompany")
+            .WithName("Companies_Create")
+            .WithSummary("Create a company")
+            .WithDescription("Creates a company and answers 201 with it, its Location and its ETag.")
             .Produces<CompanyDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.OkWithETag(await mediator.Send(new GetCompany(id), ct), c => c.Version))
-            .WithName("GetCompany")
+            .WithName("Companies_Get")
+            .WithSummary("Get a company")
+            .WithDescription("Returns one company with its ETag (send it back as If-Match to update or delete).")
             .Produces<CompanyDto>();
 
         group.MapPatch("/{id:guid}",
@@ -41,7 +48,9 @@ public static class CompaniesEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateCompany(id, patch, ifMatch), ct), c => c.Version)
                     : HttpResults.InvalidIfMatch())
-            .WithName("UpdateCompany")
+            .WithName("Companies_Update")
+            .WithSummary("Update a company")
+            .WithDescription("Applies a JSON merge patch (RFC 7396) to the company; If-Match makes it conditional (412 when stale).")
             .Accepts<CompanyFields>("application/merge-patch+json", "application/json")
             .Produces<CompanyDto>()
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -51,7 +60,9 @@ public static class CompaniesEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.NoContent(await mediator.Send(new DeleteCompany(id, ifMatch), ct))
                     : HttpResults.InvalidIfMatch())
-            .WithName("DeleteCompany")
+            .WithName("Companies_Delete")
+            .WithSummary("Delete a company")
+            .WithDescription("Deletes the company; If-Match makes it conditional (412 when stale).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 

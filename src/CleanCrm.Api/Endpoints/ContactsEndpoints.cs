@@ -22,18 +22,25 @@ public static class ContactsEndpoints
         group.MapGet("/", async ([AsParameters] ListContactsParameters p, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListContacts(p.Limit, p.Cursor, p.Sort, p.Q, p.OwnerId, p.CompanyId, p.Email,
                     p.Source, p.CreatedAfter, p.CreatedBefore), ct)))
-            .WithName("ListContacts")
+            .WithName("Contacts_List")
+            .WithSummary("List contacts")
+            .WithDescription("Returns one page of the organization's contacts ({items,nextCursor}); pass nextCursor back as cursor for "
+                + "the next page.")
             .Produces<Page<ContactDto>>();
 
         group.MapPost("/", async ([FromBody] ContactFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Created(await mediator.Send(new CreateContact(body), ct), c => $"/api/v1/contacts/{c.Id}", c => c.Version))
-            .WithName("CreateContact")
+            .WithName("Contacts_Create")
+            .WithSummary("Create a contact")
+            .WithDescription("Creates a contact and answers 201 with it, its Location and its ETag.")
             .Produces<ContactDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.OkWithETag(await mediator.Send(new GetContact(id), ct), c => c.Version))
-            .WithName("GetContact")
+            .WithName("Contacts_Get")
+            .WithSummary("Get a contact")
+            .WithDescription("Returns one contact with its ETag (send it back as If-Match to update or delete).")
             .Produces<ContactDto>();
 
         group.MapPatch("/{id:guid}",
@@ -41,7 +48,9 @@ public static class ContactsEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateContact(id, patch, ifMatch), ct), c => c.Version)
                     : HttpResults.InvalidIfMatch())
-            .WithName("UpdateContact")
+            .WithName("Contacts_Update")
+            .WithSummary("Update a contact")
+            .WithDescription("Applies a JSON merge patch (RFC 7396) to the contact; If-Match makes it conditional (412 when stale).")
             .Accepts<ContactFields>("application/merge-patch+json", "application/json")
             .Produces<ContactDto>()
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -51,7 +60,9 @@ public static class ContactsEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.NoContent(await mediator.Send(new DeleteContact(id, ifMatch), ct))
                     : HttpResults.InvalidIfMatch())
-            .WithName("DeleteContact")
+            .WithName("Contacts_Delete")
+            .WithSummary("Delete a contact")
+            .WithDescription("Deletes the contact; If-Match makes it conditional (412 when stale).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 

@@ -28,7 +28,10 @@ public static class ImportsEndpoints
                     ? TypedResults.Accepted($"/api/v1/imports/{result.Value.ImportId}", result.Value)
                     : Problems.Result(result.Error!);
             })
-            .WithName("StartContactImport")
+            .WithName("Imports_StartContactImport")
+            .WithSummary("Import contacts from CSV")
+            .WithDescription("Uploads a CSV of contacts (text/csv body or the first file of multipart/form-data) and answers 202; "
+                + "follow the import with Imports_Get.")
             .WithMetadata(new ImportUploadSizeLimit(options.MaxUploadBytes + ImportOptions.UploadChunkBytes))
             .Accepts<string>("text/csv", "multipart/form-data")
             .Produces<ImportAccepted>(StatusCodes.Status202Accepted)
@@ -38,7 +41,9 @@ public static class ImportsEndpoints
 
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new GetImport(id), ct)))
-            .WithName("GetImport")
+            .WithName("Imports_Get")
+            .WithSummary("Get an import")
+            .WithDescription("Returns an import's status, counts and row errors.")
             .Produces<ImportDto>();
 
         return app;

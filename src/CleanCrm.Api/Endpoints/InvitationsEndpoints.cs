@@ -29,21 +29,29 @@ public static class InvitationsEndpoints
                     ? TypedResults.Created($"/api/v1/invitations/{result.Value!.Id}", result.Value)
                     : Problems.Result(result.Error!);
             })
-            .WithName("CreateInvitation")
+            .WithName("Invitations_Create")
+            .WithSummary("Invite a member")
+            .WithDescription("Invites someone by email; 402 plan_limit_reached when the plan has no seat left.")
             .Produces<InvitationDto>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status402PaymentRequired)
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/",
             async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListInvitations(), ct)))
-            .WithName("ListInvitations")
+            .WithName("Invitations_List")
+            .WithSummary("List invitations")
+            .WithDescription("Returns the organization's pending invitations.")
             .Produces<InvitationList>();
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new GetInvitation(id), ct)))
-            .WithName("GetInvitation")
+            .WithName("Invitations_Get")
+            .WithSummary("Get an invitation")
+            .WithDescription("Returns one invitation of the organization.")
             .Produces<InvitationDto>();
         group.MapDelete("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
             HttpResults.NoContent(await mediator.Send(new RevokeInvitation(id), ct)))
-            .WithName("RevokeInvitation")
+            .WithName("Invitations_Revoke")
+            .WithSummary("Revoke an invitation")
+            .WithDescription("Revokes a pending invitation.")
             .Produces(StatusCodes.Status204NoContent);
 
         // Not org-scoped: the invitee is not a member yet, and the token names the organization.
@@ -52,7 +60,10 @@ public static class InvitationsEndpoints
                 CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new AcceptInvitation(token, body ?? new AcceptInvitationFields()), ct)))
             .WithTags("Members")
-            .WithName("AcceptInvitation")
+            .WithName("Invitations_Accept")
+            .WithSummary("Accept an invitation")
+            .WithDescription("Accepts an invitation by its token for the signed-in user; 402 plan_limit_reached when the plan has no "
+                + "seat left.")
             .AllowAnonymous()
             .Produces<InvitationAccepted>()
             .ProducesValidationProblem()

@@ -10,7 +10,9 @@ public static class MeEndpoints
     {
         app.MapGet("/api/v1/me", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetMe(), ct)))
             .WithTags("Identity")
-            .WithName("GetMe")
+            .WithName("Me_Get")
+            .WithSummary("Get the signed-in user")
+            .WithDescription("Returns the caller's user account and the organizations they belong to, with their role in each.")
             .RequireAuthorization()
             .Produces<MeDto>()
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -22,17 +22,24 @@ public static class MeetingsEndpoints
         group.MapGet("/", async ([AsParameters] ListMeetingsParameters p, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListMeetings(p.Limit, p.Cursor, p.Sort, p.Q, p.CompanyId, p.DealId, p.ContactId,
                     p.StartsAfter, p.StartsBefore), ct)))
-            .WithName("ListMeetings")
+            .WithName("Meetings_List")
+            .WithSummary("List meetings")
+            .WithDescription("Returns one page of the organization's meetings ({items,nextCursor}); pass nextCursor back as cursor for "
+                + "the next page.")
             .Produces<Page<MeetingDto>>();
 
         group.MapPost("/", async ([FromBody] MeetingFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Created(await mediator.Send(new CreateMeeting(body), ct), x => $"/api/v1/meetings/{x.Id}", x => x.Version))
-            .WithName("CreateMeeting")
+            .WithName("Meetings_Create")
+            .WithSummary("Create a meeting")
+            .WithDescription("Creates a meeting and answers 201 with it, its Location and its ETag.")
             .Produces<MeetingDto>(StatusCodes.Status201Created);
 
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.OkWithETag(await mediator.Send(new GetMeeting(id), ct), x => x.Version))
-            .WithName("GetMeeting")
+            .WithName("Meetings_Get")
+            .WithSummary("Get a meeting")
+            .WithDescription("Returns one meeting with its ETag (send it back as If-Match to update or delete).")
             .Produces<MeetingDto>();
 
         group.MapPatch("/{id:guid}",
@@ -40,7 +47,9 @@ public static class MeetingsEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateMeeting(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())
-            .WithName("UpdateMeeting")
+            .WithName("Meetings_Update")
+            .WithSummary("Update a meeting")
+            .WithDescription("Applies a JSON merge patch (RFC 7396) to the meeting; If-Match makes it conditional (412 when stale).")
             .Accepts<MeetingFields>("application/merge-patch+json", "application/json")
             .Produces<MeetingDto>()
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
@@ -49,7 +58,9 @@ public static class MeetingsEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.NoContent(await mediator.Send(new DeleteMeeting(id, ifMatch), ct))
                     : HttpResults.InvalidIfMatch())
-            .WithName("DeleteMeeting")
+            .WithName("Meetings_Delete")
+            .WithSummary("Delete a meeting")
+            .WithDescription("Deletes the meeting; If-Match makes it conditional (412 when stale).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 

@@ -15,16 +15,22 @@ public static class MembersEndpoints
     {
         var group = app.MapGroup("/api/v1/members").WithTags("Members").RequireAuthorization().RequireOrg().WithCrmProblems();
         group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListMembers(), ct)))
-            .WithName("ListMembers")
+            .WithName("Members_List")
+            .WithSummary("List members")
+            .WithDescription("Returns the organization's members and their roles.")
             .Produces<MemberList>();
         group.MapPatch("/{userId:guid}",
             async (Guid userId, [FromBody] ChangeMemberRoleFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ChangeMemberRole(userId, body), ct)))
-            .WithName("ChangeMemberRole")
+            .WithName("Members_ChangeRole")
+            .WithSummary("Change a member's role")
+            .WithDescription("Changes the role of a member of the organization.")
             .Produces<MemberDto>();
         group.MapDelete("/{userId:guid}", async (Guid userId, IMediator mediator, CancellationToken ct) =>
             HttpResults.NoContent(await mediator.Send(new RemoveMember(userId), ct)))
-            .WithName("RemoveMember")
+            .WithName("Members_Remove")
+            .WithSummary("Remove a member")
+            .WithDescription("Removes a member from the organization.")
             .Produces(StatusCodes.Status204NoContent);
         return app;
     }

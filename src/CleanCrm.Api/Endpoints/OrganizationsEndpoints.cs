@@ -27,7 +27,10 @@ public static class OrganizationsEndpoints
         app.MapPost("/api/v1/signup", async ([FromBody] SignUpFields body, IMediator mediator, CancellationToken ct) =>
                 Accepted(await mediator.Send(new SignUp(body), ct)))
             .WithTags("Organizations")
-            .WithName("SignUp")
+            .WithName("Organizations_SignUp")
+            .WithSummary("Sign up")
+            .WithDescription("Creates a user account and its first organization; answers 202 while the organization's database is "
+                + "provisioned (follow its provisioning status).")
             .AllowAnonymous()
             .Produces<OrganizationAccepted>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
@@ -38,13 +41,18 @@ public static class OrganizationsEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         orgs.MapPost("/", async ([FromBody] CreateOrganizationFields body, IMediator mediator, CancellationToken ct) =>
                 Accepted(await mediator.Send(new CreateOrganization(body), ct)))
-            .WithName("CreateOrganization")
+            .WithName("Organizations_Create")
+            .WithSummary("Create an organization")
+            .WithDescription("Creates another organization for the signed-in user; answers 202 while its database is provisioned.")
             .Produces<OrganizationAccepted>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
         orgs.MapGet("/{slug}/provisioning", async (string slug, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new GetProvisioningStatus(slug), ct)))
-            .WithName("GetProvisioningStatus")
+            .WithName("Organizations_GetStatus")
+            .WithSummary("Get an organization's provisioning status")
+            .WithDescription("Returns the provisioning state and steps of an organization by slug; poll it until the organization is "
+                + "active.")
             .Produces<ProvisioningStatusDto>();
 
         var admin = app.MapGroup("/api/v1/admin/organizations").WithTags("Administration").RequireAuthorization()
@@ -54,22 +62,30 @@ public static class OrganizationsEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict);
         admin.MapPost("/{id:guid}/suspend", async (Guid id, IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new SuspendOrganization(id), ct)))
-            .WithName("SuspendOrganization")
+            .WithName("Admin_SuspendOrganization")
+            .WithSummary("Suspend an organization")
+            .WithDescription("Platform admin: suspends an organization (its org-scoped endpoints answer 403 except billing).")
             .Produces<AdminOrganizationDto>();
         admin.MapPost("/{id:guid}/resume", async (Guid id, IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new ResumeOrganization(id), ct)))
-            .WithName("ResumeOrganization")
+            .WithName("Admin_ResumeOrganization")
+            .WithSummary("Resume an organization")
+            .WithDescription("Platform admin: resumes a suspended organization.")
             .Produces<AdminOrganizationDto>();
         admin.MapPost("/{id:guid}/retry-provisioning", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new RetryProvisioning(id), ct)))
-            .WithName("RetryProvisioning")
+            .WithName("Admin_RetryProvisioning")
+            .WithSummary("Retry provisioning")
+            .WithDescription("Platform admin: retries the failed provisioning of an organization.")
             .Produces<AdminOrganizationDto>();
         admin.MapDelete("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
             {
                 var result = await mediator.Send(new DeleteOrganization(id), ct);
                 return result.IsSuccess ? TypedResults.Accepted((string?)null, result.Value) : Problems.Result(result.Error!);
             })
-            .WithName("DeleteOrganization")
+            .WithName("Admin_DeleteOrganization")
+            .WithSummary("Delete an organization")
+            .WithDescription("Platform admin: starts deleting an organization and its database (202).")
             .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
         admin.MapPost("/{id:guid}/move",
             async (Guid id, [FromBody] MoveOrganizationFields body, IMediator mediator, CancellationToken ct) =>
@@ -79,7 +95,9 @@ public static class OrganizationsEndpoints
                     ? TypedResults.Accepted($"/api/v1/admin/organizations/{id}", result.Value)
                     : Problems.Result(result.Error!);
             })
-            .WithName("MoveOrganization")
+            .WithName("Admin_MoveOrganization")
+            .WithSummary("Move an organization")
+            .WithDescription("Platform admin: starts moving an organization's database to another server (202).")
             .ProducesValidationProblem()
             .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
         var migrations = app.MapGroup("/api/v1/admin/migrations").WithTags("Administration").RequireAuthorization()
@@ -92,12 +110,16 @@ public static class OrganizationsEndpoints
                     ? TypedResults.Accepted($"/api/v1/admin/migrations/{result.Value.JobId}", result.Value)
                     : Problems.Result(result.Error!);
             })
-            .WithName("StartFleetMigration")
+            .WithName("Admin_StartFleetMigration")
+            .WithSummary("Start a fleet migration")
+            .WithDescription("Platform admin: starts migrating every organization database to the current schema (202).")
             .Produces<FleetMigrationStatusDto>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem();
         migrations.MapGet("/{jobId}", async (string jobId, IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new GetFleetMigration(jobId), ct)))
-            .WithName("GetFleetMigration")
+            .WithName("Admin_GetFleetMigration")
+            .WithSummary("Get a fleet migration")
+            .WithDescription("Platform admin: returns the progress of a fleet migration job.")
             .Produces<FleetMigrationStatusDto>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;

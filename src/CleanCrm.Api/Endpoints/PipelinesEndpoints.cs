@@ -14,11 +14,15 @@ public static class PipelinesEndpoints
     {
         var group = app.MapGroup("/api/v1/pipelines").WithTags("Pipelines").RequireAuthorization().RequireOrg().WithCrmProblems();
         group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new ListPipelines(), ct)))
-            .WithName("ListPipelines")
+            .WithName("Pipelines_List")
+            .WithSummary("List pipelines")
+            .WithDescription("Returns one page of the organization's deal pipelines with their stages.")
             .Produces<Page<PipelineDto>>();
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new GetPipeline(id), ct)))
-            .WithName("GetPipeline")
+            .WithName("Pipelines_Get")
+            .WithSummary("Get a pipeline")
+            .WithDescription("Returns one pipeline with its stages.")
             .Produces<PipelineDto>();
         return app;
     }

@@ -21,17 +21,24 @@ public static class TagsEndpoints
 
         group.MapGet("/", async ([AsParameters] ListTagsParameters p, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListTags(p.Limit, p.Cursor, p.Sort, p.Q), ct)))
-            .WithName("ListTags")
+            .WithName("Tags_List")
+            .WithSummary("List tags")
+            .WithDescription("Returns one page of the organization's tags ({items,nextCursor}); pass nextCursor back as cursor for the "
+                + "next page.")
             .Produces<Page<TagDto>>();
 
         group.MapPost("/", async ([FromBody] TagFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Created(await mediator.Send(new CreateTag(body), ct), x => $"/api/v1/tags/{x.Id}", x => x.Version))
-            .WithName("CreateTag")
+            .WithName("Tags_Create")
+            .WithSummary("Create a tag")
+            .WithDescription("Creates a tag and answers 201 with it, its Location and its ETag.")
             .Produces<TagDto>(StatusCodes.Status201Created);
 
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.OkWithETag(await mediator.Send(new GetTag(id), ct), x => x.Version))
-            .WithName("GetTag")
+            .WithName("Tags_Get")
+            .WithSummary("Get a tag")
+            .WithDescription("Returns one tag with its ETag (send it back as If-Match to update or delete).")
             .Produces<TagDto>();
 
         group.MapPatch("/{id:guid}",
@@ -39,7 +46,9 @@ public static class TagsEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateTag(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())
-            .WithName("UpdateTag")
+            .WithName("Tags_Update")
+            .WithSummary("Update a tag")
+            .WithDescription("Applies a JSON merge patch (RFC 7396) to the tag; If-Match makes it conditional (412 when stale).")
             .Accepts<TagFields>("application/merge-patch+json", "application/json")
             .Produces<TagDto>()
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
@@ -48,7 +57,9 @@ public static class TagsEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.NoContent(await mediator.Send(new DeleteTag(id, ifMatch), ct))
                     : HttpResults.InvalidIfMatch())
-            .WithName("DeleteTag")
+            .WithName("Tags_Delete")
+            .WithSummary("Delete a tag")
+            .WithDescription("Deletes the tag; If-Match makes it conditional (412 when stale).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 

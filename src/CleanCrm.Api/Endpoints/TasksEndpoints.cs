@@ -22,17 +22,24 @@ public static class TasksEndpoints
         group.MapGet("/", async ([AsParameters] ListTasksParameters p, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new ListTasks(p.Limit, p.Cursor, p.Sort, p.Q, p.Status, p.Priority, p.AssigneeId,
                     p.CompanyId, p.ContactId, p.DealId, p.DueAfter, p.DueBefore), ct)))
-            .WithName("ListTasks")
+            .WithName("Tasks_List")
+            .WithSummary("List tasks")
+            .WithDescription("Returns one page of the organization's tasks ({items,nextCursor}); pass nextCursor back as cursor for the "
+                + "next page.")
             .Produces<Page<TaskDto>>();
 
         group.MapPost("/", async ([FromBody] TaskFields body, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Created(await mediator.Send(new CreateTask(body), ct), x => $"/api/v1/tasks/{x.Id}", x => x.Version))
-            .WithName("CreateTask")
+            .WithName("Tasks_Create")
+            .WithSummary("Create a task")
+            .WithDescription("Creates a task and answers 201 with it, its Location and its ETag.")
             .Produces<TaskDto>(StatusCodes.Status201Created);
 
         group.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.OkWithETag(await mediator.Send(new GetTask(id), ct), x => x.Version))
-            .WithName("GetTask")
+            .WithName("Tasks_Get")
+            .WithSummary("Get a task")
+            .WithDescription("Returns one task with its ETag (send it back as If-Match to update or delete).")
             .Produces<TaskDto>();
 
         group.MapPatch("/{id:guid}",
@@ -40,7 +47,9 @@ public static class TasksEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.OkWithETag(await mediator.Send(new UpdateTask(id, patch, ifMatch), ct), x => x.Version)
                     : HttpResults.InvalidIfMatch())
-            .WithName("UpdateTask")
+            .WithName("Tasks_Update")
+            .WithSummary("Update a task")
+            .WithDescription("Applies a JSON merge patch (RFC 7396) to the task; If-Match makes it conditional (412 when stale).")
             .Accepts<TaskFields>("application/merge-patch+json", "application/json")
             .Produces<TaskDto>()
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
@@ -49,7 +58,9 @@ public static class TasksEndpoints
                 HttpResults.TryReadIfMatch(request, out var ifMatch)
                     ? HttpResults.NoContent(await mediator.Send(new DeleteTask(id, ifMatch), ct))
                     : HttpResults.InvalidIfMatch())
-            .WithName("DeleteTask")
+            .WithName("Tasks_Delete")
+            .WithSummary("Delete a task")
+            .WithDescription("Deletes the task; If-Match makes it conditional (412 when stale).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 

@@ -51,8 +51,8 @@ public sealed class FoundationTests(SharedPlatform platform) : IDisposable
             .SelectMany(path => path.Value.EnumerateObject().Select(op => (Path: path.Name, Method: op.Name, Op: op.Value)))
             .ToList();
         var ids = operations.Select(o => o.Op.GetProperty("operationId").GetString()).ToList();
-        ids.ShouldContain("ListCompanies");
-        ids.ShouldContain("UpdateContact");
+        ids.ShouldContain("Companies_List");
+        ids.ShouldContain("Contacts_Update");
         ids.Distinct().Count().ShouldBe(ids.Count);
         foreach (
             var (path, method, op) in operations.Where(o => o.Method == "get" && o.Path.StartsWith("/api/v1", StringComparison.Ordinal)))
