@@ -129,7 +129,8 @@ describe("problem details", () => {
   test("a 402 plan_limit_reached names the limit in errors", async () => {
     handle = (_request, res) =>
       sendProblem(res, 402, "plan_limit_reached", "The free plan includes 1 seat.", { errors: { seats: ["1 of 1 used; upgrade to add seats."] } });
-    const error = await rejection(client().companies.create({ name: "Acme" }));
+    const error = await rejection(client().invitations.create({ email: "second@example.com", role: "member" }));
+    assert.equal(only(api.requests).path, "/api/v1/invitations");
     assert.equal(error.status, 402);
     assert.equal(error.code, "plan_limit_reached");
     assert.deepEqual(error.errors, { seats: ["1 of 1 used; upgrade to add seats."] });
@@ -309,7 +310,8 @@ describe("ETags", () => {
     const updated = await crm.with({ ifMatch: ifMatch(read) }).companies.update(companyId, { name: "Acme Corp" });
     assert.equal(etagOf(updated), '"4"');
     assert.equal(updated.result.name, "Acme Corp");
-    const stale = await rejection(crm.with({ ifMatch: ifMatch(read) }).companies.update(companyId, { name: "Again" }));
+    // The document lists If-Match as a parameter of the update too: the same ETag can go there.
+    const stale = await rejection(crm.companies.update(companyId, { name: "Again" }, undefined, ifMatch(read)));
     assert.equal(stale.code, "precondition_failed");
     assert.deepEqual(api.requests.map((r) => [r.method, r.headers["if-match"]]), [
       ["GET", undefined],
