@@ -100,6 +100,24 @@ describe("authentication and organization", () => {
   });
 });
 
+describe("uploads", () => {
+  test("the CSV import goes out as multipart/form-data with the file, the token and X-Org", async () => {
+    handle = (_request, res) =>
+      sendJson(res, 202, { importId: companyId }, { Location: `/api/v1/imports/${companyId}` });
+    const csv = new Blob(["email,firstName\nada@example.com,Ada\n"], { type: "text/csv" });
+    const accepted = await client().imports.startContactImport(undefined, undefined, { data: csv, fileName: "contacts.csv" });
+    assert.equal(accepted.status, 202);
+    assert.equal(accepted.result.importId, companyId);
+    assert.equal(accepted.headers["location"], `/api/v1/imports/${companyId}`);
+    const request = only(api.requests);
+    assert.equal(request.path, "/api/v1/imports/contacts");
+    assert.match(request.headers["content-type"] ?? "", /^multipart\/form-data; boundary=/);
+    assert.match(request.body, /name="file"; filename="contacts.csv"\r\nContent-Type: text\/csv\r\n\r\nemail,firstName\nada@example.com,Ada\n/);
+    assert.equal(request.headers.authorization, "Bearer token-1");
+    assert.equal(request.headers["x-org"], "acme");
+  });
+});
+
 describe("problem details", () => {
   test("a 400 with field errors becomes a ProblemError with every field", async () => {
     handle = (_request, res) =>
