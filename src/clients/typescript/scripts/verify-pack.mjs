@@ -46,7 +46,7 @@ try {
       "    const first = await client.companies.get(\"0193a5b2-7c1e-7d3a-9f00-000000000001\");",
       "    const company: CompanyDto = first.result;",
       "    result.push(company.name);",
-      "    for await (const c of iterate((cursor) => client.companies.list({ cursor }))) result.push(c.name);",
+      "    for await (const c of iterate((cursor) => client.companies.list(undefined, 100, cursor))) result.push(c.name);",
       "  } catch (error) {",
       "    if (error instanceof ProblemError && error.code === \"not_found\") return [];",
       "    throw error;",

@@ -100,6 +100,24 @@ describe("authentication and organization", () => {
   });
 });
 
+describe("uploads", () => {
+  test("the CSV import goes out as multipart/form-data with the file, the token and X-Org", async () => {
+    handle = (_request, res) =>
+      sendJson(res, 202, { importId: companyId }, { Location: `/api/v1/imports/${companyId}` });
+    const csv = new Blob(["email,firstName\nada@example.com,Ada\n"], { type: "text/csv" });
+    const accepted = await client().imports.startContactImport(undefined, undefined, { data: csv, fileName: "contacts.csv" });
+    assert.equal(accepted.status, 202);
+    assert.equal(accepted.result.importId, companyId);
+    assert.equal(accepted.headers["location"], `/api/v1/imports/${companyId}`);
+    const request = only(api.requests);
+    assert.equal(request.path, "/api/v1/imports/contacts");
+    assert.match(request.headers["content-type"] ?? "", /^multipart\/form-data; boundary=/);
+    assert.match(request.body, /name="file"; filename="contacts.csv"\r\nContent-Type: text\/csv\r\n\r\nemail,firstName\nada@example.com,Ada\n/);
+    assert.equal(request.headers.authorization, "Bearer token-1");
+    assert.equal(request.headers["x-org"], "acme");
+  });
+});
+
 describe("problem details", () => {
   test("a 400 with field errors becomes a ProblemError with every field", async () => {
     handle = (_request, res) =>
@@ -129,7 +147,8 @@ describe("problem details", () => {
   test("a 402 plan_limit_reached names the limit in errors", async () => {
     handle = (_request, res) =>
       sendProblem(res, 402, "plan_limit_reached", "The free plan includes 1 seat.", { errors: { seats: ["1 of 1 used; upgrade to add seats."] } });
-    const error = await rejection(client().companies.create({ name: "Acme" }));
+    const error = await rejection(client().invitations.create({ email: "second@example.com", role: "member" }));
+    assert.equal(only(api.requests).path, "/api/v1/invitations");
     assert.equal(error.status, 402);
     assert.equal(error.code, "plan_limit_reached");
     assert.deepEqual(error.errors, { seats: ["1 of 1 used; upgrade to add seats."] });
@@ -309,7 +328,8 @@ describe("ETags", () => {
     const updated = await crm.with({ ifMatch: ifMatch(read) }).companies.update(companyId, { name: "Acme Corp" });
     assert.equal(etagOf(updated), '"4"');
     assert.equal(updated.result.name, "Acme Corp");
-    const stale = await rejection(crm.with({ ifMatch: ifMatch(read) }).companies.update(companyId, { name: "Again" }));
+    // The document lists If-Match as a parameter of the update too: the same ETag can go there.
+    const stale = await rejection(crm.companies.update(companyId, { name: "Again" }, undefined, ifMatch(read)));
     assert.equal(stale.code, "precondition_failed");
     assert.deepEqual(api.requests.map((r) => [r.method, r.headers["if-match"]]), [
       ["GET", undefined],
