@@ -2,7 +2,7 @@
 // the CSV contact import.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etagOf, iterate } from '@cleancrm/client';
+import { etagOf, ifMatch, iterate } from '@cleancrm/client';
 import { delay, signUpOrganization, type TestOrganization } from '../support/organizations.ts';
 import { expectProblem, headerOf } from '../support/problems.ts';
 
@@ -85,12 +85,13 @@ describe('contacts', () => {
     const first = created[0]!;
     const read = await api.contacts.get(first.result.id);
     assert.equal(read.result.companyId, company.id);
-    const patched = await api.with({ ifMatch: etagOf(read) }).contacts.update(first.result.id, { jobTitle: 'Engineer' });
+    // The generated If-Match parameter (the companies and deals use client.with({ ifMatch }) instead).
+    const patched = await api.contacts.update(first.result.id, { jobTitle: 'Engineer' }, undefined, ifMatch(read));
     assert.equal(patched.result.jobTitle, 'Engineer');
-    await expectProblem(api.with({ ifMatch: etagOf(read) }).contacts.update(first.result.id, { jobTitle: 'Manager' }), 412,
+    await expectProblem(api.contacts.update(first.result.id, { jobTitle: 'Manager' }, undefined, ifMatch(read)), 412,
       'precondition_failed');
 
-    assert.equal((await api.with({ ifMatch: etagOf(patched) }).contacts.delete(first.result.id)).status, 204);
+    assert.equal((await api.contacts.delete(first.result.id, undefined, ifMatch(patched))).status, 204);
     await expectProblem(api.contacts.get(first.result.id), 404, 'not_found');
   });
 
