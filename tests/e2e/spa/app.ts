@@ -1,7 +1,7 @@
 // A tiny SPA as a customer's team would write it: oidc-client-ts signs in against cleancrm-spa (authorization code +
 // PKCE through the API's sign-in page) and the generated client (@cleancrm/client) calls the API from another origin.
 import { UserManager, WebStorageStateStore } from 'oidc-client-ts';
-import { createCleanCrmClient, etagOf, ProblemError, iterate, type RetryEvent } from '@cleancrm/client';
+import { createCleanCrmClient, etagOf, ifMatch, ProblemError, iterate, type RetryEvent } from '@cleancrm/client';
 import type { SpaReport } from './report.ts';
 
 interface SpaConfig {
@@ -79,6 +79,11 @@ async function main(): Promise<void> {
     await api.contacts.create(person);
   }
 
+  const patched = await api.contacts.update(created.result.id, { jobTitle: 'Analyst' }, undefined, ifMatch(created));
+  const stale = await api.contacts.update(created.result.id, { jobTitle: 'Countess' }, undefined, ifMatch(created)).then(
+    () => null,
+    (error: unknown) => (error instanceof ProblemError ? error : null));
+
   const firstPage = await api.contacts.list(undefined, 2);
   const rows = element('contacts').querySelector('tbody');
   if (!rows) {
@@ -123,6 +128,7 @@ async function main(): Promise<void> {
     email: me.result.email,
     org,
     created: { id: created.result.id, etag: etagOf(created) ?? null, location: header(created.headers, 'Location') },
+    patched: { etag: etagOf(patched) ?? null, staleStatus: stale?.status ?? null, staleCode: stale?.code ?? null },
     rateLimit: {
       limit: header(firstPage.headers, 'RateLimit-Limit'),
       remaining: header(firstPage.headers, 'RateLimit-Remaining'),

@@ -4,6 +4,8 @@ export interface SpaReport {
   org: string;
   /** The first contact the page created: its ETag and Location were readable across origins. */
   created: { id: string; etag: string | null; location: string | null };
+  /** A merge patch sent with If-Match (an allowed request header): its new ETag, and the typed 412 of a stale one. */
+  patched: { etag: string | null; staleStatus: number | null; staleCode: string | null };
   /** RateLimit-* of a list response, as the page could read them. */
   rateLimit: { limit: string | null; remaining: string | null; reset: string | null };
   /** The contacts the page listed (walking every page) and rendered. */

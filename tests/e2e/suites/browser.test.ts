@@ -65,12 +65,16 @@ describe('an SPA on another origin', () => {
     }
   });
 
-  test('reads the exposed headers (ETag, Location, RateLimit-*, Retry-After) across origins', async () => {
+  test('sends If-Match and reads the exposed headers (ETag, Location, RateLimit-*, Retry-After) across origins', async () => {
     const report = JSON.parse((await page.textContent('#report')) ?? '{}') as SpaReport;
     assert.equal(report.org, owner.slug);
     assert.equal(report.email, owner.email);
     assert.match(report.created.etag ?? '', /^"\d+"$/);
     assert.equal(report.created.location, `/api/v1/contacts/${report.created.id}`);
+    assert.match(report.patched.etag ?? '', /^"\d+"$/);
+    assert.notEqual(report.patched.etag, report.created.etag);
+    assert.equal(report.patched.staleStatus, 412, 'a stale If-Match sent from the page');
+    assert.equal(report.patched.staleCode, 'precondition_failed');
     assert.equal(report.rateLimit.limit, '100', 'the free plan allows 100 requests per 10 s');
     assert.match(report.rateLimit.remaining ?? '', /^\d+$/);
     assert.match(report.rateLimit.reset ?? '', /^\d+$/);
