@@ -40,7 +40,7 @@ export class ProblemError extends Error {
     const title = stringOr(body.title, undefined) ?? `HTTP ${status}`;
     const detail = stringOr(body.detail, undefined);
     super(`${status} ${code}: ${detail ?? title}`);
-    this.status = typeof body.status === "number" ? body.status : status;
+    this.status = status;
     this.type = stringOr(body.type, undefined) ?? "about:blank";
     this.code = code;
     this.title = title;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
@@ -101,7 +101,10 @@ function baseline(): JsonObject {
         MoveDealRequest: {
           type: "object",
           required: ["stageId"],
-          properties: { stageId: { type: "string", format: "uuid" }, status: { $ref: "#/components/schemas/DealStatus" } },
+          properties: {
+            stageId: { type: "string", format: "uuid" },
+            status: { type: "string", nullable: true, oneOf: [{ $ref: "#/components/schemas/DealStatus" }] },
+          },
         },
       },
     },
@@ -305,5 +308,46 @@ describe("breaking-change check command", () => {
     const result = run("--current", current, "--snapshot", missing);
     assert.equal(result.status, 2);
     assert.match(result.stderr, /v1\.snapshot\.json is missing\. .*create it from the current document with `npm run snapshot`/);
+  });
+});
+
+describe("breaking-change check on the committed document", () => {
+  const committed = JSON.parse(readFileSync(join(packageDir, "openapi/v1.json"), "utf8")) as JsonObject;
+  const escape = (segment: string) => segment.replace(/~/g, "~0").replace(/\//g, "~1");
+
+  /** Where the committed document has the operation, and the component its 200 response refers to. */
+  function find(operationId: string): { path: string; method: string; responseSchema: string } {
+    for (const [path, item] of Object.entries(at(committed, "paths"))) {
+      for (const [method, operation] of Object.entries(at(item))) {
+        if (at(operation).operationId !== operationId) continue;
+        const ref = at(operation, "responses", "200", "content", "application/json", "schema").$ref;
+        assert.equal(typeof ref, "string", `${operationId}: 200 has no $ref schema`);
+        return { path, method, responseSchema: String(ref).replace("#/components/schemas/", "") };
+      }
+    }
+    throw new Error(`the committed document has no ${operationId}`);
+  }
+
+  test("has no breaking changes against itself", () => {
+    assert.deepEqual(compareDocuments(committed, structuredClone(committed)), []);
+  });
+
+  test("a deliberately broken copy is caught, naming each change", () => {
+    const get = find("Companies_Get");
+    const broken = structuredClone(committed);
+    delete at(broken, "paths", get.path)[get.method];
+    delete at(broken, "components", "schemas", get.responseSchema, "properties").name;
+    const found = compareDocuments(committed, broken).map((f) => f.message);
+    assert.ok(
+      found.includes(`removed operation: GET ${get.path} at #/paths/${escape(get.path)}/get (Companies_Get)`),
+      found.join("\n"),
+    );
+    assert.ok(
+      found.some((m) =>
+        m.startsWith(`removed response field: 201 response field "name" of ${get.responseSchema} at ` +
+          `#/components/schemas/${get.responseSchema}/properties/name (Companies_Create`),
+      ),
+      found.join("\n"),
+    );
   });
 });

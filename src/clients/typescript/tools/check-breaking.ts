@@ -81,7 +81,8 @@ class Doc {
         const members = object[k];
         return Array.isArray(members) && members.length === 1;
       });
-      const hasOwnShape = object.type !== undefined || object.properties !== undefined || object.items !== undefined;
+      // NSwag writes a nullable enum reference as { type, nullable, oneOf: [{ $ref }] }: unwrap it all the same.
+      const hasOwnShape = object.properties !== undefined || object.items !== undefined;
       if (wrapper && !hasOwnShape) {
         where = `${where}/${wrapper}/0`;
         current = (object[wrapper] as Json[])[0];
