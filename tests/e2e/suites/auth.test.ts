@@ -86,6 +86,14 @@ describe('sign-up and sign-in', () => {
       }
     });
 
+  test('X-Org names the organization by slug or id; without it an org-scoped call is the typed 400', async () => {
+    const token = org.tokens.accessToken;
+    assert.equal((await clientFor(token, org.organizationId).pipelines.list()).status, 200);
+    assert.equal((await clientFor(token, org.slug).pipelines.list()).status, 200);
+    await expectProblem(clientFor(token).pipelines.list(), 400, 'org_required');
+    await expectProblem(clientFor(token, 'no-such-org-e2e').pipelines.list(), 404, 'not_found');
+  });
+
   test('without a token the API answers the typed 401', async () => {
     await expectProblem(anonymousClient().me.get(), 401, 'unauthorized');
   });
