@@ -67,7 +67,13 @@ public sealed class DocumentConventions(Uri? issuer) : IDocumentProcessor
                 + "(S256 code_challenge required); org-bound API clients use client credentials with their client id and secret.",
             Flows = new OpenApiOAuthFlows
             {
-                AuthorizationCode = new OpenApiOAuthFlow { AuthorizationUrl = authorize, TokenUrl = token, RefreshUrl = token, Scopes = scopes },
+                AuthorizationCode = new OpenApiOAuthFlow
+                {
+                    AuthorizationUrl = authorize,
+                    TokenUrl = token,
+                    RefreshUrl = token,
+                    Scopes = scopes,
+                },
                 ClientCredentials = new OpenApiOAuthFlow
                 {
                     TokenUrl = token,

@@ -37,6 +37,15 @@ public sealed class OperationConventions : IOperationProcessor
         ["503"] = "Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.",
     };
 
+    /// <summary>The list parameters every paged list shares (docs/API.md, "Lists").</summary>
+    private static readonly Dictionary<string, string> ListParameters = new()
+    {
+        ["limit"] = "Page size, 1 to 200 (default 50).",
+        ["cursor"] = "The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.",
+        ["sort"] = "A field of the resource, prefixed with - for descending (e.g. -createdAt).",
+        ["q"] = "Search text, at most 200 characters.",
+    };
+
     public bool Process(OperationProcessorContext context)
     {
         var operation = context.OperationDescription.Operation;
@@ -54,6 +63,7 @@ public sealed class OperationConventions : IOperationProcessor
         {
             // Query binding is case-insensitive; the contract (docs/API.md) spells the names in camelCase.
             parameter.Name = JsonNamingPolicyCamel(parameter.Name);
+            parameter.Description ??= ListParameters.GetValueOrDefault(parameter.Name);
         }
 
         if (orgScoped)
@@ -99,7 +109,8 @@ public sealed class OperationConventions : IOperationProcessor
             statuses.Add("429");
         }
 
-        var problem = context.SchemaGenerator.GenerateWithReference<JsonSchema>(typeof(ApiProblem).ToContextualType(), context.SchemaResolver);
+        var problem =
+            context.SchemaGenerator.GenerateWithReference<JsonSchema>(typeof(ApiProblem).ToContextualType(), context.SchemaResolver);
         foreach (var status in statuses)
         {
             var response = operation.Responses.TryGetValue(status, out var existing) ? existing : new OpenApiResponse();
@@ -160,7 +171,8 @@ public sealed class OperationConventions : IOperationProcessor
     /// <summary>Request bodies declared with Accepts: the declared media types, multipart as a form with one CSV file.</summary>
     private static void DescribeRequestBody(OperationProcessorContext context, OpenApiOperation operation, IList<object> metadata)
     {
-        if (operation.RequestBody is not { } body || metadata.OfType<IAcceptsMetadata>().LastOrDefault() is not { RequestType: { } type } accepts
+        if (operation.RequestBody is not { } body
+            || metadata.OfType<IAcceptsMetadata>().LastOrDefault() is not { RequestType: { } type } accepts
             || accepts.ContentTypes.Count == 0)
         {
             return;
