@@ -901,10 +901,10 @@ export interface ICompaniesClient {
     /**
      * List companies
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param ownerId (optional) 
      * @param domain (optional) 
      * @param industry (optional) 
@@ -958,10 +958,10 @@ export class CompaniesClient implements ICompaniesClient {
     /**
      * List companies
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param ownerId (optional) 
      * @param domain (optional) 
      * @param industry (optional) 
@@ -1452,10 +1452,10 @@ export interface IContactsClient {
     /**
      * List contacts
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param ownerId (optional) 
      * @param companyId (optional) 
      * @param email (optional) 
@@ -1510,10 +1510,10 @@ export class ContactsClient implements IContactsClient {
     /**
      * List contacts
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param ownerId (optional) 
      * @param companyId (optional) 
      * @param email (optional) 
@@ -2079,8 +2079,8 @@ export interface IAdminClient {
 
     /**
      * Get an organization's backup accesses
-     * @param limit (optional) 
-     * @param cursor (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
      * @return OK.
      */
     getOrganizationBackupAccessLog(id: string, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<BackupAccessLogPage>>;
@@ -2095,8 +2095,8 @@ export interface IAdminClient {
      * List all backups
      * @param orgId (optional) 
      * @param status (optional) 
-     * @param limit (optional) 
-     * @param cursor (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
      * @return OK.
      */
     listBackups(orgId?: string | null | undefined, status?: string | null | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfAdminBackupDto>>;
@@ -3032,8 +3032,8 @@ export class AdminClient implements IAdminClient {
 
     /**
      * Get an organization's backup accesses
-     * @param limit (optional) 
-     * @param cursor (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
      * @return OK.
      */
     getOrganizationBackupAccessLog(id: string, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<BackupAccessLogPage>> {
@@ -3161,8 +3161,8 @@ export class AdminClient implements IAdminClient {
      * List all backups
      * @param orgId (optional) 
      * @param status (optional) 
-     * @param limit (optional) 
-     * @param cursor (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
      * @return OK.
      */
     listBackups(orgId?: string | null | undefined, status?: string | null | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfAdminBackupDto>> {
@@ -4984,8 +4984,8 @@ export interface IBackupsClient {
     /**
      * List backups
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
      * @return OK.
      */
     list(x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfBackupDto>>;
@@ -5007,8 +5007,8 @@ export interface IBackupsClient {
     /**
      * List backup accesses
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
      * @return OK.
      */
     listAccessLog(x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<BackupAccessLogPage>>;
@@ -5027,8 +5027,8 @@ export class BackupsClient implements IBackupsClient {
     /**
      * List backups
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
      * @return OK.
      */
     list(x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfBackupDto>> {
@@ -5290,8 +5290,8 @@ export class BackupsClient implements IBackupsClient {
     /**
      * List backup accesses
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
      * @return OK.
      */
     listAccessLog(x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<BackupAccessLogPage>> {
@@ -5381,10 +5381,10 @@ export interface IDealsClient {
     /**
      * List deals
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param pipelineId (optional) 
      * @param stageId (optional) 
      * @param status (optional) 
@@ -5474,10 +5474,10 @@ export class DealsClient implements IDealsClient {
     /**
      * List deals
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param pipelineId (optional) 
      * @param stageId (optional) 
      * @param status (optional) 
@@ -6369,10 +6369,10 @@ export interface IActivitiesClient {
     /**
      * List activities
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param type (optional) 
      * @param source (optional) 
      * @param actorId (optional) 
@@ -6429,10 +6429,10 @@ export class ActivitiesClient implements IActivitiesClient {
     /**
      * List activities
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param type (optional) 
      * @param source (optional) 
      * @param actorId (optional) 
@@ -6932,10 +6932,10 @@ export interface ITasksClient {
     /**
      * List tasks
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param status (optional) 
      * @param priority (optional) 
      * @param assigneeId (optional) 
@@ -6992,10 +6992,10 @@ export class TasksClient implements ITasksClient {
     /**
      * List tasks
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param status (optional) 
      * @param priority (optional) 
      * @param assigneeId (optional) 
@@ -7495,10 +7495,10 @@ export interface INotesClient {
     /**
      * List notes
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param pinned (optional) 
      * @param companyId (optional) 
      * @param contactId (optional) 
@@ -7553,10 +7553,10 @@ export class NotesClient implements INotesClient {
     /**
      * List notes
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param pinned (optional) 
      * @param companyId (optional) 
      * @param contactId (optional) 
@@ -8050,10 +8050,10 @@ export interface IMeetingsClient {
     /**
      * List meetings
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param companyId (optional) 
      * @param dealId (optional) 
      * @param contactId (optional) 
@@ -8107,10 +8107,10 @@ export class MeetingsClient implements IMeetingsClient {
     /**
      * List meetings
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param companyId (optional) 
      * @param dealId (optional) 
      * @param contactId (optional) 
@@ -8601,10 +8601,10 @@ export interface ICalendarEventsClient {
     /**
      * List calendar events
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param ownerId (optional) 
      * @param meetingId (optional) 
      * @param companyId (optional) 
@@ -8660,10 +8660,10 @@ export class CalendarEventsClient implements ICalendarEventsClient {
     /**
      * List calendar events
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @param ownerId (optional) 
      * @param meetingId (optional) 
      * @param companyId (optional) 
@@ -9160,10 +9160,10 @@ export interface ITagsClient {
     /**
      * List tags
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @return OK.
      */
     list(x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, sort?: string | null | undefined, q?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfTagDto>>;
@@ -9212,10 +9212,10 @@ export class TagsClient implements ITagsClient {
     /**
      * List tags
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
-     * @param q (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
      * @return OK.
      */
     list(x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, sort?: string | null | undefined, q?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfTagDto>> {
@@ -9691,9 +9691,9 @@ export interface IAuditLogClient {
     /**
      * List the audit log
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
      * @param entityType (optional) 
      * @param entityId (optional) 
      * @param actorId (optional) 
@@ -9719,9 +9719,9 @@ export class AuditLogClient implements IAuditLogClient {
     /**
      * List the audit log
      * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
-     * @param limit (optional) 
-     * @param cursor (optional) 
-     * @param sort (optional) 
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
      * @param entityType (optional) 
      * @param entityId (optional) 
      * @param actorId (optional) 
