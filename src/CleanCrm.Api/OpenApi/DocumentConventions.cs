@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using NJsonSchema;
 using NSwag;
 using NSwag.Generation.Processors;

@@ -179,7 +179,9 @@ public sealed class OperationConventions : IOperationProcessor
         }
 
         body.Content.Clear();
-        foreach (var mediaType in accepts.ContentTypes)
+
+        // Multipart first: generators (NSwag's TypeScript client) build the request from the first media type.
+        foreach (var mediaType in accepts.ContentTypes.OrderBy(t => t == "multipart/form-data" ? 0 : 1))
         {
             body.Content[mediaType] = new OpenApiMediaType
             {
