@@ -82,7 +82,33 @@ if [[ $build_ok == 1 ]]; then
     "$@" || test_rc=$?
 fi
 
-# Counts results per .trx file; zero files (no test projects yet, or a failed build) is 0/0.
+# The SPA's way in (docs/API.md, "The TypeScript client"): the OpenAPI lint, the drift and breaking-change checks,
+# the client's unit tests and the end-to-end suites against a real API + worker. Each writes its counts to
+# <name>.counts; one that dies before writing them counts as one failure. They run on a full run only: extra
+# arguments (a --filter) select .NET tests. CLEANCRM_SKIP_CLIENT=1 skips them.
+run_counted() {
+  local name=$1 counts="$results_dir/$1.counts"
+  shift
+  echo "=== $name: $*"
+  rm -f "$counts"
+  local rc=0
+  CLEANCRM_COUNTS_FILE="$counts" "$@" || rc=$?
+  if [[ $rc != 0 ]]; then
+    echo "$name failed (exit code $rc)"
+  fi
+  if [[ ! -s $counts ]]; then
+    echo "passed=0 failed=1 skipped=0" >"$counts"
+  fi
+  echo "=== $name: $(cat "$counts")"
+}
+
+if [[ $build_ok == 1 && $# == 0 && ${CLEANCRM_SKIP_CLIENT:-0} != 1 ]]; then
+  run_counted openapi-lint scripts/openapi-lint.sh
+  run_counted client scripts/client-checks.sh
+  run_counted e2e env CLEANCRM_E2E_NO_BUILD=1 scripts/e2e.sh
+fi
+
+# Counts results per .trx file and .counts file; zero files (a failed build) is 0/0.
 summary=$(python3 - "$results_dir" <<'PY'
 import glob
 import os
@@ -110,6 +136,12 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "**", "*.trx"), recursive
             skipped += 1
         else:
             failed += 1
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.counts"))):
+    with open(path, encoding="utf-8") as handle:
+        fields = dict(part.split("=", 1) for part in handle.read().split())
+    passed += int(fields.get("passed", 0))
+    failed += int(fields.get("failed", 0))
+    skipped += int(fields.get("skipped", 0))
 line = f"{passed} passed, {failed} failed"
 if skipped:
     line += f", {skipped} skipped"
