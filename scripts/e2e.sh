@@ -20,6 +20,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 # shellcheck source=scripts/pg.sh
 source "$repo/scripts/pg.sh"
+# shellcheck source=scripts/services.sh
+source "$repo/scripts/services.sh"
 
 api_port=${CLEANCRM_E2E_API_PORT:-5090}
 spa_port=${CLEANCRM_E2E_SPA_PORT:-5091}
@@ -42,27 +44,8 @@ pids=()
 # Each service runs in its own process group (setsid), so stopping it also stops the process `dotnet run` starts.
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 stop_all() {
-  local pid i alive
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do
-    kill -TERM -- "-$pid" 2>/dev/null || true
-  done
-  for ((i = 0; i < 20; i++)); do
-    alive=0
-    for pid in "${pids[@]}"; do
-      if kill -0 -- "-$pid" 2>/dev/null; then
-        alive=1
-      fi
-    done
-    if [[ $alive == 0 ]]; then
-      break
-    fi
-    sleep 0.5
-  done
-  for pid in "${pids[@]}"; do
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done
-  pids=()
+  stop_process_groups
   if [[ $cluster_started == 1 ]]; then
     pg_stop e2e || true
   fi

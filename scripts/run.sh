@@ -11,6 +11,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 # shellcheck source=scripts/pg.sh
 source "$repo/scripts/pg.sh"
+# shellcheck source=scripts/services.sh
+source "$repo/scripts/services.sh"
 
 api_port=${CLEANCRM_API_PORT:-5080}
 api_url="http://127.0.0.1:$api_port"
@@ -26,27 +28,8 @@ pids=()
 # the application process that `dotnet run` starts as its child.
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 stop_all() {
-  local pid i alive
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do
-    kill -TERM -- "-$pid" 2>/dev/null || true
-  done
-  for ((i = 0; i < 20; i++)); do
-    alive=0
-    for pid in "${pids[@]}"; do
-      if kill -0 -- "-$pid" 2>/dev/null; then
-        alive=1
-      fi
-    done
-    if [[ $alive == 0 ]]; then
-      break
-    fi
-    sleep 0.5
-  done
-  for pid in "${pids[@]}"; do
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done
-  pids=()
+  stop_process_groups
   if [[ $cluster_started == 1 ]]; then
     pg_stop main || true
   fi
