@@ -175,29 +175,8 @@ else
   api_pid=$!
   pids+=("$api_pid")
 
-  show_logs() {
-    echo "--- tail of $logs/e2e-worker.log" >&2
-    tail -n 40 "$logs/e2e-worker.log" >&2 || true
-    echo "--- tail of $logs/e2e-api.log" >&2
-    tail -n 40 "$logs/e2e-api.log" >&2 || true
-  }
-
-  echo "Waiting for $api_url/health/ready ..."
-  ready_timeout=${CLEANCRM_READY_TIMEOUT:-180}
-  deadline=$((SECONDS + ready_timeout))
-  until [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/health/ready" || true) == 200 ]]; do
-    for pid in "$worker_pid" "$api_pid"; do
-      if ! kill -0 "$pid" 2>/dev/null; then
-        show_logs
-        fail_setup "a service exited during startup"
-      fi
-    done
-    if ((SECONDS >= deadline)); then
-      show_logs
-      fail_setup "the API was not ready within $ready_timeout s"
-    fi
-    sleep 1
-  done
+  wait_until_ready "$api_url" "${CLEANCRM_READY_TIMEOUT:-180}" "$logs/e2e-worker.log" "$logs/e2e-api.log" \
+    -- "$worker_pid" "$api_pid" || fail_setup "the stack did not become ready"
 fi
 
 if [[ $serve_only == 1 ]]; then

@@ -94,24 +94,8 @@ show_logs() {
   tail -n 40 "$logs/api.log" >&2 || true
 }
 
-echo "Waiting for $api_url/health/ready ..."
-ready_timeout=${CLEANCRM_READY_TIMEOUT:-120}
-deadline=$((SECONDS + ready_timeout))
-until [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/health/ready" || true) == 200 ]]; do
-  for pid in "$worker_pid" "$api_pid"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "A service exited during startup." >&2
-      show_logs
-      exit 1
-    fi
-  done
-  if ((SECONDS >= deadline)); then
-    echo "The API was not ready within $ready_timeout s." >&2
-    show_logs
-    exit 1
-  fi
-  sleep 1
-done
+wait_until_ready "$api_url" "${CLEANCRM_READY_TIMEOUT:-120}" "$logs/worker.log" "$logs/api.log" -- "$worker_pid" "$api_pid" ||
+  exit 1
 
 cat <<EOF
 

@@ -25,3 +25,38 @@ stop_process_groups() {
   done
   pids=()
 }
+
+# Waits until <url>/health/ready answers 200. Fails (after printing why and the tail of each log) when one of the
+# given processes exits first or the timeout passes.
+# Usage: wait_until_ready <url> <timeout seconds> <log file>... -- <pid>...
+wait_until_ready() {
+  local url=$1 timeout=$2 logs_to_show=() watched=() pid log
+  shift 2
+  while [[ $# -gt 0 && $1 != -- ]]; do
+    logs_to_show+=("$1")
+    shift
+  done
+  shift
+  watched=("$@")
+  local deadline=$((SECONDS + timeout)) reason=
+  echo "Waiting for $url/health/ready ..."
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/health/ready" || true) == 200 ]]; do
+    for pid in "${watched[@]}"; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        reason="A service exited during startup."
+      fi
+    done
+    if [[ -z $reason ]] && ((SECONDS >= deadline)); then
+      reason="The API was not ready within $timeout s."
+    fi
+    if [[ -n $reason ]]; then
+      echo "$reason" >&2
+      for log in "${logs_to_show[@]}"; do
+        echo "--- tail of $log" >&2
+        tail -n 40 "$log" >&2 || true
+      done
+      return 1
+    fi
+    sleep 1
+  done
+}
