@@ -226,6 +226,29 @@ public sealed class PlatformAuditLogTests(SharedPlatform platform) : IAsyncLifet
     }
 
     [Fact]
+    public async Task Cli_suspend_and_resume_are_logged_with_the_cli_channel_and_their_reason()
+    {
+        var (_, client) = await AdminAsync();
+        var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
+        var environment = platform.Settings.Where(s => s.Value is not null)
+            .ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!);
+        environment["DOTNET_ENVIRONMENT"] = "Production";
+
+        var (suspendExit, suspendOutput) = await Api.WorkerCliTests.RunAsync(
+            ["suspend", organization.Slug, "--reason", "Abuse report 12"], environment);
+        suspendExit.ShouldBe(0, suspendOutput);
+        (await StatusAsync(organization.Id)).ShouldBe("suspended");
+        var (resumeExit, resumeOutput) = await Api.WorkerCliTests.RunAsync(["resume", organization.Slug], environment);
+        resumeExit.ShouldBe(0, resumeOutput);
+
+        var items = await EntriesAsync(client, $"organizationId={organization.Id}");
+        items.Select(i => i.GetProperty("action").GetString()).ShouldBe(["organization.resume", "organization.suspend"]);
+        items.ShouldAllBe(i => i.GetProperty("channel").GetString() == "cli" && i.GetProperty("actorUserId").ValueKind == JsonValueKind.Null);
+        items[1].GetProperty("reason").GetString().ShouldBe("Abuse report 12");
+        items[1].GetProperty("userAgent").GetString()!.ShouldStartWith("cleancrm-worker (");
+    }
+
+    [Fact]
     public async Task The_log_is_append_only_in_the_database()
     {
         var (_, client) = await AdminAsync();
