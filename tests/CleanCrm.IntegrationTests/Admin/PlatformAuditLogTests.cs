@@ -71,8 +71,10 @@ public sealed class PlatformAuditLogTests(SharedPlatform platform) : IAsyncLifet
         deleted.StatusCode.ShouldBe(HttpStatusCode.Accepted, await deleted.Content.ReadAsStringAsync());
 
         var items = await EntriesAsync(client, $"organizationId={organization.Id}");
-        items.Select(i => i.GetProperty("action").GetString()).ShouldBe(["organization.delete", "organization.resume", "organization.suspend"]);
-        items.ShouldAllBe(i => i.GetProperty("reason").ValueKind == JsonValueKind.Null && i.GetProperty("outcome").GetString() == "succeeded");
+        items.Select(i => i.GetProperty("action").GetString())
+            .ShouldBe(["organization.delete", "organization.resume", "organization.suspend"]);
+        items.ShouldAllBe(i =>
+            i.GetProperty("reason").ValueKind == JsonValueKind.Null && i.GetProperty("outcome").GetString() == "succeeded");
     }
 
     [Fact]
@@ -138,7 +140,8 @@ public sealed class PlatformAuditLogTests(SharedPlatform platform) : IAsyncLifet
         var (_, client) = await AdminAsync();
         var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
 
-        (await client.PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "pro" })).EnsureSuccessStatusCode();
+        (await client.PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/plan", new { plan = "pro" }))
+            .EnsureSuccessStatusCode();
         (await client.PutAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/features/workflows", new { enabled = false }))
             .EnsureSuccessStatusCode();
         (await client.DeleteAsync($"/api/v1/admin/organizations/{organization.Id}/features/workflows")).EnsureSuccessStatusCode();
@@ -243,7 +246,8 @@ public sealed class PlatformAuditLogTests(SharedPlatform platform) : IAsyncLifet
 
         var items = await EntriesAsync(client, $"organizationId={organization.Id}");
         items.Select(i => i.GetProperty("action").GetString()).ShouldBe(["organization.resume", "organization.suspend"]);
-        items.ShouldAllBe(i => i.GetProperty("channel").GetString() == "cli" && i.GetProperty("actorUserId").ValueKind == JsonValueKind.Null);
+        items.ShouldAllBe(i =>
+            i.GetProperty("channel").GetString() == "cli" && i.GetProperty("actorUserId").ValueKind == JsonValueKind.Null);
         items[1].GetProperty("reason").GetString().ShouldBe("Abuse report 12");
         items[1].GetProperty("userAgent").GetString()!.ShouldStartWith("cleancrm-worker (");
     }

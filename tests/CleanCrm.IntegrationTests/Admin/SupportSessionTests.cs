@@ -31,7 +31,8 @@ public sealed class SupportSessionTests(SharedPlatform platform) : IAsyncLifetim
         var (admin, asAdmin) = await AdminAsync();
         var (owner, organization, asOwner) = await OrganizationAsync();
         var company = await OrgScopedEndpoints.CreateAsync(asOwner, "companies", new { name = "Globex", domain = "globex.example" });
-        await OrgScopedEndpoints.CreateAsync(asOwner, "contacts", new { firstName = "Hank", lastName = "Scorpio", email = "hank@globex.example" });
+        await OrgScopedEndpoints.CreateAsync(asOwner, "contacts",
+            new { firstName = "Hank", lastName = "Scorpio", email = "hank@globex.example" });
         await OrgScopedEndpoints.CreateAsync(asOwner, "contacts", new { firstName = "Homer", lastName = "Simpson" });
         await OrgScopedEndpoints.CreateAsync(asOwner, "deals", new { name = "Hammock order", companyId = company });
 
@@ -61,7 +62,8 @@ public sealed class SupportSessionTests(SharedPlatform platform) : IAsyncLifetim
             $"/api/v1/admin/support-sessions/{sessionId}/contacts?limit=1&cursor={paged.GetProperty("nextCursor").GetString()}");
         next.ShouldHaveSingleItem().GetProperty("name").GetString().ShouldBe("Hank Scorpio");
 
-        var listed = await asAdmin.GetFromJsonAsync<JsonElement>($"/api/v1/admin/support-sessions?organizationId={organization.Id}&active=true");
+        var listed = await asAdmin.GetFromJsonAsync<JsonElement>(
+            $"/api/v1/admin/support-sessions?organizationId={organization.Id}&active=true");
         listed.GetProperty("items").EnumerateArray().ShouldHaveSingleItem().GetProperty("id").GetGuid().ShouldBe(sessionId);
 
         var started = (await OrgAuditAsync(asOwner, "support_started")).ShouldHaveSingleItem();
@@ -142,7 +144,8 @@ public sealed class SupportSessionTests(SharedPlatform platform) : IAsyncLifetim
 
         var error = await Should.ThrowAsync<Exception>(() => access.ReadAsync(organization.Id, async (db, ct) =>
         {
-            db.Companies.Add(new Company { Name = "Written through support", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow });
+            var now = DateTimeOffset.UtcNow;
+            db.Companies.Add(new Company { Name = "Written through support", CreatedAt = now, UpdatedAt = now });
             return await db.SaveChangesAsync(ct);
         }, CancellationToken.None));
 
@@ -217,7 +220,8 @@ public sealed class SupportSessionTests(SharedPlatform platform) : IAsyncLifetim
 
         await Problem.ReadAsync(await asAdmin.PostAsJsonAsync($"/api/v1/admin/organizations/{Guid.NewGuid()}/support-sessions", body),
             HttpStatusCode.NotFound);
-        await Problem.ReadAsync(await asAdmin.GetAsync($"/api/v1/admin/support-sessions/{Guid.NewGuid()}/contacts"), HttpStatusCode.NotFound);
+        await Problem.ReadAsync(await asAdmin.GetAsync($"/api/v1/admin/support-sessions/{Guid.NewGuid()}/contacts"),
+            HttpStatusCode.NotFound);
         await Problem.ReadAsync(await asAdmin.DeleteAsync($"/api/v1/admin/support-sessions/{Guid.NewGuid()}"), HttpStatusCode.NotFound);
 
         await platform.SetStatusAsync(organization.Id, OrganizationStatus.Deleting);

@@ -46,7 +46,9 @@ public sealed class PlatformAuditBehavior<TMessage, TResponse>(
     private Task WriteAsync(TMessage message, TResponse? response, string? error)
     {
         var audited = message as IPlatformAuditedRequest;
-        var result = error is null && response is not null ? PlatformAuditMetadata<TResponse>.ValueOf(response) as IPlatformAuditedResult : null;
+        var result = error is null && response is not null
+            ? PlatformAuditMetadata<TResponse>.ValueOf(response) as IPlatformAuditedResult
+            : null;
         var entry = new PlatformAuditEntry
         {
             OccurredAt = clock.GetUtcNow(),
@@ -66,7 +68,8 @@ public sealed class PlatformAuditBehavior<TMessage, TResponse>(
         return writer.AppendAsync(entry, CancellationToken.None);
     }
 
-    private static string? Truncate(string? value, int length) => value is { Length: > 0 } && value.Length > length ? value[..length] : value;
+    private static string? Truncate(string? value, int length) =>
+        value is { Length: > 0 } && value.Length > length ? value[..length] : value;
 }
 
 /// <summary>What the platform audit behavior needs to know about a request or response type, computed once per type.</summary>

@@ -12,7 +12,8 @@ public sealed class PlatformAuditWriter(IDbContextFactory<CatalogDbContext> cont
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (entry.ActorEmail is null && entry.ActorUserId is { } actor)
         {
-            entry.ActorEmail = await db.Users.AsNoTracking().Where(u => u.Id == actor).Select(u => u.Email).FirstOrDefaultAsync(cancellationToken);
+            entry.ActorEmail = await db.Users.AsNoTracking().Where(u => u.Id == actor).Select(u => u.Email)
+                .FirstOrDefaultAsync(cancellationToken);
         }
 
         db.PlatformAuditLog.Add(entry);

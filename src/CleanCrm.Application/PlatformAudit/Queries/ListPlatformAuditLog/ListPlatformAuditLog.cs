@@ -94,7 +94,8 @@ public sealed class ListPlatformAuditLogHandler(ICatalogDbContext db)
 
         Cursor.TryDecode(query.Cursor, Sort, out var after);
         var limit = query.Limit ?? Cursor.DefaultLimit;
-        var rows = await Keyset.Seek(entries, OccurredAt, descending: true, after, e => e.Id).Take(limit + 1).ToListAsync(cancellationToken);
+        var rows = await Keyset.Seek(entries, OccurredAt, descending: true, after, e => e.Id).Take(limit + 1)
+            .ToListAsync(cancellationToken);
         var organizationIds = rows.Where(e => e.OrganizationId is not null).Select(e => e.OrganizationId!.Value).Distinct().ToList();
         var slugs = organizationIds.Count == 0
             ? []

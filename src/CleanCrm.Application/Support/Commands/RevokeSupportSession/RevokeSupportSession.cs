@@ -17,7 +17,8 @@ public sealed record RevokeSupportSession(Guid SessionId) : ICommand<Result<Supp
     Guid? IPlatformAuditedRequest.AuditTargetId => SessionId;
 }
 
-public sealed class RevokeSupportSessionHandler(ICatalogDbContext db, ITenantDatabaseAccess tenants, ICallerContext caller, TimeProvider clock)
+public sealed class RevokeSupportSessionHandler(
+    ICatalogDbContext db, ITenantDatabaseAccess tenants, ICallerContext caller, TimeProvider clock)
     : ICommandHandler<RevokeSupportSession, Result<SupportSessionDto>>
 {
     public async ValueTask<Result<SupportSessionDto>> Handle(RevokeSupportSession command, CancellationToken cancellationToken)

@@ -33,7 +33,8 @@ public sealed class BrowseSupportSessionValidator : AbstractValidator<BrowseSupp
     }
 }
 
-public sealed class BrowseSupportSessionHandler(ICatalogDbContext db, ITenantDatabaseAccess tenants, ICallerContext caller, TimeProvider clock)
+public sealed class BrowseSupportSessionHandler(
+    ICatalogDbContext db, ITenantDatabaseAccess tenants, ICallerContext caller, TimeProvider clock)
     : IQueryHandler<BrowseSupportSession, Result<Page<SupportRecordDto>>>
 {
     internal static readonly string[] Resources = ["contacts", "companies", "deals"];

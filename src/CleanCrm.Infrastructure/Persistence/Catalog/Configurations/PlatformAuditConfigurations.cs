@@ -9,7 +9,8 @@ internal sealed class PlatformAuditEntryConfiguration : IEntityTypeConfiguration
     public void Configure(EntityTypeBuilder<PlatformAuditEntry> builder)
     {
         // No foreign keys: entries outlive the users and organizations they name (and the table refuses deletes anyway).
-        builder.ToTable("platform_audit_log", t => t.HasCheckConstraint("ck_platform_audit_log_outcome", "outcome IN ('succeeded', 'failed')"));
+        builder.ToTable("platform_audit_log",
+            t => t.HasCheckConstraint("ck_platform_audit_log_outcome", "outcome IN ('succeeded', 'failed')"));
         builder.HasKey(e => e.Id);
         builder.Property(e => e.Id).ValueGeneratedNever();
         builder.Property(e => e.ActorEmail).HasMaxLength(320);
