@@ -212,6 +212,21 @@ public sealed class SupportSessionTests(SharedPlatform platform) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task An_admin_token_without_a_catalog_account_cannot_open_a_session()
+    {
+        var (_, organization, _) = await OrganizationAsync();
+        var stranger = _api.CreateClient();
+        stranger.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Dev", $"user={Guid.NewGuid()};admin");
+        var tenantBefore = await TenantFingerprintAsync(organization);
+
+        await Problem.ReadAsync(await stranger.PostAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/support-sessions",
+            new { reason = "Nobody knows me", minutes = 5 }), HttpStatusCode.Forbidden);
+
+        (await CatalogCountAsync("SELECT count(*) FROM support_sessions WHERE organization_id = $1", organization.Id)).ShouldBe(0);
+        (await TenantFingerprintAsync(organization)).ShouldBe(tenantBefore);
+    }
+
+    [Fact]
     public async Task Unknown_organizations_and_sessions_are_404_and_an_organization_being_deleted_is_409()
     {
         var (_, asAdmin) = await AdminAsync();

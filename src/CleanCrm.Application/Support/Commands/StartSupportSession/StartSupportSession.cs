@@ -56,8 +56,13 @@ public sealed class StartSupportSessionHandler(
             return OrganizationErrors.CannotBe(organization, "opened for support");
         }
 
-        var adminEmail = await db.Users.AsNoTracking().Where(u => u.Id == adminUserId).Select(u => u.Email)
-            .FirstOrDefaultAsync(cancellationToken);
+        // The owners are told who looks at their data: an admin the catalog does not know cannot open a session.
+        if (await db.Users.AsNoTracking().Where(u => u.Id == adminUserId).Select(u => u.Email).FirstOrDefaultAsync(cancellationToken)
+            is not { } adminEmail)
+        {
+            return Error.Forbidden(ErrorCodes.Forbidden, "Support sessions are opened by a platform admin with a CleanCrm account.");
+        }
+
         var now = clock.GetUtcNow();
         var session = new SupportSession
         {
@@ -77,7 +82,7 @@ public sealed class StartSupportSessionHandler(
             .ToListAsync(cancellationToken);
         foreach (var owner in owners)
         {
-            outbox.Add(SupportEmails.Started(session, owner.Email, owner.Name, organization.Name, adminEmail ?? "A platform admin"));
+            outbox.Add(SupportEmails.Started(session, owner.Email, owner.Name, organization.Name, adminEmail));
         }
 
         await db.SaveChangesAsync(cancellationToken);
