@@ -44,6 +44,7 @@ builder.Services.AddInfrastructure(builder.Configuration);
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped<HttpCallerContext>();
 builder.Services.AddScoped<ICallerContext>(sp => sp.GetRequiredService<HttpCallerContext>());
+builder.Services.AddScoped<IRequestOrigin, HttpRequestOrigin>();
 
 builder.Services.AddCleanCrmProblemDetails();
 builder.Services.Configure<JsonOptions>(options => ApiJson.Configure(options.SerializerOptions));
@@ -175,6 +176,7 @@ app.MapMeetings();
 app.MapCalendarEvents();
 app.MapTags();
 app.MapAuditLog();
+app.MapPlatformAuditAndSupport();
 app.MapImports();
 
 await app.RunAsync();

@@ -103,6 +103,8 @@ public static class DependencyInjection
         services.AddScoped<ScopedTenantDbContext>();
         services.AddScoped(sp => sp.GetRequiredService<ScopedTenantDbContext>().Context);
         services.AddScoped<ITenantDbContext>(sp => sp.GetRequiredService<ScopedTenantDbContext>().Context);
+        services.AddSingleton<ITenantDatabaseAccess, TenantDatabaseAccess>();
+        services.AddSingleton<Application.PlatformAudit.IPlatformAuditWriter, Persistence.Catalog.PlatformAuditWriter>();
 
         services.AddSingleton<DatabaseServerAdmin>();
         services.AddSingleton<TenantDatabaseProvisioner>();

@@ -60,33 +60,39 @@ public static class OrganizationsEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        admin.MapPost("/{id:guid}/suspend", async (Guid id, IMediator mediator, CancellationToken ct) =>
-            HttpResults.Ok(await mediator.Send(new SuspendOrganization(id), ct)))
+        admin.MapPost("/{id:guid}/suspend", async (Guid id, [FromBody] AdminReasonFields? body, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new SuspendOrganization(id, body?.Reason), ct)))
             .WithName("Admin_SuspendOrganization")
             .WithSummary("Suspend an organization")
-            .WithDescription("Platform admin: suspends an organization (its org-scoped endpoints answer 403 except billing).")
-            .Produces<AdminOrganizationDto>();
-        admin.MapPost("/{id:guid}/resume", async (Guid id, IMediator mediator, CancellationToken ct) =>
-            HttpResults.Ok(await mediator.Send(new ResumeOrganization(id), ct)))
+            .WithDescription("Platform admin: suspends an organization (its org-scoped endpoints answer 403 except billing). The optional "
+                + "body {reason} is kept in the platform audit log.")
+            .Produces<AdminOrganizationDto>()
+            .ProducesValidationProblem();
+        admin.MapPost("/{id:guid}/resume", async (Guid id, [FromBody] AdminReasonFields? body, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new ResumeOrganization(id, body?.Reason), ct)))
             .WithName("Admin_ResumeOrganization")
             .WithSummary("Resume an organization")
-            .WithDescription("Platform admin: resumes a suspended organization.")
-            .Produces<AdminOrganizationDto>();
+            .WithDescription("Platform admin: resumes a suspended organization. The optional body {reason} is kept in the platform audit "
+                + "log.")
+            .Produces<AdminOrganizationDto>()
+            .ProducesValidationProblem();
         admin.MapPost("/{id:guid}/retry-provisioning", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new RetryProvisioning(id), ct)))
             .WithName("Admin_RetryProvisioning")
             .WithSummary("Retry provisioning")
             .WithDescription("Platform admin: retries the failed provisioning of an organization.")
             .Produces<AdminOrganizationDto>();
-        admin.MapDelete("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+        admin.MapDelete("/{id:guid}", async (Guid id, [FromBody] AdminReasonFields? body, IMediator mediator, CancellationToken ct) =>
             {
-                var result = await mediator.Send(new DeleteOrganization(id), ct);
+                var result = await mediator.Send(new DeleteOrganization(id, body?.Reason), ct);
                 return result.IsSuccess ? TypedResults.Accepted((string?)null, result.Value) : Problems.Result(result.Error!);
             })
             .WithName("Admin_DeleteOrganization")
             .WithSummary("Delete an organization")
-            .WithDescription("Platform admin: starts deleting an organization and its database (202).")
-            .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
+            .WithDescription("Platform admin: starts deleting an organization and its database (202). The optional body {reason} is kept "
+                + "in the platform audit log.")
+            .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem();
         admin.MapPost("/{id:guid}/move",
             async (Guid id, [FromBody] MoveOrganizationFields body, IMediator mediator, CancellationToken ct) =>
             {
