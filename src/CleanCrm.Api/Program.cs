@@ -164,6 +164,7 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapCompanies();
 app.MapContacts();
 app.MapOrganizations();
+app.MapFleet();
 app.MapTokenEndpoints();
 app.MapSignIn();
 app.MapMe();

@@ -105,6 +105,9 @@ public static class DependencyInjection
         services.AddScoped<ITenantDbContext>(sp => sp.GetRequiredService<ScopedTenantDbContext>().Context);
 
         services.AddSingleton<DatabaseServerAdmin>();
+        services.AddSingleton<Application.DatabaseServers.IDatabaseServerProbe, DatabaseServerProbe>();
+        services.AddSingleton<Provisioning.DatabaseSizes>();
+        services.AddTransient<Provisioning.DatabaseSizeJob>();
         services.AddSingleton<TenantDatabaseProvisioner>();
         services.AddSingleton<TenantPlacement>();
         services.AddSingleton<TenantOnboarding>();
