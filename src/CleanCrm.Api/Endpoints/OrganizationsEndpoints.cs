@@ -79,8 +79,8 @@ public static class OrganizationsEndpoints
                 IMediator mediator,
                 CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(
-                    new ListAdminOrganizations(status, plan, server, q, schemaBehind, failedProvisioning, backupOlderThanHours, sort, cursor,
-                        limit),
+                    new ListAdminOrganizations(
+                        status, plan, server, q, schemaBehind, failedProvisioning, backupOlderThanHours, sort, cursor, limit),
                     ct)))
             .WithName("Admin_ListOrganizations")
             .WithSummary("List organizations")

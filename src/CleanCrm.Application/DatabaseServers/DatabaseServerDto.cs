@@ -44,6 +44,6 @@ public sealed record DatabaseServerListDto(IReadOnlyList<DatabaseServerDto> Item
 /// <summary>Checks that the platform can reach and sign in to a PostgreSQL server before it is registered.</summary>
 public interface IDatabaseServerProbe
 {
-    /// <summary>Null when a connection as <paramref name="username"/> succeeds; otherwise why not, readable and without the password.</summary>
+    /// <summary>Null when a connection as <paramref name="username"/> succeeds; else why not (readable, no password).</summary>
     Task<string?> TestAsync(string host, int port, string username, string password, CancellationToken cancellationToken);
 }

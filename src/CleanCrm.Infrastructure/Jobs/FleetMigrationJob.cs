@@ -38,7 +38,8 @@ public sealed class FleetMigrationJob(FleetMigrator migrator, TimeProvider clock
         ArgumentNullException.ThrowIfNull(options);
         var jobId = jobs.Enqueue<FleetMigrationJob>(
             HangfireStorage.MaintenanceQueue,
-            job => job.RunWithOptionsAsync(options.MaxParallelism, options.SafetyBackup, options.OrganizationId, null, CancellationToken.None));
+            job => job.RunWithOptionsAsync(
+                options.MaxParallelism, options.SafetyBackup, options.OrganizationId, null, CancellationToken.None));
         using var connection = storage.GetConnection();
         using var transaction = connection.CreateWriteTransaction();
         transaction.InsertToList(RecentRunsList, jobId);

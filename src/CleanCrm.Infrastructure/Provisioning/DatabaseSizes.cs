@@ -22,7 +22,7 @@ public sealed partial class DatabaseSizes(
     TimeProvider clock,
     ILogger<DatabaseSizes> logger)
 {
-    /// <summary>Every reachable server once; returns how many organizations got a size. A server that fails is logged and skipped.</summary>
+    /// <summary>Every server that is not offline, once; returns how many organizations got a size (a failing server is logged).</summary>
     public async Task<int> RefreshAllAsync(CancellationToken cancellationToken)
     {
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
@@ -92,7 +92,8 @@ public sealed partial class DatabaseSizes(
         return sizes;
     }
 
-    private async Task<int> StoreAsync(CatalogDbContext db, Guid serverId, Dictionary<string, long> sizes, CancellationToken cancellationToken)
+    private async Task<int> StoreAsync(
+        CatalogDbContext db, Guid serverId, Dictionary<string, long> sizes, CancellationToken cancellationToken)
     {
         if (sizes.Count == 0)
         {

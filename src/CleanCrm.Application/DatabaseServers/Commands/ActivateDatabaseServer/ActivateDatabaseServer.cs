@@ -14,5 +14,6 @@ public sealed class ActivateDatabaseServerHandler(ICatalogDbContext db, TimeProv
     : ICommandHandler<ActivateDatabaseServer, Result<DatabaseServerDto>>
 {
     public async ValueTask<Result<DatabaseServerDto>> Handle(ActivateDatabaseServer command, CancellationToken cancellationToken) =>
-        await DatabaseServerStatusChange.SetAsync(db, command.ServerId, DatabaseServerStatus.Active, clock.GetUtcNow(), cancellationToken);
+        await DatabaseServerStatusChange.SetAsync(
+            db, command.ServerId, DatabaseServerStatus.Active, clock.GetUtcNow(), cancellationToken);
 }

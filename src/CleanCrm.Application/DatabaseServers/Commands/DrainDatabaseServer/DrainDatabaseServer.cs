@@ -17,5 +17,6 @@ public sealed class DrainDatabaseServerHandler(ICatalogDbContext db, TimeProvide
     : ICommandHandler<DrainDatabaseServer, Result<DatabaseServerDto>>
 {
     public async ValueTask<Result<DatabaseServerDto>> Handle(DrainDatabaseServer command, CancellationToken cancellationToken) =>
-        await DatabaseServerStatusChange.SetAsync(db, command.ServerId, DatabaseServerStatus.Draining, clock.GetUtcNow(), cancellationToken);
+        await DatabaseServerStatusChange.SetAsync(
+            db, command.ServerId, DatabaseServerStatus.Draining, clock.GetUtcNow(), cancellationToken);
 }

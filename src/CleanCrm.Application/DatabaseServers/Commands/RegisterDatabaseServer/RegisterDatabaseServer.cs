@@ -41,14 +41,16 @@ public sealed class RegisterDatabaseServerValidator : AbstractValidator<Register
     }
 }
 
-public sealed class RegisterDatabaseServerHandler(ICatalogDbContext db, IDatabaseServerProbe probe, ISecretStore secrets, TimeProvider clock)
+public sealed class RegisterDatabaseServerHandler(
+    ICatalogDbContext db, IDatabaseServerProbe probe, ISecretStore secrets, TimeProvider clock)
     : ICommandHandler<RegisterDatabaseServer, Result<DatabaseServerDto>>
 {
     public async ValueTask<Result<DatabaseServerDto>> Handle(RegisterDatabaseServer command, CancellationToken cancellationToken)
     {
         if (await db.DatabaseServers.AnyAsync(s => s.Name == command.Name, cancellationToken))
         {
-            return new Error(ErrorType.Conflict, ErrorCodes.DuplicateValue, $"A database server named '{command.Name}' is already registered.")
+            return new Error(
+                ErrorType.Conflict, ErrorCodes.DuplicateValue, $"A database server named '{command.Name}' is already registered.")
             {
                 Errors = new Dictionary<string, string[]> { ["name"] = ["is already taken."] },
             };

@@ -21,7 +21,8 @@ public sealed class MigrateOrganizationHandler(ICatalogDbContext db, IFleetMigra
 {
     public async ValueTask<Result<FleetMigrationStatusDto>> Handle(MigrateOrganization command, CancellationToken cancellationToken)
     {
-        var organization = await db.Organizations.AsNoTracking().FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
+        var organization = await db.Organizations.AsNoTracking()
+            .FirstOrDefaultAsync(o => o.Id == command.OrganizationId, cancellationToken);
         if (organization is null)
         {
             return Error.NotFound("Organization", command.OrganizationId);

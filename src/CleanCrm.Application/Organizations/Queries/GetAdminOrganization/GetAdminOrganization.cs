@@ -73,7 +73,10 @@ public sealed class GetAdminOrganizationHandler(
             organization.SuspendedAt,
             organization.Status == OrganizationStatus.Deleting ? organization.UpdatedAt + deletion.GracePeriod : null,
             [.. runs.Select(Run)],
-            [.. members.OrderBy(m => m.Role).ThenBy(m => m.Email, StringComparer.Ordinal).Select(m => new AdminMemberDto(m.UserId, m.Email, m.Name, m.Role.ToString().ToLowerInvariant()))],
+            [
+                .. members.OrderBy(m => m.Role).ThenBy(m => m.Email, StringComparer.Ordinal)
+                    .Select(m => new AdminMemberDto(m.UserId, m.Email, m.Name, m.Role.ToString().ToLowerInvariant())),
+            ],
             lastBackup is null
                 ? null
                 : new AdminLastBackupDto(lastBackup.Id, Lower(lastBackup.Status), lastBackup.QueuedAt, lastBackup.SizeBytes),
