@@ -159,6 +159,7 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapCompanies();
 app.MapContacts();
 app.MapOrganizations();
+app.MapFleet();
 app.MapTokenEndpoints();
 app.MapSignIn();
 app.MapMe();
