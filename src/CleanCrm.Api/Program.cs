@@ -152,12 +152,6 @@ app.UseMiddleware<RequestLogContextMiddleware>();
 app.UseAuthorization();
 app.UseMiddleware<OrgResolutionMiddleware>();
 app.UseMiddleware<PlanRateLimitMiddleware>();
-app.UseHangfireDashboard("/admin/jobs", new DashboardOptions
-{
-    Authorization = [new PlatformAdminDashboardFilter()],
-    DisplayStorageConnectionString = false,
-    AppPath = null,
-});
 
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
@@ -165,6 +159,7 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapCompanies();
 app.MapContacts();
 app.MapOrganizations();
+app.MapFleet();
 app.MapTokenEndpoints();
 app.MapSignIn();
 app.MapMe();

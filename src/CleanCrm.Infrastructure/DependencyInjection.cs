@@ -107,6 +107,9 @@ public static class DependencyInjection
         services.AddSingleton<Application.PlatformAudit.IPlatformAuditWriter, Persistence.Catalog.PlatformAuditWriter>();
 
         services.AddSingleton<DatabaseServerAdmin>();
+        services.AddSingleton<Application.DatabaseServers.IDatabaseServerProbe, DatabaseServerProbe>();
+        services.AddSingleton<Provisioning.DatabaseSizes>();
+        services.AddTransient<Provisioning.DatabaseSizeJob>();
         services.AddSingleton<TenantDatabaseProvisioner>();
         services.AddSingleton<TenantPlacement>();
         services.AddSingleton<TenantOnboarding>();

@@ -676,6 +676,14 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("database_server_id");
 
+                    b.Property<long?>("DatabaseSizeBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("database_size_bytes");
+
+                    b.Property<DateTimeOffset?>("DatabaseSizeMeasuredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("database_size_measured_at");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
