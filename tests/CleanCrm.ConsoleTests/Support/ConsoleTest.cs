@@ -112,4 +112,19 @@ public abstract class ConsoleTest(ConsoleStack stack)
         await Expect(page.GetByTestId("org-status")).ToHaveTextAsync(
             new Regex($@"^\s*{Regex.Escape(status)}\s*$"),
             new() { Timeout = (float)(timeout ?? LiveTimeout).TotalMilliseconds });
+
+    /// <summary>Polls a condition outside the page (the org's API) until it holds, or fails saying what did not happen.</summary>
+    protected static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Not within 30 s: {what}.");
+            }
+
+            await Task.Delay(250);
+        }
+    }
 }
