@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs CleanCrm locally: a PostgreSQL cluster, the catalog migration, the
-# provisioning worker and the API. Ctrl-C stops everything this script started.
+# provisioning worker, the API and the provisioning console. Ctrl-C stops
+# everything this script started.
 #
-# Ports: CLEANCRM_PG_PORT (default 55432), CLEANCRM_API_PORT (default 5080).
+# Ports: CLEANCRM_PG_PORT (default 55432), CLEANCRM_API_PORT (default 5080),
+# CLEANCRM_CONSOLE_PORT (default 5082).
 # CLEANCRM_READY_TIMEOUT: seconds to wait for /health/ready (default 120).
 # CLEANCRM_PG may name an existing server instead of the local cluster.
 set -euo pipefail
@@ -16,6 +18,9 @@ source "$repo/scripts/services.sh"
 
 api_port=${CLEANCRM_API_PORT:-5080}
 api_url="http://127.0.0.1:$api_port"
+console_port=${CLEANCRM_CONSOLE_PORT:-5082}
+console_url="http://127.0.0.1:$console_port"
+console_project=provisioning/CleanCrm.Console
 logs="$repo/.local/logs"
 worker_project=provisioning/CleanCrm.Provisioning.Worker
 api_project=src/CleanCrm.Api
@@ -64,6 +69,14 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # fight over the same obj/ folders.
 dotnet build "$worker_project" -c Release
 dotnet build "$api_project" -c Release
+dotnet build "$console_project" -c Release
+
+# The console signs in as the confidential client cleancrm-console (docs/CONSOLE.md): a fresh secret per run,
+# registered by `migrate` and given to the console; nothing is written to disk.
+console_secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')
+export CleanCrm__Identity__ConsoleClientSecret=$console_secret
+export CleanCrm__Identity__ConsoleRedirectUris__0="$console_url/signin-oidc"
+export CleanCrm__Identity__ConsolePostLogoutRedirectUris__0="$console_url/signout-callback-oidc"
 
 # Local mail catcher (smtp4dev, a local dotnet tool): the worker sends invitations and welcome mails to it.
 mail_ui=${CLEANCRM_MAIL_UI:-http://127.0.0.1:5081}
@@ -87,15 +100,23 @@ setsid dotnet run --project "$api_project" -c Release --no-build --urls "$api_ur
 api_pid=$!
 pids+=("$api_pid")
 
+setsid env CleanCrm__Console__ApiBaseUrl="$api_url/" CleanCrm__Console__ClientSecret="$console_secret" \
+  dotnet run --project "$console_project" -c Release --no-build --urls "$console_url" \
+  >"$logs/console.log" 2>&1 </dev/null &
+console_pid=$!
+pids+=("$console_pid")
+
 show_logs() {
-  echo "--- tail of $logs/worker.log" >&2
-  tail -n 40 "$logs/worker.log" >&2 || true
-  echo "--- tail of $logs/api.log" >&2
-  tail -n 40 "$logs/api.log" >&2 || true
+  local log
+  for log in worker api console; do
+    echo "--- tail of $logs/$log.log" >&2
+    tail -n 40 "$logs/$log.log" >&2 || true
+  done
 }
 
 wait_until_ready "$api_url" "${CLEANCRM_READY_TIMEOUT:-120}" "$logs/worker.log" "$logs/api.log" -- "$worker_pid" "$api_pid" ||
   exit 1
+wait_until_ready "$console_url" "${CLEANCRM_READY_TIMEOUT:-120}" "$logs/console.log" -- "$console_pid" || exit 1
 
 cat <<EOF
 
@@ -105,14 +126,15 @@ CleanCrm is running (Ctrl-C stops it).
   OpenAPI        $api_url/openapi/v1.json
   Readiness      $api_url/health/ready
   Metrics        $api_url/metrics
-  Jobs console   $api_url/admin/jobs
+  Console        $console_url (platform admins; sign in through the API)
+  Jobs           $console_url/jobs (Hangfire dashboard, in the console)
   Mail catcher   $mail_ui (SMTP 127.0.0.1:$mail_port)
-  Logs           $logs/api.log, $logs/worker.log, $logs/smtp4dev.log
+  Logs           $logs/api.log, $logs/worker.log, $logs/console.log, $logs/smtp4dev.log
 EOF
 
 # Returns when either service exits; the EXIT trap then stops the other one.
 status=0
-wait -n "$worker_pid" "$api_pid" || status=$?
+wait -n "$worker_pid" "$api_pid" "$console_pid" || status=$?
 echo "A service exited (status $status); stopping." >&2
 show_logs
 exit "$status"

@@ -151,12 +151,6 @@ app.UseMiddleware<RequestLogContextMiddleware>();
 app.UseAuthorization();
 app.UseMiddleware<OrgResolutionMiddleware>();
 app.UseMiddleware<PlanRateLimitMiddleware>();
-app.UseHangfireDashboard("/admin/jobs", new DashboardOptions
-{
-    Authorization = [new PlatformAdminDashboardFilter()],
-    DisplayStorageConnectionString = false,
-    AppPath = null,
-});
 
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });

@@ -176,7 +176,8 @@ public static class TokenEndpoints
         identity.SetDestinations(claim => claim.Type switch
         {
             CleanCrmClaims.SecurityStamp => [],
-            Claims.Name or Claims.Email => [Destinations.AccessToken, Destinations.IdentityToken],
+            // The provisioning console admits platform admins by their identity token (docs/CONSOLE.md).
+            Claims.Name or Claims.Email or CleanCrmClaims.PlatformAdmin => [Destinations.AccessToken, Destinations.IdentityToken],
             _ => [Destinations.AccessToken],
         });
         return new ClaimsPrincipal(identity);

@@ -9,7 +9,10 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace CleanCrm.Infrastructure.Provisioning;
 
-/// <summary>Registers the first-party OAuth clients and the first platform admin (from configuration) at migration time.</summary>
+/// <summary>
+/// Registers the first-party OAuth clients and the first platform admin (from configuration) at migration time. Existing
+/// clients are updated to the configured redirect URIs and secret on every run, so changing them needs no manual step.
+/// </summary>
 public sealed class IdentityBootstrap(
     IServiceScopeFactory scopes,
     IDbContextFactory<CatalogDbContext> catalogFactory,
@@ -19,6 +22,7 @@ public sealed class IdentityBootstrap(
 {
     public const string CliClientId = "cleancrm-cli";
     public const string SpaClientId = "cleancrm-spa";
+    public const string ConsoleClientId = "cleancrm-console";
 
     public async Task EnsureAsync(CancellationToken cancellationToken)
     {
@@ -60,16 +64,66 @@ public sealed class IdentityBootstrap(
         }
 
         await EnsureClientAsync(applications, spa, cancellationToken);
+        if (ConsoleClient() is { } console)
+        {
+            await EnsureClientAsync(applications, console, cancellationToken);
+        }
+
         await EnsureBootstrapAdminAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The provisioning console (docs/CONSOLE.md): a confidential client (code + PKCE) whose secret comes from
+    /// <c>CleanCrm:Identity:ConsoleClientSecret</c>; without a secret it is not registered (or left as it is).
+    /// </summary>
+    private OpenIddictApplicationDescriptor? ConsoleClient()
+    {
+        var secret = configuration["CleanCrm:Identity:ConsoleClientSecret"];
+        if (string.IsNullOrWhiteSpace(secret))
+        {
+            return null;
+        }
+
+        var console = new OpenIddictApplicationDescriptor
+        {
+            ClientId = ConsoleClientId,
+            ClientSecret = secret,
+            ClientType = ClientTypes.Confidential,
+            DisplayName = "CleanCrm provisioning console",
+            Permissions =
+            {
+                Permissions.Endpoints.Authorization, Permissions.Endpoints.Token, Permissions.Endpoints.EndSession,
+                Permissions.GrantTypes.AuthorizationCode, Permissions.ResponseTypes.Code,
+                Permissions.Scopes.Email, Permissions.Scopes.Profile,
+            },
+            Requirements = { Requirements.Features.ProofKeyForCodeExchange },
+        };
+        foreach (var uri in configuration.GetSection("CleanCrm:Identity:ConsoleRedirectUris").Get<string[]>()
+            ?? ["http://127.0.0.1:5082/signin-oidc"])
+        {
+            console.RedirectUris.Add(new Uri(uri));
+        }
+
+        foreach (var uri in configuration.GetSection("CleanCrm:Identity:ConsolePostLogoutRedirectUris").Get<string[]>()
+            ?? ["http://127.0.0.1:5082/signout-callback-oidc"])
+        {
+            console.PostLogoutRedirectUris.Add(new Uri(uri));
+        }
+
+        return console;
     }
 
     private static async Task EnsureClientAsync(IOpenIddictApplicationManager applications, OpenIddictApplicationDescriptor descriptor,
         CancellationToken cancellationToken)
     {
-        if (await applications.FindByClientIdAsync(descriptor.ClientId!, cancellationToken) is null)
+        if (await applications.FindByClientIdAsync(descriptor.ClientId!, cancellationToken) is { } existing)
         {
-            await applications.CreateAsync(descriptor, cancellationToken);
+            // Redirect URIs, permissions and the secret follow the configuration (the secret is hashed again).
+            await applications.UpdateAsync(existing, descriptor, cancellationToken);
+            return;
         }
+
+        await applications.CreateAsync(descriptor, cancellationToken);
     }
 
     private async Task EnsureBootstrapAdminAsync(CancellationToken cancellationToken)

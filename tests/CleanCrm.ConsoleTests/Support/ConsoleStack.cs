@@ -249,12 +249,11 @@ public sealed class ConsoleStack : IAsyncLifetime
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"Not ready within {ReadyTimeout.TotalSeconds} s: " +
-                    $"{(apiReady ? string.Empty : $"API {ApiUrl}health/ready ")}{(consoleReady ? string.Empty : $"console {ConsoleUrl}")}");
+                    $"{(apiReady ? string.Empty : $"API {ApiUrl}health/ready ")}{(consoleReady ? string.Empty : $"console {ConsoleUrl}health/ready")}");
             }
 
             apiReady = apiReady || await AnswersAsync(http, new Uri(ApiUrl, "/health/ready"), ok => ok == HttpStatusCode.OK);
-            // Any answer but a server error: the console's home redirects an anonymous visitor to the sign-in.
-            consoleReady = consoleReady || await AnswersAsync(http, ConsoleUrl, status => (int)status < 500);
+            consoleReady = consoleReady || await AnswersAsync(http, new Uri(ConsoleUrl, "/health/ready"), ok => ok == HttpStatusCode.OK);
             if (!(apiReady && consoleReady))
             {
                 await Task.Delay(250);
