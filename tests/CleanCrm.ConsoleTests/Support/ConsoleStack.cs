@@ -111,6 +111,8 @@ public sealed class ConsoleStack : IAsyncLifetime
             Api = new ApiCalls(ApiUrl);
             await WaitUntilReadyAsync();
 
+            // Live values poll every 2 s and the machine is shared with the other test assemblies: more than Playwright's 5 s.
+            Assertions.SetDefaultExpectTimeout(15_000);
             _playwright = await Playwright.CreateAsync();
             Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
