@@ -43,6 +43,7 @@ public sealed class ConsoleProgram
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<ConsoleCallerContext>();
         builder.Services.AddScoped<ICallerContext>(sp => sp.GetRequiredService<ConsoleCallerContext>());
+        builder.Services.AddScoped<IRequestOrigin, ConsoleRequestOrigin>();
         builder.Services.AddHttpClient(Presentation.ApiMetrics.ClientName);
         builder.Services.AddSingleton<Presentation.ApiMetrics>();
         builder.Services.AddHealthChecks().AddCheck<Presentation.CatalogHealthCheck>("catalog", tags: ["ready"]);

@@ -28,6 +28,10 @@ public static class WorkerHost
         builder.Services.AddApplication(builder.Configuration);
         builder.Services.AddInfrastructure(builder.Configuration);
         builder.Services.AddSingleton<ICallerContext, SystemCallerContext>();
+        // The platform audit log's "from where" for work done here: the job server or an operator's CLI verb on this machine.
+        builder.Services.AddSingleton<IRequestOrigin>(new FixedRequestOrigin(
+            runJobServer ? FixedRequestOrigin.Job : FixedRequestOrigin.Cli,
+            UserAgent: $"cleancrm-worker ({Environment.UserName}@{Environment.MachineName})"));
 
         var catalog = builder.Configuration.GetConnectionString("Catalog") ?? string.Empty;
         var pollInterval = TimeSpan.FromMilliseconds(builder.Configuration.GetValue("CleanCrm:Jobs:QueuePollIntervalMs", 1000));

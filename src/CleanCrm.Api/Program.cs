@@ -44,6 +44,7 @@ builder.Services.AddInfrastructure(builder.Configuration);
 builder.Services.AddHttpContextAccessor();
 builder.Services.AddScoped<HttpCallerContext>();
 builder.Services.AddScoped<ICallerContext>(sp => sp.GetRequiredService<HttpCallerContext>());
+builder.Services.AddScoped<IRequestOrigin, HttpRequestOrigin>();
 
 builder.Services.AddCleanCrmProblemDetails();
 builder.Services.Configure<JsonOptions>(options => ApiJson.Configure(options.SerializerOptions));
@@ -158,6 +159,7 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapCompanies();
 app.MapContacts();
 app.MapOrganizations();
+app.MapFleet();
 app.MapTokenEndpoints();
 app.MapSignIn();
 app.MapMe();
@@ -175,6 +177,7 @@ app.MapMeetings();
 app.MapCalendarEvents();
 app.MapTags();
 app.MapAuditLog();
+app.MapPlatformAuditAndSupport();
 app.MapImports();
 
 await app.RunAsync();

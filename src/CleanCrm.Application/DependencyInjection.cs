@@ -1,7 +1,9 @@
 using CleanCrm.Application.Common.Behaviors;
+using CleanCrm.Application.Common.Security;
 using FluentValidation;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CleanCrm.Application;
 
@@ -20,6 +22,8 @@ public static class DependencyInjection
                 typeof(UnhandledExceptionBehavior<,>),
                 typeof(LoggingBehavior<,>),
                 typeof(OrgGuardBehavior<,>),
+                // Outside authorization and validation: an admin's refused or invalid attempt is logged as failed.
+                typeof(PlatformAuditBehavior<,>),
                 typeof(AuthorizationBehavior<,>),
                 typeof(FeatureGateBehavior<,>),
                 typeof(ValidationBehavior<,>),
@@ -33,6 +37,9 @@ public static class DependencyInjection
             .ValidateOnStart();
         services.AddOptions<Invitations.InvitationOptions>().Bind(configuration.GetSection(Invitations.InvitationOptions.SectionName));
         services.AddSingleton(TimeProvider.System);
+        // Hosts register where their requests come from (API: the HTTP connection; worker: cli or job; console: its own).
+        // This fallback only serves hosts that send no platform-admin command of their own (test and benchmark hosts).
+        services.TryAddSingleton<IRequestOrigin>(new FixedRequestOrigin(FixedRequestOrigin.Job));
         services.AddScoped<Billing.IEntitlements, Billing.Entitlements>();
         return services;
     }

@@ -103,8 +103,13 @@ public static class DependencyInjection
         services.AddScoped<ScopedTenantDbContext>();
         services.AddScoped(sp => sp.GetRequiredService<ScopedTenantDbContext>().Context);
         services.AddScoped<ITenantDbContext>(sp => sp.GetRequiredService<ScopedTenantDbContext>().Context);
+        services.AddSingleton<ITenantDatabaseAccess, TenantDatabaseAccess>();
+        services.AddSingleton<Application.PlatformAudit.IPlatformAuditWriter, Persistence.Catalog.PlatformAuditWriter>();
 
         services.AddSingleton<DatabaseServerAdmin>();
+        services.AddSingleton<Application.DatabaseServers.IDatabaseServerProbe, DatabaseServerProbe>();
+        services.AddSingleton<Provisioning.DatabaseSizes>();
+        services.AddTransient<Provisioning.DatabaseSizeJob>();
         services.AddSingleton<TenantDatabaseProvisioner>();
         services.AddSingleton<TenantPlacement>();
         services.AddSingleton<TenantOnboarding>();

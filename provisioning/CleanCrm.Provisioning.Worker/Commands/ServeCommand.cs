@@ -40,6 +40,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
 
         BackupRecurringJobs.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>(),
             host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BackupOptions>>().Value);
+        DatabaseSizeJob.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
         await host.RunAsync(cancellationToken);
         return 0;
     }

@@ -1,16 +1,21 @@
 using CleanCrm.Api.Infrastructure;
+using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Fleet;
 using CleanCrm.Application.Fleet.Commands.StartFleetMigration;
 using CleanCrm.Application.Fleet.Queries.GetFleetMigration;
+using CleanCrm.Application.Fleet.Queries.ListFleetMigrations;
 using CleanCrm.Application.Organizations;
 using CleanCrm.Application.Organizations.Commands.CreateOrganization;
 using CleanCrm.Application.Organizations.Commands.DeleteOrganization;
+using CleanCrm.Application.Organizations.Commands.MigrateOrganization;
 using CleanCrm.Application.Organizations.Commands.MoveOrganization;
 using CleanCrm.Application.Organizations.Commands.ResumeOrganization;
 using CleanCrm.Application.Organizations.Commands.RetryProvisioning;
 using CleanCrm.Application.Organizations.Commands.SignUp;
 using CleanCrm.Application.Organizations.Commands.SuspendOrganization;
+using CleanCrm.Application.Organizations.Queries.GetAdminOrganization;
 using CleanCrm.Application.Organizations.Queries.GetProvisioningStatus;
+using CleanCrm.Application.Organizations.Queries.ListAdminOrganizations;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 
@@ -60,33 +65,81 @@ public static class OrganizationsEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        admin.MapPost("/{id:guid}/suspend", async (Guid id, IMediator mediator, CancellationToken ct) =>
-            HttpResults.Ok(await mediator.Send(new SuspendOrganization(id), ct)))
+        admin.MapGet("/", async (
+                string? status,
+                string? plan,
+                Guid? server,
+                string? q,
+                bool? schemaBehind,
+                bool? failedProvisioning,
+                int? backupOlderThanHours,
+                string? sort,
+                string? cursor,
+                int? limit,
+                IMediator mediator,
+                CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(
+                    new ListAdminOrganizations(
+                        status, plan, server, q, schemaBehind, failedProvisioning, backupOlderThanHours, sort, cursor, limit),
+                    ct)))
+            .WithName("Admin_ListOrganizations")
+            .WithSummary("List organizations")
+            .WithDescription("Platform admin: one keyset page of organizations, filtered by status, plan, server, text (name, slug or "
+                + "an owner's email), schema behind the head, failed provisioning or no backup for N hours, and sorted by any column.")
+            .Produces<Page<AdminOrganizationListItem>>()
+            .ProducesValidationProblem();
+        admin.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new GetAdminOrganization(id), ct)))
+            .WithName("Admin_GetOrganization")
+            .WithSummary("Get an organization")
+            .WithDescription("Platform admin: one organization with its provisioning runs, members, last backup, usage, features and "
+                + "limits.")
+            .Produces<AdminOrganizationDetail>();
+        admin.MapPost("/{id:guid}/migrate", async (Guid id, IMediator mediator, CancellationToken ct) =>
+            {
+                var result = await mediator.Send(new MigrateOrganization(id), ct);
+                return result.IsSuccess
+                    ? TypedResults.Accepted($"/api/v1/admin/migrations/{result.Value.JobId}", result.Value)
+                    : Problems.Result(result.Error!);
+            })
+            .WithName("Admin_MigrateOrganization")
+            .WithSummary("Migrate an organization")
+            .WithDescription("Platform admin: queues a job that brings one active or suspended organization's database to the head "
+                + "schema (202, the job); 409 when its status does not allow it or it is already at the head.")
+            .Produces<FleetMigrationStatusDto>(StatusCodes.Status202Accepted);
+        admin.MapPost("/{id:guid}/suspend", async (Guid id, [FromBody] AdminReasonFields? body, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new SuspendOrganization(id, body?.Reason), ct)))
             .WithName("Admin_SuspendOrganization")
             .WithSummary("Suspend an organization")
-            .WithDescription("Platform admin: suspends an organization (its org-scoped endpoints answer 403 except billing).")
-            .Produces<AdminOrganizationDto>();
-        admin.MapPost("/{id:guid}/resume", async (Guid id, IMediator mediator, CancellationToken ct) =>
-            HttpResults.Ok(await mediator.Send(new ResumeOrganization(id), ct)))
+            .WithDescription("Platform admin: suspends an organization (its org-scoped endpoints answer 403 except billing). The optional "
+                + "body {reason} is kept in the platform audit log.")
+            .Produces<AdminOrganizationDto>()
+            .ProducesValidationProblem();
+        admin.MapPost("/{id:guid}/resume", async (Guid id, [FromBody] AdminReasonFields? body, IMediator mediator, CancellationToken ct) =>
+            HttpResults.Ok(await mediator.Send(new ResumeOrganization(id, body?.Reason), ct)))
             .WithName("Admin_ResumeOrganization")
             .WithSummary("Resume an organization")
-            .WithDescription("Platform admin: resumes a suspended organization.")
-            .Produces<AdminOrganizationDto>();
+            .WithDescription("Platform admin: resumes a suspended organization. The optional body {reason} is kept in the platform audit "
+                + "log.")
+            .Produces<AdminOrganizationDto>()
+            .ProducesValidationProblem();
         admin.MapPost("/{id:guid}/retry-provisioning", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 HttpResults.Ok(await mediator.Send(new RetryProvisioning(id), ct)))
             .WithName("Admin_RetryProvisioning")
             .WithSummary("Retry provisioning")
             .WithDescription("Platform admin: retries the failed provisioning of an organization.")
             .Produces<AdminOrganizationDto>();
-        admin.MapDelete("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
+        admin.MapDelete("/{id:guid}", async (Guid id, [FromBody] AdminReasonFields? body, IMediator mediator, CancellationToken ct) =>
             {
-                var result = await mediator.Send(new DeleteOrganization(id), ct);
+                var result = await mediator.Send(new DeleteOrganization(id, body?.Reason), ct);
                 return result.IsSuccess ? TypedResults.Accepted((string?)null, result.Value) : Problems.Result(result.Error!);
             })
             .WithName("Admin_DeleteOrganization")
             .WithSummary("Delete an organization")
-            .WithDescription("Platform admin: starts deleting an organization and its database (202).")
-            .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted);
+            .WithDescription("Platform admin: starts deleting an organization and its database (202). The optional body {reason} is kept "
+                + "in the platform audit log.")
+            .Produces<AdminOrganizationDto>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem();
         admin.MapPost("/{id:guid}/move",
             async (Guid id, [FromBody] MoveOrganizationFields body, IMediator mediator, CancellationToken ct) =>
             {
@@ -114,6 +167,13 @@ public static class OrganizationsEndpoints
             .WithSummary("Start a fleet migration")
             .WithDescription("Platform admin: starts migrating every organization database to the current schema (202).")
             .Produces<FleetMigrationStatusDto>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem();
+        migrations.MapGet("/", async (int? limit, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new ListFleetMigrations(limit), ct)))
+            .WithName("Admin_ListFleetMigrations")
+            .WithSummary("List fleet migrations")
+            .WithDescription("Platform admin: the most recent fleet and single-organization migration jobs, newest first.")
+            .Produces<FleetMigrationListDto>()
             .ProducesValidationProblem();
         migrations.MapGet("/{jobId}", async (string jobId, IMediator mediator, CancellationToken ct) =>
             HttpResults.Ok(await mediator.Send(new GetFleetMigration(jobId), ct)))

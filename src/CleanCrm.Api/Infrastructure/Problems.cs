@@ -20,6 +20,7 @@ public static class Problems
         ErrorType.Unavailable => StatusCodes.Status503ServiceUnavailable,
         ErrorType.UnsupportedMediaType => StatusCodes.Status415UnsupportedMediaType,
         ErrorType.PayloadTooLarge => StatusCodes.Status413PayloadTooLarge,
+        ErrorType.Unprocessable => StatusCodes.Status422UnprocessableEntity,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -51,6 +52,7 @@ public static class Problems
         412 => "Precondition Failed",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
+        422 => "Unprocessable Content",
         428 => "Precondition Required",
         429 => "Too Many Requests",
         503 => "Service Unavailable",

@@ -1,3 +1,4 @@
+using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Catalog;
 
 namespace CleanCrm.Application.Backups;
@@ -16,8 +17,10 @@ public sealed record RestoreDto(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     DateTimeOffset? ConfirmedAt,
-    string? Error)
+    string? Error) : IPlatformAuditedResult
 {
+    Guid? IPlatformAuditedResult.AuditOrganizationId => OrganizationId;
+
     public static RestoreDto From(BackupRestore r) => new(
         r.Id, r.BackupId, r.OrganizationId, r.Mode, r.Status, r.TargetServerId, r.DatabaseName, r.PreviousServerId, r.PreviousDatabaseName,
         r.RequestedAt, r.StartedAt, r.FinishedAt, r.ConfirmedAt, r.Error);

@@ -4,4 +4,7 @@ namespace CleanCrm.Application.Organizations;
 public interface IOrganizationDeletionScheduler
 {
     Task ScheduleAsync(Guid organizationId, CancellationToken cancellationToken);
+
+    /// <summary>How long after being marked deleting an organization's database is dropped.</summary>
+    TimeSpan GracePeriod { get; }
 }

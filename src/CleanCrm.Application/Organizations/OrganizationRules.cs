@@ -8,6 +8,9 @@ public static class OrganizationRules
 {
     public static readonly string[] Plans = [Plan.Free, Plan.Pro, Plan.Enterprise];
 
+    /// <summary>The longest reason an admin may give for suspending, resuming or deleting an organization.</summary>
+    public const int MaxReasonLength = 500;
+
     public static IRuleBuilderOptions<T, string?> ValidOrganizationName<T>(this IRuleBuilder<T, string?> rule) =>
         rule.NotEmpty().WithMessage("is required.").MaximumLength(200).WithMessage("must be at most 200 characters.");
 

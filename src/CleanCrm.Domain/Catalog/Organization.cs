@@ -27,6 +27,11 @@ public sealed class Organization
     /// <summary>The id of the last tenant migration applied to this organization's database.</summary>
     public string? SchemaVersion { get; set; }
 
+    /// <summary>The database's size as last measured (<c>pg_database_size</c>, hourly job); null before the first measurement.</summary>
+    public long? DatabaseSizeBytes { get; set; }
+
+    public DateTimeOffset? DatabaseSizeMeasuredAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

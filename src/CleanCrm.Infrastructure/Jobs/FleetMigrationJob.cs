@@ -21,9 +21,32 @@ public sealed class FleetMigrationJob(FleetMigrator migrator, TimeProvider clock
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>The ids of the runs queued through <see cref="Enqueue(IBackgroundJobClient, JobStorage, FleetRunOptions)"/>.</summary>
+    public const string RecentRunsList = "cleancrm:fleet-migration:runs";
+
+    /// <summary>How many run ids <see cref="RecentRunsList"/> keeps.</summary>
+    public const int RecentRunsKept = 100;
+
     /// <summary>Queues a fleet run (parallelism null: <c>CleanCrm:Migrations:MaxParallelism</c>) and returns the job id.</summary>
     public static string Enqueue(IBackgroundJobClient jobs, int? parallelism = null) =>
         jobs.Enqueue<FleetMigrationJob>(HangfireStorage.MaintenanceQueue, job => job.RunAsync(parallelism, null, CancellationToken.None));
+
+    /// <summary>Queues a run with <paramref name="options"/> and remembers its id in <see cref="RecentRunsList"/>.</summary>
+    public static string Enqueue(IBackgroundJobClient jobs, JobStorage storage, FleetRunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(options);
+        var jobId = jobs.Enqueue<FleetMigrationJob>(
+            HangfireStorage.MaintenanceQueue,
+            job => job.RunWithOptionsAsync(
+                options.MaxParallelism, options.SafetyBackup, options.OrganizationId, null, CancellationToken.None));
+        using var connection = storage.GetConnection();
+        using var transaction = connection.CreateWriteTransaction();
+        transaction.InsertToList(RecentRunsList, jobId);
+        transaction.TrimList(RecentRunsList, 0, RecentRunsKept - 1);
+        transaction.Commit();
+        return jobId;
+    }
 
     /// <summary>The last finished run: its job id, when it finished, and the report; null before the first.</summary>
     public static (string JobId, DateTimeOffset FinishedAt, FleetMigrationReport Report)? ReadLastRun(JobStorage storage)
@@ -44,7 +67,15 @@ public sealed class FleetMigrationJob(FleetMigrator migrator, TimeProvider clock
     [Queue(HangfireStorage.MaintenanceQueue)]
     [AutomaticRetry(Attempts = 0)]
     [DisplayName("Migrate the fleet")]
-    public async Task<FleetMigrationReport> RunAsync(int? parallelism, PerformContext? context, CancellationToken cancellationToken)
+    public Task<FleetMigrationReport> RunAsync(int? parallelism, PerformContext? context, CancellationToken cancellationToken) =>
+        RunWithOptionsAsync(parallelism, null, null, context, cancellationToken);
+
+    /// <summary>A run with a safety-backup choice, or of one organization only (<see cref="FleetRunOptions"/>).</summary>
+    [Queue(HangfireStorage.MaintenanceQueue)]
+    [AutomaticRetry(Attempts = 0)]
+    [DisplayName("Migrate the fleet (organization {2})")]
+    public async Task<FleetMigrationReport> RunWithOptionsAsync(int? parallelism, bool? safetyBackup, Guid? organizationId,
+        PerformContext? context, CancellationToken cancellationToken)
     {
         var progress = new LatestProgress();
         using var stopPublishing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -52,7 +83,7 @@ public sealed class FleetMigrationJob(FleetMigrator migrator, TimeProvider clock
         FleetMigrationReport report;
         try
         {
-            report = await migrator.MigrateAsync(parallelism, progress, cancellationToken);
+            report = await migrator.RunAsync(new FleetRunOptions(parallelism, safetyBackup, organizationId), progress, cancellationToken);
         }
         finally
         {

@@ -1,14 +1,22 @@
 using System.Globalization;
 using CleanCrm.Application.Fleet;
+using CleanCrm.Infrastructure.Provisioning;
+using CleanCrm.Infrastructure.Tenancy;
 using Hangfire;
+using Hangfire.Storage;
 
 namespace CleanCrm.Infrastructure.Jobs;
 
 /// <summary>Fleet migrations as Hangfire jobs on the maintenance queue; progress and report live in job parameters.</summary>
 public sealed class HangfireFleetMigrations(IBackgroundJobClient jobs, JobStorage storage) : IFleetMigrations
 {
-    public Task<string> StartAsync(int? parallelism, CancellationToken cancellationToken) =>
-        Task.FromResult(FleetMigrationJob.Enqueue(jobs, parallelism));
+    public string SchemaHead => TenantMigrations.LatestVersion;
+
+    public Task<string> StartAsync(int? parallelism, bool? safetyBackup, CancellationToken cancellationToken) =>
+        Task.FromResult(FleetMigrationJob.Enqueue(jobs, storage, new FleetRunOptions(parallelism, safetyBackup)));
+
+    public Task<string> StartOrganizationAsync(Guid organizationId, bool? safetyBackup, CancellationToken cancellationToken) =>
+        Task.FromResult(FleetMigrationJob.Enqueue(jobs, storage, new FleetRunOptions(1, safetyBackup, organizationId)));
 
     public Task<FleetMigrationStatusDto?> GetAsync(string jobId, CancellationToken cancellationToken)
     {
@@ -20,16 +28,47 @@ public sealed class HangfireFleetMigrations(IBackgroundJobClient jobs, JobStorag
         }
 
         using var connection = storage.GetConnection();
+        return Task.FromResult(Read(connection, jobId));
+    }
+
+    public Task<IReadOnlyList<FleetMigrationStatusDto>> ListRecentAsync(int limit, CancellationToken cancellationToken)
+    {
+        using var connection = storage.GetConnection();
+        var ids = connection is JobStorageConnection listing
+            ? listing.GetRangeFromList(FleetMigrationJob.RecentRunsList, 0, FleetMigrationJob.RecentRunsKept - 1)
+            : [];
+
+        // Newest first by job id (ids grow), whatever order the storage keeps its list in.
+        IReadOnlyList<FleetMigrationStatusDto> items =
+        [
+            .. ids.Where(id => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                .Distinct(StringComparer.Ordinal)
+                .OrderByDescending(id => long.Parse(id, CultureInfo.InvariantCulture))
+                .Select(id => Read(connection, id))
+                .OfType<FleetMigrationStatusDto>()
+                .Take(limit),
+        ];
+        return Task.FromResult(items);
+    }
+
+    private static FleetMigrationStatusDto? Read(IStorageConnection connection, string jobId)
+    {
         var job = connection.GetJobData(jobId);
         if (job is null || job.Job?.Type != typeof(FleetMigrationJob))
         {
-            return Task.FromResult<FleetMigrationStatusDto?>(null);
+            return null;
         }
 
-        return Task.FromResult<FleetMigrationStatusDto?>(new FleetMigrationStatusDto(
+        var withOptions = job.Job.Method.Name == nameof(FleetMigrationJob.RunWithOptionsAsync) && job.Job.Args.Count >= 3;
+        return new FleetMigrationStatusDto(
             jobId,
             (job.State ?? "unknown").ToLowerInvariant(),
             connection.GetJobParameter(jobId, FleetMigrationJob.ProgressParameter),
-            connection.GetJobParameter(jobId, FleetMigrationJob.ReportParameter)));
+            connection.GetJobParameter(jobId, FleetMigrationJob.ReportParameter))
+        {
+            CreatedAt = new DateTimeOffset(DateTime.SpecifyKind(job.CreatedAt, DateTimeKind.Utc)),
+            SafetyBackup = withOptions ? job.Job.Args[1] as bool? : null,
+            OrganizationId = withOptions ? job.Job.Args[2] as Guid? : null,
+        };
     }
 }

@@ -53,6 +53,12 @@ public sealed record FleetMigrationReport(
 }
 
 /// <summary>
+/// What a fleet run covers: <see cref="SafetyBackup"/> null follows <c>CleanCrm:Backups:BeforeMigration</c>; with
+/// <see cref="OrganizationId"/> only that organization is migrated (no catalog or template step).
+/// </summary>
+public sealed record FleetRunOptions(int? MaxParallelism = null, bool? SafetyBackup = null, Guid? OrganizationId = null);
+
+/// <summary>
 /// Migrates the whole fleet: the catalog, every active server's template, then every active or suspended organization's
 /// database whose catalog schema version is not this build's latest, several at a time. Each organization is migrated
 /// under its advisory lock (<see cref="OrganizationLock"/>); a failure is recorded and the run goes on, so running it
@@ -72,29 +78,45 @@ public sealed partial class FleetMigrator(
 {
     private const string Migratable = "('active', 'suspended')";
 
-    public async Task<FleetMigrationReport> MigrateAsync(int? maxParallelism, IProgress<FleetMigrationProgress>? progress,
+    public Task<FleetMigrationReport> MigrateAsync(int? maxParallelism, IProgress<FleetMigrationProgress>? progress,
+        CancellationToken cancellationToken) =>
+        RunAsync(new FleetRunOptions(maxParallelism), progress, cancellationToken);
+
+    public async Task<FleetMigrationReport> RunAsync(FleetRunOptions options, IProgress<FleetMigrationProgress>? progress,
         CancellationToken cancellationToken)
     {
-        var parallelism = maxParallelism ?? migrationOptions.Value.MaxParallelism;
-        ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, nameof(maxParallelism));
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(parallelism, MigrationOptions.MaxAllowedParallelism, nameof(maxParallelism));
+        ArgumentNullException.ThrowIfNull(options);
+        var parallelism = options.MaxParallelism ?? migrationOptions.Value.MaxParallelism;
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(parallelism, MigrationOptions.MaxAllowedParallelism, nameof(options));
+        var safetyBackup = options.SafetyBackup ?? backupOptions.Value.BeforeMigration;
         var target = TenantMigrations.LatestVersion;
         var started = Stopwatch.StartNew();
 
-        progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Catalog, 0, 0, 0, 0, 0, null));
-        await databaseMigrator.MigrateCatalogAsync(cancellationToken);
+        // One organization: the catalog and templates are the deployment's business (a fleet run), not this one's.
+        if (options.OrganizationId is null)
+        {
+            progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Catalog, 0, 0, 0, 0, 0, null));
+            await databaseMigrator.MigrateCatalogAsync(cancellationToken);
+        }
 
         progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Templates, 0, 0, 0, 0, 0, null));
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
         var servers = await db.DatabaseServers.AsNoTracking().ToDictionaryAsync(s => s.Id, cancellationToken);
         var templates = new List<FleetTemplateResult>();
-        foreach (var server in servers.Values.Where(s => s.Status == DatabaseServerStatus.Active)
+        foreach (var server in servers.Values.Where(s => s.Status == DatabaseServerStatus.Active && options.OrganizationId is null)
             .OrderBy(s => s.Name, StringComparer.Ordinal))
         {
             templates.Add(await MigrateTemplateAsync(server, cancellationToken));
         }
 
-        var organizations = await db.Organizations.AsNoTracking()
+        var candidates = db.Organizations.AsNoTracking();
+        if (options.OrganizationId is { } only)
+        {
+            candidates = candidates.Where(o => o.Id == only);
+        }
+
+        var organizations = await candidates
             .Where(o => o.Status == OrganizationStatus.Active || o.Status == OrganizationStatus.Suspended)
             .Select(o => new Candidate(o.Id, o.Slug, o.SchemaVersion, o.DatabaseServerId))
             .ToListAsync(cancellationToken);
@@ -136,7 +158,7 @@ public sealed partial class FleetMigrator(
             new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
             async (candidate, ct) =>
             {
-                var (outcome, result) = await MigrateTenantAsync(candidate, adminConnections, target, ct);
+                var (outcome, result) = await MigrateTenantAsync(candidate, adminConnections, target, safetyBackup, ct);
                 (outcome switch { Outcome.Migrated => migrated, Outcome.Skipped => skipped, _ => failed }).Add(result);
                 var count = Interlocked.Increment(ref done);
                 progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Tenants, pending.Count, count, migrated.Count,
@@ -181,6 +203,7 @@ public sealed partial class FleetMigrator(
         Candidate candidate,
         IReadOnlyDictionary<Guid, (string? ConnectionString, string? Error)> adminConnections,
         string target,
+        bool safetyBackup,
         CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
@@ -227,7 +250,7 @@ public sealed partial class FleetMigrator(
                     return (Outcome.Failed, Result(null, server.Error));
                 }
 
-                if (backupOptions.Value.BeforeMigration)
+                if (safetyBackup)
                 {
                     var safety = await backups.BackupNowAsync(candidate.Id, BackupTrigger.PreMigration, cancellationToken);
                     if (safety.Status != BackupStatus.Succeeded)

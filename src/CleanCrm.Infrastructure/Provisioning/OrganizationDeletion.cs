@@ -73,7 +73,9 @@ public sealed class HangfireOrganizationDeletionScheduler(IBackgroundJobClient j
     public Task ScheduleAsync(Guid organizationId, CancellationToken cancellationToken)
     {
         jobs.Schedule<OrganizationDeletionJob>(job => job.RunAsync(organizationId, CancellationToken.None),
-            TimeSpan.FromMinutes(options.Value.DeleteGraceMinutes));
+            GracePeriod);
         return Task.CompletedTask;
     }
+
+    public TimeSpan GracePeriod => TimeSpan.FromMinutes(options.Value.DeleteGraceMinutes);
 }

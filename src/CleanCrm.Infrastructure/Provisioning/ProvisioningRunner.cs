@@ -81,6 +81,7 @@ public sealed partial class ProvisioningRunner(
     IEnumerable<IProvisioningStepObserver> observers,
     Email.EmailQueue mail,
     Application.Common.Email.IPublicLinks links,
+    DatabaseSizes sizes,
     TimeProvider clock,
     ILogger<ProvisioningRunner> logger)
 {
@@ -158,6 +159,9 @@ public sealed partial class ProvisioningRunner(
         run.Status = ProvisioningStatus.Succeeded;
         run.FinishedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
+
+        // A first size for the admin list now, not at the next hourly measurement; failure here changes nothing.
+        await sizes.RefreshAsync(organization.Id, cancellationToken);
         metrics.Runs.Add(1, new KeyValuePair<string, object?>("outcome", "succeeded"));
         metrics.RunDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             new KeyValuePair<string, object?>("outcome", "succeeded"));

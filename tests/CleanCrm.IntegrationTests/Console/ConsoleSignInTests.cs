@@ -108,7 +108,7 @@ public sealed partial class ConsoleSignInTests(SharedPlatform platform)
         (await browser.Console.GetAsync("/organizations")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
     }
 
-    private async Task<(ApiFactory Api, WebApplicationFactory<ConsoleProgram> Console)> HostsAsync() =>
+    private async Task<Hosts> HostsAsync() =>
         await platform.SharedAsync("console-hosts", async () =>
         {
             // Registers cleancrm-console as `migrate` does, with this test's redirect URIs and secret.
@@ -124,8 +124,7 @@ public sealed partial class ConsoleSignInTests(SharedPlatform platform)
             }
 
             var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
-            var console = new ConsoleFactory(platform, api);
-            return (api, (WebApplicationFactory<ConsoleProgram>)console);
+            return new Hosts(api, new ConsoleFactory(platform, api));
         });
 
     private async Task<CleanCrm.Domain.Catalog.UserAccount> UserAsync(bool platformAdmin)
@@ -145,6 +144,11 @@ public sealed partial class ConsoleSignInTests(SharedPlatform platform)
 
     [GeneratedRegex("name=\"returnUrl\" value=\"([^\"]*)\"")]
     private static partial Regex ReturnUrlField();
+
+    private sealed record Hosts(ApiFactory Api, WebApplicationFactory<ConsoleProgram> Console)
+    {
+        public void Deconstruct(out ApiFactory api, out WebApplicationFactory<ConsoleProgram> console) => (api, console) = (Api, Console);
+    }
 
     /// <summary>A browser with one cookie jar per host (both answer on http://localhost in memory), following redirects by hand.</summary>
     private sealed class Browser(ApiFactory api, WebApplicationFactory<ConsoleProgram> console)

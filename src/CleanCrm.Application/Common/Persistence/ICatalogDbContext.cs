@@ -40,6 +40,11 @@ public interface ICatalogDbContext
 
     DbSet<BackupAccessEntry> BackupAccessLog { get; }
 
+    /// <summary>Append-only: written by the platform audit behavior (through its own unit of work), never changed.</summary>
+    DbSet<PlatformAuditEntry> PlatformAuditLog { get; }
+
+    DbSet<SupportSession> SupportSessions { get; }
+
     Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade Database { get; }
 
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);

@@ -15,6 +15,9 @@ public enum ErrorType
     Unavailable,
     UnsupportedMediaType,
     PayloadTooLarge,
+
+    /// <summary>Well-formed input that the platform cannot act on (e.g. a database server it cannot reach): 422.</summary>
+    Unprocessable,
 }
 
 /// <summary>An expected failure: a machine-readable <see cref="Code"/> (the problem type) and a sentence for people.</summary>
@@ -58,4 +61,5 @@ public static class ErrorCodes
     public const string InvalidReference = "invalid_reference";
     public const string SlugTaken = "slug_taken";
     public const string EmailTaken = "email_taken";
+    public const string DatabaseServerUnreachable = "database_server_unreachable";
 }

@@ -46,6 +46,10 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<BackupAccessEntry> BackupAccessLog => Set<BackupAccessEntry>();
 
+    public DbSet<PlatformAuditEntry> PlatformAuditLog => Set<PlatformAuditEntry>();
+
+    public DbSet<SupportSession> SupportSessions => Set<SupportSession>();
+
     public DbSet<StoredSecret> Secrets => Set<StoredSecret>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

@@ -12,7 +12,14 @@ namespace CleanCrm.Application.Backups.Commands.ConfirmRestore;
 /// Confirms a finished restore: after a switch the old database is dropped; side by side, the inspected copy is dropped.
 /// </summary>
 [RequiresPlatformAdmin]
-public sealed record ConfirmRestore(Guid RestoreId) : ICommand<Result<RestoreDto>>;
+public sealed record ConfirmRestore(Guid RestoreId) : ICommand<Result<RestoreDto>>, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => null;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+
+    Guid? IPlatformAuditedRequest.AuditTargetId => RestoreId;
+}
 
 public sealed class ConfirmRestoreHandler(ICatalogDbContext db, IBackupOperations backups, TimeProvider clock)
     : ICommandHandler<ConfirmRestore, Result<RestoreDto>>

@@ -23,7 +23,14 @@ public sealed record RestoreBackupFields
 /// docs/BACKUPS.md).
 /// </summary>
 [RequiresPlatformAdmin]
-public sealed record RestoreBackup(Guid BackupId, RestoreBackupFields Fields) : ICommand<Result<RestoreDto>>;
+public sealed record RestoreBackup(Guid BackupId, RestoreBackupFields Fields) : ICommand<Result<RestoreDto>>, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => null;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+
+    Guid? IPlatformAuditedRequest.AuditTargetId => BackupId;
+}
 
 public sealed class RestoreBackupValidator : AbstractValidator<RestoreBackup>
 {

@@ -11,7 +11,12 @@ namespace CleanCrm.Application.Backups.Commands.StartOrganizationBackup;
 
 /// <summary>On-demand backup of one organization (<c>POST /api/v1/admin/organizations/{id}/backups</c>, docs/BACKUPS.md).</summary>
 [RequiresPlatformAdmin]
-public sealed record StartOrganizationBackup(Guid OrganizationId) : ICommand<Result<AdminBackupDto>>;
+public sealed record StartOrganizationBackup(Guid OrganizationId) : ICommand<Result<AdminBackupDto>>, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => OrganizationId;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+}
 
 public sealed class StartOrganizationBackupHandler(ICatalogDbContext db, IBackupOperations backups, ICallerContext caller)
     : ICommandHandler<StartOrganizationBackup, Result<AdminBackupDto>>

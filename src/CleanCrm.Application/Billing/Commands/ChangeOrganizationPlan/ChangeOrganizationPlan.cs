@@ -12,7 +12,13 @@ public sealed record ChangePlanFields
 
 /// <summary>Sets an organization's plan by hand (sales deals, support); features and limits follow at once.</summary>
 [RequiresPlatformAdmin]
-public sealed record ChangeOrganizationPlan(Guid OrganizationId, ChangePlanFields Fields) : IOrganizationBillingChange;
+public sealed record ChangeOrganizationPlan(Guid OrganizationId, ChangePlanFields Fields)
+    : IOrganizationBillingChange, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => OrganizationId;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+}
 
 public sealed class ChangeOrganizationPlanValidator : AbstractValidator<ChangeOrganizationPlan>
 {

@@ -8,7 +8,12 @@ namespace CleanCrm.Application.Billing.Commands.ClearFeatureOverride;
 
 /// <summary>Removes the override: the feature follows the plan again.</summary>
 [RequiresPlatformAdmin]
-public sealed record ClearFeatureOverride(Guid OrganizationId, string FeatureKey) : IOrganizationBillingChange;
+public sealed record ClearFeatureOverride(Guid OrganizationId, string FeatureKey) : IOrganizationBillingChange, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => OrganizationId;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+}
 
 public sealed class ClearFeatureOverrideValidator : AbstractValidator<ClearFeatureOverride>
 {

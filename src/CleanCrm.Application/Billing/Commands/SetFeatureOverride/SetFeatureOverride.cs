@@ -16,7 +16,12 @@ public sealed record FeatureOverrideFields
 /// <summary>Turns a premium feature on or off for one organization, optionally until <c>expiresAt</c>.</summary>
 [RequiresPlatformAdmin]
 public sealed record SetFeatureOverride(Guid OrganizationId, string FeatureKey, FeatureOverrideFields Fields)
-    : IOrganizationBillingChange;
+    : IOrganizationBillingChange, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => OrganizationId;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+}
 
 public sealed class SetFeatureOverrideValidator : AbstractValidator<SetFeatureOverride>
 {

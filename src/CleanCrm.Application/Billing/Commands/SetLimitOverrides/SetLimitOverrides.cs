@@ -19,7 +19,13 @@ public sealed record LimitOverrideFields
 }
 
 [RequiresPlatformAdmin]
-public sealed record SetLimitOverrides(Guid OrganizationId, LimitOverrideFields Fields) : IOrganizationBillingChange;
+public sealed record SetLimitOverrides(Guid OrganizationId, LimitOverrideFields Fields)
+    : IOrganizationBillingChange, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => OrganizationId;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+}
 
 public sealed class SetLimitOverridesValidator : AbstractValidator<SetLimitOverrides>
 {

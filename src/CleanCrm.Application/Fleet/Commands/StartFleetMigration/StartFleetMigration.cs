@@ -8,6 +8,9 @@ namespace CleanCrm.Application.Fleet.Commands.StartFleetMigration;
 public sealed record StartFleetMigrationFields
 {
     public int? Parallelism { get; init; }
+
+    /// <summary>Back up each tenant before migrating it (null: the deployment's <c>CleanCrm:Backups:BeforeMigration</c>).</summary>
+    public bool? SafetyBackup { get; init; }
 }
 
 /// <summary>
@@ -28,7 +31,8 @@ public sealed class StartFleetMigrationHandler(IFleetMigrations migrations)
 {
     public async ValueTask<Result<FleetMigrationStatusDto>> Handle(StartFleetMigration command, CancellationToken cancellationToken)
     {
-        var jobId = await migrations.StartAsync(command.Fields.Parallelism, cancellationToken);
-        return await migrations.GetAsync(jobId, cancellationToken) ?? new FleetMigrationStatusDto(jobId, "enqueued", null, null);
+        var jobId = await migrations.StartAsync(command.Fields.Parallelism, command.Fields.SafetyBackup, cancellationToken);
+        return await migrations.GetAsync(jobId, cancellationToken)
+            ?? new FleetMigrationStatusDto(jobId, "enqueued", null, null) { SafetyBackup = command.Fields.SafetyBackup };
     }
 }

@@ -15,7 +15,15 @@ public sealed record MoveOrganizationFields
 
 /// <summary>Queues a move of the organization's database to another server (docs/OPERATIONS.md).</summary>
 [RequiresPlatformAdmin]
-public sealed record MoveOrganization(Guid OrganizationId, MoveOrganizationFields Fields) : ICommand<Result<AdminOrganizationDto>>;
+public sealed record MoveOrganization(Guid OrganizationId, MoveOrganizationFields Fields)
+    : ICommand<Result<AdminOrganizationDto>>, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => OrganizationId;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+
+    Guid? IPlatformAuditedRequest.AuditTargetId => Fields.DatabaseServerId;
+}
 
 public sealed class MoveOrganizationValidator : AbstractValidator<MoveOrganization>
 {

@@ -10,7 +10,12 @@ namespace CleanCrm.Application.Organizations.Commands.RetryProvisioning;
 
 /// <summary>Starts a new provisioning run for a failed organization; its finished steps are not redone.</summary>
 [RequiresPlatformAdmin]
-public sealed record RetryProvisioning(Guid OrganizationId) : ICommand<Result<AdminOrganizationDto>>;
+public sealed record RetryProvisioning(Guid OrganizationId) : ICommand<Result<AdminOrganizationDto>>, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => OrganizationId;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+}
 
 public sealed class RetryProvisioningHandler(ICatalogDbContext db, IProvisioningQueue queue, TimeProvider clock)
     : ICommandHandler<RetryProvisioning, Result<AdminOrganizationDto>>

@@ -676,6 +676,14 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("database_server_id");
 
+                    b.Property<long?>("DatabaseSizeBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("database_size_bytes");
+
+                    b.Property<DateTimeOffset?>("DatabaseSizeMeasuredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("database_size_measured_at");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -1043,6 +1051,89 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         });
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.PlatformAuditEntry", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("action");
+
+                    b.Property<string>("ActorEmail")
+                        .HasMaxLength(320)
+                        .HasColumnType("character varying(320)")
+                        .HasColumnName("actor_email");
+
+                    b.Property<Guid?>("ActorUserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("actor_user_id");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("channel");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("error");
+
+                    b.Property<string>("IpAddress")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("ip_address");
+
+                    b.Property<DateTimeOffset>("OccurredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("occurred_at");
+
+                    b.Property<Guid?>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("reason");
+
+                    b.Property<Guid?>("TargetId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("target_id");
+
+                    b.Property<string>("UserAgent")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("user_agent");
+
+                    b.HasKey("Id")
+                        .HasName("pk_platform_audit_log");
+
+                    b.HasIndex("ActorUserId", "OccurredAt")
+                        .HasDatabaseName("ix_platform_audit_log_actor_user_id_occurred_at");
+
+                    b.HasIndex("OccurredAt", "Id")
+                        .HasDatabaseName("ix_platform_audit_log_occurred_at_id");
+
+                    b.HasIndex("OrganizationId", "OccurredAt")
+                        .HasDatabaseName("ix_platform_audit_log_organization_id_occurred_at");
+
+                    b.ToTable("platform_audit_log", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_platform_audit_log_outcome", "outcome IN ('succeeded', 'failed')");
+                        });
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.ProvisioningRun", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1141,6 +1232,57 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasName("pk_provisioning_steps");
 
                     b.ToTable("provisioning_steps", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.SupportSession", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("AdminUserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("admin_user_id");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("reason");
+
+                    b.Property<DateTimeOffset?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<Guid?>("RevokedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("revoked_by");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_support_sessions");
+
+                    b.HasIndex("AdminUserId", "StartedAt")
+                        .HasDatabaseName("ix_support_sessions_admin_user_id_started_at");
+
+                    b.HasIndex("OrganizationId", "StartedAt")
+                        .HasDatabaseName("ix_support_sessions_organization_id_started_at");
+
+                    b.ToTable("support_sessions", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_support_sessions_window", "expires_at > started_at AND expires_at <= started_at + interval '60 minutes'");
+                        });
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageEvent", b =>
@@ -1836,6 +1978,23 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_provisioning_steps_provisioning_runs_run_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.SupportSession", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("AdminUserId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_support_sessions_users_admin_user_id");
+
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_support_sessions_organizations_organization_id");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.UsageEvent", b =>
