@@ -50,7 +50,8 @@ public sealed class FleetTests(ConsoleStack stack) : ConsoleTest(stack)
             var register = Form(page, "Register database server");
             await register.GetByLabel("Name", new() { Exact = true }).FillAsync(name);
             await register.GetByLabel("Host", new() { Exact = true }).FillAsync("127.0.0.1");
-            await register.GetByLabel("Port", new() { Exact = true }).FillAsync(ClosedPort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await register.GetByLabel("Port", new() { Exact = true })
+                .FillAsync(ClosedPort().ToString(System.Globalization.CultureInfo.InvariantCulture));
             await register.GetByLabel("Admin username", new() { Exact = true }).FillAsync("postgres");
             await register.GetByLabel("Password", new() { Exact = true }).FillAsync("not-the-password");
             await register.GetByLabel("Capacity", new() { Exact = true }).FillAsync("10");

@@ -97,7 +97,8 @@ public sealed class ConsoleStack : IAsyncLifetime
             var api = Output("src/CleanCrm.Api", "CleanCrm.Api", configuration);
             var console = Output("provisioning/CleanCrm.Console", "CleanCrm.Console", configuration);
 
-            await using (var migrate = ManagedProcess.Start("migrate", worker.Project, environment, LogDirectory, "dotnet", worker.Dll, "migrate"))
+            await using (var migrate =
+                ManagedProcess.Start("migrate", worker.Project, environment, LogDirectory, "dotnet", worker.Dll, "migrate"))
             {
                 await migrate.RunToCompletionAsync(ReadyTimeout);
             }
@@ -228,7 +229,7 @@ public sealed class ConsoleStack : IAsyncLifetime
         };
     }
 
-    /// <summary>The settings as environment variables (<c>A:B</c> → <c>A__B</c>), in the Development environment like scripts/run.sh.</summary>
+    /// <summary>The settings as environment variables (<c>A:B</c> → <c>A__B</c>), in Development like scripts/run.sh.</summary>
     private Dictionary<string, string?> ProcessEnvironment()
     {
         var environment = BuildSettings().ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
@@ -250,8 +251,12 @@ public sealed class ConsoleStack : IAsyncLifetime
             EnsureRunning();
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Not ready within {ReadyTimeout.TotalSeconds} s: " +
-                    $"{(apiReady ? string.Empty : $"API {ApiUrl}health/ready ")}{(consoleReady ? string.Empty : $"console {ConsoleUrl}health/ready")}");
+                var waiting = new[]
+                {
+                    apiReady ? null : $"API {ApiUrl}health/ready", consoleReady ? null : $"console {ConsoleUrl}health/ready",
+                };
+                throw new TimeoutException(
+                    $"Not ready within {ReadyTimeout.TotalSeconds} s: {string.Join(", ", waiting.OfType<string>())}");
             }
 
             apiReady = apiReady || await AnswersAsync(http, new Uri(ApiUrl, "/health/ready"), ok => ok == HttpStatusCode.OK);
