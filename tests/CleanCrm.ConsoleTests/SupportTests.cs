@@ -44,8 +44,11 @@ public sealed class SupportTests(ConsoleStack stack) : ConsoleTest(stack)
             {
                 var (status, log) = await Stack.Api.GetAsOwnerAsync(organization, "/api/v1/audit-log");
                 status.ShouldBe(HttpStatusCode.OK, log.ToString());
-                return log.ToString().Contains("support", StringComparison.OrdinalIgnoreCase);
-            }, $"a support session entry in the audit log of {organization.Slug}");
+                return log.GetProperty("items").EnumerateArray().Any(entry =>
+                    entry.GetProperty("action").GetString() == "support_started"
+                    && entry.GetProperty("entityType").GetString() == "support_session"
+                    && entry.GetProperty("changes").ToString().Contains(reason, StringComparison.Ordinal));
+            }, $"a support_started entry with the reason in the audit log of {organization.Slug}");
 
             // And the platform keeps who opened it, from where and why.
             await page.GetByRole(AriaRole.Navigation).GetByRole(AriaRole.Link, new() { Name = "Audit log", Exact = true }).ClickAsync();
