@@ -31,6 +31,11 @@ public sealed class FleetTests(ConsoleStack stack) : ConsoleTest(stack)
             maximum.ShouldNotBeNullOrEmpty();
             (await progress.GetAttributeAsync("aria-valuenow")).ShouldBe(maximum);
             await ScreenshotAsync(page, "migrations");
+
+            // By now the fleet has tenants and a finished migration: the overview worth a picture.
+            await page.GetByRole(AriaRole.Navigation).GetByRole(AriaRole.Link, new() { Name = "Overview", Exact = true }).ClickAsync();
+            await ExpectHeadingAsync(page, "Fleet overview");
+            await ScreenshotAsync(page, "overview-with-tenants");
         });
 
     [Fact]
