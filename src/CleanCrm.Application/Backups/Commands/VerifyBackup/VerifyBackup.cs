@@ -37,7 +37,7 @@ public sealed class VerifyBackupHandler(
                 ErrorCodes.Conflict, $"Backup '{backup.Id}' is {Name(backup.Status)}; only a succeeded backup can be verified.");
         }
 
-        var result = await VerifyAsync(backup, cancellationToken);
+        var result = await VerifyAsync(backups, backup, cancellationToken);
         var outcome = result.Valid ? "valid" : result.Detail;
         BackupAccessLogWriter.Append(
             db, caller, clock, organizationId, BackupAccessAction.Verify, backup.Id, command.ClientAddress, outcome);
@@ -47,9 +47,11 @@ public sealed class VerifyBackupHandler(
 
     private static string Name(BackupStatus status) => status.ToString().ToLowerInvariant();
 
-    private async Task<BackupVerificationDto> VerifyAsync(Backup backup, CancellationToken cancellationToken)
+    /// <summary>The check itself, shared with the platform admins' <c>VerifyAdminBackup</c>.</summary>
+    internal static async Task<BackupVerificationDto> VerifyAsync(IBackupOperations operations, Backup backup,
+        CancellationToken cancellationToken)
     {
-        var actual = await backups.ComputeChecksumAsync(backup, cancellationToken);
+        var actual = await operations.ComputeChecksumAsync(backup, cancellationToken);
         if (actual is null)
         {
             return new BackupVerificationDto(
