@@ -92,7 +92,7 @@ public sealed class OrganizationTests(ConsoleStack stack) : ConsoleTest(stack)
             await suspend.GetByLabel("Reason").FillAsync(string.Empty);
             await Button(suspend, "Suspend organization").ClickAsync();
 
-            await ExpectReadableErrorAsync(page);
+            (await ExpectReadableErrorAsync(page)).ShouldContain("reason", Case.Insensitive);
             await page.ReloadAsync();
             await ExpectOrganizationStatusAsync(page, "active");
             (await Stack.Api.GetAsOwnerAsync(organization, "/api/v1/features")).Status.ShouldBe(HttpStatusCode.OK);
@@ -113,7 +113,7 @@ public sealed class OrganizationTests(ConsoleStack stack) : ConsoleTest(stack)
             await delete.GetByLabel("Reason").FillAsync("Customer asked to close the account (console test)");
             await Button(delete, "Delete organization").ClickAsync();
 
-            await ExpectReadableErrorAsync(page);
+            (await ExpectReadableErrorAsync(page)).ShouldContain(organization.Slug);
             await page.ReloadAsync();
             await ExpectOrganizationStatusAsync(page, "active");
             (await Stack.Api.GetAsOwnerAsync(organization, "/api/v1/features")).Status.ShouldBe(HttpStatusCode.OK);

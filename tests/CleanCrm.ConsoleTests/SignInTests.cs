@@ -45,6 +45,13 @@ public sealed class SignInTests(ConsoleStack stack) : ConsoleTest(stack)
                 await ExpectHeadingAsync(page, "Access denied");
                 (await page.GetByRole(AriaRole.Table).CountAsync()).ShouldBe(0, $"{path} shows a table to a non-admin");
             }
+
+            // Nor can the user act by posting a console form directly (with the browser's cookies): refused, nothing changed.
+            await Stack.Api.WaitForStatusAsync(organization, "active", TimeSpan.FromSeconds(90));
+            var posted = await page.APIRequest.PostAsync($"/organizations/{organization.Id}?handler=Suspend",
+                new() { Form = page.APIRequest.CreateFormData().Set("reason", "not an admin"), MaxRedirects = 0 });
+            posted.Status.ShouldBe(403);
+            (await Stack.Api.GetAsOwnerAsync(organization, "/api/v1/features")).Status.ShouldBe(System.Net.HttpStatusCode.OK);
         });
 
     [Fact]
