@@ -77,6 +77,23 @@ public sealed class OrganizationTests(ConsoleStack stack) : ConsoleTest(stack)
             await Button(resume, "Resume organization").ClickAsync();
             await ExpectOrganizationStatusAsync(page, "active");
             (await Stack.Api.GetAsOwnerAsync(organization, "/api/v1/features")).Status.ShouldBe(HttpStatusCode.OK);
+
+            // Both actions are in the platform audit log with their reasons, done by this admin from the console.
+            await page.GetByRole(AriaRole.Navigation).GetByRole(AriaRole.Link, new() { Name = "Audit log", Exact = true }).ClickAsync();
+            var entries = Table(page, "Platform audit log").Locator("tbody tr").Filter(new() { HasText = organization.Slug });
+            foreach (var (action, reason) in new[]
+                     {
+                         ("organization.suspend", "Unpaid invoices (console test)"), ("organization.resume", "Paid (console test)"),
+                     })
+            {
+                var entry = entries.Filter(new() { HasText = reason });
+                await Expect(entry).ToHaveCountAsync(1);
+                await Expect(entry).ToContainTextAsync(action);
+                await Expect(entry).ToContainTextAsync(Stack.AdminEmail);
+                await Expect(entry).ToContainTextAsync("succeeded");
+            }
+
+            await ScreenshotAsync(page, "audit");
         });
 
     [Fact]

@@ -57,7 +57,7 @@ public sealed class SupportTests(ConsoleStack stack) : ConsoleTest(stack)
             await Expect(entry).ToHaveCountAsync(1);
             await Expect(entry).ToContainTextAsync(Stack.AdminEmail);
             await Expect(entry).ToContainTextAsync("console");
-            await ScreenshotAsync(page, "audit");
+            await ScreenshotAsync(page, "audit-support");
         });
 
     /// <summary>
