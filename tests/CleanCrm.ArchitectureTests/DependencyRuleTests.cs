@@ -33,6 +33,7 @@ public sealed class DependencyRuleTests
     [InlineData("CleanCrm.Infrastructure")]
     [InlineData("CleanCrm.Api")]
     [InlineData("CleanCrm.Provisioning.Worker")]
+    [InlineData("CleanCrm.Console")]
     [InlineData("Npgsql")]
     [InlineData("Microsoft.AspNetCore")]
     [InlineData("Hangfire")]
@@ -43,8 +44,19 @@ public sealed class DependencyRuleTests
     [Theory]
     [InlineData("CleanCrm.Api")]
     [InlineData("CleanCrm.Provisioning.Worker")]
+    [InlineData("CleanCrm.Console")]
     public void Infrastructure_does_not_depend_on_the_hosts(string forbidden) =>
         AssertNoDependency(Types.InAssembly(Infrastructure), forbidden);
+
+    [Fact]
+    public void The_console_uses_the_application_in_process_and_never_the_api()
+    {
+        // docs/adr/0011: the console sends Application requests itself; it must not grow a dependency on the API host.
+        var console = typeof(CleanCrm.Console.ConsoleProgram).Assembly;
+        Names(console).ShouldContain("CleanCrm.Application");
+        Names(console).ShouldNotContain("CleanCrm.Api");
+        AssertNoDependency(Types.InAssembly(console), "CleanCrm.Api");
+    }
 
     [Fact]
     public void The_rule_checker_catches_a_real_dependency()

@@ -52,7 +52,6 @@ public sealed class MigrationsModel(ISender sender) : ConsolePageModel(sender)
     private async Task<IActionResult> RedisplayAsync()
     {
         await OnGetAsync();
-        Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
         return Page();
     }
 }

@@ -250,13 +250,12 @@ public sealed class DetailModel(ISender sender, IOrganizationDeletionScheduler d
 
     private async Task<IActionResult> RedisplayAsync()
     {
-        // A failed action shows the page again (status 422 for refused input), keeping the error message.
+        // A failed action shows the page again with the error message (and the form as it was).
         if (!await LoadAsync())
         {
             return NotFound();
         }
 
-        Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
         return Page();
     }
 
