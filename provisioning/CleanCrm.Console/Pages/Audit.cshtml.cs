@@ -42,7 +42,8 @@ public sealed class AuditModel(ISender sender) : ConsolePageModel(sender)
             return;
         }
 
-        Entries = await SendAsync(new ListPlatformAuditLog(OrganizationId, ActorUserId, string.IsNullOrWhiteSpace(Action) ? null : Action.Trim(),
+        var action = string.IsNullOrWhiteSpace(Action) ? null : Action.Trim();
+        Entries = await SendAsync(new ListPlatformAuditLog(OrganizationId, ActorUserId, action,
             Utc(From), Utc(To), string.IsNullOrEmpty(Cursor) ? null : Cursor, 50));
     }
 

@@ -29,7 +29,8 @@ public abstract class ConsolePageModel(ISender sender) : PageModel
         Unwrap(await sender.Send(command, HttpContext.RequestAborted));
 
     /// <summary>Runs a command; on success redirects (post-redirect-get) with the status message, else shows the page again.</summary>
-    protected async Task<IActionResult> ActAsync<T>(ICommand<Result<T>> command, Func<T, string> success, Func<Task<IActionResult>> redisplay,
+    protected async Task<IActionResult> ActAsync<T>(ICommand<Result<T>> command, Func<T, string> success,
+        Func<Task<IActionResult>> redisplay,
         Func<T, IActionResult>? next = null)
     {
         var result = await sender.Send(command, HttpContext.RequestAborted);

@@ -43,7 +43,9 @@ public sealed record FleetMigrationView(
             {
                 foreach (var item in items.EnumerateArray())
                 {
-                    var id = Property(item, "organizationId") is { ValueKind: JsonValueKind.String } raw && raw.TryGetGuid(out var g) ? g : Guid.Empty;
+                    var id = Property(item, "organizationId") is { ValueKind: JsonValueKind.String } raw && raw.TryGetGuid(out var g)
+                        ? g
+                        : Guid.Empty;
                     var slug = Property(item, "slug")?.GetString() ?? id.ToString();
                     var reason = Property(item, "reason") is { ValueKind: JsonValueKind.String } r ? r.GetString() : null;
                     failures.Add(new FleetMigrationFailure(id, slug, reason));

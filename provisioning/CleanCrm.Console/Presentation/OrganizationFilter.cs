@@ -16,7 +16,8 @@ public sealed class OrganizationFilter
     public static readonly IReadOnlyList<string> Statuses =
         [.. Enum.GetValues<OrganizationStatus>().Select(s => s.ToString().ToLowerInvariant())];
 
-    public static readonly IReadOnlyList<string> Plans = [Domain.Catalog.Plan.Free, Domain.Catalog.Plan.Pro, Domain.Catalog.Plan.Enterprise];
+    public static readonly IReadOnlyList<string> Plans =
+        [Domain.Catalog.Plan.Free, Domain.Catalog.Plan.Pro, Domain.Catalog.Plan.Enterprise];
 
     /// <summary>The sortable columns, in table order, with their header text.</summary>
     public static readonly IReadOnlyList<(string Field, string Header)> Columns =

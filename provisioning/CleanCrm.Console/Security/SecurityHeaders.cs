@@ -16,7 +16,8 @@ public static class SecurityHeaders
     {
         var options = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ConsoleOptions>>().Value;
         var issuer = options.ApiBaseUrl is { } api ? api.GetLeftPart(UriPartial.Authority) : string.Empty;
-        var policy = ContentSecurityPolicy.Replace("{issuer}", issuer, StringComparison.Ordinal).Replace("  ", " ", StringComparison.Ordinal);
+        var policy = ContentSecurityPolicy.Replace("{issuer}", issuer, StringComparison.Ordinal)
+            .Replace("  ", " ", StringComparison.Ordinal);
         return app.Use(async (context, next) =>
         {
             context.Response.OnStarting(() =>
@@ -29,9 +30,8 @@ public static class SecurityHeaders
                 headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
                 if (context.Response.ContentType?.StartsWith("text/html", StringComparison.Ordinal) == true)
                 {
-                    headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments(ConsoleProgram.JobsPath, StringComparison.Ordinal)
-                        ? JobsContentSecurityPolicy
-                        : policy;
+                    var jobs = context.Request.Path.StartsWithSegments(ConsoleProgram.JobsPath, StringComparison.Ordinal);
+                    headers.ContentSecurityPolicy = jobs ? JobsContentSecurityPolicy : policy;
                     headers.CacheControl = "no-store";
                 }
 

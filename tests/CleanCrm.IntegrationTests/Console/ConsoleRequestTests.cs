@@ -1,8 +1,11 @@
 using CleanCrm.Application.Backups.Commands.VerifyAdminBackup;
+using CleanCrm.Application.Backups.Commands.VerifyBackup;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Application.Me.Queries.GetPlatformAdminStatus;
 using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Jobs;
+using Hangfire;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
 using Mediator;
@@ -74,8 +77,12 @@ public sealed class ConsoleRequestTests(SharedPlatform platform)
 
     private async Task<T> SendAsync<T>(Caller caller, IMessage request)
     {
-        await using var services = PlatformEnvironment.BuildServices(platform.Settings,
-            s => s.AddSingleton<ICallerContext>(caller));
+        // As in the console host: a Hangfire client on the catalog (backup handlers can enqueue work).
+        await using var services = PlatformEnvironment.BuildServices(platform.Settings, s =>
+        {
+            s.AddSingleton<ICallerContext>(caller);
+            s.AddHangfire(configuration => configuration.UseCatalogStorage(platform.CatalogConnectionString));
+        });
         await using var scope = services.CreateAsyncScope();
         return (T)(await scope.ServiceProvider.GetRequiredService<ISender>().Send((object)request))!;
     }
@@ -83,8 +90,8 @@ public sealed class ConsoleRequestTests(SharedPlatform platform)
     private Task<Result<PlatformAdminStatusDto>> SendAsync(Caller caller, GetPlatformAdminStatus query) =>
         SendAsync<Result<PlatformAdminStatusDto>>(caller, query);
 
-    private Task<Result<Application.Backups.Commands.VerifyBackup.BackupVerificationDto>> SendAsync(Caller caller, VerifyAdminBackup command) =>
-        SendAsync<Result<Application.Backups.Commands.VerifyBackup.BackupVerificationDto>>(caller, command);
+    private Task<Result<BackupVerificationDto>> SendAsync(Caller caller, VerifyAdminBackup command) =>
+        SendAsync<Result<BackupVerificationDto>>(caller, command);
 
     private sealed record Caller(Guid? UserId, bool IsPlatformAdmin) : ICallerContext
     {

@@ -5,7 +5,9 @@ using CleanCrm.Domain.Catalog;
 
 namespace CleanCrm.UnitTests.Console;
 
-/// <summary>The console's view logic (docs/CONSOLE.md): error sentences, the organizations filter's query string, metrics, progress.</summary>
+/// <summary>
+/// The console's view logic (docs/CONSOLE.md): error sentences, the organizations filter's query string, metrics, progress.
+/// </summary>
 public sealed class ConsolePresentationTests
 {
     [Fact]
@@ -129,8 +131,14 @@ public sealed class ConsolePresentationTests
 
         var orgId = Guid.NewGuid();
         var finished = FleetMigrationView.From(new FleetMigrationStatusDto("7", "succeeded", null,
-            $$"""{"targetVersion":"v2","considered":3,"migrated":[{"organizationId":"{{Guid.NewGuid()}}","slug":"a"}],"skipped":[],
-            "failed":[{"organizationId":"{{orgId}}","slug":"b","reason":"lock timeout"}]}"""));
+            System.Text.Json.JsonSerializer.Serialize(new
+            {
+                targetVersion = "v2",
+                considered = 3,
+                migrated = new[] { new { organizationId = Guid.NewGuid(), slug = "a" } },
+                skipped = Array.Empty<object>(),
+                failed = new[] { new { organizationId = orgId, slug = "b", reason = "lock timeout" } },
+            })));
         finished.Finished.ShouldBeTrue();
         finished.Total.ShouldBe(3);
         finished.Done.ShouldBe(3);

@@ -37,7 +37,8 @@ namespace CleanCrm.Console.Pages.Organizations;
 public sealed class DetailModel(ISender sender, IOrganizationDeletionScheduler deletion, IConfiguration configuration)
     : ConsolePageModel(sender)
 {
-    public static readonly IReadOnlyList<string> LimitKeys = ["seats", "aiTokensPerMonth", "apiRequestsPer10Seconds", "backupRetentionDays"];
+    public static readonly IReadOnlyList<string> LimitKeys =
+        ["seats", "aiTokensPerMonth", "apiRequestsPer10Seconds", "backupRetentionDays"];
 
     [FromRoute]
     public Guid Id { get; set; }
@@ -158,7 +159,8 @@ public sealed class DetailModel(ISender sender, IOrganizationDeletionScheduler d
         await ActAsync(new MigrateOrganization(Id), job => $"Migration job {job.JobId} queued ({job.State}).", RedisplayAsync);
 
     public async Task<IActionResult> OnPostChangePlanAsync(string? plan) =>
-        await ActAsync(new ChangeOrganizationPlan(Id, new ChangePlanFields { Plan = plan }), b => $"Plan changed to {plan}.", RedisplayAsync);
+        await ActAsync(new ChangeOrganizationPlan(Id, new ChangePlanFields { Plan = plan }), _ => $"Plan changed to {plan}.",
+            RedisplayAsync);
 
     public async Task<IActionResult> OnPostSaveOverrideAsync(string key, string? value, DateTime? expiresAt)
     {
@@ -221,7 +223,9 @@ public sealed class DetailModel(ISender sender, IOrganizationDeletionScheduler d
         }
 
         Verification = $"{backupId}|{(result.Value.Valid ? "valid" : "mismatch")}";
-        StatusMessage = result.Value.Valid ? $"Backup {backupId} is valid: {result.Value.Detail}" : $"Backup {backupId}: {result.Value.Detail}";
+        StatusMessage = result.Value.Valid
+            ? $"Backup {backupId} is valid: {result.Value.Detail}"
+            : $"Backup {backupId}: {result.Value.Detail}";
         return RedirectToPage(new { id = Id });
     }
 
