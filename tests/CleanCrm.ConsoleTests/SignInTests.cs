@@ -61,7 +61,9 @@ public sealed class SignInTests(ConsoleStack stack) : ConsoleTest(stack)
             await SignInAsAdminAsync(page);
 
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign out", Exact = true }).ClickAsync();
-            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            // Back from the API's end-session endpoint: both sessions are over.
+            await ExpectHeadingAsync(page, "Signed out");
+            await Expect(page).ToHaveURLAsync(new Regex($"^{Regex.Escape(Stack.ConsoleUrl.ToString())}signed-out"));
 
             // Neither the console's cookie nor the API's sign-in session lets the same browser back in.
             await page.GotoAsync("/");
