@@ -30,7 +30,9 @@ public static class SecurityHeaders
                 headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
                 if (context.Response.ContentType?.StartsWith("text/html", StringComparison.Ordinal) == true)
                 {
-                    var jobs = context.Request.Path.StartsWithSegments(ConsoleProgram.JobsPath, StringComparison.Ordinal);
+                    // The dashboard runs in a branch: its requests have PathBase /jobs and Path relative to it.
+                    var full = context.Request.PathBase.Add(context.Request.Path);
+                    var jobs = full.StartsWithSegments(ConsoleProgram.JobsPath, StringComparison.OrdinalIgnoreCase);
                     headers.ContentSecurityPolicy = jobs ? JobsContentSecurityPolicy : policy;
                     headers.CacheControl = "no-store";
                 }

@@ -1,4 +1,7 @@
 using System.ComponentModel;
+using CleanCrm.Application.Common.Results;
+using CleanCrm.Application.Organizations.Commands.ResumeOrganization;
+using CleanCrm.Application.Organizations.Commands.SuspendOrganization;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using CleanCrm.Infrastructure.Provisioning;
@@ -14,6 +17,10 @@ public class OrganizationSettings : CommandSettings
     [CommandArgument(0, "<ORGANIZATION>")]
     [Description("Organization slug or id.")]
     public string Organization { get; init; } = string.Empty;
+
+    [CommandOption("--reason <REASON>")]
+    [Description("Why (suspend, resume): kept in the platform audit log, at most 500 characters.")]
+    public string? Reason { get; init; }
 }
 
 /// <summary>Shared lookup for verbs that act on one organization; exits 2 when it does not exist.</summary>
@@ -33,18 +40,34 @@ public abstract class OrganizationCommand : AsyncCommand<OrganizationSettings>
             return 2;
         }
 
-        return await ExecuteAsync(host.Services, db, organization, cancellationToken);
+        return await ExecuteAsync(host.Services, db, organization, settings, cancellationToken);
     }
 
     protected abstract Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization,
-        CancellationToken cancellationToken);
+        OrganizationSettings settings, CancellationToken cancellationToken);
+
+    /// <summary>Sends an admin command as the system, so the platform audit log records it with the channel <c>cli</c>.</summary>
+    protected static async Task<int> SendAsync<T>(IServiceProvider services, Mediator.ICommand<Result<T>> command, string done,
+        CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var result = await scope.ServiceProvider.GetRequiredService<Mediator.IMediator>().Send(command, cancellationToken);
+        if (!result.IsSuccess)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{result.Error!.Detail}[/]");
+            return 1;
+        }
+
+        AnsiConsole.MarkupLineInterpolated($"{done}");
+        return 0;
+    }
 }
 
 /// <summary>Provisions (or resumes provisioning of) one organization in this process.</summary>
 public sealed class ProvisionCommand : OrganizationCommand
 {
     protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization,
-        CancellationToken cancellationToken)
+        OrganizationSettings settings, CancellationToken cancellationToken)
     {
         var outcome = await services.GetRequiredService<TenantOnboarding>().ProvisionAsync(organization.Id, cancellationToken);
         var run = await db.ProvisioningRuns.AsNoTracking().Include(r => r.Steps).Where(r => r.OrganizationId == organization.Id)
@@ -65,7 +88,7 @@ public sealed class ProvisionCommand : OrganizationCommand
 public sealed class SuspendCommand : OrganizationCommand
 {
     protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization,
-        CancellationToken cancellationToken)
+        OrganizationSettings settings, CancellationToken cancellationToken)
     {
         if (organization.Status != OrganizationStatus.Active)
         {
@@ -73,17 +96,15 @@ public sealed class SuspendCommand : OrganizationCommand
             return 1;
         }
 
-        organization.Suspend(TimeProvider.System.GetUtcNow());
-        await db.SaveChangesAsync(cancellationToken);
-        AnsiConsole.MarkupLineInterpolated($"{organization.Slug}: suspended");
-        return 0;
+        return await SendAsync(services, new SuspendOrganization(organization.Id, settings.Reason), $"{organization.Slug}: suspended",
+            cancellationToken);
     }
 }
 
 public sealed class ResumeCommand : OrganizationCommand
 {
     protected override async Task<int> ExecuteAsync(IServiceProvider services, CatalogDbContext db, Organization organization,
-        CancellationToken cancellationToken)
+        OrganizationSettings settings, CancellationToken cancellationToken)
     {
         if (organization.Status != OrganizationStatus.Suspended)
         {
@@ -91,9 +112,7 @@ public sealed class ResumeCommand : OrganizationCommand
             return 1;
         }
 
-        organization.Resume(TimeProvider.System.GetUtcNow());
-        await db.SaveChangesAsync(cancellationToken);
-        AnsiConsole.MarkupLineInterpolated($"{organization.Slug}: active");
-        return 0;
+        return await SendAsync(services, new ResumeOrganization(organization.Id, settings.Reason), $"{organization.Slug}: active",
+            cancellationToken);
     }
 }

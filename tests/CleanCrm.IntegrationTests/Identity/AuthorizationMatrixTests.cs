@@ -117,6 +117,11 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("POST", "/api/v1/admin/backups/{id:guid}/restore", "{\"mode\":\"side_by_side\"}"),
         ("GET", "/api/v1/admin/restores/{id:guid}", null),
         ("POST", "/api/v1/admin/restores/{id:guid}/confirm", null),
+        ("GET", "/api/v1/admin/audit-log", null),
+        ("POST", "/api/v1/admin/organizations/{id:guid}/support-sessions", "{\"reason\":\"Matrix\",\"minutes\":5}"),
+        ("GET", "/api/v1/admin/support-sessions", null),
+        ("DELETE", "/api/v1/admin/support-sessions/{id:guid}", null),
+        ("GET", "/api/v1/admin/support-sessions/{id:guid}/{resource}", null),
     ];
 
     [Fact]
@@ -232,7 +237,8 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
             .Replace("{userId:guid}", userId.ToString(), StringComparison.Ordinal)
             .Replace("{clientId}", other, StringComparison.Ordinal)
             .Replace("{jobId}", other, StringComparison.Ordinal)
-            .Replace("{key}", "workflows", StringComparison.Ordinal);
+            .Replace("{key}", "workflows", StringComparison.Ordinal)
+            .Replace("{resource}", "contacts", StringComparison.Ordinal);
 
     private static HttpRequestMessage Request(string method, string path, string? body, string? org = null)
     {
