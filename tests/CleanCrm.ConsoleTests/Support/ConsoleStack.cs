@@ -31,6 +31,7 @@ public sealed class ConsoleStack : IAsyncLifetime
     private readonly List<ManagedProcess> _processes = [];
     private readonly string _consoleClientSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
     private IPlaywright? _playwright;
+    private bool _disposed;
 
     public ConsoleStack()
     {
@@ -83,10 +84,25 @@ public sealed class ConsoleStack : IAsyncLifetime
 
         var primary = TestDatabaseServers.Primary;
         Directory.CreateDirectory(ScreenshotDirectory);
+        // Only this run's logs: their tails explain this run's failures.
+        if (Directory.Exists(LogDirectory))
+        {
+            Directory.Delete(LogDirectory, recursive: true);
+        }
+
         Directory.CreateDirectory(LogDirectory);
         try
         {
-            await TestDatabaseServers.ExecuteAsync(primary, $"CREATE DATABASE \"{CatalogDatabase}\"");
+            try
+            {
+                await TestDatabaseServers.ExecuteAsync(primary, $"CREATE DATABASE \"{CatalogDatabase}\"");
+            }
+            catch (NpgsqlException exception)
+            {
+                throw new InvalidOperationException(
+                    $"PostgreSQL at {primary.Host}:{primary.Port} (CLEANCRM_TEST_PG) does not answer: {exception.Message}", exception);
+            }
+
             Mail = TestMailServer.Start();
             ApiUrl = new Uri($"http://127.0.0.1:{FreePort()}");
             ConsoleUrl = new Uri($"http://127.0.0.1:{FreePort()}");
@@ -125,7 +141,15 @@ public sealed class ConsoleStack : IAsyncLifetime
         catch (Exception exception)
         {
             var tails = LogTails();
-            await DisposeAsync();
+            try
+            {
+                await DisposeAsync();
+            }
+            catch (Exception cleanup) when (cleanup is NpgsqlException or IOException)
+            {
+                tails += $"\n(cleaning up failed too: {cleanup.Message})";
+            }
+
             throw new InvalidOperationException($"The console stack did not start: {exception.Message}\n{tails}", exception);
         }
     }
@@ -162,8 +186,15 @@ public sealed class ConsoleStack : IAsyncLifetime
     public async Task ExecuteCatalogAsync(string sql) =>
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, sql, CatalogDatabase);
 
+    // xunit disposes a fixture whose start failed once more after the start already cleaned up.
     public async Task DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (Browser is not null)
         {
             await Browser.DisposeAsync();
