@@ -15,11 +15,14 @@ public sealed record FleetMigrationView(
     FleetMigrationStatusDto Job, int Total, int Done, int Migrated, int Skipped, int FailedCount, string? Phase,
     IReadOnlyList<FleetMigrationFailure> Failures)
 {
+    /// <summary>Tenants already at the target version (from the report; 0 while running).</summary>
+    public int UpToDate { get; init; }
+
     public bool Finished => Job.State is "succeeded" or "failed" or "deleted";
 
     public static FleetMigrationView From(FleetMigrationStatusDto job)
     {
-        int total = 0, done = 0, migrated = 0, skipped = 0, failed = 0;
+        int total = 0, done = 0, migrated = 0, skipped = 0, failed = 0, upToDate = 0;
         string? phase = null;
         var failures = new List<FleetMigrationFailure>();
         if (Parse(job.Progress) is { } progress)
@@ -38,6 +41,7 @@ public sealed record FleetMigrationView(
             skipped = Count(report, "skipped", skipped);
             failed = Count(report, "failed", failed);
             total = Math.Max(total, Int(report, "considered"));
+            upToDate = Int(report, "upToDate");
             done = total;
             if (Property(report, "failed") is { ValueKind: JsonValueKind.Array } items)
             {
@@ -53,7 +57,7 @@ public sealed record FleetMigrationView(
             }
         }
 
-        return new FleetMigrationView(job, total, Math.Min(done, Math.Max(total, done)), migrated, skipped, failed, phase, failures);
+        return new FleetMigrationView(job, total, done, migrated, skipped, failed, phase, failures) { UpToDate = upToDate };
     }
 
     private static JsonElement? Parse(string? json)

@@ -66,6 +66,8 @@ public sealed partial class ConsoleSignInTests(SharedPlatform platform)
         var jobs = await browser.Console.GetAsync("/jobs");
         jobs.StatusCode.ShouldBe(HttpStatusCode.OK);
         (await jobs.Content.ReadAsStringAsync()).ShouldContain("CleanCrm jobs");
+        jobs.Headers.GetValues("Content-Security-Policy").Single().ShouldContain("script-src 'self' 'unsafe-inline'",
+            customMessage: "the dashboard's own inline scripts need their looser policy");
 
         var signOut = await browser.Console.PostAsync("/signout", new FormUrlEncodedContent(new Dictionary<string, string>
         {

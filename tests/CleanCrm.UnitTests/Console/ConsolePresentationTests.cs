@@ -135,6 +135,7 @@ public sealed class ConsolePresentationTests
             {
                 targetVersion = "v2",
                 considered = 3,
+                upToDate = 1,
                 migrated = new[] { new { organizationId = Guid.NewGuid(), slug = "a" } },
                 skipped = Array.Empty<object>(),
                 failed = new[] { new { organizationId = orgId, slug = "b", reason = "lock timeout" } },
@@ -143,6 +144,7 @@ public sealed class ConsolePresentationTests
         finished.Total.ShouldBe(3);
         finished.Done.ShouldBe(3);
         finished.Migrated.ShouldBe(1);
+        finished.UpToDate.ShouldBe(1);
         finished.Failures.ShouldBe([new FleetMigrationFailure(orgId, "b", "lock timeout")]);
 
         FleetMigrationView.From(new FleetMigrationStatusDto("8", "enqueued", "not json", null)).Total.ShouldBe(0);
