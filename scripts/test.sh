@@ -6,6 +6,11 @@
 # without hiding the test results. CLEANCRM_SKIP_STYLE=1 skips the style check (for quick
 # filtered runs while working).
 #
+# The .NET tests include the console's browser tests (tests/CleanCrm.ConsoleTests: the worker,
+# API and console as real processes, driven in Debian's headless Chromium, installed here with
+# apt-get when missing). CLEANCRM_SKIP_BROWSER=1 leaves them out (quick runs); they are counted
+# in the final line like every other .NET test.
+#
 # Servers: two local throwaway clusters (ports CLEANCRM_PG_PORT, default 55432, and
 # CLEANCRM_PG2_PORT, default 55433), unless CLEANCRM_PG / CLEANCRM_PG2 name existing
 # servers. Tests read CLEANCRM_TEST_PG and CLEANCRM_TEST_PG2.
@@ -73,8 +78,17 @@ if [[ $build_ok == 1 && ${CLEANCRM_SKIP_STYLE:-0} != 1 ]]; then
   scripts/check-style.sh || style_ok=0
 fi
 
+# The console tests drive Debian's chromium, never a downloaded browser; without it they fail saying so.
+if [[ $build_ok == 1 && ${CLEANCRM_SKIP_BROWSER:-0} != 1 && ! -x /usr/bin/chromium ]]; then
+  echo "Installing Debian's chromium package for the console tests..."
+  { pg_sudo env DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null &&
+    pg_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; } ||
+    echo "Could not install chromium: the console tests will fail."
+fi
+
 test_rc=0
 if [[ $build_ok == 1 ]]; then
+  # CLEANCRM_SKIP_BROWSER=1 reaches the console test project as an MSBuild property, which then is no test project.
   dotnet test CleanCrm.sln -c Release --no-build \
     --results-directory "$results_dir" \
     --logger trx \
