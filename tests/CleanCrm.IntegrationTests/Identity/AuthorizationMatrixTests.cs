@@ -117,6 +117,17 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("POST", "/api/v1/admin/backups/{id:guid}/restore", "{\"mode\":\"side_by_side\"}"),
         ("GET", "/api/v1/admin/restores/{id:guid}", null),
         ("POST", "/api/v1/admin/restores/{id:guid}/confirm", null),
+        ("GET", "/api/v1/admin/organizations", null),
+        ("GET", "/api/v1/admin/organizations/{id:guid}", null),
+        ("POST", "/api/v1/admin/organizations/{id:guid}/migrate", null),
+        ("GET", "/api/v1/admin/overview", null),
+        ("GET", "/api/v1/admin/migrations", null),
+        ("GET", "/api/v1/admin/database-servers", null),
+        ("POST", "/api/v1/admin/database-servers",
+            "{\"name\":\"matrix\",\"host\":\"127.0.0.1\",\"port\":1,\"adminUsername\":\"x\",\"password\":\"x\",\"capacity\":1}"),
+        ("GET", "/api/v1/admin/database-servers/{id:guid}", null),
+        ("POST", "/api/v1/admin/database-servers/{id:guid}/drain", null),
+        ("POST", "/api/v1/admin/database-servers/{id:guid}/activate", null),
     ];
 
     [Fact]

@@ -1,0 +1,79 @@
+using System.Net.Http.Headers;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.IntegrationTests.Support;
+using CleanCrm.Testing;
+using Microsoft.EntityFrameworkCore;
+
+namespace CleanCrm.IntegrationTests.Admin;
+
+/// <summary>
+/// A platform of its own for the administration tests, whose counts and filters would be disturbed by the organizations
+/// other collections create; its tests run one after the other.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class AdminCollection : ICollectionFixture<AdminPlatform>
+{
+    public const string Name = "admin";
+}
+
+public sealed class AdminPlatform : PlatformEnvironment
+{
+    // Ports of the unreachable servers: (host, port) is unique among registered servers.
+    private static int _nextPort = 20_000;
+
+    protected override bool UseSecondaryServer => true;
+
+    public ApiFactory Api { get; private set; } = null!;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        Api = new ApiFactory(this);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await Api.DisposeAsync();
+        await base.DisposeAsync();
+    }
+
+    public HttpClient AdminClient()
+    {
+        var client = Api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Dev", $"user={Guid.NewGuid()};admin");
+        return client;
+    }
+
+    /// <summary>A signed-in user who is not a platform admin.</summary>
+    public HttpClient UserClient() => Api.ClientFor(Guid.NewGuid());
+
+    /// <summary>A short token that makes slugs of one test unique and findable with <c>q</c>.</summary>
+    public static string NewToken() => "t" + Guid.NewGuid().ToString("N")[..9];
+
+    /// <summary>A server row nothing connects to (no secret): enough for placement, listing and validation tests.</summary>
+    public async Task<DatabaseServer> AddUnreachableServerAsync(string name, DatabaseServerStatus status = DatabaseServerStatus.Active)
+    {
+        var server = new DatabaseServer
+        {
+            Name = name,
+            Host = "unreachable.invalid",
+            Port = Interlocked.Increment(ref _nextPort),
+            AdminUsername = "nobody",
+            AdminSecretName = "dbserver-admin-none",
+            Capacity = 1000,
+            Status = status,
+            CreatedAt = DateTimeOffset.UtcNow,
+            UpdatedAt = DateTimeOffset.UtcNow,
+        };
+        await using var db = await CatalogAsync();
+        db.DatabaseServers.Add(server);
+        await db.SaveChangesAsync();
+        return server;
+    }
+
+    public async Task SetServerStatusAsync(Guid serverId, DatabaseServerStatus status)
+    {
+        await using var db = await CatalogAsync();
+        await db.DatabaseServers.Where(s => s.Id == serverId).ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, status));
+    }
+}
