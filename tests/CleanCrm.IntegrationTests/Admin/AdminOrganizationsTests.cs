@@ -9,7 +9,7 @@ using Microsoft.EntityFrameworkCore;
 namespace CleanCrm.IntegrationTests.Admin;
 
 /// <summary>The platform admins' organization list and detail (docs/API.md, "Platform administration").</summary>
-[Collection(AdminCollection.Name)]
+[Collection(PlatformCollection.Name)]
 public sealed class AdminOrganizationsTests(AdminPlatform platform)
 {
     private static readonly string[] SortFields =

@@ -7,15 +7,9 @@ using Microsoft.EntityFrameworkCore;
 namespace CleanCrm.IntegrationTests.Admin;
 
 /// <summary>
-/// A platform of its own for the administration tests, whose counts and filters would be disturbed by the organizations
-/// other collections create; its tests run one after the other.
+/// A platform of its own for the administration tests (a fixture of <see cref="PlatformCollection"/>), whose counts and
+/// filters would be disturbed by the organizations the other tests create.
 /// </summary>
-[CollectionDefinition(Name)]
-public sealed class AdminCollection : ICollectionFixture<AdminPlatform>
-{
-    public const string Name = "admin";
-}
-
 public sealed class AdminPlatform : PlatformEnvironment
 {
     // Ports of the unreachable servers: (host, port) is unique among registered servers.
@@ -23,7 +17,28 @@ public sealed class AdminPlatform : PlatformEnvironment
 
     protected override bool UseSecondaryServer => true;
 
+    private readonly SemaphoreSlim _workerGate = new(1, 1);
+
+    private WorkerHostRunner? _worker;
+
     public ApiFactory Api { get; private set; } = null!;
+
+    /// <summary>
+    /// One worker for the whole collection, started on first use: a worker per test would leave a stopping job server on
+    /// the same job storage that can still pick up the next test's job.
+    /// </summary>
+    public async Task<WorkerHostRunner> WorkerAsync()
+    {
+        await _workerGate.WaitAsync();
+        try
+        {
+            return _worker ??= await WorkerHostRunner.StartAsync(this);
+        }
+        finally
+        {
+            _workerGate.Release();
+        }
+    }
 
     public override async Task InitializeAsync()
     {
@@ -33,6 +48,12 @@ public sealed class AdminPlatform : PlatformEnvironment
 
     public override async Task DisposeAsync()
     {
+        if (_worker is not null)
+        {
+            await _worker.DisposeAsync();
+        }
+
+        _workerGate.Dispose();
         await Api.DisposeAsync();
         await base.DisposeAsync();
     }
@@ -50,8 +71,11 @@ public sealed class AdminPlatform : PlatformEnvironment
     /// <summary>A short token that makes slugs of one test unique and findable with <c>q</c>.</summary>
     public static string NewToken() => "t" + Guid.NewGuid().ToString("N")[..9];
 
-    /// <summary>A server row nothing connects to (no secret): enough for placement, listing and validation tests.</summary>
-    public async Task<DatabaseServer> AddUnreachableServerAsync(string name, DatabaseServerStatus status = DatabaseServerStatus.Active)
+    /// <summary>
+    /// A server row nothing connects to (no secret): enough for placement, listing and validation tests. Offline unless
+    /// asked otherwise, so that fleet runs and placements of the other tests leave it alone.
+    /// </summary>
+    public async Task<DatabaseServer> AddUnreachableServerAsync(string name, DatabaseServerStatus status = DatabaseServerStatus.Offline)
     {
         var server = new DatabaseServer
         {

@@ -16,7 +16,7 @@ namespace CleanCrm.IntegrationTests.Admin;
 /// Registering, draining and activating database servers, and the measured database sizes (docs/OPERATIONS.md,
 /// "Database servers").
 /// </summary>
-[Collection(AdminCollection.Name)]
+[Collection(PlatformCollection.Name)]
 public sealed class DatabaseServersTests(AdminPlatform platform)
 {
     private static readonly NpgsqlConnectionStringBuilder Primary = TestDatabaseServers.Primary;
@@ -140,7 +140,7 @@ public sealed class DatabaseServersTests(AdminPlatform platform)
     public async Task A_draining_server_keeps_its_tenants_but_placement_moves_and_restores_refuse_it()
     {
         var token = AdminPlatform.NewToken();
-        var server = await platform.AddUnreachableServerAsync($"{token}-srv");
+        var server = await platform.AddUnreachableServerAsync($"{token}-srv", DatabaseServerStatus.Active);
         var admin = platform.AdminClient();
         var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
         var resident = await platform.CreateOrganizationAsync($"{token}-resident", serverId: server.Id, provision: false);

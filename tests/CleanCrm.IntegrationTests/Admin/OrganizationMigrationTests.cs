@@ -13,16 +13,14 @@ namespace CleanCrm.IntegrationTests.Admin;
 /// Migrating one organization, the fleet migration's safety backup and the list of recent runs, through the real API
 /// and the real worker (docs/OPERATIONS.md, "Fleet migrations"); and the fleet overview.
 /// </summary>
-[Collection(AdminCollection.Name)]
+[Collection(PlatformCollection.Name)]
 public sealed class OrganizationMigrationTests(AdminPlatform platform) : IAsyncLifetime
 {
     private const string Older = "20200101000000_Older";
 
-    private WorkerHostRunner _worker = null!;
+    public async Task InitializeAsync() => await platform.WorkerAsync();
 
-    public async Task InitializeAsync() => _worker = await WorkerHostRunner.StartAsync(platform);
-
-    public async Task DisposeAsync() => await _worker.DisposeAsync();
+    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task Migrating_one_organization_brings_it_to_the_head_and_leaves_the_others_alone()

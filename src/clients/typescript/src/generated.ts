@@ -11069,6 +11069,7 @@ export interface FleetMigrationStatusDto {
     createdAt: string | null;
     organizationId: string | null;
     safetyBackup: boolean | null;
+    error: string | null;
 }
 
 export interface AdminOrganizationDto {
