@@ -10,13 +10,17 @@ namespace CleanCrm.IntegrationTests.Admin;
 
 /// <summary>The platform admins' organization list and detail (docs/API.md, "Platform administration").</summary>
 [Collection(PlatformCollection.Name)]
-public sealed class AdminOrganizationsTests(AdminPlatform platform)
+public sealed class AdminOrganizationsTests(AdminPlatform platform) : IAsyncLifetime
 {
     private static readonly string[] SortFields =
         ["name", "slug", "plan", "status", "server", "schemaVersion", "databaseSize", "members", "lastBackupAt", "createdAt"];
 
     private static readonly string[] StatusOrder =
         ["pending", "provisioning", "failed", "active", "suspended", "moving", "deleting", "deleted"];
+
+    public Task InitializeAsync() => platform.ReadyAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task Every_sort_pages_through_every_organization_once_in_a_stable_order()

@@ -40,14 +40,28 @@ public sealed class AdminPlatform : PlatformEnvironment
         }
     }
 
-    public override async Task InitializeAsync()
+    private readonly Lazy<Task> _ready;
+
+    public AdminPlatform() => _ready = new Lazy<Task>(async () =>
     {
         await base.InitializeAsync();
         Api = new ApiFactory(this);
-    }
+    });
+
+    // Set up on first use, by the tests: xunit initializes collection fixtures concurrently, and two platforms migrating
+    // their catalogs and templates on the same servers at once collide ("tuple concurrently updated").
+    public override Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Creates this platform's catalog, templates and API host once; every test class awaits it first.</summary>
+    public Task ReadyAsync() => _ready.Value;
 
     public override async Task DisposeAsync()
     {
+        if (!_ready.IsValueCreated)
+        {
+            return;
+        }
+
         if (_worker is not null)
         {
             await _worker.DisposeAsync();

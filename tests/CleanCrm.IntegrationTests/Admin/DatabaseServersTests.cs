@@ -17,9 +17,13 @@ namespace CleanCrm.IntegrationTests.Admin;
 /// "Database servers").
 /// </summary>
 [Collection(PlatformCollection.Name)]
-public sealed class DatabaseServersTests(AdminPlatform platform)
+public sealed class DatabaseServersTests(AdminPlatform platform) : IAsyncLifetime
 {
     private static readonly NpgsqlConnectionStringBuilder Primary = TestDatabaseServers.Primary;
+
+    public Task InitializeAsync() => platform.ReadyAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task A_reachable_server_is_registered_with_its_password_only_in_the_secret_store()

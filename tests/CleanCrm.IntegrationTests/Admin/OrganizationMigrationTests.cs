@@ -18,7 +18,11 @@ public sealed class OrganizationMigrationTests(AdminPlatform platform) : IAsyncL
 {
     private const string Older = "20200101000000_Older";
 
-    public async Task InitializeAsync() => await platform.WorkerAsync();
+    public async Task InitializeAsync()
+    {
+        await platform.ReadyAsync();
+        await platform.WorkerAsync();
+    }
 
     public Task DisposeAsync() => Task.CompletedTask;
 
