@@ -32,17 +32,24 @@ public sealed class DocumentConventions(Uri? issuer) : IDocumentProcessor
     }
 
     /// <summary>
-    /// NSwag writes a nullable enum property as <c>{nullable, oneOf:[$ref]}</c>; OpenAPI 3.0 only honours nullable next to a
-    /// type, so the enum's type (string, as the API writes enums) is added.
+    /// NSwag writes a nullable enum or object property as <c>{nullable, oneOf:[$ref]}</c>; OpenAPI 3.0 only honours nullable
+    /// next to a type, so the enum's type (string, as the API writes enums) or <c>object</c> is added.
     /// </summary>
     private static void TypeNullableEnumReferences(IEnumerable<JsonSchema> schemas)
     {
         foreach (var property in schemas.SelectMany(s => s.Properties.Values))
         {
-            if (property.IsNullableRaw == true && property.Type == JsonObjectType.None && property.OneOf.Count == 1
-                && property.OneOf.Single().ActualSchema is { IsEnumeration: true } enumeration)
+            if (property.IsNullableRaw == true && property.Type == JsonObjectType.None && property.OneOf.Count == 1)
             {
-                property.Type = enumeration.Type;
+                var target = property.OneOf.Single().ActualSchema;
+                if (target.IsEnumeration)
+                {
+                    property.Type = target.Type;
+                }
+                else if (target.Type.HasFlag(JsonObjectType.Object))
+                {
+                    property.Type = JsonObjectType.Object;
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
 using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Security;
 using CleanCrm.Domain.Catalog;
 using Microsoft.EntityFrameworkCore;
 
@@ -10,7 +11,13 @@ namespace CleanCrm.Application.DatabaseServers;
 /// </summary>
 public sealed record DatabaseServerDto(
     Guid Id, string Name, string Host, int Port, string AdminUsername, int Capacity, int Tenants, string Status, DateTimeOffset CreatedAt)
+    : IPlatformAuditedResult
 {
+    Guid? IPlatformAuditedResult.AuditOrganizationId => null;
+
+    // A registration names the new server only in its result.
+    Guid? IPlatformAuditedResult.AuditTargetId => Id;
+
     public static string StatusName(DatabaseServerStatus status) => status.ToString().ToLowerInvariant();
 
     /// <summary>Every registered server with its tenant count, by name.</summary>

@@ -14,6 +14,9 @@ public sealed record FleetMigrationStatusDto(string JobId, string State, string?
 
     /// <summary>Whether each tenant is backed up before it is migrated; null: the deployment's default.</summary>
     public bool? SafetyBackup { get; init; }
+
+    /// <summary>Why the job itself failed (state <c>failed</c>); tenant failures are in the report instead.</summary>
+    public string? Error { get; init; }
 }
 
 /// <summary>Recent fleet migration jobs, newest first.</summary>

@@ -60,6 +60,13 @@ public sealed class HangfireFleetMigrations(IBackgroundJobClient jobs, JobStorag
         }
 
         var withOptions = job.Job.Method.Name == nameof(FleetMigrationJob.RunWithOptionsAsync) && job.Job.Args.Count >= 3;
+        string? error = null;
+        if (string.Equals(job.State, "Failed", StringComparison.OrdinalIgnoreCase)
+            && connection.GetStateData(jobId)?.Data is { } data && data.TryGetValue("ExceptionMessage", out var message))
+        {
+            error = FleetMigrator.Describe(new InvalidOperationException(message));
+        }
+
         return new FleetMigrationStatusDto(
             jobId,
             (job.State ?? "unknown").ToLowerInvariant(),
@@ -69,6 +76,7 @@ public sealed class HangfireFleetMigrations(IBackgroundJobClient jobs, JobStorag
             CreatedAt = new DateTimeOffset(DateTime.SpecifyKind(job.CreatedAt, DateTimeKind.Utc)),
             SafetyBackup = withOptions ? job.Job.Args[1] as bool? : null,
             OrganizationId = withOptions ? job.Job.Args[2] as Guid? : null,
+            Error = error,
         };
     }
 }

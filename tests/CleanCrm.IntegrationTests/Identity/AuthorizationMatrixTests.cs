@@ -122,6 +122,17 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/admin/support-sessions", null),
         ("DELETE", "/api/v1/admin/support-sessions/{id:guid}", null),
         ("GET", "/api/v1/admin/support-sessions/{id:guid}/{resource}", null),
+        ("GET", "/api/v1/admin/organizations", null),
+        ("GET", "/api/v1/admin/organizations/{id:guid}", null),
+        ("POST", "/api/v1/admin/organizations/{id:guid}/migrate", null),
+        ("GET", "/api/v1/admin/overview", null),
+        ("GET", "/api/v1/admin/migrations", null),
+        ("GET", "/api/v1/admin/database-servers", null),
+        ("POST", "/api/v1/admin/database-servers",
+            "{\"name\":\"matrix\",\"host\":\"127.0.0.1\",\"port\":1,\"adminUsername\":\"x\",\"password\":\"x\",\"capacity\":1}"),
+        ("GET", "/api/v1/admin/database-servers/{id:guid}", null),
+        ("POST", "/api/v1/admin/database-servers/{id:guid}/drain", null),
+        ("POST", "/api/v1/admin/database-servers/{id:guid}/activate", null),
     ];
 
     [Fact]

@@ -2005,31 +2005,56 @@ export class ContactsClient implements IContactsClient {
 export interface IAdminClient {
 
     /**
-     * Suspend an organization
-     * @param body (optional) 
+     * List organizations
+     * @param status (optional) 
+     * @param plan (optional) 
+     * @param server (optional) 
+     * @param q (optional) Search text, at most 200 characters.
+     * @param schemaBehind (optional) 
+     * @param failedProvisioning (optional) 
+     * @param backupOlderThanHours (optional) 
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
      * @return OK.
      */
-    suspendOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
+    listOrganizations(status?: string | null | undefined, plan?: string | null | undefined, server?: string | null | undefined, q?: string | null | undefined, schemaBehind?: boolean | null | undefined, failedProvisioning?: boolean | null | undefined, backupOlderThanHours?: number | null | undefined, sort?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfAdminOrganizationListItem>>;
+
+    /**
+     * Get an organization
+     * @return OK.
+     */
+    getOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDetail>>;
+
+    /**
+     * Delete an organization
+     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
+     */
+    deleteOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
+
+    /**
+     * Migrate an organization
+     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
+     */
+    migrateOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<FleetMigrationStatusDto>>;
+
+    /**
+     * Suspend an organization
+     * @return OK.
+     */
+    suspendOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
 
     /**
      * Resume an organization
-     * @param body (optional) 
      * @return OK.
      */
-    resumeOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
+    resumeOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
 
     /**
      * Retry provisioning
      * @return OK.
      */
     retryProvisioning(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
-
-    /**
-     * Delete an organization
-     * @param body (optional) 
-     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
-     */
-    deleteOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
 
     /**
      * Move an organization
@@ -2045,10 +2070,53 @@ export interface IAdminClient {
     startFleetMigration(body?: StartFleetMigrationFields | undefined, signal?: AbortSignal): Promise<ApiResponse<FleetMigrationStatusDto>>;
 
     /**
+     * List fleet migrations
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @return OK.
+     */
+    listFleetMigrations(limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<FleetMigrationListDto>>;
+
+    /**
      * Get a fleet migration
      * @return OK.
      */
     getFleetMigration(jobId: string, signal?: AbortSignal): Promise<ApiResponse<FleetMigrationStatusDto>>;
+
+    /**
+     * Get the fleet overview
+     * @return OK.
+     */
+    getFleetOverview(signal?: AbortSignal): Promise<ApiResponse<FleetOverview>>;
+
+    /**
+     * List database servers
+     * @return OK.
+     */
+    listDatabaseServers(signal?: AbortSignal): Promise<ApiResponse<DatabaseServerListDto>>;
+
+    /**
+     * Register a database server
+     * @return Created; Location names the new resource.
+     */
+    registerDatabaseServer(body: RegisterDatabaseServer, signal?: AbortSignal): Promise<ApiResponse<DatabaseServerDto>>;
+
+    /**
+     * Get a database server
+     * @return OK.
+     */
+    getDatabaseServer(id: string, signal?: AbortSignal): Promise<ApiResponse<DatabaseServerDto>>;
+
+    /**
+     * Drain a database server
+     * @return OK.
+     */
+    drainDatabaseServer(id: string, signal?: AbortSignal): Promise<ApiResponse<DatabaseServerDto>>;
+
+    /**
+     * Activate a database server
+     * @return OK.
+     */
+    activateDatabaseServer(id: string, signal?: AbortSignal): Promise<ApiResponse<DatabaseServerDto>>;
 
     /**
      * Change an organization's plan
@@ -2127,48 +2195,6 @@ export interface IAdminClient {
      * @return OK.
      */
     confirmRestore(id: string, signal?: AbortSignal): Promise<ApiResponse<RestoreDto>>;
-
-    /**
-     * List the platform audit log
-     * @param organizationId (optional) 
-     * @param actorUserId (optional) 
-     * @param action (optional) 
-     * @param from (optional) 
-     * @param to (optional) 
-     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
-     * @param limit (optional) Page size, 1 to 200 (default 50).
-     * @return OK.
-     */
-    listAuditLog(organizationId?: string | null | undefined, actorUserId?: string | null | undefined, action?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfPlatformAuditEntryDto>>;
-
-    /**
-     * Open a support session
-     * @return Created; Location names the new resource.
-     */
-    startSupportSession(id: string, body: StartSupportSessionFields, signal?: AbortSignal): Promise<ApiResponse<SupportSessionDto>>;
-
-    /**
-     * List support sessions
-     * @param organizationId (optional) 
-     * @param active (optional) 
-     * @return OK.
-     */
-    listSupportSessions(organizationId?: string | null | undefined, active?: boolean | null | undefined, signal?: AbortSignal): Promise<ApiResponse<SupportSessionList>>;
-
-    /**
-     * End a support session
-     * @return OK.
-     */
-    revokeSupportSession(id: string, signal?: AbortSignal): Promise<ApiResponse<SupportSessionDto>>;
-
-    /**
-     * Browse through a support session
-     * @param q (optional) Search text, at most 200 characters.
-     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
-     * @param limit (optional) Page size, 1 to 200 (default 50).
-     * @return OK.
-     */
-    browseSupportSession(id: string, resource: string, q?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfSupportRecordDto>>;
 }
 
 export class AdminClient implements IAdminClient {
@@ -2182,25 +2208,331 @@ export class AdminClient implements IAdminClient {
     }
 
     /**
-     * Suspend an organization
-     * @param body (optional) 
+     * List organizations
+     * @param status (optional) 
+     * @param plan (optional) 
+     * @param server (optional) 
+     * @param q (optional) Search text, at most 200 characters.
+     * @param schemaBehind (optional) 
+     * @param failedProvisioning (optional) 
+     * @param backupOlderThanHours (optional) 
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
      * @return OK.
      */
-    suspendOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
+    listOrganizations(status?: string | null | undefined, plan?: string | null | undefined, server?: string | null | undefined, q?: string | null | undefined, schemaBehind?: boolean | null | undefined, failedProvisioning?: boolean | null | undefined, backupOlderThanHours?: number | null | undefined, sort?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfAdminOrganizationListItem>> {
+        let url_ = this.baseUrl + "/api/v1/admin/organizations?";
+        if (status !== undefined && status !== null)
+            url_ += "status=" + encodeURIComponent("" + status) + "&";
+        if (plan !== undefined && plan !== null)
+            url_ += "plan=" + encodeURIComponent("" + plan) + "&";
+        if (server !== undefined && server !== null)
+            url_ += "server=" + encodeURIComponent("" + server) + "&";
+        if (q !== undefined && q !== null)
+            url_ += "q=" + encodeURIComponent("" + q) + "&";
+        if (schemaBehind !== undefined && schemaBehind !== null)
+            url_ += "schemaBehind=" + encodeURIComponent("" + schemaBehind) + "&";
+        if (failedProvisioning !== undefined && failedProvisioning !== null)
+            url_ += "failedProvisioning=" + encodeURIComponent("" + failedProvisioning) + "&";
+        if (backupOlderThanHours !== undefined && backupOlderThanHours !== null)
+            url_ += "backupOlderThanHours=" + encodeURIComponent("" + backupOlderThanHours) + "&";
+        if (sort !== undefined && sort !== null)
+            url_ += "sort=" + encodeURIComponent("" + sort) + "&";
+        if (cursor !== undefined && cursor !== null)
+            url_ += "cursor=" + encodeURIComponent("" + cursor) + "&";
+        if (limit !== undefined && limit !== null)
+            url_ += "limit=" + encodeURIComponent("" + limit) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processListOrganizations(_response);
+        });
+    }
+
+    protected processListOrganizations(response: Response): Promise<ApiResponse<PageOfAdminOrganizationListItem>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as PageOfAdminOrganizationListItem;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<PageOfAdminOrganizationListItem>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get an organization
+     * @return OK.
+     */
+    getOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDetail>> {
+        let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGetOrganization(_response);
+        });
+    }
+
+    protected processGetOrganization(response: Response): Promise<ApiResponse<AdminOrganizationDetail>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as AdminOrganizationDetail;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<AdminOrganizationDetail>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Delete an organization
+     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
+     */
+    deleteOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "DELETE",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processDeleteOrganization(_response);
+        });
+    }
+
+    protected processDeleteOrganization(response: Response): Promise<ApiResponse<AdminOrganizationDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 202) {
+            return response.text().then((_responseText) => {
+            let result202: any = null;
+            result202 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as AdminOrganizationDto;
+            return new ApiResponse(status, _headers, result202);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<AdminOrganizationDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Migrate an organization
+     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
+     */
+    migrateOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<FleetMigrationStatusDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}/migrate";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processMigrateOrganization(_response);
+        });
+    }
+
+    protected processMigrateOrganization(response: Response): Promise<ApiResponse<FleetMigrationStatusDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 202) {
+            return response.text().then((_responseText) => {
+            let result202: any = null;
+            result202 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as FleetMigrationStatusDto;
+            return new ApiResponse(status, _headers, result202);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<FleetMigrationStatusDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Suspend an organization
+     * @return OK.
+     */
+    suspendOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
         let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}/suspend";
         if (id === undefined || id === null)
             throw new globalThis.Error("The parameter 'id' must be defined.");
         url_ = url_.replace("{id}", encodeURIComponent("" + id));
         url_ = url_.replace(/[?&]$/, "");
 
-        const content_ = JSON.stringify(body);
-
         let options_: RequestInit = {
-            body: content_,
             method: "POST",
             signal,
             headers: {
-                "Content-Type": "application/json",
                 "Accept": "application/json"
             }
         };
@@ -2249,18 +2581,6 @@ export class AdminClient implements IAdminClient {
             result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
             return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
             });
-        } else if (status === 413) {
-            return response.text().then((_responseText) => {
-            let result413: any = null;
-            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
-            });
-        } else if (status === 415) {
-            return response.text().then((_responseText) => {
-            let result415: any = null;
-            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
-            });
         } else if (status !== 200 && status !== 204) {
             return response.text().then((_responseText) => {
             return throwException("An unexpected server error occurred.", status, _responseText, _headers);
@@ -2271,24 +2591,19 @@ export class AdminClient implements IAdminClient {
 
     /**
      * Resume an organization
-     * @param body (optional) 
      * @return OK.
      */
-    resumeOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
+    resumeOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
         let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}/resume";
         if (id === undefined || id === null)
             throw new globalThis.Error("The parameter 'id' must be defined.");
         url_ = url_.replace("{id}", encodeURIComponent("" + id));
         url_ = url_.replace(/[?&]$/, "");
 
-        const content_ = JSON.stringify(body);
-
         let options_: RequestInit = {
-            body: content_,
             method: "POST",
             signal,
             headers: {
-                "Content-Type": "application/json",
                 "Accept": "application/json"
             }
         };
@@ -2336,18 +2651,6 @@ export class AdminClient implements IAdminClient {
             let result409: any = null;
             result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
             return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
-            });
-        } else if (status === 413) {
-            return response.text().then((_responseText) => {
-            let result413: any = null;
-            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
-            });
-        } else if (status === 415) {
-            return response.text().then((_responseText) => {
-            let result415: any = null;
-            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
             });
         } else if (status !== 200 && status !== 204) {
             return response.text().then((_responseText) => {
@@ -2419,94 +2722,6 @@ export class AdminClient implements IAdminClient {
             let result409: any = null;
             result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
             return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
-            });
-        } else if (status !== 200 && status !== 204) {
-            return response.text().then((_responseText) => {
-            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
-            });
-        }
-        return Promise.resolve<ApiResponse<AdminOrganizationDto>>(new ApiResponse(status, _headers, null as any));
-    }
-
-    /**
-     * Delete an organization
-     * @param body (optional) 
-     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
-     */
-    deleteOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
-        let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}";
-        if (id === undefined || id === null)
-            throw new globalThis.Error("The parameter 'id' must be defined.");
-        url_ = url_.replace("{id}", encodeURIComponent("" + id));
-        url_ = url_.replace(/[?&]$/, "");
-
-        const content_ = JSON.stringify(body);
-
-        let options_: RequestInit = {
-            body: content_,
-            method: "DELETE",
-            signal,
-            headers: {
-                "Content-Type": "application/json",
-                "Accept": "application/json"
-            }
-        };
-
-        return this.http.fetch(url_, options_).then((_response: Response) => {
-            return this.processDeleteOrganization(_response);
-        });
-    }
-
-    protected processDeleteOrganization(response: Response): Promise<ApiResponse<AdminOrganizationDto>> {
-        const status = response.status;
-        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
-        if (status === 202) {
-            return response.text().then((_responseText) => {
-            let result202: any = null;
-            result202 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as AdminOrganizationDto;
-            return new ApiResponse(status, _headers, result202);
-            });
-        } else if (status === 400) {
-            return response.text().then((_responseText) => {
-            let result400: any = null;
-            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
-            });
-        } else if (status === 401) {
-            return response.text().then((_responseText) => {
-            let result401: any = null;
-            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
-            });
-        } else if (status === 403) {
-            return response.text().then((_responseText) => {
-            let result403: any = null;
-            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
-            });
-        } else if (status === 404) {
-            return response.text().then((_responseText) => {
-            let result404: any = null;
-            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
-            });
-        } else if (status === 409) {
-            return response.text().then((_responseText) => {
-            let result409: any = null;
-            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
-            });
-        } else if (status === 413) {
-            return response.text().then((_responseText) => {
-            let result413: any = null;
-            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
-            });
-        } else if (status === 415) {
-            return response.text().then((_responseText) => {
-            let result415: any = null;
-            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
             });
         } else if (status !== 200 && status !== 204) {
             return response.text().then((_responseText) => {
@@ -2677,6 +2892,65 @@ export class AdminClient implements IAdminClient {
     }
 
     /**
+     * List fleet migrations
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @return OK.
+     */
+    listFleetMigrations(limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<FleetMigrationListDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/migrations?";
+        if (limit !== undefined && limit !== null)
+            url_ += "limit=" + encodeURIComponent("" + limit) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processListFleetMigrations(_response);
+        });
+    }
+
+    protected processListFleetMigrations(response: Response): Promise<ApiResponse<FleetMigrationListDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as FleetMigrationListDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<FleetMigrationListDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
      * Get a fleet migration
      * @return OK.
      */
@@ -2739,6 +3013,385 @@ export class AdminClient implements IAdminClient {
             });
         }
         return Promise.resolve<ApiResponse<FleetMigrationStatusDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get the fleet overview
+     * @return OK.
+     */
+    getFleetOverview(signal?: AbortSignal): Promise<ApiResponse<FleetOverview>> {
+        let url_ = this.baseUrl + "/api/v1/admin/overview";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGetFleetOverview(_response);
+        });
+    }
+
+    protected processGetFleetOverview(response: Response): Promise<ApiResponse<FleetOverview>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as FleetOverview;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<FleetOverview>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * List database servers
+     * @return OK.
+     */
+    listDatabaseServers(signal?: AbortSignal): Promise<ApiResponse<DatabaseServerListDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/database-servers";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processListDatabaseServers(_response);
+        });
+    }
+
+    protected processListDatabaseServers(response: Response): Promise<ApiResponse<DatabaseServerListDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as DatabaseServerListDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<DatabaseServerListDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Register a database server
+     * @return Created; Location names the new resource.
+     */
+    registerDatabaseServer(body: RegisterDatabaseServer, signal?: AbortSignal): Promise<ApiResponse<DatabaseServerDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/database-servers";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processRegisterDatabaseServer(_response);
+        });
+    }
+
+    protected processRegisterDatabaseServer(response: Response): Promise<ApiResponse<DatabaseServerDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 201) {
+            return response.text().then((_responseText) => {
+            let result201: any = null;
+            result201 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as DatabaseServerDto;
+            return new ApiResponse(status, _headers, result201);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status === 422) {
+            return response.text().then((_responseText) => {
+            let result422: any = null;
+            result422 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Problem details.", status, _responseText, _headers, result422);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<DatabaseServerDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get a database server
+     * @return OK.
+     */
+    getDatabaseServer(id: string, signal?: AbortSignal): Promise<ApiResponse<DatabaseServerDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/database-servers/{id}";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGetDatabaseServer(_response);
+        });
+    }
+
+    protected processGetDatabaseServer(response: Response): Promise<ApiResponse<DatabaseServerDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as DatabaseServerDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<DatabaseServerDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Drain a database server
+     * @return OK.
+     */
+    drainDatabaseServer(id: string, signal?: AbortSignal): Promise<ApiResponse<DatabaseServerDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/database-servers/{id}/drain";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processDrainDatabaseServer(_response);
+        });
+    }
+
+    protected processDrainDatabaseServer(response: Response): Promise<ApiResponse<DatabaseServerDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as DatabaseServerDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<DatabaseServerDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Activate a database server
+     * @return OK.
+     */
+    activateDatabaseServer(id: string, signal?: AbortSignal): Promise<ApiResponse<DatabaseServerDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/database-servers/{id}/activate";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processActivateDatabaseServer(_response);
+        });
+    }
+
+    protected processActivateDatabaseServer(response: Response): Promise<ApiResponse<DatabaseServerDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as DatabaseServerDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<DatabaseServerDto>>(new ApiResponse(status, _headers, null as any));
     }
 
     /**
@@ -3613,374 +4266,6 @@ export class AdminClient implements IAdminClient {
             });
         }
         return Promise.resolve<ApiResponse<RestoreDto>>(new ApiResponse(status, _headers, null as any));
-    }
-
-    /**
-     * List the platform audit log
-     * @param organizationId (optional) 
-     * @param actorUserId (optional) 
-     * @param action (optional) 
-     * @param from (optional) 
-     * @param to (optional) 
-     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
-     * @param limit (optional) Page size, 1 to 200 (default 50).
-     * @return OK.
-     */
-    listAuditLog(organizationId?: string | null | undefined, actorUserId?: string | null | undefined, action?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfPlatformAuditEntryDto>> {
-        let url_ = this.baseUrl + "/api/v1/admin/audit-log?";
-        if (organizationId !== undefined && organizationId !== null)
-            url_ += "organizationId=" + encodeURIComponent("" + organizationId) + "&";
-        if (actorUserId !== undefined && actorUserId !== null)
-            url_ += "actorUserId=" + encodeURIComponent("" + actorUserId) + "&";
-        if (action !== undefined && action !== null)
-            url_ += "action=" + encodeURIComponent("" + action) + "&";
-        if (from !== undefined && from !== null)
-            url_ += "from=" + encodeURIComponent("" + from) + "&";
-        if (to !== undefined && to !== null)
-            url_ += "to=" + encodeURIComponent("" + to) + "&";
-        if (cursor !== undefined && cursor !== null)
-            url_ += "cursor=" + encodeURIComponent("" + cursor) + "&";
-        if (limit !== undefined && limit !== null)
-            url_ += "limit=" + encodeURIComponent("" + limit) + "&";
-        url_ = url_.replace(/[?&]$/, "");
-
-        let options_: RequestInit = {
-            method: "GET",
-            signal,
-            headers: {
-                "Accept": "application/json"
-            }
-        };
-
-        return this.http.fetch(url_, options_).then((_response: Response) => {
-            return this.processListAuditLog(_response);
-        });
-    }
-
-    protected processListAuditLog(response: Response): Promise<ApiResponse<PageOfPlatformAuditEntryDto>> {
-        const status = response.status;
-        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
-        if (status === 200) {
-            return response.text().then((_responseText) => {
-            let result200: any = null;
-            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as PageOfPlatformAuditEntryDto;
-            return new ApiResponse(status, _headers, result200);
-            });
-        } else if (status === 400) {
-            return response.text().then((_responseText) => {
-            let result400: any = null;
-            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
-            });
-        } else if (status === 401) {
-            return response.text().then((_responseText) => {
-            let result401: any = null;
-            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
-            });
-        } else if (status === 403) {
-            return response.text().then((_responseText) => {
-            let result403: any = null;
-            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
-            });
-        } else if (status !== 200 && status !== 204) {
-            return response.text().then((_responseText) => {
-            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
-            });
-        }
-        return Promise.resolve<ApiResponse<PageOfPlatformAuditEntryDto>>(new ApiResponse(status, _headers, null as any));
-    }
-
-    /**
-     * Open a support session
-     * @return Created; Location names the new resource.
-     */
-    startSupportSession(id: string, body: StartSupportSessionFields, signal?: AbortSignal): Promise<ApiResponse<SupportSessionDto>> {
-        let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}/support-sessions";
-        if (id === undefined || id === null)
-            throw new globalThis.Error("The parameter 'id' must be defined.");
-        url_ = url_.replace("{id}", encodeURIComponent("" + id));
-        url_ = url_.replace(/[?&]$/, "");
-
-        const content_ = JSON.stringify(body);
-
-        let options_: RequestInit = {
-            body: content_,
-            method: "POST",
-            signal,
-            headers: {
-                "Content-Type": "application/json",
-                "Accept": "application/json"
-            }
-        };
-
-        return this.http.fetch(url_, options_).then((_response: Response) => {
-            return this.processStartSupportSession(_response);
-        });
-    }
-
-    protected processStartSupportSession(response: Response): Promise<ApiResponse<SupportSessionDto>> {
-        const status = response.status;
-        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
-        if (status === 201) {
-            return response.text().then((_responseText) => {
-            let result201: any = null;
-            result201 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as SupportSessionDto;
-            return new ApiResponse(status, _headers, result201);
-            });
-        } else if (status === 400) {
-            return response.text().then((_responseText) => {
-            let result400: any = null;
-            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
-            });
-        } else if (status === 401) {
-            return response.text().then((_responseText) => {
-            let result401: any = null;
-            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
-            });
-        } else if (status === 403) {
-            return response.text().then((_responseText) => {
-            let result403: any = null;
-            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
-            });
-        } else if (status === 404) {
-            return response.text().then((_responseText) => {
-            let result404: any = null;
-            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
-            });
-        } else if (status === 409) {
-            return response.text().then((_responseText) => {
-            let result409: any = null;
-            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
-            });
-        } else if (status === 413) {
-            return response.text().then((_responseText) => {
-            let result413: any = null;
-            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
-            });
-        } else if (status === 415) {
-            return response.text().then((_responseText) => {
-            let result415: any = null;
-            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
-            });
-        } else if (status !== 200 && status !== 204) {
-            return response.text().then((_responseText) => {
-            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
-            });
-        }
-        return Promise.resolve<ApiResponse<SupportSessionDto>>(new ApiResponse(status, _headers, null as any));
-    }
-
-    /**
-     * List support sessions
-     * @param organizationId (optional) 
-     * @param active (optional) 
-     * @return OK.
-     */
-    listSupportSessions(organizationId?: string | null | undefined, active?: boolean | null | undefined, signal?: AbortSignal): Promise<ApiResponse<SupportSessionList>> {
-        let url_ = this.baseUrl + "/api/v1/admin/support-sessions?";
-        if (organizationId !== undefined && organizationId !== null)
-            url_ += "organizationId=" + encodeURIComponent("" + organizationId) + "&";
-        if (active !== undefined && active !== null)
-            url_ += "active=" + encodeURIComponent("" + active) + "&";
-        url_ = url_.replace(/[?&]$/, "");
-
-        let options_: RequestInit = {
-            method: "GET",
-            signal,
-            headers: {
-                "Accept": "application/json"
-            }
-        };
-
-        return this.http.fetch(url_, options_).then((_response: Response) => {
-            return this.processListSupportSessions(_response);
-        });
-    }
-
-    protected processListSupportSessions(response: Response): Promise<ApiResponse<SupportSessionList>> {
-        const status = response.status;
-        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
-        if (status === 200) {
-            return response.text().then((_responseText) => {
-            let result200: any = null;
-            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as SupportSessionList;
-            return new ApiResponse(status, _headers, result200);
-            });
-        } else if (status === 400) {
-            return response.text().then((_responseText) => {
-            let result400: any = null;
-            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
-            });
-        } else if (status === 401) {
-            return response.text().then((_responseText) => {
-            let result401: any = null;
-            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
-            });
-        } else if (status === 403) {
-            return response.text().then((_responseText) => {
-            let result403: any = null;
-            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
-            });
-        } else if (status !== 200 && status !== 204) {
-            return response.text().then((_responseText) => {
-            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
-            });
-        }
-        return Promise.resolve<ApiResponse<SupportSessionList>>(new ApiResponse(status, _headers, null as any));
-    }
-
-    /**
-     * End a support session
-     * @return OK.
-     */
-    revokeSupportSession(id: string, signal?: AbortSignal): Promise<ApiResponse<SupportSessionDto>> {
-        let url_ = this.baseUrl + "/api/v1/admin/support-sessions/{id}";
-        if (id === undefined || id === null)
-            throw new globalThis.Error("The parameter 'id' must be defined.");
-        url_ = url_.replace("{id}", encodeURIComponent("" + id));
-        url_ = url_.replace(/[?&]$/, "");
-
-        let options_: RequestInit = {
-            method: "DELETE",
-            signal,
-            headers: {
-                "Accept": "application/json"
-            }
-        };
-
-        return this.http.fetch(url_, options_).then((_response: Response) => {
-            return this.processRevokeSupportSession(_response);
-        });
-    }
-
-    protected processRevokeSupportSession(response: Response): Promise<ApiResponse<SupportSessionDto>> {
-        const status = response.status;
-        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
-        if (status === 200) {
-            return response.text().then((_responseText) => {
-            let result200: any = null;
-            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as SupportSessionDto;
-            return new ApiResponse(status, _headers, result200);
-            });
-        } else if (status === 400) {
-            return response.text().then((_responseText) => {
-            let result400: any = null;
-            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
-            });
-        } else if (status === 401) {
-            return response.text().then((_responseText) => {
-            let result401: any = null;
-            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
-            });
-        } else if (status === 403) {
-            return response.text().then((_responseText) => {
-            let result403: any = null;
-            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
-            });
-        } else if (status === 404) {
-            return response.text().then((_responseText) => {
-            let result404: any = null;
-            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
-            });
-        } else if (status !== 200 && status !== 204) {
-            return response.text().then((_responseText) => {
-            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
-            });
-        }
-        return Promise.resolve<ApiResponse<SupportSessionDto>>(new ApiResponse(status, _headers, null as any));
-    }
-
-    /**
-     * Browse through a support session
-     * @param q (optional) Search text, at most 200 characters.
-     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
-     * @param limit (optional) Page size, 1 to 200 (default 50).
-     * @return OK.
-     */
-    browseSupportSession(id: string, resource: string, q?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfSupportRecordDto>> {
-        let url_ = this.baseUrl + "/api/v1/admin/support-sessions/{id}/{resource}?";
-        if (id === undefined || id === null)
-            throw new globalThis.Error("The parameter 'id' must be defined.");
-        url_ = url_.replace("{id}", encodeURIComponent("" + id));
-        if (resource === undefined || resource === null)
-            throw new globalThis.Error("The parameter 'resource' must be defined.");
-        url_ = url_.replace("{resource}", encodeURIComponent("" + resource));
-        if (q !== undefined && q !== null)
-            url_ += "q=" + encodeURIComponent("" + q) + "&";
-        if (cursor !== undefined && cursor !== null)
-            url_ += "cursor=" + encodeURIComponent("" + cursor) + "&";
-        if (limit !== undefined && limit !== null)
-            url_ += "limit=" + encodeURIComponent("" + limit) + "&";
-        url_ = url_.replace(/[?&]$/, "");
-
-        let options_: RequestInit = {
-            method: "GET",
-            signal,
-            headers: {
-                "Accept": "application/json"
-            }
-        };
-
-        return this.http.fetch(url_, options_).then((_response: Response) => {
-            return this.processBrowseSupportSession(_response);
-        });
-    }
-
-    protected processBrowseSupportSession(response: Response): Promise<ApiResponse<PageOfSupportRecordDto>> {
-        const status = response.status;
-        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
-        if (status === 200) {
-            return response.text().then((_responseText) => {
-            let result200: any = null;
-            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as PageOfSupportRecordDto;
-            return new ApiResponse(status, _headers, result200);
-            });
-        } else if (status === 400) {
-            return response.text().then((_responseText) => {
-            let result400: any = null;
-            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
-            });
-        } else if (status === 401) {
-            return response.text().then((_responseText) => {
-            let result401: any = null;
-            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
-            });
-        } else if (status === 403) {
-            return response.text().then((_responseText) => {
-            let result403: any = null;
-            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
-            });
-        } else if (status === 404) {
-            return response.text().then((_responseText) => {
-            let result404: any = null;
-            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
-            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
-            });
-        } else if (status !== 200 && status !== 204) {
-            return response.text().then((_responseText) => {
-            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
-            });
-        }
-        return Promise.resolve<ApiResponse<PageOfSupportRecordDto>>(new ApiResponse(status, _headers, null as any));
     }
 }
 
@@ -10668,6 +10953,125 @@ export interface ProvisioningStepDto {
     error: string | null;
 }
 
+export interface PageOfAdminOrganizationListItem {
+    items: AdminOrganizationListItem[];
+    nextCursor: string | null;
+}
+
+export interface AdminOrganizationListItem {
+    id: string;
+    slug: string;
+    name: string;
+    plan: string;
+    status: string;
+    serverId: string | null;
+    serverName: string | null;
+    databaseName: string | null;
+    schemaVersion: string | null;
+    schemaBehind: boolean;
+    databaseSizeBytes: number | null;
+    members: number;
+    lastBackupAt: string | null;
+    createdAt: string;
+    ownerEmail: string | null;
+}
+
+export interface AdminOrganizationDetail {
+    id: string;
+    slug: string;
+    name: string;
+    plan: string;
+    status: string;
+    serverId: string | null;
+    serverName: string | null;
+    databaseName: string | null;
+    schemaVersion: string | null;
+    schemaHead: string;
+    schemaBehind: boolean;
+    databaseSizeBytes: number | null;
+    databaseSizeMeasuredAt: string | null;
+    memberCount: number;
+    lastBackupAt: string | null;
+    createdAt: string;
+    ownerEmail: string | null;
+    activatedAt: string | null;
+    suspendedAt: string | null;
+    deletionScheduledAt: string | null;
+    provisioningRuns: AdminProvisioningRunDto[];
+    members: AdminMemberDto[];
+    lastBackup: AdminLastBackupDto | null;
+    usage: EntitlementUsage | null;
+    features: AdminFeatureDto[];
+    limits: AdminLimitDto[];
+}
+
+export interface AdminProvisioningRunDto {
+    id: string;
+    status: string;
+    attempt: number;
+    error: string | null;
+    createdAt: string;
+    startedAt: string | null;
+    finishedAt: string | null;
+    steps: AdminProvisioningStepDto[];
+}
+
+export interface AdminProvisioningStepDto {
+    name: string;
+    status: string;
+    attempt: number;
+    startedAt: string | null;
+    finishedAt: string | null;
+    error: string | null;
+}
+
+export interface AdminMemberDto {
+    userId: string;
+    email: string;
+    name: string;
+    role: string;
+}
+
+export interface AdminLastBackupDto {
+    id: string;
+    status: string;
+    createdAt: string;
+    sizeBytes: number | null;
+}
+
+export interface EntitlementUsage {
+    seats: number;
+    aiTokens: number;
+    periodStart: string;
+    periodEnd: string;
+}
+
+export interface AdminFeatureDto {
+    key: string;
+    plan: boolean;
+    override: boolean | null;
+    effective: boolean;
+    overrideExpiresAt: string | null;
+}
+
+export interface AdminLimitDto {
+    key: string;
+    plan: number | null;
+    override: number | null;
+    effective: number | null;
+}
+
+export interface FleetMigrationStatusDto {
+    jobId: string;
+    state: string;
+    progress: string | null;
+    report: string | null;
+    createdAt: string | null;
+    organizationId: string | null;
+    safetyBackup: boolean | null;
+    error: string | null;
+}
+
 export interface AdminOrganizationDto {
     id: string;
     slug: string;
@@ -10678,23 +11082,52 @@ export interface AdminOrganizationDto {
     schemaVersion: string | null;
 }
 
-export interface AdminReasonFields {
-    reason?: string | null;
-}
-
 export interface MoveOrganizationFields {
     databaseServerId?: string | null;
 }
 
-export interface FleetMigrationStatusDto {
-    jobId: string;
-    state: string;
-    progress: string | null;
-    report: string | null;
-}
-
 export interface StartFleetMigrationFields {
     parallelism?: number | null;
+    safetyBackup?: boolean | null;
+}
+
+export interface FleetMigrationListDto {
+    items: FleetMigrationStatusDto[];
+}
+
+export interface FleetOverview {
+    byStatus: { [key: string]: number; };
+    signupsLast24h: number;
+    provisioningFailuresLast24h: number;
+    schemaBehind: number;
+    schemaHead: string | null;
+    oldestLatestBackupAt: string | null;
+    servers: DatabaseServerDto[];
+}
+
+export interface DatabaseServerDto {
+    id: string;
+    name: string;
+    host: string;
+    port: number;
+    adminUsername: string;
+    capacity: number;
+    tenants: number;
+    status: string;
+    createdAt: string;
+}
+
+export interface DatabaseServerListDto {
+    items: DatabaseServerDto[];
+}
+
+export interface RegisterDatabaseServer {
+    name?: string;
+    host?: string;
+    port?: number;
+    adminUsername?: string;
+    password?: string;
+    capacity?: number;
 }
 
 export interface CreatedApiClientDto {
@@ -10787,13 +11220,6 @@ export interface EntitlementLimits {
     aiTokensPerMonth: number | null;
     apiRequestsPer10Seconds: number;
     backupRetentionDays: number;
-}
-
-export interface EntitlementUsage {
-    seats: number;
-    aiTokens: number;
-    periodStart: string;
-    periodEnd: string;
 }
 
 export interface UsageReportDto {
@@ -11277,62 +11703,6 @@ export interface AuditEntryDto {
     entityId: string;
     changes: unknown;
     correlationId: string | null;
-}
-
-export interface PageOfPlatformAuditEntryDto {
-    items: PlatformAuditEntryDto[];
-    nextCursor: string | null;
-}
-
-export interface PlatformAuditEntryDto {
-    id: string;
-    occurredAt: string;
-    actorUserId: string | null;
-    actorEmail: string | null;
-    channel: string;
-    ipAddress: string | null;
-    userAgent: string | null;
-    action: string;
-    organizationId: string | null;
-    organizationSlug: string | null;
-    targetId: string | null;
-    reason: string | null;
-    outcome: string;
-    error: string | null;
-}
-
-export interface SupportSessionDto {
-    id: string;
-    organizationId: string;
-    adminUserId: string;
-    adminEmail: string | null;
-    reason: string;
-    startedAt: string;
-    expiresAt: string;
-    revokedAt: string | null;
-    active: boolean;
-}
-
-export interface StartSupportSessionFields {
-    reason?: string | null;
-    minutes?: number | null;
-}
-
-export interface SupportSessionList {
-    items: SupportSessionDto[];
-}
-
-export interface PageOfSupportRecordDto {
-    items: SupportRecordDto[];
-    nextCursor: string | null;
-}
-
-export interface SupportRecordDto {
-    id: string;
-    name: string;
-    detail: string | null;
-    createdAt: string;
-    updatedAt: string;
 }
 
 export interface ImportAccepted {

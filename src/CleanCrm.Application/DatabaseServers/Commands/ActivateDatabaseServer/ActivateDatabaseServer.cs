@@ -8,7 +8,14 @@ namespace CleanCrm.Application.DatabaseServers.Commands.ActivateDatabaseServer;
 
 /// <summary>Puts a drained (or offline) server back into placement (docs/OPERATIONS.md, "Database servers").</summary>
 [RequiresPlatformAdmin]
-public sealed record ActivateDatabaseServer(Guid ServerId) : ICommand<Result<DatabaseServerDto>>;
+public sealed record ActivateDatabaseServer(Guid ServerId) : ICommand<Result<DatabaseServerDto>>, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => null;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+
+    Guid? IPlatformAuditedRequest.AuditTargetId => ServerId;
+}
 
 public sealed class ActivateDatabaseServerHandler(ICatalogDbContext db, TimeProvider clock)
     : ICommandHandler<ActivateDatabaseServer, Result<DatabaseServerDto>>

@@ -11,7 +11,14 @@ namespace CleanCrm.Application.DatabaseServers.Commands.DrainDatabaseServer;
 /// longer choose it as a target (docs/OPERATIONS.md, "Database servers").
 /// </summary>
 [RequiresPlatformAdmin]
-public sealed record DrainDatabaseServer(Guid ServerId) : ICommand<Result<DatabaseServerDto>>;
+public sealed record DrainDatabaseServer(Guid ServerId) : ICommand<Result<DatabaseServerDto>>, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => null;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+
+    Guid? IPlatformAuditedRequest.AuditTargetId => ServerId;
+}
 
 public sealed class DrainDatabaseServerHandler(ICatalogDbContext db, TimeProvider clock)
     : ICommandHandler<DrainDatabaseServer, Result<DatabaseServerDto>>

@@ -14,7 +14,12 @@ namespace CleanCrm.Application.Organizations.Commands.MigrateOrganization;
 /// organizations that are behind can be migrated.
 /// </summary>
 [RequiresPlatformAdmin]
-public sealed record MigrateOrganization(Guid OrganizationId) : ICommand<Result<FleetMigrationStatusDto>>;
+public sealed record MigrateOrganization(Guid OrganizationId) : ICommand<Result<FleetMigrationStatusDto>>, IPlatformAuditedRequest
+{
+    Guid? IPlatformAuditedRequest.AuditOrganizationId => OrganizationId;
+
+    string? IPlatformAuditedRequest.AuditReason => null;
+}
 
 public sealed class MigrateOrganizationHandler(ICatalogDbContext db, IFleetMigrations migrations)
     : ICommandHandler<MigrateOrganization, Result<FleetMigrationStatusDto>>
