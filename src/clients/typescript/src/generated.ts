@@ -2028,9 +2028,10 @@ export interface IAdminClient {
 
     /**
      * Delete an organization
+     * @param body (optional) 
      * @return Accepted; the work continues in the background (Location names where to follow it, when set).
      */
-    deleteOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
+    deleteOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
 
     /**
      * Migrate an organization
@@ -2040,15 +2041,17 @@ export interface IAdminClient {
 
     /**
      * Suspend an organization
+     * @param body (optional) 
      * @return OK.
      */
-    suspendOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
+    suspendOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
 
     /**
      * Resume an organization
+     * @param body (optional) 
      * @return OK.
      */
-    resumeOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
+    resumeOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>>;
 
     /**
      * Retry provisioning
@@ -2195,6 +2198,48 @@ export interface IAdminClient {
      * @return OK.
      */
     confirmRestore(id: string, signal?: AbortSignal): Promise<ApiResponse<RestoreDto>>;
+
+    /**
+     * List the platform audit log
+     * @param organizationId (optional) 
+     * @param actorUserId (optional) 
+     * @param action (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @return OK.
+     */
+    listAuditLog(organizationId?: string | null | undefined, actorUserId?: string | null | undefined, action?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfPlatformAuditEntryDto>>;
+
+    /**
+     * Open a support session
+     * @return Created; Location names the new resource.
+     */
+    startSupportSession(id: string, body: StartSupportSessionFields, signal?: AbortSignal): Promise<ApiResponse<SupportSessionDto>>;
+
+    /**
+     * List support sessions
+     * @param organizationId (optional) 
+     * @param active (optional) 
+     * @return OK.
+     */
+    listSupportSessions(organizationId?: string | null | undefined, active?: boolean | null | undefined, signal?: AbortSignal): Promise<ApiResponse<SupportSessionList>>;
+
+    /**
+     * End a support session
+     * @return OK.
+     */
+    revokeSupportSession(id: string, signal?: AbortSignal): Promise<ApiResponse<SupportSessionDto>>;
+
+    /**
+     * Browse through a support session
+     * @param q (optional) Search text, at most 200 characters.
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @return OK.
+     */
+    browseSupportSession(id: string, resource: string, q?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfSupportRecordDto>>;
 }
 
 export class AdminClient implements IAdminClient {
@@ -2378,19 +2423,24 @@ export class AdminClient implements IAdminClient {
 
     /**
      * Delete an organization
+     * @param body (optional) 
      * @return Accepted; the work continues in the background (Location names where to follow it, when set).
      */
-    deleteOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
+    deleteOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
         let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}";
         if (id === undefined || id === null)
             throw new globalThis.Error("The parameter 'id' must be defined.");
         url_ = url_.replace("{id}", encodeURIComponent("" + id));
         url_ = url_.replace(/[?&]$/, "");
 
+        const content_ = JSON.stringify(body);
+
         let options_: RequestInit = {
+            body: content_,
             method: "DELETE",
             signal,
             headers: {
+                "Content-Type": "application/json",
                 "Accept": "application/json"
             }
         };
@@ -2438,6 +2488,18 @@ export class AdminClient implements IAdminClient {
             let result409: any = null;
             result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
             return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
             });
         } else if (status !== 200 && status !== 204) {
             return response.text().then((_responseText) => {
@@ -2520,19 +2582,24 @@ export class AdminClient implements IAdminClient {
 
     /**
      * Suspend an organization
+     * @param body (optional) 
      * @return OK.
      */
-    suspendOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
+    suspendOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
         let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}/suspend";
         if (id === undefined || id === null)
             throw new globalThis.Error("The parameter 'id' must be defined.");
         url_ = url_.replace("{id}", encodeURIComponent("" + id));
         url_ = url_.replace(/[?&]$/, "");
 
+        const content_ = JSON.stringify(body);
+
         let options_: RequestInit = {
+            body: content_,
             method: "POST",
             signal,
             headers: {
+                "Content-Type": "application/json",
                 "Accept": "application/json"
             }
         };
@@ -2581,6 +2648,18 @@ export class AdminClient implements IAdminClient {
             result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
             return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
             });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
         } else if (status !== 200 && status !== 204) {
             return response.text().then((_responseText) => {
             return throwException("An unexpected server error occurred.", status, _responseText, _headers);
@@ -2591,19 +2670,24 @@ export class AdminClient implements IAdminClient {
 
     /**
      * Resume an organization
+     * @param body (optional) 
      * @return OK.
      */
-    resumeOrganization(id: string, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
+    resumeOrganization(id: string, body?: AdminReasonFields | undefined, signal?: AbortSignal): Promise<ApiResponse<AdminOrganizationDto>> {
         let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}/resume";
         if (id === undefined || id === null)
             throw new globalThis.Error("The parameter 'id' must be defined.");
         url_ = url_.replace("{id}", encodeURIComponent("" + id));
         url_ = url_.replace(/[?&]$/, "");
 
+        const content_ = JSON.stringify(body);
+
         let options_: RequestInit = {
+            body: content_,
             method: "POST",
             signal,
             headers: {
+                "Content-Type": "application/json",
                 "Accept": "application/json"
             }
         };
@@ -2651,6 +2735,18 @@ export class AdminClient implements IAdminClient {
             let result409: any = null;
             result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
             return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
             });
         } else if (status !== 200 && status !== 204) {
             return response.text().then((_responseText) => {
@@ -4266,6 +4362,374 @@ export class AdminClient implements IAdminClient {
             });
         }
         return Promise.resolve<ApiResponse<RestoreDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * List the platform audit log
+     * @param organizationId (optional) 
+     * @param actorUserId (optional) 
+     * @param action (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @return OK.
+     */
+    listAuditLog(organizationId?: string | null | undefined, actorUserId?: string | null | undefined, action?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfPlatformAuditEntryDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/audit-log?";
+        if (organizationId !== undefined && organizationId !== null)
+            url_ += "organizationId=" + encodeURIComponent("" + organizationId) + "&";
+        if (actorUserId !== undefined && actorUserId !== null)
+            url_ += "actorUserId=" + encodeURIComponent("" + actorUserId) + "&";
+        if (action !== undefined && action !== null)
+            url_ += "action=" + encodeURIComponent("" + action) + "&";
+        if (from !== undefined && from !== null)
+            url_ += "from=" + encodeURIComponent("" + from) + "&";
+        if (to !== undefined && to !== null)
+            url_ += "to=" + encodeURIComponent("" + to) + "&";
+        if (cursor !== undefined && cursor !== null)
+            url_ += "cursor=" + encodeURIComponent("" + cursor) + "&";
+        if (limit !== undefined && limit !== null)
+            url_ += "limit=" + encodeURIComponent("" + limit) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processListAuditLog(_response);
+        });
+    }
+
+    protected processListAuditLog(response: Response): Promise<ApiResponse<PageOfPlatformAuditEntryDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as PageOfPlatformAuditEntryDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<PageOfPlatformAuditEntryDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Open a support session
+     * @return Created; Location names the new resource.
+     */
+    startSupportSession(id: string, body: StartSupportSessionFields, signal?: AbortSignal): Promise<ApiResponse<SupportSessionDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/organizations/{id}/support-sessions";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processStartSupportSession(_response);
+        });
+    }
+
+    protected processStartSupportSession(response: Response): Promise<ApiResponse<SupportSessionDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 201) {
+            return response.text().then((_responseText) => {
+            let result201: any = null;
+            result201 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as SupportSessionDto;
+            return new ApiResponse(status, _headers, result201);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<SupportSessionDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * List support sessions
+     * @param organizationId (optional) 
+     * @param active (optional) 
+     * @return OK.
+     */
+    listSupportSessions(organizationId?: string | null | undefined, active?: boolean | null | undefined, signal?: AbortSignal): Promise<ApiResponse<SupportSessionList>> {
+        let url_ = this.baseUrl + "/api/v1/admin/support-sessions?";
+        if (organizationId !== undefined && organizationId !== null)
+            url_ += "organizationId=" + encodeURIComponent("" + organizationId) + "&";
+        if (active !== undefined && active !== null)
+            url_ += "active=" + encodeURIComponent("" + active) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processListSupportSessions(_response);
+        });
+    }
+
+    protected processListSupportSessions(response: Response): Promise<ApiResponse<SupportSessionList>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as SupportSessionList;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<SupportSessionList>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * End a support session
+     * @return OK.
+     */
+    revokeSupportSession(id: string, signal?: AbortSignal): Promise<ApiResponse<SupportSessionDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/support-sessions/{id}";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "DELETE",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processRevokeSupportSession(_response);
+        });
+    }
+
+    protected processRevokeSupportSession(response: Response): Promise<ApiResponse<SupportSessionDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as SupportSessionDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<SupportSessionDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Browse through a support session
+     * @param q (optional) Search text, at most 200 characters.
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @return OK.
+     */
+    browseSupportSession(id: string, resource: string, q?: string | null | undefined, cursor?: string | null | undefined, limit?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfSupportRecordDto>> {
+        let url_ = this.baseUrl + "/api/v1/admin/support-sessions/{id}/{resource}?";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        if (resource === undefined || resource === null)
+            throw new globalThis.Error("The parameter 'resource' must be defined.");
+        url_ = url_.replace("{resource}", encodeURIComponent("" + resource));
+        if (q !== undefined && q !== null)
+            url_ += "q=" + encodeURIComponent("" + q) + "&";
+        if (cursor !== undefined && cursor !== null)
+            url_ += "cursor=" + encodeURIComponent("" + cursor) + "&";
+        if (limit !== undefined && limit !== null)
+            url_ += "limit=" + encodeURIComponent("" + limit) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processBrowseSupportSession(_response);
+        });
+    }
+
+    protected processBrowseSupportSession(response: Response): Promise<ApiResponse<PageOfSupportRecordDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as PageOfSupportRecordDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<PageOfSupportRecordDto>>(new ApiResponse(status, _headers, null as any));
     }
 }
 
@@ -11082,6 +11546,10 @@ export interface AdminOrganizationDto {
     schemaVersion: string | null;
 }
 
+export interface AdminReasonFields {
+    reason?: string | null;
+}
+
 export interface MoveOrganizationFields {
     databaseServerId?: string | null;
 }
@@ -11703,6 +12171,62 @@ export interface AuditEntryDto {
     entityId: string;
     changes: unknown;
     correlationId: string | null;
+}
+
+export interface PageOfPlatformAuditEntryDto {
+    items: PlatformAuditEntryDto[];
+    nextCursor: string | null;
+}
+
+export interface PlatformAuditEntryDto {
+    id: string;
+    occurredAt: string;
+    actorUserId: string | null;
+    actorEmail: string | null;
+    channel: string;
+    ipAddress: string | null;
+    userAgent: string | null;
+    action: string;
+    organizationId: string | null;
+    organizationSlug: string | null;
+    targetId: string | null;
+    reason: string | null;
+    outcome: string;
+    error: string | null;
+}
+
+export interface SupportSessionDto {
+    id: string;
+    organizationId: string;
+    adminUserId: string;
+    adminEmail: string | null;
+    reason: string;
+    startedAt: string;
+    expiresAt: string;
+    revokedAt: string | null;
+    active: boolean;
+}
+
+export interface StartSupportSessionFields {
+    reason?: string | null;
+    minutes?: number | null;
+}
+
+export interface SupportSessionList {
+    items: SupportSessionDto[];
+}
+
+export interface PageOfSupportRecordDto {
+    items: SupportRecordDto[];
+    nextCursor: string | null;
+}
+
+export interface SupportRecordDto {
+    id: string;
+    name: string;
+    detail: string | null;
+    createdAt: string;
+    updatedAt: string;
 }
 
 export interface ImportAccepted {
