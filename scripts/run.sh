@@ -78,6 +78,20 @@ export CleanCrm__Identity__ConsoleClientSecret=$console_secret
 export CleanCrm__Identity__ConsoleRedirectUris__0="$console_url/signin-oidc"
 export CleanCrm__Identity__ConsolePostLogoutRedirectUris__0="$console_url/signout-callback-oidc"
 
+# A local platform admin, so the console can be used at once: unless one is configured, admin@cleancrm.local with a
+# password generated on the first run and kept in .local (git-ignored), because `migrate` sets it only on creation.
+admin_note="the bootstrap admin from CleanCrm__Identity__BootstrapAdmin__Email"
+if [[ -z ${CleanCrm__Identity__BootstrapAdmin__Email:-} ]]; then
+  admin_password_file="$repo/.local/bootstrap-admin-password"
+  if [[ ! -s $admin_password_file ]]; then
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$admin_password_file")
+  fi
+  export CleanCrm__Identity__BootstrapAdmin__Email=admin@cleancrm.local
+  CleanCrm__Identity__BootstrapAdmin__Password=$(cat "$admin_password_file")
+  export CleanCrm__Identity__BootstrapAdmin__Password
+  admin_note="admin@cleancrm.local, password in .local/bootstrap-admin-password"
+fi
+
 # Local mail catcher (smtp4dev, a local dotnet tool): the worker sends invitations and welcome mails to it.
 mail_ui=${CLEANCRM_MAIL_UI:-http://127.0.0.1:5081}
 mail_port=${CLEANCRM_MAIL_PORT:-2525}
@@ -128,6 +142,7 @@ CleanCrm is running (Ctrl-C stops it).
   Metrics        $api_url/metrics
   Console        $console_url (platform admins; sign in through the API)
   Jobs           $console_url/jobs (Hangfire dashboard, in the console)
+  Console admin  $admin_note
   Mail catcher   $mail_ui (SMTP 127.0.0.1:$mail_port)
   Logs           $logs/api.log, $logs/worker.log, $logs/console.log, $logs/smtp4dev.log
 EOF
