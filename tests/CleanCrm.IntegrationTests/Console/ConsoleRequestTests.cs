@@ -4,7 +4,6 @@ using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Application.Me.Queries.GetPlatformAdminStatus;
 using CleanCrm.Domain.Catalog;
-using CleanCrm.Infrastructure.Jobs;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
 using Hangfire;
@@ -77,11 +76,15 @@ public sealed class ConsoleRequestTests(SharedPlatform platform)
 
     private async Task<T> SendAsync<T>(Caller caller, IMessage request)
     {
-        // As in the console host: a Hangfire client on the catalog (backup handlers can enqueue work).
+        // As in the console host: a Hangfire client on the catalog (backup handlers can enqueue work). It is borrowed from
+        // the shared API host: AddHangfire in a short-lived provider would point Hangfire's process-wide log provider at
+        // a logger factory disposed with it, and every later enqueue in this test process would fail.
+        var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
+        var jobs = api.Services.GetRequiredService<IBackgroundJobClient>();
         await using var services = PlatformEnvironment.BuildServices(platform.Settings, s =>
         {
             s.AddSingleton<ICallerContext>(caller);
-            s.AddHangfire(configuration => configuration.UseCatalogStorage(platform.CatalogConnectionString));
+            s.AddSingleton(jobs);
         });
         await using var scope = services.CreateAsyncScope();
         return (T)(await scope.ServiceProvider.GetRequiredService<ISender>().Send((object)request))!;
