@@ -3,6 +3,7 @@ using CleanCrm.Application.Common.Security;
 using CleanCrm.Console.Security;
 using CleanCrm.Infrastructure;
 using CleanCrm.Infrastructure.Jobs;
+using CleanCrm.Infrastructure.Persistence.Catalog;
 using CleanCrm.Infrastructure.Secrets;
 using Hangfire;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -46,7 +47,7 @@ public sealed class ConsoleProgram
         builder.Services.AddScoped<IRequestOrigin, ConsoleRequestOrigin>();
         builder.Services.AddHttpClient(Presentation.ApiMetrics.ClientName);
         builder.Services.AddSingleton<Presentation.ApiMetrics>();
-        builder.Services.AddHealthChecks().AddCheck<Presentation.CatalogHealthCheck>("catalog", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<CatalogHealthCheck>("catalog", tags: ["ready"]);
 
         var catalog = builder.Configuration.GetConnectionString("Catalog") ?? string.Empty;
         builder.Services.AddHangfire(configuration => configuration.UseCatalogStorage(catalog));

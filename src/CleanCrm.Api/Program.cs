@@ -8,6 +8,7 @@ using CleanCrm.Application.Common.Json;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Infrastructure;
 using CleanCrm.Infrastructure.Jobs;
+using CleanCrm.Infrastructure.Persistence.Catalog;
 using CleanCrm.Infrastructure.Provisioning;
 using CleanCrm.Infrastructure.Secrets;
 using CleanCrm.Infrastructure.Tenancy;

@@ -1,10 +1,12 @@
-using CleanCrm.Infrastructure.Persistence.Catalog;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace CleanCrm.Api.Infrastructure;
+namespace CleanCrm.Infrastructure.Persistence.Catalog;
 
-/// <summary>Ready when the catalog answers and is migrated; never loops over tenants (that would not scale).</summary>
+/// <summary>
+/// Readiness of the API and the console: the catalog answers and is migrated; never loops over tenants (that would not
+/// scale).
+/// </summary>
 public sealed class CatalogHealthCheck(IDbContextFactory<CatalogDbContext> catalog) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
