@@ -86,7 +86,11 @@ public sealed partial class DatabaseSizes(
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            sizes[reader.GetString(0)] = reader.GetInt64(1);
+            // A database dropped while the catalog scan runs (a deletion, a finished move) has no size: skip it.
+            if (!await reader.IsDBNullAsync(1, cancellationToken))
+            {
+                sizes[reader.GetString(0)] = reader.GetInt64(1);
+            }
         }
 
         return sizes;
