@@ -51,6 +51,8 @@ RUN if ! command -v curl >/dev/null; then \
     fi
 WORKDIR /app
 COPY --from=app --chown=0:0 /app /app
+# Mount point of the shared backups volume (CleanCrm:Backups:FileSystemRoot); a new named volume takes this owner.
+RUN mkdir -p /var/lib/cleancrm/backups && chown 1654:1654 /var/lib/cleancrm/backups
 # DOTNET_ROOT lets the framework-dependent apphost find the official image's runtime; a self-contained app ignores it.
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     DOTNET_ROOT=/usr/share/dotnet \

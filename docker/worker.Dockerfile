@@ -56,6 +56,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*
 WORKDIR /app
 COPY --from=app --chown=0:0 /app /app
+# Mount point of the shared backups volume (CleanCrm:Backups:FileSystemRoot); a new named volume takes this owner.
+RUN mkdir -p /var/lib/cleancrm/backups && chown 1654:1654 /var/lib/cleancrm/backups
 # DOTNET_ROOT lets the framework-dependent apphost find the official image's runtime; a self-contained app ignores it.
 ENV ASPNETCORE_HTTP_PORTS=8080 \
     DOTNET_ROOT=/usr/share/dotnet \
