@@ -7,6 +7,8 @@ import email
 import email.policy
 import html
 import json
+import signal
+import sys
 import threading
 from collections import deque
 from datetime import datetime, timezone
@@ -61,6 +63,8 @@ class Web(BaseHTTPRequestHandler):
 
 
 def main():
+    # PID 1 in its container: without a handler SIGTERM is ignored and `docker stop` waits for its timeout.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     controller = Controller(Handler(), hostname="0.0.0.0", port=25)
     controller.start()
     ThreadingHTTPServer(("0.0.0.0", 80), Web).serve_forever()
