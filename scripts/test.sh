@@ -117,6 +117,7 @@ run_counted() {
 }
 
 if [[ $build_ok == 1 && $# == 0 && ${CLEANCRM_SKIP_CLIENT:-0} != 1 ]]; then
+  run_counted deploy-manifests tests/deploy/check-manifests.sh
   run_counted openapi-lint scripts/openapi-lint.sh
   run_counted client scripts/client-checks.sh
   run_counted e2e env CLEANCRM_E2E_NO_BUILD=1 scripts/e2e.sh
