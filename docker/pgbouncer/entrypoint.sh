@@ -5,7 +5,7 @@
 #   PGBOUNCER_ADMIN_USER / _PASSWORD  the server's admin role: auth_user for tenant roles (their SCRAM verifiers are
 #                                   looked up in pg_shadow) and pooled in SESSION mode, because admin work (migrations,
 #                                   pg_dump with an exported snapshot, CREATE DATABASE) needs session state
-#   PGBOUNCER_DEFAULT_POOL_SIZE (20), PGBOUNCER_MAX_DB_CONNECTIONS (80), PGBOUNCER_MAX_CLIENT_CONN (2000)
+#   PGBOUNCER_DEFAULT_POOL_SIZE (5), PGBOUNCER_MAX_DB_CONNECTIONS (12), PGBOUNCER_MAX_CLIENT_CONN (2000)
 # Tenant roles use TRANSACTION mode, which is what CleanCrm:Tenancy:PgBouncer=true expects.
 set -euo pipefail
 
@@ -30,9 +30,9 @@ auth_file = $dir/userlist.txt
 auth_user = $PGBOUNCER_ADMIN_USER
 auth_query = SELECT usename, passwd FROM pg_shadow WHERE usename = \$1
 pool_mode = transaction
-default_pool_size = ${PGBOUNCER_DEFAULT_POOL_SIZE:-20}
-reserve_pool_size = 5
-max_db_connections = ${PGBOUNCER_MAX_DB_CONNECTIONS:-80}
+default_pool_size = ${PGBOUNCER_DEFAULT_POOL_SIZE:-5}
+reserve_pool_size = 2
+max_db_connections = ${PGBOUNCER_MAX_DB_CONNECTIONS:-12}
 max_client_conn = ${PGBOUNCER_MAX_CLIENT_CONN:-2000}
 server_idle_timeout = 60
 server_lifetime = 3600
