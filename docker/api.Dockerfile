@@ -26,7 +26,7 @@ ARG APP_SOURCE=publish
 FROM ${SDK_IMAGE} AS publish
 WORKDIR /src
 # Project files first, so the restore layer is reused while only sources change.
-COPY global.json Directory.Build.props Directory.Packages.props CleanCrm.sln ./
+COPY global.json Directory.Build.props Directory.Packages.props CleanCrm.sln .editorconfig ./
 COPY src/CleanCrm.Domain/*.csproj src/CleanCrm.Domain/
 COPY src/CleanCrm.Application/*.csproj src/CleanCrm.Application/
 COPY src/CleanCrm.Infrastructure/*.csproj src/CleanCrm.Infrastructure/
