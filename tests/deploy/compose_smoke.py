@@ -168,6 +168,25 @@ def main():
 
     check("API reachable through nginx", through_nginx)
 
+    def console_sign_in():
+        # An anonymous visit makes the console fetch the API's discovery document through the public URL (mapped to
+        # nginx inside the network) and send the browser to the API's authorization endpoint.
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        opener = urllib.request.build_opener(NoRedirect)
+        port = os.environ.get("CLEANCRM_CONSOLE_PORT", "8089")
+        try:
+            with opener.open(f"http://127.0.0.1:{port}/", timeout=30) as resp:
+                status, location = resp.status, resp.headers.get("Location", "")
+        except urllib.error.HTTPError as error:
+            status, location = error.code, error.headers.get("Location", "")
+        public = env_value("CLEANCRM_PUBLIC_URL").rstrip("/")
+        assert status == 302 and location.startswith(f"{public}/connect/authorize"), f"{status} -> {location[:120]}"
+        return f"302 to {location.split('?')[0]}"
+
+    check("console sends a visitor to the API's sign-in (public URL inside the network)", console_sign_in)
+
     def signup_active():
         state["a"] = signup("a")
         state["b"] = signup("b")
