@@ -100,6 +100,8 @@ fi
 # the client's unit tests and the end-to-end suites against a real API + worker. Each writes its counts to
 # <name>.counts; one that dies before writing them counts as one failure. They run on a full run only: extra
 # arguments (a --filter) select .NET tests. CLEANCRM_SKIP_CLIENT=1 skips them.
+# The compose smoke test (tests/deploy/compose-smoke.sh: docker, images, the whole stack) runs last among them;
+# CLEANCRM_SKIP_COMPOSE=1 skips it alone.
 run_counted() {
   local name=$1 counts="$results_dir/$1.counts"
   shift
@@ -117,9 +119,14 @@ run_counted() {
 }
 
 if [[ $build_ok == 1 && $# == 0 && ${CLEANCRM_SKIP_CLIENT:-0} != 1 ]]; then
+  run_counted deploy-manifests tests/deploy/check-manifests.sh
   run_counted openapi-lint scripts/openapi-lint.sh
   run_counted client scripts/client-checks.sh
   run_counted e2e env CLEANCRM_E2E_NO_BUILD=1 scripts/e2e.sh
+  # The compose stack for real (docker, images, two APIs behind nginx, kills, down/up); docs/DEPLOYMENT.md.
+  if [[ ${CLEANCRM_SKIP_COMPOSE:-0} != 1 ]]; then
+    run_counted compose-smoke tests/deploy/compose-smoke.sh
+  fi
 fi
 
 # Counts results per .trx file and .counts file; zero files (a failed build) is 0/0.

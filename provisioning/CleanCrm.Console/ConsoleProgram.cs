@@ -2,6 +2,7 @@ using CleanCrm.Application;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Console.Security;
 using CleanCrm.Infrastructure;
+using CleanCrm.Infrastructure.Http;
 using CleanCrm.Infrastructure.Jobs;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using CleanCrm.Infrastructure.Secrets;
@@ -42,6 +43,7 @@ public sealed class ConsoleProgram
         builder.Services.AddApplication(builder.Configuration);
         builder.Services.AddInfrastructure(builder.Configuration);
         builder.Services.AddHttpContextAccessor();
+        builder.Services.AddCleanCrmForwardedHeaders(builder.Configuration);
         builder.Services.AddScoped<ConsoleCallerContext>();
         builder.Services.AddScoped<ICallerContext>(sp => sp.GetRequiredService<ConsoleCallerContext>());
         builder.Services.AddScoped<IRequestOrigin, ConsoleRequestOrigin>();
@@ -61,6 +63,8 @@ public sealed class ConsoleProgram
         });
 
         var app = builder.Build();
+        // Before everything that reads the client's address or scheme (audit, the OIDC redirect URI, secure cookies).
+        app.UseCleanCrmForwardedHeaders();
         app.UseSerilogRequestLogging();
         if (!app.Environment.IsDevelopment())
         {

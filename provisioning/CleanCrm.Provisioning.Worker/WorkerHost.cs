@@ -16,6 +16,9 @@ namespace CleanCrm.Provisioning.Worker;
 /// <summary>Builds the worker's host: the same Application/Infrastructure registrations as the API, acting as the system.</summary>
 public static class WorkerHost
 {
+    /// <summary>This process's Hangfire server name (Hangfire appends an id); the health listener finds its heartbeat by it.</summary>
+    public static readonly string ServerName = $"cleancrm-worker:{Environment.MachineName}:{Environment.ProcessId}";
+
     public static HostApplicationBuilder CreateBuilder(string[] args, bool runJobServer)
     {
         var builder = Host.CreateApplicationBuilder(args);
@@ -43,12 +46,17 @@ public static class WorkerHost
             builder.Services.AddHostedService<CleanCrm.Infrastructure.Billing.BillingJobScheduler>();
             builder.Services.AddHangfireServer(options =>
             {
-                options.ServerName = $"cleancrm-worker:{Environment.MachineName}:{Environment.ProcessId}";
+                options.ServerName = ServerName;
                 options.Queues = [HangfireStorage.ProvisioningQueue, HangfireStorage.DefaultQueue, HangfireStorage.MaintenanceQueue];
                 // Provisioning waits on PostgreSQL (CREATE DATABASE, DDL), not CPU, so more workers than cores keep signups flowing.
                 options.WorkerCount =
                     builder.Configuration.GetValue("CleanCrm:Jobs:WorkerCount", Math.Max(10, Environment.ProcessorCount * 4));
             });
+            if (WorkerHealthListener.Urls(builder.Configuration).Length > 0)
+            {
+                builder.Services.AddSingleton<WorkerHealthListener>();
+                builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerHealthListener>());
+            }
         }
 
         return builder;

@@ -7,6 +7,7 @@ using CleanCrm.Application;
 using CleanCrm.Application.Common.Json;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Infrastructure;
+using CleanCrm.Infrastructure.Http;
 using CleanCrm.Infrastructure.Jobs;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using CleanCrm.Infrastructure.Provisioning;
@@ -43,6 +44,7 @@ builder.Services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(
 builder.Services.AddApplication(builder.Configuration);
 builder.Services.AddInfrastructure(builder.Configuration);
 builder.Services.AddHttpContextAccessor();
+builder.Services.AddCleanCrmForwardedHeaders(builder.Configuration);
 builder.Services.AddScoped<HttpCallerContext>();
 builder.Services.AddScoped<ICallerContext>(sp => sp.GetRequiredService<HttpCallerContext>());
 builder.Services.AddScoped<IRequestOrigin, HttpRequestOrigin>();
@@ -120,6 +122,8 @@ if (app.Environment.IsDevelopment() && app.Services.GetRequiredService<IOptions<
     await migrator.MigrateTemplatesAsync(CancellationToken.None);
 }
 
+// Before everything that reads the client's address, scheme or host (rate limits, audit, OpenIddict's issuer, token binding).
+app.UseCleanCrmForwardedHeaders();
 app.UseSerilogRequestLogging(options =>
 {
     options.GetLevel = (http, _, exception) =>

@@ -29,7 +29,7 @@ public sealed class PlatformAuditLogTests(SharedPlatform platform) : IAsyncLifet
     {
         var (admin, client) = await AdminAsync();
         client.DefaultRequestHeaders.UserAgent.ParseAdd("audit-test/1.0");
-        // Not believed: the API configures no forwarded-headers handling, so the client cannot choose its logged address.
+        // Not believed: no trusted proxy is configured here, so the client cannot choose its logged address.
         client.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.77");
         var organization = await platform.CreateOrganizationAsync();
 

@@ -13,9 +13,11 @@ public sealed class WorkerHostRunner : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<WorkerHostRunner> StartAsync(PlatformEnvironment platform)
+    public static async Task<WorkerHostRunner> StartAsync(PlatformEnvironment platform, IDictionary<string, string>? overrides = null)
     {
-        var args = platform.Settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}").Append("--environment=Testing")
+        var args = platform.Settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}")
+            .Concat((overrides ?? new Dictionary<string, string>()).Select(s => $"--{s.Key}={s.Value}"))
+            .Append("--environment=Testing")
             .ToArray();
         var host = WorkerHost.CreateBuilder(args, runJobServer: true).Build();
         await host.StartAsync();
