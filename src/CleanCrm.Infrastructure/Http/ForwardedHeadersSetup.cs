@@ -23,6 +23,12 @@ public sealed class ForwardedHeadersTrustOptions
     /// <summary>Networks of trusted proxies in CIDR notation (e.g. <c>172.28.0.0/16</c>, the compose network).</summary>
     public string[] KnownNetworks { get; set; } = [];
 
+    /// <summary>
+    /// How many proxies in a row are unwound (default 1: the entry the proxy next to the process appended). Raise it only
+    /// when every proxy of the chain is in the lists; entries further left are the client's own words.
+    /// </summary>
+    public int ForwardLimit { get; set; } = 1;
+
     public bool Configured => KnownProxies.Length > 0 || KnownNetworks.Length > 0;
 }
 
@@ -48,9 +54,9 @@ public static class ForwardedHeadersSetup
                 options.KnownIPNetworks.Add(ParseNetwork(network));
             }
 
-            // A chain of trusted proxies (load balancer → ingress controller) is unwound hop by hop; the walk stops at
-            // the first address that is not trusted, so an untrusted hop can never inject an entry.
-            options.ForwardLimit = null;
+            // One hop by default: a proxy appends its peer to what the client sent, and if that peer is itself inside a
+            // trusted network (a NAT gateway in the compose subnet) a longer walk would believe the client's entry.
+            options.ForwardLimit = trust.ForwardLimit;
         });
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(trust));
         return services;
@@ -68,6 +74,11 @@ public static class ForwardedHeadersSetup
             ?? new ForwardedHeadersTrustOptions();
         trust.KnownProxies = [.. trust.KnownProxies.Where(p => !string.IsNullOrWhiteSpace(p)).Select(p => p.Trim())];
         trust.KnownNetworks = [.. trust.KnownNetworks.Where(n => !string.IsNullOrWhiteSpace(n)).Select(n => n.Trim())];
+        if (trust.ForwardLimit is < 1 or > 10)
+        {
+            throw new InvalidOperationException($"{ForwardedHeadersTrustOptions.SectionName}:ForwardLimit must be between 1 and 10.");
+        }
+
         foreach (var proxy in trust.KnownProxies)
         {
             ParseAddress(proxy);

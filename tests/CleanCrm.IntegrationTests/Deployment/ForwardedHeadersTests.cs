@@ -43,6 +43,20 @@ public sealed class ForwardedHeadersTests(SharedPlatform platform)
         (await IssuerAsync(api, "10.2.0.1")).ShouldBe("http://localhost/", "outside the network");
     }
 
+    [Fact]
+    public async Task Only_the_entry_the_trusted_proxy_appended_is_believed_unless_more_hops_are_allowed()
+    {
+        // The client sent "X-Forwarded-For: 203.0.113.9"; the proxy appended its peer, which sits in the trusted network
+        // (a NAT gateway in the compose subnet). One hop: the gateway. Two hops: the client's own claim.
+        var settings = new Dictionary<string, string?> { ["CleanCrm:ForwardedHeaders:KnownNetworks:0"] = "172.28.0.0/16" };
+        using var oneHop = Api(settings);
+        (await AuditedAddressAsync(oneHop, "172.28.0.10", "203.0.113.9, 172.28.0.1")).ShouldBe("172.28.0.1");
+
+        settings["CleanCrm:ForwardedHeaders:ForwardLimit"] = "2";
+        using var twoHops = Api(settings);
+        (await AuditedAddressAsync(twoHops, "172.28.0.10", "203.0.113.9, 172.28.0.1")).ShouldBe("203.0.113.9");
+    }
+
     [Theory]
     [InlineData("10.9.9.9")]
     [InlineData("127.0.0.1")] // The framework's default list trusts loopback; ours does not.
@@ -95,6 +109,7 @@ public sealed class ForwardedHeadersTests(SharedPlatform platform)
     [Theory]
     [InlineData("CleanCrm:ForwardedHeaders:KnownProxies:0", "10.0.0", "KnownProxies")]
     [InlineData("CleanCrm:ForwardedHeaders:KnownNetworks:0", "10.0.0.0", "KnownNetworks")]
+    [InlineData("CleanCrm:ForwardedHeaders:ForwardLimit", "0", "ForwardLimit")]
     public void An_unparsable_entry_stops_the_host_at_startup(string key, string value, string named)
     {
         using var api = Api(new() { [key] = value });
@@ -138,14 +153,14 @@ public sealed class ForwardedHeadersTests(SharedPlatform platform)
     }
 
     /// <summary>Suspends a fresh organization as a platform admin through <paramref name="peer"/>; returns the logged address.</summary>
-    private async Task<string?> AuditedAddressAsync(ApiFactory api, string peer)
+    private async Task<string?> AuditedAddressAsync(ApiFactory api, string peer, string forwardedFor = Client)
     {
         var admin = await platform.CreateUserAsync(platformAdmin: true);
         var organization = await platform.CreateOrganizationAsync();
         var client = api.CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Dev", $"user={admin.Id};admin");
         client.DefaultRequestHeaders.Add(SimulatedPeer.Header, peer);
-        client.DefaultRequestHeaders.Add("X-Forwarded-For", Client);
+        client.DefaultRequestHeaders.Add("X-Forwarded-For", forwardedFor);
         var suspended = await client.PostAsJsonAsync($"/api/v1/admin/organizations/{organization.Id}/suspend", new { reason = "test" });
         suspended.StatusCode.ShouldBe(HttpStatusCode.OK, await suspended.Content.ReadAsStringAsync());
 
