@@ -19,6 +19,12 @@ public sealed class EmailOptions
     public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5173";
 
     [Required]
+    /// <summary>
+    /// Public base address of the API's account pages (<c>/account/*</c>) in password-reset and verification mails;
+    /// defaults to <c>CleanCrm:Identity:Issuer</c>, then to the address of the request that sends the mail.
+    /// </summary>
+    public string? AccountBaseUrl { get; set; }
+
     public SmtpOptions Smtp { get; set; } = new();
 
     /// <summary>Sending attempts before a message is marked failed (its body is then erased).</summary>
