@@ -434,7 +434,7 @@ public static class AccountEndpoints
     private static IResult RecoveryForm(HttpContext context, IAntiforgery antiforgery, string? returnUrl, string? codeError, string? message,
         int status = StatusCodes.Status200OK)
     {
-        var form = AccountHtml.Form(context, antiforgery, "/account/recovery-code", "Recovery code", "Sign in",
+        var form = AccountHtml.Form(context, antiforgery, "/account/recovery-code", "Sign in with a recovery code", "Sign in",
             [new AccountField("recoveryCode", "Recovery code", "text", null, "off", codeError, Hint: "One of the codes you saved, like "
                 + "abcde-12345. Each code works once.")],
             new Dictionary<string, string?> { ["returnUrl"] = returnUrl },
