@@ -166,7 +166,7 @@ public sealed partial class AccountPagesTests(ConsoleStack stack) : ConsoleTest(
                     await DocsScreenshotAsync(page, "recovery-code");
                 }
 
-                await page.GetByLabel("Recovery code").FillAsync(recoveryCode);
+                await page.GetByLabel("Recovery code", new() { Exact = true }).FillAsync(recoveryCode);
                 await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
                 if (attempt == 0)
                 {
