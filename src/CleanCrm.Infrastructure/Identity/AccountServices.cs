@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 
@@ -73,7 +74,13 @@ public sealed class AccountLinks(IOptions<EmailOptions> email, IConfiguration co
 /// Daily on the maintenance queue: owners who have not verified their email a day after signing up get one reminder
 /// with a fresh link (docs/SECURITY.md, "Email verification").
 /// </summary>
-public sealed class EmailVerificationReminderJob(CatalogDbContext db, AccountSecurity security, TimeProvider clock)
+public sealed partial class EmailVerificationReminderJob(
+    CatalogDbContext db,
+    AccountSecurity security,
+    IOptions<EmailOptions> email,
+    IConfiguration configuration,
+    ILogger<EmailVerificationReminderJob> logger,
+    TimeProvider clock)
 {
     public const string RecurringJobId = "email-verification-reminders";
     public static readonly TimeSpan RemindAfter = TimeSpan.FromDays(1);
@@ -83,6 +90,13 @@ public sealed class EmailVerificationReminderJob(CatalogDbContext db, AccountSec
     [DisplayName("Remind owners to verify their email")]
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        // Outside a request the links need a configured address; without one, remind nobody rather than fail daily.
+        if (string.IsNullOrEmpty(email.Value.AccountBaseUrl) && string.IsNullOrEmpty(configuration["CleanCrm:Identity:Issuer"]))
+        {
+            LogNoBaseUrl(logger);
+            return 0;
+        }
+
         var cutoff = clock.GetUtcNow().Subtract(RemindAfter);
         var owners = await db.Users
             .Where(u => u.EmailVerifiedAt == null && u.VerificationRemindedAt == null && u.CreatedAt < cutoff
@@ -97,6 +111,10 @@ public sealed class EmailVerificationReminderJob(CatalogDbContext db, AccountSec
         await db.SaveChangesAsync(cancellationToken);
         return owners.Count;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Email verification reminders skipped: set CleanCrm:Email:AccountBaseUrl or CleanCrm:Identity:Issuer for their links")]
+    private static partial void LogNoBaseUrl(ILogger logger);
 
     /// <summary>Registers the recurring job (daily at 09:23 UTC, away from the hourly jobs).</summary>
     public static void Register(IRecurringJobManager manager)

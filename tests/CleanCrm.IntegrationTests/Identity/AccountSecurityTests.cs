@@ -6,6 +6,7 @@ using CleanCrm.Application.Common.Identity;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 
 namespace CleanCrm.IntegrationTests.Identity;
@@ -411,6 +412,38 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         AccountPagesClient.TextOf(html, "form-message").ShouldMatch(@"locked\. Try again after \d\d:\d\d UTC \(in about 1[45] minutes\)");
         (await guesser.PostAsync("/account/login", new() { ["email"] = user.Email, ["password"] = Password }, withAntiforgery: false))
             .Status.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Owners_still_unverified_a_day_after_signup_are_reminded_once_by_the_job()
+    {
+        var unverified = await platform.CreateUserAsync();
+        var verified = await platform.CreateUserAsync();
+        var member = await platform.CreateUserAsync();
+        var recent = await platform.CreateUserAsync();
+        await platform.CreateOrganizationAsync(
+            members: [(unverified, OrgRole.Owner), (verified, OrgRole.Owner), (member, OrgRole.Member), (recent, OrgRole.Owner)],
+            provision: false);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE users SET created_at = now() - interval '2 days' WHERE id IN ('{unverified.Id}', '{verified.Id}', '{member.Id}');" +
+            $"UPDATE users SET email_verified_at = now() WHERE id = '{verified.Id}'", platform.CatalogDatabase);
+        var settings = new Dictionary<string, string?>(platform.Settings) { ["CleanCrm:Email:AccountBaseUrl"] = "https://id.cleancrm.test" };
+        await using var services = PlatformEnvironment.BuildServices(settings);
+        var emails = new object[] { new[] { unverified.Email, verified.Email, member.Email, recent.Email } };
+
+        for (var run = 0; run < 2; run++)
+        {
+            await using var scope = services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<CleanCrm.Infrastructure.Identity.EmailVerificationReminderJob>()
+                .RunAsync(CancellationToken.None);
+            (await CatalogScalarAsync<string>(
+                    "SELECT string_agg(to_address, ',') FROM outgoing_emails WHERE kind = 'verify_email_reminder' AND to_address = ANY($1)",
+                    emails)).ShouldBe(unverified.Email, $"run {run + 1}: one reminder, to the unverified owner of a day ago");
+        }
+
+        (await CatalogScalarAsync<long>(
+            "SELECT count(*) FROM account_tokens WHERE user_id = $1 AND purpose = 'verify_email' AND used_at IS NULL", unverified.Id))
+            .ShouldBe(1, "the reminder carries a fresh link");
     }
 
     private async Task<string> SignInWithRecoveryCodeAsync(AccountPagesClient browser, UserAccount user, string authorize, string code,
