@@ -46,7 +46,8 @@ public static class MeSecurityEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         var twoFactor = me.MapGroup("/two-factor");
-        twoFactor.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetTwoFactor(), ct)))
+        twoFactor.MapGet("/", async (IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new GetTwoFactor(), ct)))
             .WithName("Me_GetTwoFactor")
             .WithSummary("Get the two-factor state")
             .WithDescription("Whether two-factor sign-in is on, enrolment is pending, how many recovery codes are left and whether an "

@@ -1,3 +1,5 @@
+using CleanCrm.Application.Common.Results;
+
 namespace CleanCrm.Application.Me;
 
 /// <summary>The signed-in user's two-factor state (<c>GET /api/v1/me/two-factor</c>).</summary>
@@ -21,8 +23,8 @@ public sealed record TwoFactorCodeFields
 
 internal static class TwoFactorErrors
 {
-    public static CleanCrm.Application.Common.Results.Error InvalidCode() => CleanCrm.Application.Common.Results.Error.Validation("code", "is not a valid code from your authenticator app.");
+    public static Error InvalidCode() => Error.Validation("code", "is not a valid code from your authenticator app.");
 
-    public static CleanCrm.Application.Common.Results.Error NotEnabled() =>
-        CleanCrm.Application.Common.Results.Error.Conflict("two_factor_not_enabled", "Two-factor sign-in is not enabled for this account.");
+    public static Error NotEnabled() =>
+        Error.Conflict("two_factor_not_enabled", "Two-factor sign-in is not enabled for this account.");
 }

@@ -18,7 +18,8 @@ public sealed partial class AccountPagesClient(ApiFactory api)
     private string? _antiforgeryName;
     private string? _antiforgeryValue;
 
-    public HttpClient Http { get; } = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+    public HttpClient Http { get; } =
+        api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
 
     /// <summary>A page; its antiforgery token is kept for the next post.</summary>
     public async Task<(HttpStatusCode Status, string Html)> GetAsync(string url)

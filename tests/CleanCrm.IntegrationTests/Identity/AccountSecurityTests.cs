@@ -126,14 +126,19 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         var email = $"owner-{suffix}@verify.example.com";
         var signup = await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", new
         {
-            organizationName = $"Verify {suffix}", slug = $"verify-{suffix}", ownerEmail = email, ownerName = "Vera Owner",
-            ownerPassword = Password, plan = "free",
+            organizationName = $"Verify {suffix}",
+            slug = $"verify-{suffix}",
+            ownerEmail = email,
+            ownerName = "Vera Owner",
+            ownerPassword = Password,
+            plan = "free",
         });
         signup.StatusCode.ShouldBe(HttpStatusCode.Accepted, await signup.Content.ReadAsStringAsync());
         (await CatalogScalarAsync<long>("SELECT count(*) FROM organizations WHERE slug = $1", $"verify-{suffix}")).ShouldBe(1);
         (await PasswordGrantStatusAsync(email, Password)).ShouldBe(HttpStatusCode.OK, "RequireVerifiedEmail is off by default");
 
-        await using var strict = new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:Identity:RequireVerifiedEmail"] = "true" });
+        await using var strict =
+            new ApiFactory(platform, new Dictionary<string, string?> { ["CleanCrm:Identity:RequireVerifiedEmail"] = "true" });
         var refused = await strict.CreateClient().PostAsync("/connect/token", PasswordGrant(email, Password));
         refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await refused.Content.ReadAsStringAsync()).ShouldContain("Verify your email");
@@ -143,15 +148,16 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         var browser = new AccountPagesClient(_api);
         var page = await browser.GetAsync(link.PathAndQuery);
         page.Status.ShouldBe(HttpStatusCode.OK);
-        (await CatalogScalarAsync<long>("SELECT count(*) FROM users WHERE normalized_email = upper($1) AND email_verified_at IS NULL", email))
+        (await CatalogScalarAsync<long>(
+                "SELECT count(*) FROM users WHERE normalized_email = upper($1) AND email_verified_at IS NULL", email))
             .ShouldBe(1, "opening the link (a mail scanner) verifies nothing; the button does");
-        var verified = await browser.PostAsync("/account/verify-email", new() { ["token"] = System.Web.HttpUtility.ParseQueryString(link.Query)["token"]! });
+        var verified = await browser.PostAsync("/account/verify-email", new() { ["token"] = TokenOf(link) });
         verified.Status.ShouldBe(HttpStatusCode.OK, verified.Html);
         verified.Html.ShouldContain("is verified");
         (await strict.CreateClient().PostAsync("/connect/token", PasswordGrant(email, Password))).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         await browser.GetAsync(link.PathAndQuery);
-        var reused = await browser.PostAsync("/account/verify-email", new() { ["token"] = System.Web.HttpUtility.ParseQueryString(link.Query)["token"]! });
+        var reused = await browser.PostAsync("/account/verify-email", new() { ["token"] = TokenOf(link) });
         reused.Status.ShouldBe(HttpStatusCode.BadRequest);
         var bogus = await browser.PostAsync("/account/verify-email", new() { ["token"] = "nonsense" });
         bogus.Status.ShouldBe(HttpStatusCode.BadRequest);
@@ -167,7 +173,8 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         (await _api.CreateClient().PostAsJsonAsync("/api/v1/me/password", new { currentPassword = Password, newPassword = "x" }))
             .StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         var empty = await client.PostAsJsonAsync("/api/v1/me/password", new { });
-        (await Problem.ReadAsync(empty, HttpStatusCode.BadRequest)).Errors!.Keys.ShouldBe(["currentPassword", "newPassword"], ignoreOrder: true);
+        (await Problem.ReadAsync(empty, HttpStatusCode.BadRequest)).Errors!.Keys
+            .ShouldBe(["currentPassword", "newPassword"], ignoreOrder: true);
         var weak = await client.PostAsJsonAsync("/api/v1/me/password", new { currentPassword = Password, newPassword = "aaaaaaaaaaaaaa" });
         (await Problem.ReadAsync(weak, HttpStatusCode.BadRequest)).Errors!["newPassword"][0].ShouldContain("5 different");
         var wrong = await client.PostAsJsonAsync("/api/v1/me/password",
@@ -211,7 +218,7 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         var link = LinkOf(await platform.Mail.WaitForAsync(newEmail), "verify-email");
         var browser = new AccountPagesClient(_api);
         await browser.GetAsync(link.PathAndQuery);
-        var verified = await browser.PostAsync("/account/verify-email", new() { ["token"] = System.Web.HttpUtility.ParseQueryString(link.Query)["token"]! });
+        var verified = await browser.PostAsync("/account/verify-email", new() { ["token"] = TokenOf(link) });
         verified.Status.ShouldBe(HttpStatusCode.OK, verified.Html);
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/me")).GetProperty("email").GetString().ShouldBe(newEmail);
         (await PasswordGrantStatusAsync(newEmail, Password)).ShouldBe(HttpStatusCode.OK);
@@ -230,7 +237,8 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
 
         var enrolment = await (await client.PostAsync("/api/v1/me/two-factor/enrol", null)).Content.ReadFromJsonAsync<JsonElement>();
         var key = enrolment.GetProperty("sharedKey").GetString()!;
-        enrolment.GetProperty("otpauthUri").GetString()!.ShouldStartWith($"otpauth://totp/CleanCrm:{Uri.EscapeDataString(user.Email)}?secret={key}");
+        enrolment.GetProperty("otpauthUri").GetString()!
+            .ShouldStartWith($"otpauth://totp/CleanCrm:{Uri.EscapeDataString(user.Email)}?secret={key}");
         (await CatalogScalarAsync<long>("SELECT count(*) FROM users WHERE id = $1 AND two_factor_key LIKE $2", user.Id, $"%{key}%"))
             .ShouldBe(0, "the key is stored encrypted");
         var empty = await client.PostAsJsonAsync("/api/v1/me/two-factor/confirm", new { });
@@ -310,7 +318,8 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         var browser = new AccountPagesClient(_api);
         await SignInWithRecoveryCodeAsync(browser, user, authorize, codes[0].ToUpperInvariant(), HttpStatusCode.Redirect);
         var tokens = await browser.RedeemAsync(authorize, verifier);
-        AccountPagesClient.Amr(AccountPagesClient.JwtPayload(tokens.GetProperty("access_token").GetString()!)).ShouldBe(["pwd", "mfa"], ignoreOrder: true);
+        AccountPagesClient.Amr(AccountPagesClient.JwtPayload(tokens.GetProperty("access_token").GetString()!))
+            .ShouldBe(["pwd", "mfa"], ignoreOrder: true);
 
         var again = new AccountPagesClient(_api);
         var refused = await SignInWithRecoveryCodeAsync(again, user, authorize, codes[0], HttpStatusCode.BadRequest);
@@ -338,14 +347,15 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         (await _api.CreateClient().PutAsJsonAsync(path, new { requireTwoFactor = true })).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         (await Problem.ReadAsync(await _api.ClientFor(member.Id).PutAsJsonAsync(path, new { requireTwoFactor = true }),
             HttpStatusCode.Forbidden)).Type.ShouldEndWith("/forbidden");
-        (await Problem.ReadAsync(await _api.ClientFor(member.Id).GetAsync(path), HttpStatusCode.Forbidden)).Type.ShouldEndWith("/forbidden");
+        (await Problem.ReadAsync(await _api.ClientFor(member.Id).GetAsync(path), HttpStatusCode.Forbidden))
+            .Type.ShouldEndWith("/forbidden");
         // The owner of another organization cannot reach this one by naming its slug.
         (await Problem.ReadAsync(await _api.ClientFor(owner.Id).PutAsJsonAsync($"/api/v1/orgs/{elsewhere.Slug}/security",
             new { requireTwoFactor = true }), HttpStatusCode.NotFound)).Type.ShouldEndWith("/not_found");
         (await Problem.ReadAsync(await _api.ClientFor(owner.Id).PutAsJsonAsync(path, new { }), HttpStatusCode.BadRequest))
             .Errors!.ShouldContainKey("requireTwoFactor");
-        (await CatalogScalarAsync<long>("SELECT count(*) FROM organizations WHERE require_two_factor AND id = $1", organization.Id)).ShouldBe(0,
-            "refused requests changed nothing");
+        (await CatalogScalarAsync<long>("SELECT count(*) FROM organizations WHERE require_two_factor AND id = $1", organization.Id))
+            .ShouldBe(0, "refused requests changed nothing");
 
         var set = await _api.ClientFor(admin.Id).PutAsJsonAsync(path, new { requireTwoFactor = true });
         set.StatusCode.ShouldBe(HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
@@ -403,7 +413,8 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         AccountPagesClient.TextOf(html, "password-error").ShouldBe("Enter your password.");
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            (status, html, _) = await guesser.PostAsync("/account/login", new() { ["email"] = user.Email, ["password"] = $"wrong guess {attempt}" });
+            (status, html, _) = await guesser.PostAsync("/account/login",
+                new() { ["email"] = user.Email, ["password"] = $"wrong guess {attempt}" });
             status.ShouldBe(HttpStatusCode.BadRequest);
         }
 
@@ -427,7 +438,8 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
             $"UPDATE users SET created_at = now() - interval '2 days' WHERE id IN ('{unverified.Id}', '{verified.Id}', '{member.Id}');" +
             $"UPDATE users SET email_verified_at = now() WHERE id = '{verified.Id}'", platform.CatalogDatabase);
-        var settings = new Dictionary<string, string?>(platform.Settings) { ["CleanCrm:Email:AccountBaseUrl"] = "https://id.cleancrm.test" };
+        var settings =
+            new Dictionary<string, string?>(platform.Settings) { ["CleanCrm:Email:AccountBaseUrl"] = "https://id.cleancrm.test" };
         await using var services = PlatformEnvironment.BuildServices(settings);
         var emails = new object[] { new[] { unverified.Email, verified.Email, member.Email, recent.Email } };
 
@@ -530,6 +542,8 @@ public sealed partial class AccountSecurityTests(SharedPlatform platform) : IAsy
         }));
         return response.StatusCode;
     }
+
+    private static string TokenOf(Uri link) => System.Web.HttpUtility.ParseQueryString(link.Query)["token"]!;
 
     private static Uri LinkOf(MimeMessage mail, string page)
     {

@@ -85,7 +85,8 @@ public static class AccountEndpoints
         }
 
         var application = await applications.FindByClientIdAsync(clientId.ToString(), cancellationToken);
-        return application is not null && await applications.ValidateRedirectUriAsync(application, redirectUri.ToString(), cancellationToken)
+        return application is not null
+               && await applications.ValidateRedirectUriAsync(application, redirectUri.ToString(), cancellationToken)
             ? url
             : null;
     }
@@ -256,8 +257,9 @@ public static class AccountEndpoints
 
         return AccountHtml.Page("Check your inbox",
             AccountHtml.Message($"If an account exists for {email}, we sent it a link to choose a new password.", error: false) +
-            AccountHtml.Paragraph($"The link works once and expires in {(int)AccountSecurity.PasswordResetLifetime.TotalMinutes} minutes. " +
-                                  "No mail? Check the spam folder or ask again.") +
+            AccountHtml.Paragraph(
+                $"The link works once and expires in {(int)AccountSecurity.PasswordResetLifetime.TotalMinutes} minutes. " +
+                "No mail? Check the spam folder or ask again.") +
             $"<p class=\"links\">{AccountHtml.Link(WithReturnUrl("/account/login", returnUrl), "Back to sign in")}</p>");
     }
 
@@ -312,8 +314,9 @@ public static class AccountEndpoints
             return InvalidResetLink(StatusCodes.Status400BadRequest);
         }
 
-        return ResetPasswordForm(context, antiforgery, token, FieldError(result.Error, "newPassword", "The new password") ?? result.Error.Detail, null,
-            "Check the highlighted field.", StatusCodes.Status400BadRequest);
+        var passwordError = FieldError(result.Error, "newPassword", "The new password") ?? result.Error.Detail;
+        return ResetPasswordForm(context, antiforgery, token, passwordError, null, "Check the highlighted field.",
+            StatusCodes.Status400BadRequest);
     }
 
     private static IResult InvalidResetLink(int status) =>
@@ -368,12 +371,10 @@ public static class AccountEndpoints
     private static async Task<IResult> TwoFactorPageAsync(HttpContext context, IAntiforgery antiforgery, CatalogDbContext db,
         IOpenIddictApplicationManager applications, string? returnUrl)
     {
-        if (await PendingUserAsync(context, db) is not { TwoFactorEnabled: true })
-        {
-            return Results.Redirect(WithReturnUrl("/account/login", await SafeReturnUrlAsync(returnUrl, applications, context.RequestAborted)));
-        }
-
-        return CodeForm(context, antiforgery, await SafeReturnUrlAsync(returnUrl, applications, context.RequestAborted), null, null);
+        var safe = await SafeReturnUrlAsync(returnUrl, applications, context.RequestAborted);
+        return await PendingUserAsync(context, db) is not { TwoFactorEnabled: true }
+            ? Results.Redirect(WithReturnUrl("/account/login", safe))
+            : CodeForm(context, antiforgery, safe, null, null);
     }
 
     private static IResult CodeForm(HttpContext context, IAntiforgery antiforgery, string? returnUrl, string? codeError, string? message,
@@ -381,11 +382,12 @@ public static class AccountEndpoints
     {
         var form = AccountHtml.Form(context, antiforgery, "/account/two-factor", "Two-factor code", "Verify",
             [
-                new AccountField("code", "Authentication code", "text", null, "one-time-code", codeError, Hint: "The 6-digit code from your "
-                    + "authenticator app.", InputMode: "numeric"),
+                new AccountField("code", "Authentication code", "text", null, "one-time-code", codeError,
+                    Hint: "The 6-digit code from your authenticator app.", InputMode: "numeric"),
             ],
             new Dictionary<string, string?> { ["returnUrl"] = returnUrl },
-            $"<p class=\"links\">{AccountHtml.Link(WithReturnUrl("/account/recovery-code", returnUrl), "Use a recovery code instead")}</p>");
+            $"<p class=\"links\">{AccountHtml.Link(WithReturnUrl("/account/recovery-code", returnUrl), "Use a recovery code instead")}" +
+            "</p>");
         return AccountHtml.Page("Two-factor authentication", AccountHtml.Message(message) + form, status);
     }
 
@@ -431,8 +433,8 @@ public static class AccountEndpoints
             : RecoveryForm(context, antiforgery, safe, null, null);
     }
 
-    private static IResult RecoveryForm(HttpContext context, IAntiforgery antiforgery, string? returnUrl, string? codeError, string? message,
-        int status = StatusCodes.Status200OK)
+    private static IResult RecoveryForm(HttpContext context, IAntiforgery antiforgery, string? returnUrl, string? codeError,
+        string? message, int status = StatusCodes.Status200OK)
     {
         var form = AccountHtml.Form(context, antiforgery, "/account/recovery-code", "Sign in with a recovery code", "Sign in",
             [new AccountField("recoveryCode", "Recovery code", "text", null, "off", codeError, Hint: "One of the codes you saved, like "
@@ -612,7 +614,8 @@ public static class AccountEndpoints
     }
 
     /// <summary>A wrong second factor counts like a wrong password: five lock the account for a while.</summary>
-    private static async Task CountFailureAsync(CatalogDbContext db, UserAccount user, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task CountFailureAsync(CatalogDbContext db, UserAccount user, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         if (++user.AccessFailedCount >= TokenEndpoints.MaxFailedSignIns)
         {

@@ -175,8 +175,10 @@ public static class AccountHtml
         .key { display: block; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all;
           background: var(--bg); border-radius: .5rem; padding: .5rem .75rem; margin-bottom: 1rem; }
         .codes { display: grid; grid-template-columns: repeat(2, 1fr); gap: .4rem 1rem; list-style: none; padding: .75rem 1rem;
-          margin: 0 0 1rem; background: var(--bg); border-radius: .5rem; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+          margin: 0 0 1rem; background: var(--bg); border-radius: .5rem;
+          font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
         .foot { color: var(--muted); font-size: .85rem; margin: 1.5rem 0 2rem; }
-        @media (max-width: 420px) { .brand { margin-top: 1.25rem; } .card { padding: 1.25rem 1rem; } .codes { grid-template-columns: 1fr; } }
+        @media (max-width: 420px) {
+          .brand { margin-top: 1.25rem; } .card { padding: 1.25rem 1rem; } .codes { grid-template-columns: 1fr; } }
         """;
 }

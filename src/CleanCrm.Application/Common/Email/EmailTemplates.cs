@@ -123,7 +123,8 @@ public static class EmailTemplates
             <p>Hello {Html(name)},</p>
             <p>Someone (hopefully you) asked to reset the password of your CleanCrm account.</p>
             <p><a href="{Html(resetLink.AbsoluteUri)}">Choose a new password</a></p>
-            <p>The link works once and expires in {minutes} minutes. Resetting signs you out everywhere. If you did not ask for this, ignore this message: your password stays as it is.</p>
+            <p>The link works once and expires in {minutes} minutes. Resetting signs you out everywhere.
+            If you did not ask for this, ignore this message: your password stays as it is.</p>
             </body></html>
             """;
         return new EmailMessage("password_reset", to, subject, text, html);

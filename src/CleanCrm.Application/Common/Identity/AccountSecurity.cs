@@ -39,7 +39,9 @@ public sealed class AccountSecurity(
         outbox.Add(EmailTemplates.PasswordReset(user.Email, user.Name, links.ResetPasswordPage(token), PasswordResetLifetime));
     }
 
-    /// <summary>Adds a verification token for <paramref name="email"/> (the user's address or the one it changes to) and its mail.</summary>
+    /// <summary>
+    /// Adds a verification token for <paramref name="email"/> (the user's address or the one it changes to) and its mail.
+    /// </summary>
     public async Task QueueEmailVerificationAsync(UserAccount user, string email, bool reminder, CancellationToken cancellationToken)
     {
         var token = await IssueAsync(user.Id, AccountTokenPurpose.VerifyEmail, email, VerifyEmailLifetime, cancellationToken);

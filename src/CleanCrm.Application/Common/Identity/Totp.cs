@@ -48,7 +48,8 @@ public static class Totp
         for (var step = current - 1; step <= current + 1; step++)
         {
             if ((lastUsedStep is null || step > lastUsedStep)
-                && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Code(base32Key, step)), Encoding.ASCII.GetBytes(normalized)))
+                && CryptographicOperations.FixedTimeEquals(
+                    Encoding.ASCII.GetBytes(Code(base32Key, step)), Encoding.ASCII.GetBytes(normalized)))
             {
                 return step;
             }

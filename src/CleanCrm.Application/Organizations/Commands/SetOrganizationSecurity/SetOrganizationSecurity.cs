@@ -24,7 +24,8 @@ public sealed record SetOrganizationSecurity(string Slug, OrganizationSecurityFi
 public sealed class SetOrganizationSecurityValidator : AbstractValidator<SetOrganizationSecurity>
 {
     public SetOrganizationSecurityValidator() =>
-        RuleFor(x => x.Fields.RequireTwoFactor).NotNull().WithMessage("is required (true or false).").OverridePropertyName("requireTwoFactor");
+        RuleFor(x => x.Fields.RequireTwoFactor).NotNull().WithMessage("is required (true or false).")
+            .OverridePropertyName("requireTwoFactor");
 }
 
 public sealed class SetOrganizationSecurityHandler(ICatalogDbContext db, ICallerContext caller, TimeProvider clock)
@@ -34,7 +35,8 @@ public sealed class SetOrganizationSecurityHandler(ICatalogDbContext db, ICaller
     {
         var membership = await db.Memberships.Include(m => m.Organization)
             .FirstOrDefaultAsync(
-                m => m.UserId == caller.UserId && m.Organization!.Slug == command.Slug && m.Organization.Status != OrganizationStatus.Deleted,
+                m => m.UserId == caller.UserId && m.Organization!.Slug == command.Slug
+                     && m.Organization.Status != OrganizationStatus.Deleted,
                 cancellationToken);
         if (membership is null)
         {

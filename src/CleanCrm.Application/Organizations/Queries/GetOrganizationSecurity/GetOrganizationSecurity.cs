@@ -21,7 +21,8 @@ public sealed class GetOrganizationSecurityHandler(ICatalogDbContext db, ICaller
     public async ValueTask<Result<OrganizationSecurityDto>> Handle(GetOrganizationSecurity query, CancellationToken cancellationToken)
     {
         var found = await db.Memberships.AsNoTracking()
-            .Where(m => m.UserId == caller.UserId && m.Organization!.Slug == query.Slug && m.Organization.Status != OrganizationStatus.Deleted)
+            .Where(m => m.UserId == caller.UserId && m.Organization!.Slug == query.Slug
+                        && m.Organization.Status != OrganizationStatus.Deleted)
             .Select(m => new { m.Role, m.Organization!.RequireTwoFactor })
             .FirstOrDefaultAsync(cancellationToken);
         if (found is null)
