@@ -168,6 +168,7 @@ app.MapFleet();
 app.MapTokenEndpoints();
 app.MapSignIn();
 app.MapMe();
+app.MapMeSecurity();
 app.MapApiClients();
 app.MapMembers();
 app.MapInvitations();

@@ -178,6 +178,13 @@ public static class DependencyInjection
         services.AddTransient<Email.EmailDeliveryJob>();
         services.AddSingleton<Email.EmailOutboxSweeper>();
         services.AddSingleton<Application.Invitations.ITenantMemberSync, Identity.TenantMemberSync>();
+        services.AddSingleton<Application.Common.Identity.ITwoFactorKeyProtector, Identity.TwoFactorKeyProtector>();
+        services.AddScoped<Application.Common.Identity.ISessionRevocation, Identity.OpenIddictSessionRevocation>();
+        services.AddScoped<Application.Common.Identity.IAccountLinks>(sp => new Identity.AccountLinks(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Email.EmailOptions>>(), configuration,
+            sp.GetService<Microsoft.AspNetCore.Http.IHttpContextAccessor>()));
+        services.AddScoped<Application.Common.Identity.AccountSecurity>();
+        services.AddTransient<Identity.EmailVerificationReminderJob>();
     }
 
     private static void AddBilling(this IServiceCollection services, IConfiguration configuration)

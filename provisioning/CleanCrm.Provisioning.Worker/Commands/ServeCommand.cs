@@ -41,6 +41,8 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         BackupRecurringJobs.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>(),
             host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BackupOptions>>().Value);
         DatabaseSizeJob.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
+        CleanCrm.Infrastructure.Identity.EmailVerificationReminderJob.Register(
+            host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
         await host.RunAsync(cancellationToken);
         return 0;
     }

@@ -1,12 +1,14 @@
 using System.Collections.Immutable;
 using System.Security.Claims;
 using CleanCrm.Api.Security;
+using CleanCrm.Application.Common.Identity;
 using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -22,6 +24,8 @@ public static class TokenEndpoints
 {
     public const int MaxFailedSignIns = 5;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
+
+    private static readonly string[] PasswordMethods = ["pwd"];
 
     private static readonly string DummyHash = new CleanCrm.Infrastructure.Provisioning.PasswordHashing().Hash(Guid.NewGuid().ToString());
 
@@ -40,6 +44,8 @@ public static class TokenEndpoints
         IPasswordHashing passwords,
         IOpenIddictApplicationManager applications,
         AccountSignInThrottle throttle,
+        AccountSecurity security,
+        IOptions<IdentityOptions> options,
         TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
@@ -54,9 +60,24 @@ public static class TokenEndpoints
 
             var user = await VerifyPasswordAsync(db, passwords, clock, request.Username ?? string.Empty, request.Password ?? string.Empty,
                 context.RequestAborted);
-            return user is null
-                ? Refuse(Errors.InvalidGrant, "The email or password is incorrect.")
-                : SignIn(UserPrincipal(user, request.GetScopes()));
+            if (user is null)
+            {
+                return Refuse(Errors.InvalidGrant, "The email or password is incorrect.");
+            }
+
+            // A password alone is not enough for these accounts: the browser flow asks for the second factor (or enrolment).
+            if (user.TwoFactorEnabled || await security.TwoFactorRequiredAsync(user.Id, context.RequestAborted))
+            {
+                return Refuse(Errors.InvalidGrant, "This account signs in with two-factor authentication, which the password grant "
+                    + "cannot ask for; sign in through the browser (/connect/authorize, authorization code + PKCE).");
+            }
+
+            if (options.Value.RequireVerifiedEmail && user.EmailVerifiedAt is null)
+            {
+                return Refuse(Errors.InvalidGrant, "Verify your email address first (the link is in your inbox).");
+            }
+
+            return SignIn(UserPrincipal(user, request.GetScopes(), PasswordMethods));
         }
 
         if (request.IsAuthorizationCodeGrantType())
@@ -66,7 +87,7 @@ public static class TokenEndpoints
             var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
             return user is null
                 ? Refuse(Errors.InvalidGrant, "The account no longer exists.")
-                : SignIn(UserPrincipal(user, granted!.GetScopes()));
+                : SignIn(UserPrincipal(user, granted!.GetScopes(), granted!.GetClaims(Claims.AuthenticationMethodReference)));
         }
 
         if (request.IsRefreshTokenGrantType())
@@ -79,7 +100,7 @@ public static class TokenEndpoints
                 return Refuse(Errors.InvalidGrant, "The refresh token is no longer valid; sign in again.");
             }
 
-            return SignIn(UserPrincipal(user, previous!.GetScopes()));
+            return SignIn(UserPrincipal(user, previous!.GetScopes(), previous!.GetClaims(Claims.AuthenticationMethodReference)));
         }
 
         if (request.IsClientCredentialsGrantType())
@@ -158,13 +179,18 @@ public static class TokenEndpoints
                 new Dictionary<string, object> { [Claims.Subject] = user.Id, [Claims.Email] = user.Email, [Claims.Name] = user.Name });
     }
 
-    public static ClaimsPrincipal UserPrincipal(UserAccount user, ImmutableArray<string> requestedScopes)
+    /// <summary>
+    /// The user's token principal. <paramref name="methods"/> become the <c>amr</c> claim (RFC 8176): <c>pwd</c> for a
+    /// password, plus <c>otp</c> and <c>mfa</c> after a TOTP code (<c>mfa</c> alone after a recovery code).
+    /// </summary>
+    public static ClaimsPrincipal UserPrincipal(UserAccount user, ImmutableArray<string> requestedScopes, IEnumerable<string> methods)
     {
         var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, user.Id.ToString())
             .SetClaim(Claims.Email, user.Email)
             .SetClaim(Claims.Name, user.Name)
             .SetClaim(CleanCrmClaims.SecurityStamp, user.SecurityStamp);
+        identity.SetClaims(Claims.AuthenticationMethodReference, [.. methods.Distinct(StringComparer.Ordinal)]);
         if (user.IsPlatformAdmin)
         {
             identity.SetClaim(CleanCrmClaims.PlatformAdmin, "true");
@@ -177,7 +203,8 @@ public static class TokenEndpoints
         {
             CleanCrmClaims.SecurityStamp => [],
             // The provisioning console admits platform admins by their identity token (docs/CONSOLE.md).
-            Claims.Name or Claims.Email or CleanCrmClaims.PlatformAdmin => [Destinations.AccessToken, Destinations.IdentityToken],
+            Claims.Name or Claims.Email or CleanCrmClaims.PlatformAdmin or Claims.AuthenticationMethodReference =>
+                [Destinations.AccessToken, Destinations.IdentityToken],
             _ => [Destinations.AccessToken],
         });
         return new ClaimsPrincipal(identity);

@@ -49,6 +49,15 @@ public static class AbuseProtection
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
                 rejected.HttpContext.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds)
                     .ToString(CultureInfo.InvariantCulture);
+                if (rejected.HttpContext.Request.Path.StartsWithSegments("/account", StringComparison.Ordinal))
+                {
+                    // People on the sign-in pages get a page that says when to try again, not JSON.
+                    await Endpoints.Account.AccountHtml.Page("Too many attempts", Endpoints.Account.AccountHtml.Message(
+                            $"Too many attempts from your network. Try again in {Math.Ceiling(retryAfter.TotalSeconds)} seconds."),
+                        StatusCodes.Status429TooManyRequests).ExecuteAsync(rejected.HttpContext);
+                    return;
+                }
+
                 var problem = Problems.From(new Error(ErrorType.BadRequest, "rate_limited",
                     $"Too many requests from your address; retry in {Math.Ceiling(retryAfter.TotalSeconds)} s."));
                 problem.Status = StatusCodes.Status429TooManyRequests;
@@ -73,7 +82,10 @@ public static class AbuseProtection
         return path switch
         {
             "/connect/token" => "token",
-            "/account/login" when HttpMethods.IsPost(context.Request.Method) => "login",
+            "/account/login" or "/account/two-factor" or "/account/recovery-code" or "/account/two-factor/setup"
+                or "/account/reset-password" or "/account/verify-email" when HttpMethods.IsPost(context.Request.Method) => "login",
+            // Each one may send a mail: the smaller (signup) budget.
+            "/account/forgot-password" when HttpMethods.IsPost(context.Request.Method) => "signup",
             "/api/v1/signup" => "signup",
             _ when Endpoints.InvitationsEndpoints.IsAcceptPath(path) => "accept",
             _ => null,

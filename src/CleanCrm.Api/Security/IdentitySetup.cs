@@ -29,6 +29,12 @@ public sealed class IdentityOptions
     /// </summary>
     public Uri? Issuer { get; set; }
 
+    /// <summary>
+    /// When true, users who have not verified their email cannot sign in (the sign-in page mails a new link). Default false:
+    /// they sign in and owners are reminded (docs/SECURITY.md, "Signing in").
+    /// </summary>
+    public bool RequireVerifiedEmail { get; set; }
+
     [System.ComponentModel.DataAnnotations.Range(1, 1440)]
     public int AccessTokenLifetimeMinutes { get; set; } = 15;
 
@@ -108,6 +114,16 @@ public static class IdentitySetup
             cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
             cookie.LoginPath = "/account/login";
+        }).AddCookie(CleanCrm.Api.Endpoints.Account.AccountEndpoints.TwoFactorScheme, cookie =>
+        {
+            // Between the password and the second factor only: short, and never a session by itself.
+            cookie.Cookie.Name = "cleancrm.two-factor";
+            cookie.Cookie.HttpOnly = true;
+            cookie.Cookie.SameSite = SameSiteMode.Lax;
+            cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            cookie.Cookie.Path = "/account";
+            cookie.ExpireTimeSpan = TimeSpan.FromMinutes(10);
+            cookie.SlidingExpiration = false;
         });
 
     private static RsaSecurityKey LoadKey(string? pem, IdentityOptions options, bool development, string name, string setting)

@@ -32,6 +32,9 @@ public sealed class Organization
 
     public DateTimeOffset? DatabaseSizeMeasuredAt { get; set; }
 
+    /// <summary>Members must sign in with a second factor; those without one enrol at their next sign-in.</summary>
+    public bool RequireTwoFactor { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

@@ -18,6 +18,13 @@ public sealed class EmailOptions
     [Url(ErrorMessage = "CleanCrm:Email:PublicBaseUrl must be an absolute http(s) URL.")]
     public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5173";
 
+    /// <summary>
+    /// Public base address of the API's account pages (<c>/account/*</c>) in password-reset and verification mails;
+    /// defaults to <c>CleanCrm:Identity:Issuer</c>, then to the address of the request that sends the mail.
+    /// </summary>
+    [Url(ErrorMessage = "CleanCrm:Email:AccountBaseUrl must be an absolute http(s) URL.")]
+    public string? AccountBaseUrl { get; set; }
+
     [Required]
     public SmtpOptions Smtp { get; set; } = new();
 

@@ -103,5 +103,57 @@ public static class EmailTemplates
         return new EmailMessage("trial_ending", to, subject, text, html, organizationId);
     }
 
+    public static EmailMessage PasswordReset(string to, string name, Uri resetLink, TimeSpan lifetime)
+    {
+        var minutes = (int)lifetime.TotalMinutes;
+        const string subject = "Reset your CleanCrm password";
+        var text =
+            $"""
+            Hello {name},
+
+            Someone (hopefully you) asked to reset the password of your CleanCrm account. Choose a new password: {resetLink}
+
+            The link works once and expires in {minutes} minutes. Resetting signs you out everywhere. If you did not ask for
+            this, ignore this message: your password stays as it is.
+            """;
+        var html =
+            $"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello {Html(name)},</p>
+            <p>Someone (hopefully you) asked to reset the password of your CleanCrm account.</p>
+            <p><a href="{Html(resetLink.AbsoluteUri)}">Choose a new password</a></p>
+            <p>The link works once and expires in {minutes} minutes. Resetting signs you out everywhere.
+            If you did not ask for this, ignore this message: your password stays as it is.</p>
+            </body></html>
+            """;
+        return new EmailMessage("password_reset", to, subject, text, html);
+    }
+
+    public static EmailMessage VerifyEmail(string to, string name, Uri verifyLink, TimeSpan lifetime, bool reminder)
+    {
+        var days = (int)lifetime.TotalDays;
+        var subject = reminder ? "Reminder: verify your email address for CleanCrm" : "Verify your email address for CleanCrm";
+        var text =
+            $"""
+            Hello {name},
+
+            Please confirm that {to} is your email address for CleanCrm: {verifyLink}
+
+            The link works once and expires in {days} days. If you did not sign up for CleanCrm, ignore this message.
+            """;
+        var html =
+            $"""
+            <!DOCTYPE html>
+            <html><body style="font-family: sans-serif">
+            <p>Hello {Html(name)},</p>
+            <p>Please confirm that {Html(to)} is your email address for CleanCrm.</p>
+            <p><a href="{Html(verifyLink.AbsoluteUri)}">Verify my email address</a></p>
+            <p>The link works once and expires in {days} days. If you did not sign up for CleanCrm, ignore this message.</p>
+            </body></html>
+            """;
+        return new EmailMessage(reminder ? "verify_email_reminder" : "verify_email", to, subject, text, html);
+    }
+
     private static string Html(string value) => WebUtility.HtmlEncode(value);
 }

@@ -45,6 +45,10 @@ public interface ICatalogDbContext
 
     DbSet<SupportSession> SupportSessions { get; }
 
+    DbSet<AccountToken> AccountTokens { get; }
+
+    DbSet<RecoveryCode> RecoveryCodes { get; }
+
     Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade Database { get; }
 
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);

@@ -50,6 +50,10 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<SupportSession> SupportSessions => Set<SupportSession>();
 
+    public DbSet<AccountToken> AccountTokens => Set<AccountToken>();
+
+    public DbSet<RecoveryCode> RecoveryCodes => Set<RecoveryCode>();
+
     public DbSet<StoredSecret> Secrets => Set<StoredSecret>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

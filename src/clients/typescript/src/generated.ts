@@ -26,6 +26,18 @@ export interface IOrganizationsClient {
      * @return OK.
      */
     getStatus(slug: string, signal?: AbortSignal): Promise<ApiResponse<ProvisioningStatusDto>>;
+
+    /**
+     * Get an organization's sign-in policy
+     * @return OK.
+     */
+    getSecurity(slug: string, signal?: AbortSignal): Promise<ApiResponse<OrganizationSecurityDto>>;
+
+    /**
+     * Set an organization's sign-in policy
+     * @return OK.
+     */
+    setSecurity(slug: string, body: OrganizationSecurityFields, signal?: AbortSignal): Promise<ApiResponse<OrganizationSecurityDto>>;
 }
 
 export class OrganizationsClient implements IOrganizationsClient {
@@ -258,6 +270,152 @@ export class OrganizationsClient implements IOrganizationsClient {
         }
         return Promise.resolve<ApiResponse<ProvisioningStatusDto>>(new ApiResponse(status, _headers, null as any));
     }
+
+    /**
+     * Get an organization's sign-in policy
+     * @return OK.
+     */
+    getSecurity(slug: string, signal?: AbortSignal): Promise<ApiResponse<OrganizationSecurityDto>> {
+        let url_ = this.baseUrl + "/api/v1/orgs/{slug}/security";
+        if (slug === undefined || slug === null)
+            throw new globalThis.Error("The parameter 'slug' must be defined.");
+        url_ = url_.replace("{slug}", encodeURIComponent("" + slug));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGetSecurity(_response);
+        });
+    }
+
+    protected processGetSecurity(response: Response): Promise<ApiResponse<OrganizationSecurityDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as OrganizationSecurityDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<OrganizationSecurityDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Set an organization's sign-in policy
+     * @return OK.
+     */
+    setSecurity(slug: string, body: OrganizationSecurityFields, signal?: AbortSignal): Promise<ApiResponse<OrganizationSecurityDto>> {
+        let url_ = this.baseUrl + "/api/v1/orgs/{slug}/security";
+        if (slug === undefined || slug === null)
+            throw new globalThis.Error("The parameter 'slug' must be defined.");
+        url_ = url_.replace("{slug}", encodeURIComponent("" + slug));
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "PUT",
+            signal,
+            headers: {
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processSetSecurity(_response);
+        });
+    }
+
+    protected processSetSecurity(response: Response): Promise<ApiResponse<OrganizationSecurityDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as OrganizationSecurityDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<OrganizationSecurityDto>>(new ApiResponse(status, _headers, null as any));
+    }
 }
 
 export interface IMeClient {
@@ -267,6 +425,48 @@ export interface IMeClient {
      * @return OK.
      */
     get(signal?: AbortSignal): Promise<ApiResponse<MeDto>>;
+
+    /**
+     * Change the password
+     * @return Done; no body.
+     */
+    changePassword(body: ChangePasswordFields, signal?: AbortSignal): Promise<ApiResponse<void>>;
+
+    /**
+     * Change the email address
+     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
+     */
+    changeEmail(body: ChangeEmailFields, signal?: AbortSignal): Promise<ApiResponse<EmailChangeRequested>>;
+
+    /**
+     * Get the two-factor state
+     * @return OK.
+     */
+    getTwoFactor(signal?: AbortSignal): Promise<ApiResponse<TwoFactorStateDto>>;
+
+    /**
+     * Start two-factor enrolment
+     * @return OK.
+     */
+    enrolTwoFactor(signal?: AbortSignal): Promise<ApiResponse<TwoFactorEnrolmentDto>>;
+
+    /**
+     * Turn two-factor on
+     * @return OK.
+     */
+    confirmTwoFactor(body: TwoFactorCodeFields, signal?: AbortSignal): Promise<ApiResponse<RecoveryCodesDto>>;
+
+    /**
+     * Turn two-factor off
+     * @return Done; no body.
+     */
+    disableTwoFactor(body: TwoFactorCodeFields, signal?: AbortSignal): Promise<ApiResponse<void>>;
+
+    /**
+     * Replace the recovery codes
+     * @return OK.
+     */
+    regenerateRecoveryCodes(body: TwoFactorCodeFields, signal?: AbortSignal): Promise<ApiResponse<RecoveryCodesDto>>;
 }
 
 export class MeClient implements IMeClient {
@@ -333,6 +533,532 @@ export class MeClient implements IMeClient {
             });
         }
         return Promise.resolve<ApiResponse<MeDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Change the password
+     * @return Done; no body.
+     */
+    changePassword(body: ChangePasswordFields, signal?: AbortSignal): Promise<ApiResponse<void>> {
+        let url_ = this.baseUrl + "/api/v1/me/password";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "Content-Type": "application/json",
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processChangePassword(_response);
+        });
+    }
+
+    protected processChangePassword(response: Response): Promise<ApiResponse<void>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 204) {
+            return response.text().then((_responseText) => {
+            return new ApiResponse(status, _headers, null as any);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<void>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Change the email address
+     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
+     */
+    changeEmail(body: ChangeEmailFields, signal?: AbortSignal): Promise<ApiResponse<EmailChangeRequested>> {
+        let url_ = this.baseUrl + "/api/v1/me/email";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processChangeEmail(_response);
+        });
+    }
+
+    protected processChangeEmail(response: Response): Promise<ApiResponse<EmailChangeRequested>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 202) {
+            return response.text().then((_responseText) => {
+            let result202: any = null;
+            result202 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as EmailChangeRequested;
+            return new ApiResponse(status, _headers, result202);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<EmailChangeRequested>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get the two-factor state
+     * @return OK.
+     */
+    getTwoFactor(signal?: AbortSignal): Promise<ApiResponse<TwoFactorStateDto>> {
+        let url_ = this.baseUrl + "/api/v1/me/two-factor";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGetTwoFactor(_response);
+        });
+    }
+
+    protected processGetTwoFactor(response: Response): Promise<ApiResponse<TwoFactorStateDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as TwoFactorStateDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<TwoFactorStateDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Start two-factor enrolment
+     * @return OK.
+     */
+    enrolTwoFactor(signal?: AbortSignal): Promise<ApiResponse<TwoFactorEnrolmentDto>> {
+        let url_ = this.baseUrl + "/api/v1/me/two-factor/enrol";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processEnrolTwoFactor(_response);
+        });
+    }
+
+    protected processEnrolTwoFactor(response: Response): Promise<ApiResponse<TwoFactorEnrolmentDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as TwoFactorEnrolmentDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<TwoFactorEnrolmentDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Turn two-factor on
+     * @return OK.
+     */
+    confirmTwoFactor(body: TwoFactorCodeFields, signal?: AbortSignal): Promise<ApiResponse<RecoveryCodesDto>> {
+        let url_ = this.baseUrl + "/api/v1/me/two-factor/confirm";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processConfirmTwoFactor(_response);
+        });
+    }
+
+    protected processConfirmTwoFactor(response: Response): Promise<ApiResponse<RecoveryCodesDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as RecoveryCodesDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<RecoveryCodesDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Turn two-factor off
+     * @return Done; no body.
+     */
+    disableTwoFactor(body: TwoFactorCodeFields, signal?: AbortSignal): Promise<ApiResponse<void>> {
+        let url_ = this.baseUrl + "/api/v1/me/two-factor/disable";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "Content-Type": "application/json",
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processDisableTwoFactor(_response);
+        });
+    }
+
+    protected processDisableTwoFactor(response: Response): Promise<ApiResponse<void>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 204) {
+            return response.text().then((_responseText) => {
+            return new ApiResponse(status, _headers, null as any);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<void>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Replace the recovery codes
+     * @return OK.
+     */
+    regenerateRecoveryCodes(body: TwoFactorCodeFields, signal?: AbortSignal): Promise<ApiResponse<RecoveryCodesDto>> {
+        let url_ = this.baseUrl + "/api/v1/me/two-factor/recovery-codes";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processRegenerateRecoveryCodes(_response);
+        });
+    }
+
+    protected processRegenerateRecoveryCodes(response: Response): Promise<ApiResponse<RecoveryCodesDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as RecoveryCodesDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<RecoveryCodesDto>>(new ApiResponse(status, _headers, null as any));
     }
 }
 
@@ -11596,6 +12322,49 @@ export interface RegisterDatabaseServer {
     adminUsername?: string;
     password?: string;
     capacity?: number;
+}
+
+export interface ChangePasswordFields {
+    currentPassword?: string | null;
+    newPassword?: string | null;
+}
+
+export interface EmailChangeRequested {
+    pendingEmail: string;
+    expiresAt: string;
+}
+
+export interface ChangeEmailFields {
+    newEmail?: string | null;
+    currentPassword?: string | null;
+}
+
+export interface TwoFactorStateDto {
+    enabled: boolean;
+    pending: boolean;
+    recoveryCodesLeft: number;
+    required: boolean;
+}
+
+export interface TwoFactorEnrolmentDto {
+    sharedKey: string;
+    otpauthUri: string;
+}
+
+export interface RecoveryCodesDto {
+    recoveryCodes: string[];
+}
+
+export interface TwoFactorCodeFields {
+    code?: string | null;
+}
+
+export interface OrganizationSecurityDto {
+    requireTwoFactor: boolean;
+}
+
+export interface OrganizationSecurityFields {
+    requireTwoFactor?: boolean | null;
 }
 
 export interface CreatedApiClientDto {

@@ -177,6 +177,8 @@ public sealed class AcceptInvitationHandler(
             Name = account.Name!.Trim(),
             PasswordHash = passwords.Hash(account.Password!),
             CreatedAt = now,
+            // The invitation token came by mail to this address: that proves the address.
+            EmailVerifiedAt = now,
         };
         db.Users.Add(created);
         return created;

@@ -1,3 +1,4 @@
+using CleanCrm.Application.Common.Identity;
 using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.Application.Common.Results;
@@ -48,7 +49,8 @@ public sealed class SignUpValidator : AbstractValidator<SignUp>
     }
 }
 
-public sealed class SignUpHandler(ICatalogDbContext db, IPasswordHashing passwords, IProvisioningQueue queue, TimeProvider clock)
+public sealed class SignUpHandler(
+    ICatalogDbContext db, IPasswordHashing passwords, IProvisioningQueue queue, AccountSecurity security, TimeProvider clock)
     : ICommandHandler<SignUp, Result<OrganizationAccepted>>
 {
     public async ValueTask<Result<OrganizationAccepted>> Handle(SignUp command, CancellationToken cancellationToken)
@@ -76,6 +78,8 @@ public sealed class SignUpHandler(ICatalogDbContext db, IPasswordHashing passwor
             CreatedAt = now,
         };
         db.Users.Add(user);
+        // The organization provisions at once; the owner verifies the address from the mail (docs/SECURITY.md).
+        await security.QueueEmailVerificationAsync(user, email, reminder: false, cancellationToken);
         var run = OrganizationFactory.Add(db, user.Id, fields.OrganizationName!, fields.Slug!, fields.Plan!, now, out var organization);
 
         // Lost a race with a concurrent signup: exactly one wins, the other gets the same 409 as a sequential retry.

@@ -53,6 +53,8 @@ internal sealed class UserAccountConfiguration : IEntityTypeConfiguration<UserAc
         builder.HasIndex(u => u.NormalizedEmail).IsUnique();
         builder.Property(u => u.Name).HasMaxLength(200);
         builder.Property(u => u.SecurityStamp).HasMaxLength(64);
+        builder.Property(u => u.TwoFactorKey).HasMaxLength(1000);
+        builder.Ignore(u => u.TwoFactorEnabled);
     }
 }
 

@@ -22,6 +22,64 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.AccountToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Email")
+                        .IsRequired()
+                        .HasMaxLength(254)
+                        .HasColumnType("character varying(254)")
+                        .HasColumnName("email");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(30)
+                        .HasColumnType("character varying(30)")
+                        .HasColumnName("purpose");
+
+                    b.Property<string>("TokenHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character(64)")
+                        .HasColumnName("token_hash")
+                        .IsFixedLength();
+
+                    b.Property<DateTimeOffset?>("UsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("used_at");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_account_tokens");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_account_tokens_token_hash");
+
+                    b.HasIndex("UserId", "Purpose")
+                        .HasDatabaseName("ix_account_tokens_user_id_purpose");
+
+                    b.ToTable("account_tokens", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_account_tokens_token_hash", "token_hash ~ '^[0-9a-f]{64}$'");
+                        });
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Backup", b =>
                 {
                     b.Property<Guid>("Id")
@@ -696,6 +754,10 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasColumnType("character varying(40)")
                         .HasColumnName("plan_key");
 
+                    b.Property<bool>("RequireTwoFactor")
+                        .HasColumnType("boolean")
+                        .HasColumnName("require_two_factor");
+
                     b.Property<string>("SchemaVersion")
                         .HasMaxLength(150)
                         .HasColumnType("character varying(150)")
@@ -1234,6 +1296,45 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("provisioning_steps", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.RecoveryCode", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CodeHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character(64)")
+                        .HasColumnName("code_hash")
+                        .IsFixedLength();
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("UsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("used_at");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_recovery_codes");
+
+                    b.HasIndex("UserId", "CodeHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_recovery_codes_user_id_code_hash");
+
+                    b.ToTable("recovery_codes", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_recovery_codes_code_hash", "code_hash ~ '^[0-9a-f]{64}$'");
+                        });
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.SupportSession", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1407,9 +1508,17 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasColumnType("character varying(254)")
                         .HasColumnName("email");
 
+                    b.Property<DateTimeOffset?>("EmailVerifiedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("email_verified_at");
+
                     b.Property<bool>("IsPlatformAdmin")
                         .HasColumnType("boolean")
                         .HasColumnName("is_platform_admin");
+
+                    b.Property<long?>("LastTwoFactorStep")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_two_factor_step");
 
                     b.Property<DateTimeOffset?>("LockoutEndsAt")
                         .HasColumnType("timestamp with time zone")
@@ -1436,6 +1545,19 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
                         .HasColumnName("security_stamp");
+
+                    b.Property<DateTimeOffset?>("TwoFactorEnabledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("two_factor_enabled_at");
+
+                    b.Property<string>("TwoFactorKey")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("two_factor_key");
+
+                    b.Property<DateTimeOffset?>("VerificationRemindedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("verification_reminded_at");
 
                     b.HasKey("Id")
                         .HasName("pk_users");
@@ -1800,6 +1922,16 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.AccountToken", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_account_tokens_users_user_id");
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Backup", b =>
                 {
                     b.HasOne("CleanCrm.Domain.Catalog.DatabaseServer", null)
@@ -1978,6 +2110,16 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_provisioning_steps_provisioning_runs_run_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.RecoveryCode", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_recovery_codes_users_user_id");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.SupportSession", b =>
