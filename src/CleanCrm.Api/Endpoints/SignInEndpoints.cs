@@ -32,7 +32,8 @@ public static class SignInEndpoints
         return app;
     }
 
-    private static async Task<IResult> AuthorizeAsync(HttpContext context, IDbContextFactory<CatalogDbContext> catalog)
+    private static async Task<IResult> AuthorizeAsync(
+        HttpContext context, IDbContextFactory<CatalogDbContext> catalog, CleanCrm.Infrastructure.Identity.UserSessionStore sessions)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -52,8 +53,10 @@ public static class SignInEndpoints
             return Results.Redirect("/account/login");
         }
 
-        return Results.SignIn(TokenEndpoints.UserPrincipal(user, request.GetScopes()),
-            authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        var principal = TokenEndpoints.UserPrincipal(user, request.GetScopes());
+        await sessions.StartAsync(principal, request.ClientId, TokenEndpoints.UserAgent(context), TokenEndpoints.IpAddress(context),
+            context.RequestAborted);
+        return Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext context)

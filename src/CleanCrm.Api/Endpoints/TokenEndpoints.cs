@@ -3,6 +3,7 @@ using System.Security.Claims;
 using CleanCrm.Api.Security;
 using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Identity;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
@@ -40,6 +41,7 @@ public static class TokenEndpoints
         IPasswordHashing passwords,
         IOpenIddictApplicationManager applications,
         AccountSignInThrottle throttle,
+        UserSessionStore sessions,
         TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
@@ -54,9 +56,14 @@ public static class TokenEndpoints
 
             var user = await VerifyPasswordAsync(db, passwords, clock, request.Username ?? string.Empty, request.Password ?? string.Empty,
                 context.RequestAborted);
-            return user is null
-                ? Refuse(Errors.InvalidGrant, "The email or password is incorrect.")
-                : SignIn(UserPrincipal(user, request.GetScopes()));
+            if (user is null)
+            {
+                return Refuse(Errors.InvalidGrant, "The email or password is incorrect.");
+            }
+
+            var principal = UserPrincipal(user, request.GetScopes());
+            await sessions.StartAsync(principal, request.ClientId, UserAgent(context), IpAddress(context), context.RequestAborted);
+            return SignIn(principal);
         }
 
         if (request.IsAuthorizationCodeGrantType())
@@ -64,9 +71,9 @@ public static class TokenEndpoints
             var granted = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             var userId = Guid.TryParse(granted?.GetClaim(Claims.Subject), out var id) ? id : Guid.Empty;
             var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
-            return user is null
+            return user is null || granted is null
                 ? Refuse(Errors.InvalidGrant, "The account no longer exists.")
-                : SignIn(UserPrincipal(user, granted!.GetScopes()));
+                : SignIn(UserPrincipal(user, granted.GetScopes()).SetAuthorizationId(granted.GetAuthorizationId()));
         }
 
         if (request.IsRefreshTokenGrantType())
@@ -74,12 +81,15 @@ public static class TokenEndpoints
             var previous = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             var userId = Guid.TryParse(previous?.GetClaim(Claims.Subject), out var id) ? id : Guid.Empty;
             var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
-            if (user is null || previous!.GetClaim(CleanCrmClaims.SecurityStamp) != user.SecurityStamp)
+            if (user is null || previous is null || previous.GetClaim(CleanCrmClaims.SecurityStamp) != user.SecurityStamp)
             {
                 return Refuse(Errors.InvalidGrant, "The refresh token is no longer valid; sign in again.");
             }
 
-            return SignIn(UserPrincipal(user, previous!.GetScopes()));
+            // The refreshed tokens stay in the session (the refresh-token chain) the previous ones belonged to.
+            var session = previous.GetAuthorizationId();
+            await sessions.TouchAsync(session, UserAgent(context), IpAddress(context), context.RequestAborted);
+            return SignIn(UserPrincipal(user, previous.GetScopes()).SetAuthorizationId(session));
         }
 
         if (request.IsClientCredentialsGrantType())
@@ -182,6 +192,11 @@ public static class TokenEndpoints
         });
         return new ClaimsPrincipal(identity);
     }
+
+    public static string? UserAgent(HttpContext context) => context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent
+        ? agent : null;
+
+    public static string? IpAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
 
     private static IResult SignIn(ClaimsPrincipal principal) =>
         Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

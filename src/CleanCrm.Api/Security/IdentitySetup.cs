@@ -1,5 +1,7 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -56,6 +58,7 @@ public static class IdentitySetup
                 " ", problems.Select(p => $"{IdentityOptions.SectionName}:{string.Join(",", p.MemberNames)}: {p.ErrorMessage}")));
         }
 
+        builder.Services.AddHostedService<CleanCrm.Infrastructure.Identity.SessionRevocationRefresher>();
         builder.Services.AddOptions<IdentityOptions>().Bind(builder.Configuration.GetSection(IdentityOptions.SectionName));
         var development = builder.Environment.IsDevelopment() || builder.Environment.IsEnvironment("Testing");
         var signing = LoadKey(options.SigningKey, options, development, "signing", $"{IdentityOptions.SectionName}:SigningKey");
@@ -108,7 +111,41 @@ public static class IdentitySetup
             cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
             cookie.LoginPath = "/account/login";
+            // The security stamp rides in the cookie; "sign out everywhere" and credential changes give the user a new one, which
+            // ends this cookie on its next request on any instance (docs/SECURITY.md, "Sessions"). Only the sign-in pages and
+            // the authorization endpoint read this cookie, so the lookup per request is cheap.
+            cookie.Events.OnSigningIn = async context =>
+            {
+                if (context.Principal?.Identity is ClaimsIdentity identity && await StampAsync(context.HttpContext, identity) is { } stamp)
+                {
+                    identity.AddClaim(new Claim(CleanCrmClaims.SecurityStamp, stamp));
+                }
+            };
+            cookie.Events.OnValidatePrincipal = async context =>
+            {
+                if (context.Principal?.Identity is not ClaimsIdentity identity
+                    || identity.FindFirst(CleanCrmClaims.SecurityStamp)?.Value is not { } stamp
+                    || await StampAsync(context.HttpContext, identity) != stamp)
+                {
+                    context.RejectPrincipal();
+                    await context.HttpContext.SignOutAsync(CleanCrm.Api.Endpoints.SignInEndpoints.SessionScheme);
+                }
+            };
         });
+
+    private static async Task<string?> StampAsync(HttpContext context, ClaimsIdentity identity)
+    {
+        if (!Guid.TryParse(identity.FindFirst(OpenIddictConstants.Claims.Subject)?.Value, out var userId))
+        {
+            return null;
+        }
+
+        var catalog = context.RequestServices
+            .GetRequiredService<IDbContextFactory<CleanCrm.Infrastructure.Persistence.Catalog.CatalogDbContext>>();
+        await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
+        return await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => u.SecurityStamp)
+            .FirstOrDefaultAsync(context.RequestAborted);
+    }
 
     private static RsaSecurityKey LoadKey(string? pem, IdentityOptions options, bool development, string name, string setting)
     {

@@ -54,6 +54,10 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
+    public DbSet<SessionRevocation> SessionRevocations => Set<SessionRevocation>();
+
+    public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+
     public override Task<int> SaveChangesAsync(CancellationToken cancellationToken = default) =>
         Tenant.DatabaseErrors.TranslateAsync(() => base.SaveChangesAsync(cancellationToken));
 
