@@ -132,6 +132,7 @@ public static class DependencyInjection
         services.AddSingleton<IdentityBootstrap>();
         services.AddSingleton<Application.ApiClients.IApiClientRegistry, OpenIddictApiClientRegistry>();
         services.AddSingleton<Identity.SessionRevocations>();
+        services.AddSingleton<Identity.SigningKeyStore>();
         services.AddScoped<Identity.UserSessionStore>();
         services.AddScoped<Application.Common.Identity.IUserSessions>(sp => sp.GetRequiredService<Identity.UserSessionStore>());
         services.AddSingleton<FleetMigrator>();

@@ -40,6 +40,10 @@ public sealed class IdentityOptions
     /// <summary>How many validated access tokens each API instance remembers until they expire (0 turns the cache off).</summary>
     [System.ComponentModel.DataAnnotations.Range(0, 1_000_000)]
     public int ValidatedTokenCacheSize { get; set; } = 20_000;
+
+    /// <summary>How often each instance reloads rotated signing keys from the catalog (docs/OPERATIONS.md).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 3600)]
+    public int SigningKeyRefreshSeconds { get; set; } = 30;
 }
 
 public static class IdentitySetup
@@ -77,7 +81,8 @@ public static class IdentitySetup
                 server.RegisterScopes(
                     OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
                     OpenIddictConstants.Scopes.OfflineAccess, ApiScope);
-                server.AddSigningKey(signing).AddEncryptionKey(encryption);
+                // Signing keys come from the SigningKeyRing (configured key + rotated keys), below.
+                server.AddEncryptionKey(encryption);
                 if (options.Issuer is { } issuer)
                 {
                     server.SetIssuer(issuer);
@@ -99,6 +104,20 @@ public static class IdentitySetup
                 validation.AddAudiences(ApiResource);
                 validation.UseAspNetCore();
             });
+
+        // Registered after OpenIddict's own configuration, so the ring's keys replace what it set up.
+        builder.Services.AddSingleton(new SigningKeyRing(signing));
+        builder.Services.AddSingleton<SigningKeyRingOptions>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<OpenIddict.Server.OpenIddictServerOptions>>(
+            sp => sp.GetRequiredService<SigningKeyRingOptions>());
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<OpenIddict.Validation.OpenIddictValidationOptions>>(
+            sp => sp.GetRequiredService<SigningKeyRingOptions>());
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IOptionsChangeTokenSource<OpenIddict.Server.OpenIddictServerOptions>,
+            SigningKeyRingChangeTokens<OpenIddict.Server.OpenIddictServerOptions>>();
+        builder.Services.AddSingleton<
+            Microsoft.Extensions.Options.IOptionsChangeTokenSource<OpenIddict.Validation.OpenIddictValidationOptions>,
+            SigningKeyRingChangeTokens<OpenIddict.Validation.OpenIddictValidationOptions>>();
+        builder.Services.AddHostedService<SigningKeyRefresher>();
     }
 
     /// <summary>The cookie of the sign-in pages (<c>/account/*</c>), which the authorization endpoint reads.</summary>
@@ -183,5 +202,5 @@ public static class IdentitySetup
         return new RsaSecurityKey(rsa) { KeyId = KeyId(rsa) };
     }
 
-    private static string KeyId(RSA rsa) => Base64UrlEncoder.Encode(SHA256.HashData(rsa.ExportSubjectPublicKeyInfo()))[..16];
+    private static string KeyId(RSA rsa) => CleanCrm.Infrastructure.Identity.SigningKeyStore.KeyIdOf(rsa);
 }

@@ -158,7 +158,10 @@ public sealed class UserSessionStore(
         var now = clock.GetUtcNow();
         return new SessionRevocation
         {
-            UserId = userId, AuthorizationId = sessionId, RevokedAt = now, ExpiresAt = now + SessionRevocation.Horizon,
+            UserId = userId,
+            AuthorizationId = sessionId,
+            RevokedAt = now,
+            ExpiresAt = now + SessionRevocation.Horizon,
         };
     }
 
