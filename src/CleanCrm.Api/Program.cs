@@ -164,6 +164,7 @@ app.MapFleet();
 app.MapTokenEndpoints();
 app.MapSignIn();
 app.MapMe();
+app.MapSso();
 app.MapApiClients();
 app.MapMembers();
 app.MapInvitations();

@@ -133,6 +133,7 @@ public static class DependencyInjection
         services.AddSingleton<Application.ApiClients.IApiClientRegistry, OpenIddictApiClientRegistry>();
         services.AddSingleton<Identity.SessionRevocations>();
         services.AddSingleton<Identity.SigningKeyStore>();
+        services.AddSingleton<Application.Common.Identity.IHomeRealmDiscovery, Identity.HomeRealmDiscovery>();
         services.AddScoped<Identity.UserSessionStore>();
         services.AddScoped<Application.Common.Identity.IUserSessions>(sp => sp.GetRequiredService<Identity.UserSessionStore>());
         services.AddSingleton<FleetMigrator>();

@@ -42,6 +42,7 @@ public static class TokenEndpoints
         IOpenIddictApplicationManager applications,
         AccountSignInThrottle throttle,
         UserSessionStore sessions,
+        CleanCrm.Application.Common.Identity.IHomeRealmDiscovery realms,
         TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
@@ -52,6 +53,12 @@ public static class TokenEndpoints
             if (!throttle.TryAcquire(request.Username ?? string.Empty, out var retryAfter))
             {
                 return AccountSignInThrottle.TooManyAttempts(context, retryAfter);
+            }
+
+            // An organization that enforces its identity provider refuses passwords for its domains (docs/SECURITY.md).
+            if (await realms.FindAsync(request.Username ?? string.Empty, context.RequestAborted) is { Enforced: true } realm)
+            {
+                return Refuse(Errors.InvalidGrant, $"This account signs in with {realm.DisplayName} (single sign-on), not a password.");
             }
 
             var user = await VerifyPasswordAsync(db, passwords, clock, request.Username ?? string.Empty, request.Password ?? string.Empty,

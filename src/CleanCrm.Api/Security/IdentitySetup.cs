@@ -110,8 +110,6 @@ public static class IdentitySetup
         builder.Services.AddSingleton<SigningKeyRingOptions>();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<OpenIddict.Server.OpenIddictServerOptions>>(
             sp => sp.GetRequiredService<SigningKeyRingOptions>());
-        builder.Services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<OpenIddict.Validation.OpenIddictValidationOptions>>(
-            sp => sp.GetRequiredService<SigningKeyRingOptions>());
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IOptionsChangeTokenSource<OpenIddict.Server.OpenIddictServerOptions>,
             SigningKeyRingChangeTokens<OpenIddict.Server.OpenIddictServerOptions>>();
         builder.Services.AddSingleton<

@@ -20,7 +20,8 @@ public sealed class SigningKeyRing
     private readonly Dictionary<string, RsaSecurityKey> _rotated = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private IReadOnlyList<SecurityKey> _keys;
-    private CancellationTokenSource _changed = new();
+    private CancellationTokenSource _serverChanged = new();
+    private CancellationTokenSource _validationChanged = new();
 
     public SigningKeyRing(RsaSecurityKey configured)
     {
@@ -31,12 +32,17 @@ public sealed class SigningKeyRing
     /// <summary>The keys published and trusted now; the first signs new tokens.</summary>
     public IReadOnlyList<SecurityKey> Keys => Volatile.Read(ref _keys);
 
-    public IChangeToken GetChangeToken() => new CancellationChangeToken(Volatile.Read(ref _changed).Token);
+    /// <summary>
+    /// Fires when the arrangement changed: the server options' token first, then the validation options' (which copy the
+    /// server's keys), so validation is never rebuilt from server options that are about to be replaced.
+    /// </summary>
+    public IChangeToken GetChangeToken(bool validation) =>
+        new CancellationChangeToken(Volatile.Read(ref validation ? ref _validationChanged : ref _serverChanged).Token);
 
     /// <summary>Arranges the keys for <paramref name="now"/>; true when the arrangement changed (the options are then rebuilt).</summary>
     public bool Apply(IReadOnlyList<StoredSigningKey> stored, DateTimeOffset now)
     {
-        CancellationTokenSource changed;
+        CancellationTokenSource server, validation;
         lock (_gate)
         {
             var retired = stored.Where(k => k.RetiredAt is not null).Select(k => k.Id).ToHashSet(StringComparer.Ordinal);
@@ -78,18 +84,23 @@ public sealed class SigningKeyRing
             }
 
             Volatile.Write(ref _keys, keys);
-            changed = Interlocked.Exchange(ref _changed, new CancellationTokenSource());
+            server = Interlocked.Exchange(ref _serverChanged, new CancellationTokenSource());
+            validation = Interlocked.Exchange(ref _validationChanged, new CancellationTokenSource());
         }
 
-        changed.Cancel();
-        changed.Dispose();
+        server.Cancel();
+        validation.Cancel();
+        server.Dispose();
+        validation.Dispose();
         return true;
     }
 }
 
-/// <summary>Puts the ring's keys into OpenIddict's server options (signing, JWKS) and validation options (trusted keys).</summary>
-internal sealed class SigningKeyRingOptions(SigningKeyRing ring)
-    : IConfigureOptions<OpenIddictServerOptions>, IConfigureOptions<OpenIddictValidationOptions>
+/// <summary>
+/// Puts the ring's keys into OpenIddict's server options (signing, JWKS); validation trusts the server's keys through the
+/// local-server integration, rebuilt after the server's options (<see cref="SigningKeyRing.GetChangeToken"/>).
+/// </summary>
+internal sealed class SigningKeyRingOptions(SigningKeyRing ring) : IConfigureOptions<OpenIddictServerOptions>
 {
     public void Configure(OpenIddictServerOptions options)
     {
@@ -99,27 +110,13 @@ internal sealed class SigningKeyRingOptions(SigningKeyRing ring)
             options.SigningCredentials.Add(new SigningCredentials(key, SecurityAlgorithms.RsaSha256));
         }
     }
-
-    // Runs after the local-server integration copied the server's keys: the ring is the one source, whichever options
-    // object is rebuilt first.
-    public void Configure(OpenIddictValidationOptions options)
-    {
-        if (options.Configuration is { } configuration)
-        {
-            configuration.SigningKeys.Clear();
-            foreach (var key in ring.Keys)
-            {
-                configuration.SigningKeys.Add(key);
-            }
-        }
-    }
 }
 
 internal sealed class SigningKeyRingChangeTokens<TOptions>(SigningKeyRing ring) : IOptionsChangeTokenSource<TOptions>
 {
     public string Name => Options.DefaultName;
 
-    public IChangeToken GetChangeToken() => ring.GetChangeToken();
+    public IChangeToken GetChangeToken() => ring.GetChangeToken(validation: typeof(TOptions) == typeof(OpenIddictValidationOptions));
 }
 
 /// <summary>Reloads the rotated keys from the catalog at start and every <c>CleanCrm:Identity:SigningKeyRefreshSeconds</c>.</summary>

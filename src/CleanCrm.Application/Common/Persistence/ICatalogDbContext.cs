@@ -45,6 +45,11 @@ public interface ICatalogDbContext
 
     DbSet<SupportSession> SupportSessions { get; }
 
+    /// <summary>Enterprise SSO: one identity provider per organization, and the email domains it owns.</summary>
+    DbSet<OrganizationIdentityProvider> IdentityProviders { get; }
+
+    DbSet<IdentityProviderDomain> IdentityProviderDomains { get; }
+
     Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade Database { get; }
 
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);
