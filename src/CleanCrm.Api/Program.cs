@@ -163,6 +163,7 @@ app.MapOrganizations();
 app.MapFleet();
 app.MapTokenEndpoints();
 app.MapSignIn();
+app.MapSsoSignIn();
 app.MapMe();
 app.MapSso();
 app.MapApiClients();

@@ -116,6 +116,8 @@ public static class IdentitySetup
             Microsoft.Extensions.Options.IOptionsChangeTokenSource<OpenIddict.Validation.OpenIddictValidationOptions>,
             SigningKeyRingChangeTokens<OpenIddict.Validation.OpenIddictValidationOptions>>();
         builder.Services.AddHostedService<SigningKeyRefresher>();
+        builder.Services.AddHttpClient(CleanCrm.Api.Endpoints.SsoSignInEndpoints.HttpClientName, client =>
+            client.Timeout = TimeSpan.FromSeconds(10));
     }
 
     /// <summary>The cookie of the sign-in pages (<c>/account/*</c>), which the authorization endpoint reads.</summary>
