@@ -77,7 +77,10 @@ public sealed class SsoSignInTests(SharedPlatform platform) : IAsyncLifetime
         // The provisioned user has no password, and the domain is enforced: the password grant is refused anyway.
         var password = await _api.CreateClient().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["grant_type"] = "password", ["client_id"] = "cleancrm-cli", ["username"] = _idp.Email, ["password"] = "anything at all 1",
+            ["grant_type"] = "password",
+            ["client_id"] = "cleancrm-cli",
+            ["username"] = _idp.Email,
+            ["password"] = "anything at all 1",
         }));
         password.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await password.Content.ReadAsStringAsync()).ShouldContain("single sign-on");
