@@ -37,6 +37,14 @@ public static class WorkerProgram
             config.AddCommand<RestoreDrillCommand>("restore-drill")
                 .WithDescription("Restore a sample of recent backups into scratch databases, verify every table, drop them, report.")
                 .WithExample("restore-drill", "--sample", "10");
+            config.AddCommand<RotateSigningKeyCommand>("rotate-signing-key")
+                .WithDescription("Add a token-signing key: published in JWKS now, signing new tokens after --activate-in minutes.")
+                .WithExample("rotate-signing-key", "--activate-in", "10");
+            config.AddCommand<RetireSigningKeyCommand>("retire-signing-key")
+                .WithDescription("Stop publishing and trusting a token-signing key once the tokens it signed have expired.")
+                .WithExample("retire-signing-key", "Xh3k9Q2mZ0aB7cDe");
+            config.AddCommand<SigningKeysListCommand>("signing-keys")
+                .WithDescription("List the rotated token-signing keys and their state.");
             config.AddBranch("tenants", tenants =>
             {
                 tenants.SetDescription("Inspect tenant organizations.");

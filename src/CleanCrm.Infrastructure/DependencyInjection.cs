@@ -131,6 +131,11 @@ public static class DependencyInjection
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<IdentityBootstrap>();
         services.AddSingleton<Application.ApiClients.IApiClientRegistry, OpenIddictApiClientRegistry>();
+        services.AddSingleton<Identity.SessionRevocations>();
+        services.AddSingleton<Identity.SigningKeyStore>();
+        services.AddSingleton<Application.Common.Identity.IHomeRealmDiscovery, Identity.HomeRealmDiscovery>();
+        services.AddScoped<Identity.UserSessionStore>();
+        services.AddScoped<Application.Common.Identity.IUserSessions>(sp => sp.GetRequiredService<Identity.UserSessionStore>());
         services.AddSingleton<FleetMigrator>();
         services.AddTransient<Jobs.FleetMigrationJob>();
         services.AddSingleton<Application.Fleet.IFleetMigrations, Jobs.HangfireFleetMigrations>();

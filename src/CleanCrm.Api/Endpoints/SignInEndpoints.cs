@@ -26,7 +26,8 @@ public static class SignInEndpoints
         return app;
     }
 
-    private static async Task<IResult> AuthorizeAsync(HttpContext context, IDbContextFactory<CatalogDbContext> catalog)
+    private static async Task<IResult> AuthorizeAsync(
+        HttpContext context, IDbContextFactory<CatalogDbContext> catalog, CleanCrm.Infrastructure.Identity.UserSessionStore sessions)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -49,8 +50,10 @@ public static class SignInEndpoints
         }
 
         var methods = session.Principal.FindAll(AccountEndpoints.AuthenticationMethodsClaim).Select(c => c.Value).ToArray();
-        return Results.SignIn(TokenEndpoints.UserPrincipal(user, request.GetScopes(), methods),
-            authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        var principal = TokenEndpoints.UserPrincipal(user, request.GetScopes(), methods);
+        await sessions.StartAsync(principal, request.ClientId, TokenEndpoints.UserAgent(context), TokenEndpoints.IpAddress(context),
+            context.RequestAborted);
+        return Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext context)

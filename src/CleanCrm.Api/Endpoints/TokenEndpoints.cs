@@ -4,6 +4,7 @@ using CleanCrm.Api.Security;
 using CleanCrm.Application.Common.Identity;
 using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Identity;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
@@ -46,6 +47,8 @@ public static class TokenEndpoints
         AccountSignInThrottle throttle,
         AccountSecurity security,
         IOptions<IdentityOptions> options,
+        UserSessionStore sessions,
+        CleanCrm.Application.Common.Identity.IHomeRealmDiscovery realms,
         TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
@@ -56,6 +59,12 @@ public static class TokenEndpoints
             if (!throttle.TryAcquire(request.Username ?? string.Empty, out var retryAfter))
             {
                 return AccountSignInThrottle.TooManyAttempts(context, retryAfter);
+            }
+
+            // An organization that enforces its identity provider refuses passwords for its domains (docs/SECURITY.md).
+            if (await realms.FindAsync(request.Username ?? string.Empty, context.RequestAborted) is { Enforced: true } realm)
+            {
+                return Refuse(Errors.InvalidGrant, $"This account signs in with {realm.DisplayName} (single sign-on), not a password.");
             }
 
             var user = await VerifyPasswordAsync(db, passwords, clock, request.Username ?? string.Empty, request.Password ?? string.Empty,
@@ -77,7 +86,9 @@ public static class TokenEndpoints
                 return Refuse(Errors.InvalidGrant, "Verify your email address first (the link is in your inbox).");
             }
 
-            return SignIn(UserPrincipal(user, request.GetScopes(), PasswordMethods));
+            var principal = UserPrincipal(user, request.GetScopes(), PasswordMethods);
+            await sessions.StartAsync(principal, request.ClientId, UserAgent(context), IpAddress(context), context.RequestAborted);
+            return SignIn(principal);
         }
 
         if (request.IsAuthorizationCodeGrantType())
@@ -85,9 +96,10 @@ public static class TokenEndpoints
             var granted = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             var userId = Guid.TryParse(granted?.GetClaim(Claims.Subject), out var id) ? id : Guid.Empty;
             var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
-            return user is null
+            return user is null || granted is null
                 ? Refuse(Errors.InvalidGrant, "The account no longer exists.")
-                : SignIn(UserPrincipal(user, granted!.GetScopes(), granted!.GetClaims(Claims.AuthenticationMethodReference)));
+                : SignIn(UserPrincipal(user, granted!.GetScopes(), granted!.GetClaims(Claims.AuthenticationMethodReference))
+                    .SetAuthorizationId(granted.GetAuthorizationId()));
         }
 
         if (request.IsRefreshTokenGrantType())
@@ -95,12 +107,16 @@ public static class TokenEndpoints
             var previous = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             var userId = Guid.TryParse(previous?.GetClaim(Claims.Subject), out var id) ? id : Guid.Empty;
             var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, context.RequestAborted);
-            if (user is null || previous!.GetClaim(CleanCrmClaims.SecurityStamp) != user.SecurityStamp)
+            if (user is null || previous is null || previous.GetClaim(CleanCrmClaims.SecurityStamp) != user.SecurityStamp)
             {
                 return Refuse(Errors.InvalidGrant, "The refresh token is no longer valid; sign in again.");
             }
 
-            return SignIn(UserPrincipal(user, previous!.GetScopes(), previous!.GetClaims(Claims.AuthenticationMethodReference)));
+            // The refreshed tokens stay in the session (the refresh-token chain) the previous ones belonged to.
+            var session = previous!.GetAuthorizationId();
+            await sessions.TouchAsync(session, UserAgent(context), IpAddress(context), context.RequestAborted);
+            return SignIn(UserPrincipal(user, previous.GetScopes(), previous.GetClaims(Claims.AuthenticationMethodReference))
+                .SetAuthorizationId(session));
         }
 
         if (request.IsClientCredentialsGrantType())
@@ -209,6 +225,11 @@ public static class TokenEndpoints
         });
         return new ClaimsPrincipal(identity);
     }
+
+    public static string? UserAgent(HttpContext context) => context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent
+        ? agent : null;
+
+    public static string? IpAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
 
     private static IResult SignIn(ClaimsPrincipal principal) =>
         Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

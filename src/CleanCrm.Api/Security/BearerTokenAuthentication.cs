@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using CleanCrm.Infrastructure.Identity;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -27,11 +28,13 @@ public sealed class BearerTokenHandler(
     UrlEncoder encoder,
     ValidatedTokenCache cache,
     IClaimsTransformation transformation,
-    IOptionsMonitor<OpenIddictValidationOptions> validation) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    IOptionsMonitor<OpenIddictValidationOptions> validation,
+    SessionRevocations revocations) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "CleanCrm.Bearer";
 
     private const string OpenIddictScheme = OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
+    private const string RevokedItem = "CleanCrm.Bearer.Revoked";
 
     // A transformation may change the principal it is given; a remembered principal is shared between requests.
     private readonly bool _copyPrincipals = transformation is not NoopClaimsTransformation;
@@ -54,7 +57,7 @@ public sealed class BearerTokenHandler(
         {
             if (binding?.Holds(trusted, Request) == true)
             {
-                return Success(remembered, properties: null);
+                return IsRevoked(remembered) ? Revoked() : Success(remembered, properties: null);
             }
 
             cache.Remove(key!);
@@ -80,12 +83,32 @@ public sealed class BearerTokenHandler(
             cache.Add(key!, principal, expires, now, bound);
         }
 
-        return Success(principal, result.Properties);
+        return IsRevoked(principal) ? Revoked() : Success(principal, result.Properties);
+    }
+
+    // A revoked session's access tokens still validate (they are self-contained); the revocation list refuses them on
+    // every request, cached or not (docs/SECURITY.md, "Sessions").
+    private bool IsRevoked(ClaimsPrincipal principal) =>
+        Guid.TryParse(principal.GetClaim(OpenIddictConstants.Claims.Subject), out var userId)
+        && revocations.IsRevoked(userId, Guid.TryParse(principal.GetAuthorizationId(), out var session) ? session : null,
+            principal.GetCreationDate());
+
+    private AuthenticateResult Revoked()
+    {
+        Context.Items[RevokedItem] = true;
+        return AuthenticateResult.Fail("The session of this access token was revoked.");
     }
 
     // Challenges and forbids are OpenIddict's (its error codes and WWW-Authenticate header).
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.ContainsKey(RevokedItem))
+        {
+            properties.Items[OpenIddictValidationAspNetCoreConstants.Properties.Error] = OpenIddictConstants.Errors.InvalidToken;
+            properties.Items[OpenIddictValidationAspNetCoreConstants.Properties.ErrorDescription] =
+                "The session of this access token was revoked.";
+        }
+
         if (await OpenIddictAsync() is not null)
         {
             await Context.ChallengeAsync(OpenIddictScheme, properties);

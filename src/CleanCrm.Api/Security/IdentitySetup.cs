@@ -1,5 +1,7 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -44,6 +46,10 @@ public sealed class IdentityOptions
     /// <summary>How many validated access tokens each API instance remembers until they expire (0 turns the cache off).</summary>
     [System.ComponentModel.DataAnnotations.Range(0, 1_000_000)]
     public int ValidatedTokenCacheSize { get; set; } = 20_000;
+
+    /// <summary>How often each instance reloads rotated signing keys from the catalog (docs/OPERATIONS.md).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 3600)]
+    public int SigningKeyRefreshSeconds { get; set; } = 30;
 }
 
 public static class IdentitySetup
@@ -62,6 +68,7 @@ public static class IdentitySetup
                 " ", problems.Select(p => $"{IdentityOptions.SectionName}:{string.Join(",", p.MemberNames)}: {p.ErrorMessage}")));
         }
 
+        builder.Services.AddHostedService<CleanCrm.Infrastructure.Identity.SessionRevocationRefresher>();
         builder.Services.AddOptions<IdentityOptions>().Bind(builder.Configuration.GetSection(IdentityOptions.SectionName));
         var development = builder.Environment.IsDevelopment() || builder.Environment.IsEnvironment("Testing");
         var signing = LoadKey(options.SigningKey, options, development, "signing", $"{IdentityOptions.SectionName}:SigningKey");
@@ -80,7 +87,8 @@ public static class IdentitySetup
                 server.RegisterScopes(
                     OpenIddictConstants.Scopes.OpenId, OpenIddictConstants.Scopes.Profile, OpenIddictConstants.Scopes.Email,
                     OpenIddictConstants.Scopes.OfflineAccess, ApiScope);
-                server.AddSigningKey(signing).AddEncryptionKey(encryption);
+                // Signing keys come from the SigningKeyRing (configured key + rotated keys), below.
+                server.AddEncryptionKey(encryption);
                 if (options.Issuer is { } issuer)
                 {
                     server.SetIssuer(issuer);
@@ -102,6 +110,20 @@ public static class IdentitySetup
                 validation.AddAudiences(ApiResource);
                 validation.UseAspNetCore();
             });
+
+        // Registered after OpenIddict's own configuration, so the ring's keys replace what it set up.
+        builder.Services.AddSingleton(new SigningKeyRing(signing));
+        builder.Services.AddSingleton<SigningKeyRingOptions>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<OpenIddict.Server.OpenIddictServerOptions>>(
+            sp => sp.GetRequiredService<SigningKeyRingOptions>());
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IOptionsChangeTokenSource<OpenIddict.Server.OpenIddictServerOptions>,
+            SigningKeyRingChangeTokens<OpenIddict.Server.OpenIddictServerOptions>>();
+        builder.Services.AddSingleton<
+            Microsoft.Extensions.Options.IOptionsChangeTokenSource<OpenIddict.Validation.OpenIddictValidationOptions>,
+            SigningKeyRingChangeTokens<OpenIddict.Validation.OpenIddictValidationOptions>>();
+        builder.Services.AddHostedService<SigningKeyRefresher>();
+        builder.Services.AddHttpClient(CleanCrm.Api.Endpoints.SsoSignInEndpoints.HttpClientName, client =>
+            client.Timeout = TimeSpan.FromSeconds(10));
     }
 
     /// <summary>The cookie of the sign-in pages (<c>/account/*</c>), which the authorization endpoint reads.</summary>
@@ -114,6 +136,28 @@ public static class IdentitySetup
             cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
             cookie.LoginPath = "/account/login";
+            // The security stamp rides in the cookie; "sign out everywhere" and credential changes give the user a new one, which
+            // ends this cookie on its next request on any instance (docs/SECURITY.md, "Sessions"). Only the sign-in pages and
+            // the authorization endpoint read this cookie, so the lookup per request is cheap.
+            cookie.Events.OnSigningIn = async context =>
+            {
+                // The password pages put the stamp they checked in already; the SSO callback leaves it to this event.
+                if (context.Principal?.Identity is ClaimsIdentity identity && identity.FindFirst(CleanCrmClaims.SecurityStamp) is null
+                    && await StampAsync(context.HttpContext, identity) is { } stamp)
+                {
+                    identity.AddClaim(new Claim(CleanCrmClaims.SecurityStamp, stamp));
+                }
+            };
+            cookie.Events.OnValidatePrincipal = async context =>
+            {
+                if (context.Principal?.Identity is not ClaimsIdentity identity
+                    || identity.FindFirst(CleanCrmClaims.SecurityStamp)?.Value is not { } stamp
+                    || await StampAsync(context.HttpContext, identity) != stamp)
+                {
+                    context.RejectPrincipal();
+                    await context.HttpContext.SignOutAsync(CleanCrm.Api.Endpoints.SignInEndpoints.SessionScheme);
+                }
+            };
         }).AddCookie(CleanCrm.Api.Endpoints.Account.AccountEndpoints.TwoFactorScheme, cookie =>
         {
             // Between the password and the second factor only: short, and never a session by itself.
@@ -125,6 +169,20 @@ public static class IdentitySetup
             cookie.ExpireTimeSpan = TimeSpan.FromMinutes(10);
             cookie.SlidingExpiration = false;
         });
+
+    private static async Task<string?> StampAsync(HttpContext context, ClaimsIdentity identity)
+    {
+        if (!Guid.TryParse(identity.FindFirst(OpenIddictConstants.Claims.Subject)?.Value, out var userId))
+        {
+            return null;
+        }
+
+        var catalog = context.RequestServices
+            .GetRequiredService<IDbContextFactory<CleanCrm.Infrastructure.Persistence.Catalog.CatalogDbContext>>();
+        await using var db = await catalog.CreateDbContextAsync(context.RequestAborted);
+        return await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => u.SecurityStamp)
+            .FirstOrDefaultAsync(context.RequestAborted);
+    }
 
     private static RsaSecurityKey LoadKey(string? pem, IdentityOptions options, bool development, string name, string setting)
     {
@@ -162,5 +220,5 @@ public static class IdentitySetup
         return new RsaSecurityKey(rsa) { KeyId = KeyId(rsa) };
     }
 
-    private static string KeyId(RSA rsa) => Base64UrlEncoder.Encode(SHA256.HashData(rsa.ExportSubjectPublicKeyInfo()))[..16];
+    private static string KeyId(RSA rsa) => CleanCrm.Infrastructure.Identity.SigningKeyStore.KeyIdOf(rsa);
 }

@@ -49,6 +49,11 @@ public interface ICatalogDbContext
 
     DbSet<RecoveryCode> RecoveryCodes { get; }
 
+    /// <summary>Enterprise SSO: one identity provider per organization, and the email domains it owns.</summary>
+    DbSet<OrganizationIdentityProvider> IdentityProviders { get; }
+
+    DbSet<IdentityProviderDomain> IdentityProviderDomains { get; }
+
     Microsoft.EntityFrameworkCore.Infrastructure.DatabaseFacade Database { get; }
 
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);

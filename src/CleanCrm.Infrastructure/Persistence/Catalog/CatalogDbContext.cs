@@ -58,6 +58,14 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
+    public DbSet<SessionRevocation> SessionRevocations => Set<SessionRevocation>();
+
+    public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+
+    public DbSet<OrganizationIdentityProvider> IdentityProviders => Set<OrganizationIdentityProvider>();
+
+    public DbSet<IdentityProviderDomain> IdentityProviderDomains => Set<IdentityProviderDomain>();
+
     public override Task<int> SaveChangesAsync(CancellationToken cancellationToken = default) =>
         Tenant.DatabaseErrors.TranslateAsync(() => base.SaveChangesAsync(cancellationToken));
 

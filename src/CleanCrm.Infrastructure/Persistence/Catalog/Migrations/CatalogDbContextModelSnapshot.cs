@@ -541,6 +541,26 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("feature_overrides", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.IdentityProviderDomain", b =>
+                {
+                    b.Property<string>("Domain")
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)")
+                        .HasColumnName("domain");
+
+                    b.Property<Guid>("ProviderId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("provider_id");
+
+                    b.HasKey("Domain")
+                        .HasName("pk_identity_provider_domains");
+
+                    b.HasIndex("ProviderId")
+                        .HasDatabaseName("ix_identity_provider_domains_provider_id");
+
+                    b.ToTable("identity_provider_domains", (string)null);
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Invitation", b =>
                 {
                     b.Property<Guid>("Id")
@@ -809,6 +829,72 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         {
                             t.HasCheckConstraint("ck_organizations_slug", "slug ~ '^[a-z][a-z0-9-]{2,39}$'");
                         });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.OrganizationIdentityProvider", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("client_id");
+
+                    b.Property<string>("ClientSecretName")
+                        .IsRequired()
+                        .HasMaxLength(127)
+                        .HasColumnType("character varying(127)")
+                        .HasColumnName("client_secret_name");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DefaultRole")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("default_role");
+
+                    b.Property<string>("DisplayName")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("display_name");
+
+                    b.Property<bool>("Enforce")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enforce");
+
+                    b.Property<string>("Issuer")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("issuer");
+
+                    b.Property<bool>("JitProvisioning")
+                        .HasColumnType("boolean")
+                        .HasColumnName("jit_provisioning");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_organization_identity_providers");
+
+                    b.HasIndex("OrganizationId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_organization_identity_providers_organization_id");
+
+                    b.ToTable("organization_identity_providers", (string)null);
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.OutgoingEmail", b =>
@@ -1333,6 +1419,66 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         {
                             t.HasCheckConstraint("ck_recovery_codes_code_hash", "code_hash ~ '^[0-9a-f]{64}$'");
                         });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.SessionRevocation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid?>("AuthorizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("authorization_id");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<DateTimeOffset>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_session_revocations");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_session_revocations_expires_at");
+
+                    b.ToTable("session_revocations", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.SigningKey", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("ActivatesAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("activates_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ProtectedPrivateKey")
+                        .HasColumnType("text")
+                        .HasColumnName("protected_private_key");
+
+                    b.Property<DateTimeOffset?>("RetiredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("retired_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_signing_keys");
+
+                    b.ToTable("signing_keys", (string)null);
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.SupportSession", b =>
@@ -2002,6 +2148,16 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasConstraintName("fk_feature_overrides_organizations_organization_id");
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.IdentityProviderDomain", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.OrganizationIdentityProvider", null)
+                        .WithMany("Domains")
+                        .HasForeignKey("ProviderId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_identity_provider_domains_organization_identity_providers_p");
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Invitation", b =>
                 {
                     b.HasOne("CleanCrm.Domain.Catalog.UserAccount", null)
@@ -2071,6 +2227,18 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasConstraintName("fk_organizations_plans_plan_key");
 
                     b.Navigation("DatabaseServer");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.OrganizationIdentityProvider", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", "Organization")
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_organization_identity_providers_organizations_organization_");
+
+                    b.Navigation("Organization");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.OutgoingEmail", b =>
@@ -2196,6 +2364,11 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Backup", b =>
                 {
                     b.Navigation("Tables");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.OrganizationIdentityProvider", b =>
+                {
+                    b.Navigation("Domains");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Plan", b =>
