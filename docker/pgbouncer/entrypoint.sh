@@ -35,6 +35,10 @@ reserve_pool_size = 2
 max_db_connections = ${PGBOUNCER_MAX_DB_CONNECTIONS:-12}
 max_client_conn = ${PGBOUNCER_MAX_CLIENT_CONN:-2000}
 server_idle_timeout = 60
+# Check a pooled server connection before handing it out again: the template database ends idle sessions after 2 s
+# (docker/postgres/initdb/10-cleancrm.sh), and a connection PostgreSQL closed must not reach the next client.
+server_check_delay = 0
+server_check_query = select 1
 server_lifetime = 3600
 ignore_startup_parameters = extra_float_digits
 logfile =
