@@ -65,8 +65,11 @@ public sealed class TestMailServer : IAsyncDisposable
         }
     }
 
-    public int CountTo(string to) =>
-        _messages.Count(m => m.To.Mailboxes.Any(a => string.Equals(a.Address, to, StringComparison.OrdinalIgnoreCase)));
+    public int CountTo(string to) => CountTo(to, _ => true);
+
+    /// <summary>Messages to this address that match, e.g. one kind of mail among the several a signup sends.</summary>
+    public int CountTo(string to, Func<MimeMessage, bool> match) =>
+        _messages.Count(m => m.To.Mailboxes.Any(a => string.Equals(a.Address, to, StringComparison.OrdinalIgnoreCase)) && match(m));
 
     public async ValueTask DisposeAsync()
     {
