@@ -1,4 +1,8 @@
+using CleanCrm.Application.Common.Identity;
+using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
+using CleanCrm.Domain.Catalog;
+using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Me;
 
@@ -27,4 +31,35 @@ internal static class TwoFactorErrors
 
     public static Error NotEnabled() =>
         Error.Conflict("two_factor_not_enabled", "Two-factor sign-in is not enabled for this account.");
+}
+
+internal static class TwoFactorChecks
+{
+    /// <summary>
+    /// The signed-in user with two-factor on, when <paramref name="code"/> is a fresh code from their app: turning
+    /// two-factor off or replacing the recovery codes needs the second factor, not only an access token. A refused
+    /// code is spent all the same (saved), so it cannot be tried twice.
+    /// </summary>
+    public static async Task<Result<UserAccount>> UserWithFreshCodeAsync(ICatalogDbContext db, AccountSecurity security, Guid userId,
+        string? code, CancellationToken cancellationToken)
+    {
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId, cancellationToken);
+        if (user is null)
+        {
+            return Error.NotFound("User", userId);
+        }
+
+        if (!user.TwoFactorEnabled)
+        {
+            return TwoFactorErrors.NotEnabled();
+        }
+
+        if (!security.AcceptTotp(user, code))
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return TwoFactorErrors.InvalidCode();
+        }
+
+        return user;
+    }
 }

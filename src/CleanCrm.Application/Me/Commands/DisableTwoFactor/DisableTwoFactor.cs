@@ -4,7 +4,6 @@ using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using FluentValidation;
 using Mediator;
-using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Me.Commands.DisableTwoFactor;
 
@@ -26,24 +25,14 @@ public sealed class DisableTwoFactorHandler(ICatalogDbContext db, ICallerContext
 {
     public async ValueTask<Result<Unit>> Handle(DisableTwoFactor command, CancellationToken cancellationToken)
     {
-        var userId = caller.UserId!.Value;
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId, cancellationToken);
-        if (user is null)
+        var checkedUser = await TwoFactorChecks.UserWithFreshCodeAsync(db, security, caller.UserId!.Value, command.Fields.Code,
+            cancellationToken);
+        if (!checkedUser.IsSuccess)
         {
-            return Error.NotFound("User", userId);
+            return checkedUser.Error!;
         }
 
-        if (!user.TwoFactorEnabled)
-        {
-            return TwoFactorErrors.NotEnabled();
-        }
-
-        if (!security.AcceptTotp(user, command.Fields.Code))
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            return TwoFactorErrors.InvalidCode();
-        }
-
+        var user = checkedUser.Value;
         await security.DisableTwoFactorAsync(user, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         return Unit.Value;

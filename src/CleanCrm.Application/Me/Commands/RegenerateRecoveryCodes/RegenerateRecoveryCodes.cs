@@ -4,7 +4,6 @@ using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using FluentValidation;
 using Mediator;
-using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Me.Commands.RegenerateRecoveryCodes;
 
@@ -23,24 +22,14 @@ public sealed class RegenerateRecoveryCodesHandler(ICatalogDbContext db, ICaller
 {
     public async ValueTask<Result<RecoveryCodesDto>> Handle(RegenerateRecoveryCodes command, CancellationToken cancellationToken)
     {
-        var userId = caller.UserId!.Value;
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == userId, cancellationToken);
-        if (user is null)
+        var checkedUser = await TwoFactorChecks.UserWithFreshCodeAsync(db, security, caller.UserId!.Value, command.Fields.Code,
+            cancellationToken);
+        if (!checkedUser.IsSuccess)
         {
-            return Error.NotFound("User", userId);
+            return checkedUser.Error!;
         }
 
-        if (!user.TwoFactorEnabled)
-        {
-            return TwoFactorErrors.NotEnabled();
-        }
-
-        if (!security.AcceptTotp(user, command.Fields.Code))
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            return TwoFactorErrors.InvalidCode();
-        }
-
+        var user = checkedUser.Value;
         var codes = await security.ReplaceRecoveryCodesAsync(user, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         return new RecoveryCodesDto(codes);
