@@ -33,7 +33,7 @@ public sealed class SetOrganizationSecurityHandler(ICatalogDbContext db, ICaller
 {
     public async ValueTask<Result<OrganizationSecurityDto>> Handle(SetOrganizationSecurity command, CancellationToken cancellationToken)
     {
-        var membership = await db.Memberships.Include(m => m.Organization)
+        var membership = await db.Memberships.AsNoTracking().Include(m => m.Organization)
             .FirstOrDefaultAsync(
                 m => m.UserId == caller.UserId && m.Organization!.Slug == command.Slug
                      && m.Organization.Status != OrganizationStatus.Deleted,
@@ -48,10 +48,13 @@ public sealed class SetOrganizationSecurityHandler(ICatalogDbContext db, ICaller
             return Error.Forbidden(ErrorCodes.Forbidden, "Only owners and admins manage the organization's sign-in policy.");
         }
 
-        var organization = membership.Organization!;
-        organization.RequireTwoFactor = command.Fields.RequireTwoFactor!.Value;
-        organization.UpdatedAt = clock.GetUtcNow();
-        await db.SaveChangesAsync(cancellationToken);
-        return new OrganizationSecurityDto(organization.RequireTwoFactor);
+        // One column, set atomically: the organization row is also written by provisioning, billing and the size job,
+        // and a policy switch must not fail (or overwrite them) because one of them touched the row after it was read.
+        var require = command.Fields.RequireTwoFactor!.Value;
+        var now = clock.GetUtcNow();
+        await db.Organizations.Where(o => o.Id == membership.OrganizationId)
+            .ExecuteUpdateAsync(o => o.SetProperty(x => x.RequireTwoFactor, require).SetProperty(x => x.UpdatedAt, now),
+                cancellationToken);
+        return new OrganizationSecurityDto(require);
     }
 }
