@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
 using CleanCrm.Application.Common.Json;
+using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Npgsql;
 
 namespace CleanCrm.Api.Infrastructure;
 
@@ -83,12 +85,37 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
                 httpContext.Response.Headers.RetryAfter = "1";
                 return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
                     "The service is at its database connection limit; retry in a moment."));
+            case ConcurrencyConflictException:
+                return Simple(409, ErrorCodes.Conflict,
+                    "The record was changed by someone else at the same time; read it again and retry.");
+            case Exception when RaceWithAnotherWrite(exception) is { } state:
+                // A unique index or a serialization check caught two writers at once: the loser retries (docs/API.md).
+                return Simple(409, ErrorCodes.Conflict, state == PostgresErrorCodes.UniqueViolation
+                    ? "Another request created the same record at the same time; read it again and retry."
+                    : "Another request changed the same data at the same time; retry.");
             case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
                 return Simple(499, "client_closed_request", "The client closed the request.");
             default:
                 return Simple(500, "internal_error", "An unexpected error occurred; it has been logged with this trace id.");
         }
     }
+
+    /// <summary>The SQLSTATE when the exception is a write race a handler did not anticipate, else null.</summary>
+    private static string? RaceWithAnotherWrite(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is PostgresException postgres && IsRace(postgres.SqlState))
+            {
+                return postgres.SqlState;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsRace(string sqlState) => sqlState is PostgresErrorCodes.UniqueViolation
+        or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected;
 
     private static string Describe(BadHttpRequestException exception)
     {
