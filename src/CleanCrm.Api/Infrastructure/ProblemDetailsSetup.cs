@@ -115,7 +115,7 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
     }
 
     private static bool IsRace(string sqlState) => sqlState is PostgresErrorCodes.UniqueViolation
-        or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected;
+        or PostgresErrorCodes.ExclusionViolation or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected;
 
     private static string Describe(BadHttpRequestException exception)
     {

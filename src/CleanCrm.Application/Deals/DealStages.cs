@@ -16,7 +16,7 @@ internal static class DealStages
     public static async Task<Result<PipelineStage>> ResolveAsync(
         ITenantDbContext db, Guid? pipelineId, Guid? stageId, CancellationToken cancellationToken)
     {
-        var pipelines = db.Pipelines.AsNoTracking().Include(p => p.Stages).Where(p => p.DeletedAt == null);
+        var pipelines = db.Pipelines.AsNoTracking().Include(p => p.Stages.Where(s => s.DeletedAt == null)).Where(p => p.DeletedAt == null);
         var pipeline = pipelineId is { } id
             ? await pipelines.FirstOrDefaultAsync(p => p.Id == id, cancellationToken)
             : await pipelines.FirstOrDefaultAsync(p => p.IsDefault, cancellationToken);

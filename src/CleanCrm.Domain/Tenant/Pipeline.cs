@@ -1,3 +1,5 @@
+using CleanCrm.Domain.Common;
+
 namespace CleanCrm.Domain.Tenant;
 
 public enum StageKind
@@ -8,29 +10,19 @@ public enum StageKind
 }
 
 /// <summary>A sales pipeline with ordered stages; every organization starts with one default pipeline.</summary>
-public sealed class Pipeline
+public sealed class Pipeline : TenantEntity
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
-
     public required string Name { get; set; }
 
     public bool IsDefault { get; set; }
 
-    public DateTimeOffset CreatedAt { get; set; }
-
-    public DateTimeOffset UpdatedAt { get; set; }
-
-    public DateTimeOffset? DeletedAt { get; set; }
-
-    public uint Version { get; set; }
-
+    /// <summary>Its stages; a deleted stage stays stored (so deal stage history keeps pointing at it), readers skip it.</summary>
     public List<PipelineStage> Stages { get; set; } = [];
 }
 
-public sealed class PipelineStage
+/// <summary>A step of a pipeline; live stages have positions 0..n-1, a deleted one a negative position.</summary>
+public sealed class PipelineStage : TenantEntity
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
-
     public Guid PipelineId { get; set; }
 
     public required string Name { get; set; }

@@ -15,7 +15,7 @@ namespace CleanCrm.IntegrationTests.Api;
 /// </summary>
 public sealed class WriteRaceProblemTests
 {
-    public static TheoryData<string> RaceStates => new() { "23505", "40001", "40P01" };
+    public static TheoryData<string> RaceStates => new() { "23505", "23P01", "40001", "40P01" };
 
     [Fact]
     public async Task An_optimistic_concurrency_conflict_that_a_handler_let_escape_is_a_409_conflict()

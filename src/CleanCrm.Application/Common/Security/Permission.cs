@@ -15,6 +15,8 @@ public enum Permission
     BillingManage,
     OrganizationDelete,
     OrganizationRead,
+    /// <summary>Create, rename, reorder and delete pipelines and their stages (owners and admins).</summary>
+    PipelinesManage,
 }
 
 /// <summary>Declares the permission a request type needs; the authorization behavior reads it once per type.</summary>

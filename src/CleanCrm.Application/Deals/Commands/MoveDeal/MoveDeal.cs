@@ -40,7 +40,8 @@ public sealed class MoveDealHandler(ITenantDbContext db, ICallerContext caller, 
         }
 
         var deal = found.Value;
-        var stage = await db.PipelineStages.AsNoTracking().FirstOrDefaultAsync(s => s.Id == command.Body.StageId, cancellationToken);
+        var stage = await db.PipelineStages.AsNoTracking()
+            .FirstOrDefaultAsync(s => s.Id == command.Body.StageId && s.DeletedAt == null, cancellationToken);
         if (stage is null || stage.PipelineId != deal.PipelineId)
         {
             return CrmReferences.InvalidReference(

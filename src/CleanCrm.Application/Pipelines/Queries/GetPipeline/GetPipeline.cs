@@ -14,7 +14,7 @@ public sealed class GetPipelineHandler(ITenantDbContext db) : IQueryHandler<GetP
 {
     public async ValueTask<Result<PipelineDto>> Handle(GetPipeline query, CancellationToken cancellationToken)
     {
-        var pipeline = await db.Pipelines.AsNoTracking().Include(p => p.Stages)
+        var pipeline = await db.Pipelines.AsNoTracking().Include(p => p.Stages.Where(s => s.DeletedAt == null))
             .FirstOrDefaultAsync(p => p.Id == query.Id && p.DeletedAt == null, cancellationToken);
         return pipeline is null ? Error.NotFound("Pipeline", query.Id) : PipelineDto.From(pipeline);
     }

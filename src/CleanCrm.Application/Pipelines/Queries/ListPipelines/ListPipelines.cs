@@ -16,7 +16,7 @@ public sealed class ListPipelinesHandler(ITenantDbContext db) : IQueryHandler<Li
 {
     public async ValueTask<Result<Page<PipelineDto>>> Handle(ListPipelines query, CancellationToken cancellationToken)
     {
-        var pipelines = await db.Pipelines.AsNoTracking().Include(p => p.Stages)
+        var pipelines = await db.Pipelines.AsNoTracking().Include(p => p.Stages.Where(s => s.DeletedAt == null))
             .Where(p => p.DeletedAt == null)
             .OrderByDescending(p => p.IsDefault).ThenBy(p => p.Name).ThenBy(p => p.Id)
             .ToListAsync(cancellationToken);

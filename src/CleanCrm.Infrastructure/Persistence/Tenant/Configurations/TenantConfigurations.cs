@@ -93,13 +93,12 @@ internal sealed class PipelineConfiguration : IEntityTypeConfiguration<Pipeline>
     public void Configure(EntityTypeBuilder<Pipeline> builder)
     {
         builder.ToTable("pipelines");
-        builder.HasKey(p => p.Id);
-        builder.Property(p => p.Id).ValueGeneratedNever();
+        builder.ConfigureTenantEntity();
         builder.Property(p => p.Name).HasMaxLength(100);
-        builder.Property(p => p.Version).IsRowVersion();
-        builder.HasIndex(p => p.IsDefault).IsUnique().HasFilter("is_default AND deleted_at IS NULL")
-            .HasDatabaseName("ux_pipelines_one_default");
         builder.HasMany(p => p.Stages).WithOne().HasForeignKey(s => s.PipelineId).OnDelete(DeleteBehavior.Cascade);
+        // Created by hand in the PipelineManagement migration, as EF cannot model them: ux_pipelines_name, unique on
+        // lower(name) among live pipelines, and ux_pipelines_one_default, an exclusion constraint allowing one live default,
+        // checked at commit so handing the default from one pipeline to another is one transaction.
     }
 }
 
@@ -108,10 +107,15 @@ internal sealed class PipelineStageConfiguration : IEntityTypeConfiguration<Pipe
     public void Configure(EntityTypeBuilder<PipelineStage> builder)
     {
         builder.ToTable("pipeline_stages", t => t.HasCheckConstraint("ck_pipeline_stages_probability", "probability BETWEEN 0 AND 100"));
-        builder.HasKey(s => s.Id);
-        builder.Property(s => s.Id).ValueGeneratedNever();
+        builder.ConfigureTenantEntity();
         builder.Property(s => s.Name).HasMaxLength(100);
         builder.Property(s => s.Kind).HasConversion(new LowercaseEnumConverter<StageKind>()).HasMaxLength(10);
-        builder.HasIndex(s => new { s.PipelineId, s.Position }).IsUnique();
+        // Stages created before they were tenant entities (and by the provisioning seeder) get their stamps here.
+        builder.Property(s => s.CreatedAt).HasDefaultValueSql("now()");
+        builder.Property(s => s.UpdatedAt).HasDefaultValueSql("now()");
+        // Positions are unique per pipeline through a DEFERRABLE constraint that the migration creates, so a reorder
+        // can swap positions in one transaction; the model only knows a plain index, so EF does not try to order the
+        // swaps itself (it cannot: a swap is a cycle).
+        builder.HasIndex(s => new { s.PipelineId, s.Position }).HasDatabaseName("ix_pipeline_stages_pipeline_id_position");
     }
 }

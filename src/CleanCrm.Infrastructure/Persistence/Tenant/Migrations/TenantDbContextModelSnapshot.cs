@@ -1472,6 +1472,10 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<Guid?>("CreatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by");
+
                     b.Property<DateTimeOffset?>("DeletedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("deleted_at");
@@ -1490,6 +1494,10 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
 
+                    b.Property<Guid?>("UpdatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("updated_by");
+
                     b.Property<uint>("Version")
                         .IsConcurrencyToken()
                         .ValueGeneratedOnAddOrUpdate()
@@ -1499,10 +1507,8 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                     b.HasKey("Id")
                         .HasName("pk_pipelines");
 
-                    b.HasIndex("IsDefault")
-                        .IsUnique()
-                        .HasDatabaseName("ux_pipelines_one_default")
-                        .HasFilter("is_default AND deleted_at IS NULL");
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_pipelines_created_at");
 
                     b.ToTable("pipelines", (string)null);
                 });
@@ -1512,6 +1518,20 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                     b.Property<Guid>("Id")
                         .HasColumnType("uuid")
                         .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<Guid?>("CreatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
 
                     b.Property<string>("Kind")
                         .IsRequired()
@@ -1537,11 +1557,29 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("probability");
 
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<Guid?>("UpdatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("updated_by");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
                     b.HasKey("Id")
                         .HasName("pk_pipeline_stages");
 
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_pipeline_stages_created_at");
+
                     b.HasIndex("PipelineId", "Position")
-                        .IsUnique()
                         .HasDatabaseName("ix_pipeline_stages_pipeline_id_position");
 
                     b.ToTable("pipeline_stages", null, t =>
