@@ -55,6 +55,19 @@ else
 fi
 export CLEANCRM_TEST_PG CLEANCRM_TEST_PG2
 
+# Redis for the tests of plan budgets shared by several API instances (scripts/redis.sh installs Debian's redis-server
+# when missing): CLEANCRM_TEST_REDIS names it, unless CLEANCRM_REDIS names an existing server (host:port).
+# shellcheck source=scripts/redis.sh
+source "$repo/scripts/redis.sh"
+if [[ -n ${CLEANCRM_REDIS:-} ]]; then
+  CLEANCRM_TEST_REDIS=$CLEANCRM_REDIS
+else
+  redis_start test "${CLEANCRM_REDIS_PORT:-56379}"
+  [[ $REDIS_STARTED == 1 ]] && trap 'redis_stop test; stop_clusters' EXIT
+  CLEANCRM_TEST_REDIS="127.0.0.1:${CLEANCRM_REDIS_PORT:-56379}"
+fi
+export CLEANCRM_TEST_REDIS
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 rm -rf "$results_dir"
