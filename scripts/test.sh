@@ -26,6 +26,7 @@ started=()
 
 stop_clusters() {
   local name
+  [[ -z ${pgbouncer_started:-} ]] || pgbouncer_stop test || true
   for name in "${started[@]}"; do
     pg_stop "$name" || true
   done
@@ -54,6 +55,20 @@ else
   CLEANCRM_TEST_PG2=$(pg_conn_string second)
 fi
 export CLEANCRM_TEST_PG CLEANCRM_TEST_PG2
+
+# CLEANCRM_PGBOUNCER=1: a PgBouncer in front of the main server (scripts/pgbouncer.sh, transaction mode for tenant roles)
+# on CLEANCRM_PGBOUNCER_PORT (default 55434); the tests then reach the tenant databases of that server through it
+# (CleanCrm:Tenancy:PgBouncer and PgBouncerEndpoints) and the catalog and admin work directly. Meant for a filtered run:
+#   CLEANCRM_PGBOUNCER=1 scripts/test.sh --filter "FullyQualifiedName~TenantIsolation|FullyQualifiedName~TenantConnectionBudget"
+if [[ ${CLEANCRM_PGBOUNCER:-0} == 1 ]]; then
+  # shellcheck source=scripts/pgbouncer.sh
+  source "$repo/scripts/pgbouncer.sh"
+  pgbouncer_port=${CLEANCRM_PGBOUNCER_PORT:-55434}
+  pgbouncer_start test "$pgbouncer_port" "$(pg_conn_field "$CLEANCRM_TEST_PG" port)" \
+    "$(pg_conn_field "$CLEANCRM_TEST_PG" username userid user)" "$(pg_conn_field "$CLEANCRM_TEST_PG" password)"
+  pgbouncer_started=1
+  export CLEANCRM_TEST_PGBOUNCER="127.0.0.1:$pgbouncer_port"
+fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
