@@ -27,6 +27,7 @@
 #   BENCH_DURATION=5s BENCH_ROUNDS=5 BENCH_WARMUP=10s BENCH_THROUGHPUT_ORGS=10 BENCH_USERS=1000 BENCH_LOAD_ORGS=100
 #   BENCH_LOAD_DURATION=60s BENCH_LOAD_MODES="two one" BENCH_CHECK_BUDGET=50 BENCH_NO_BUILD=1 BENCH_KEEP_PG=1
 #   BENCH_SKIP=throughput|load|check (comma-separated)  BENCH_API_ENV (extra environment for both APIs)
+#   BENCH_PROCESSES=4 (CleanCrm:Tenancy:Processes of all four processes)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -126,8 +127,10 @@ if [[ -z ${BENCH_NO_BUILD:-} ]]; then
   done
 fi
 
+# Four processes open tenant connections (two APIs, two workers): the tenant connection budget derived from the
+# server is shared by them (CleanCrm:Tenancy:Processes, docs/OPERATIONS.md); that is the deployment's shape, not a tuned cap.
 server_env=(
-  ConnectionStrings__Catalog="$catalog"
+  ConnectionStrings__Catalog="$catalog" CleanCrm__Tenancy__Processes="${BENCH_PROCESSES:-4}"
   CleanCrm__Tenancy__DefaultServer__Host=127.0.0.1 CleanCrm__Tenancy__DefaultServer__Port="$pg_port"
   CleanCrm__Tenancy__DefaultServer__Username="$pg_user" CleanCrm__Tenancy__DefaultServer__Password="$pg_password"
   Serilog__MinimumLevel__Default=Warning
@@ -293,7 +296,7 @@ report="$log/summary.txt"
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(psql -XAtc 'SHOW server_version' | cut -d' ' -f1);" \
     "max_connections $(psql -XAtc 'SHOW max_connections'); $tenants tenants x $rows rows; redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
   echo "product commit: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src || echo ' + uncommitted src changes')"
-  echo "APIs: default configuration + ConnectionStrings:Redis, catalog 'Maximum Pool Size=30'${BENCH_API_ENV:+, $BENCH_API_ENV}"
+  echo "APIs: default configuration + ConnectionStrings:Redis, CleanCrm:Tenancy:Processes=${BENCH_PROCESSES:-4}, catalog 'Maximum Pool Size=30'${BENCH_API_ENV:+, $BENCH_API_ENV}"
 } >"$report"
 
 if [[ $skip != *,check,* ]]; then

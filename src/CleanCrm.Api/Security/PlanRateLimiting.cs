@@ -219,9 +219,9 @@ public static class PlanRateLimitingExtensions
         builder.Services.AddSingleton<PlanBudgets>();
         if (!string.IsNullOrWhiteSpace(redis))
         {
-            builder.Services.AddSingleton(services => new RedisPlanBudgets(redis, services.GetRequiredService<IOptions<PlanRateLimitOptions>>(),
-                services.GetRequiredService<TimeProvider>(), services.GetRequiredService<PlanBudgetMetrics>(),
-                services.GetRequiredService<ILogger<RedisPlanBudgets>>()));
+            builder.Services.AddSingleton(services => new RedisPlanBudgets(redis,
+                services.GetRequiredService<IOptions<PlanRateLimitOptions>>(), services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<PlanBudgetMetrics>(), services.GetRequiredService<ILogger<RedisPlanBudgets>>()));
             builder.Services.AddHostedService(services => services.GetRequiredService<RedisPlanBudgets>());
         }
     }

@@ -120,8 +120,8 @@ public sealed partial class RedisPlanBudgets : IHostedService, IAsyncDisposable
             // A slow or hung server would cost every request the whole timeout: count locally for a while instead.
             if (exception is TimeoutException)
             {
-                Volatile.Write(ref _pausedUntil,
-                    _clock.GetTimestamp() + (long)(TimeSpan.FromSeconds(_options.RedisRetrySeconds).TotalSeconds * _clock.TimestampFrequency));
+                var pause = (long)(_options.RedisRetrySeconds * (double)_clock.TimestampFrequency);
+                Volatile.Write(ref _pausedUntil, _clock.GetTimestamp() + pause);
             }
 
             Failed(exception);
@@ -154,8 +154,8 @@ public sealed partial class RedisPlanBudgets : IHostedService, IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unavailable: plan budgets are enforced per instance (budget ÷ {Instances}) "
-        + "until it answers again")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Redis is unavailable: plan budgets are enforced per instance (budget ÷ {Instances}) until it answers again")]
     private static partial void LogUnavailable(ILogger logger, Exception? exception, int instances);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis answers again: plan budgets are shared by every instance")]

@@ -46,7 +46,8 @@ public sealed class SharedPlanBudgetTests(SharedPlatform platform)
         var admitted = statuses.Sum(s => s.Count(status => status == HttpStatusCode.OK));
 
         // The target allows budget + instances − 1; one atomic counter in Redis makes it exact.
-        admitted.ShouldBe(Budget, $"admitted per instance: {string.Join(", ", statuses.Select(s => s.Count(x => x == HttpStatusCode.OK)))}");
+        var perInstance = string.Join(", ", statuses.Select(s => s.Count(x => x == HttpStatusCode.OK)));
+        admitted.ShouldBe(Budget, $"admitted per instance: {perInstance}");
         statuses.ShouldAllBe(s => s.Contains(HttpStatusCode.TooManyRequests), "both instances refuse once the shared budget is spent");
         limits.ShouldAllBe(limit => limit == Budget, "the whole budget is announced, not an instance's share");
     }
@@ -117,7 +118,8 @@ public sealed class SharedPlanBudgetTests(SharedPlatform platform)
         var owner = await platform.CreateUserAsync();
         var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
         await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
-            $"INSERT INTO limit_overrides (organization_id, api_requests_per10seconds, updated_at) VALUES ('{organization.Id}', {budget}, now())",
+            "INSERT INTO limit_overrides (organization_id, api_requests_per10seconds, updated_at) "
+                + $"VALUES ('{organization.Id}', {budget}, now())",
             platform.CatalogDatabase);
         return (owner, organization);
     }

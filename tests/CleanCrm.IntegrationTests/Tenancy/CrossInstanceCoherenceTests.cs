@@ -89,8 +89,10 @@ public sealed class CrossInstanceCoherenceTests(SharedPlatform platform)
         var id = sessions.EnumerateArray().Single(s => s.GetProperty("userAgent").GetString() == "stolen/1.0").GetProperty("id").GetGuid();
         (await Bearer(first, kept).DeleteAsync($"/api/v1/me/sessions/{id}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
 
-        (await Bearer(first, stolen).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "at once where it was revoked");
-        await EnforcedWithinAsync(async () => (await Bearer(second, stolen).GetAsync("/api/v1/me")).StatusCode == HttpStatusCode.Unauthorized,
+        (await Bearer(first, stolen).GetAsync("/api/v1/me")).StatusCode
+            .ShouldBe(HttpStatusCode.Unauthorized, "at once where it was revoked");
+        await EnforcedWithinAsync(
+            async () => (await Bearer(second, stolen).GetAsync("/api/v1/me")).StatusCode == HttpStatusCode.Unauthorized,
             "a session revocation");
         (await Bearer(second, kept).GetAsync("/api/v1/me")).StatusCode.ShouldBe(HttpStatusCode.OK, "the other session stays valid");
     }
