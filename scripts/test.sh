@@ -26,6 +26,8 @@ started=()
 
 stop_clusters() {
   local name
+  [[ -z ${pgbouncer_started:-} ]] || pgbouncer_stop test || true
+  [[ -z ${redis_started:-} ]] || redis_stop test || true
   for name in "${started[@]}"; do
     pg_stop "$name" || true
   done
@@ -54,6 +56,33 @@ else
   CLEANCRM_TEST_PG2=$(pg_conn_string second)
 fi
 export CLEANCRM_TEST_PG CLEANCRM_TEST_PG2
+
+# Redis for the tests of plan budgets shared by several API instances (scripts/redis.sh installs Debian's redis-server
+# when missing): CLEANCRM_TEST_REDIS names it, unless CLEANCRM_REDIS names an existing server (host:port).
+# shellcheck source=scripts/redis.sh
+source "$repo/scripts/redis.sh"
+if [[ -n ${CLEANCRM_REDIS:-} ]]; then
+  CLEANCRM_TEST_REDIS=$CLEANCRM_REDIS
+else
+  redis_start test "${CLEANCRM_REDIS_PORT:-56379}"
+  [[ $REDIS_STARTED == 0 ]] || redis_started=1
+  CLEANCRM_TEST_REDIS="127.0.0.1:${CLEANCRM_REDIS_PORT:-56379}"
+fi
+export CLEANCRM_TEST_REDIS
+
+# CLEANCRM_PGBOUNCER=1: a PgBouncer in front of the main server (scripts/pgbouncer.sh, transaction mode for tenant roles)
+# on CLEANCRM_PGBOUNCER_PORT (default 55434); the tests then reach the tenant databases of that server through it
+# (CleanCrm:Tenancy:PgBouncer and PgBouncerEndpoints) and the catalog and admin work directly. Meant for a filtered run:
+#   CLEANCRM_PGBOUNCER=1 scripts/test.sh --filter "FullyQualifiedName~TenantIsolation|FullyQualifiedName~TenantConnectionBudget"
+if [[ ${CLEANCRM_PGBOUNCER:-0} == 1 ]]; then
+  # shellcheck source=scripts/pgbouncer.sh
+  source "$repo/scripts/pgbouncer.sh"
+  pgbouncer_port=${CLEANCRM_PGBOUNCER_PORT:-55434}
+  pgbouncer_start test "$pgbouncer_port" "$(pg_conn_field "$CLEANCRM_TEST_PG" port)" \
+    "$(pg_conn_field "$CLEANCRM_TEST_PG" username userid user)" "$(pg_conn_field "$CLEANCRM_TEST_PG" password)"
+  pgbouncer_started=1
+  export CLEANCRM_TEST_PGBOUNCER="127.0.0.1:$pgbouncer_port"
+fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

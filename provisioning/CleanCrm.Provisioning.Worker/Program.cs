@@ -49,6 +49,8 @@ public static class WorkerProgram
             {
                 tenants.SetDescription("Inspect tenant organizations.");
                 tenants.AddCommand<TenantsListCommand>("list").WithDescription("List organizations and where their databases live.");
+                tenants.AddCommand<RefreshVerifiersCommand>("refresh-verifiers")
+                    .WithDescription("Rewrite every tenant role's SCRAM verifier with the current (cheaper) iteration count.");
             });
         });
         return app;

@@ -30,6 +30,7 @@ public static class Program
                 "seed-tenants" => await SeedTenantsCommand.RunAsync(SeedTenantsOptions.From(options), cancellation.Token),
                 "serve-api" => await ServeApiCommand.RunAsync(ServeApiOptions.From(options), cancellation.Token),
                 "import-contacts" => await ImportContactsCommand.RunAsync(ImportContactsOptions.From(options), cancellation.Token),
+                "session-cost" => await SessionCostCommand.RunAsync(SessionCostOptions.From(options), cancellation.Token),
                 _ => Fail($"unknown verb '{args[0]}'"),
             };
         }
@@ -61,6 +62,13 @@ public static class Program
 
           serve-api hosts the real API on Kestrel plus GET /bench/bare/deals/{id} (X-Org), the same SQL with raw Npgsql and
           nothing else, for the read-path overhead benchmark; the API reads its settings from the environment as usual.
+
+        CleanCrm.Benchmarks session-cost --catalog <connection string> [--slug bench-0001] [--opens 200] [--data-sources 200]
+                                         [--postmaster-pid <pid>]
+
+          The cost of a new tenant session by ingredient: SCRAM iterations (4096 vs the current count, set on the role and
+          put back), SslMode Prefer vs Disable, a new data source with and without type loading (and its managed heap),
+          the catalog directory and secret lookups. Wall and CPU per operation.
 
         CleanCrm.Benchmarks import-contacts --catalog <connection string> [--rows 100000] [--runs 3] [--paths both|copy|ef] [--slug-prefix bench-import-]
 

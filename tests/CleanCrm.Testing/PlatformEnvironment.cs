@@ -69,6 +69,14 @@ public class PlatformEnvironment : IAsyncLifetime
         Settings["CleanCrm:Tenancy:DefaultServer:Username"] = primary.Username;
         Settings["CleanCrm:Tenancy:DefaultServer:Password"] = primary.Password;
         Settings["CleanCrm:Tenancy:DirectoryCacheSeconds"] = "0";
+        if (Environment.GetEnvironmentVariable("CLEANCRM_TEST_PGBOUNCER") is { Length: > 0 } pgBouncer)
+        {
+            // scripts/test.sh with CLEANCRM_PGBOUNCER=1: tenant connections of the primary server go through PgBouncer.
+            Settings["CleanCrm:Tenancy:PgBouncer"] = "true";
+            Settings["CleanCrm:Tenancy:PgBouncerEndpoints:0:Server"] = $"{primary.Host}:{primary.Port}";
+            Settings["CleanCrm:Tenancy:PgBouncerEndpoints:0:Endpoint"] = pgBouncer;
+        }
+
         Settings["CleanCrm:DevelopmentAuthentication:Enabled"] = "true";
         Settings["CleanCrm:Provisioning:RetryDelayMs"] = "20";
         Settings["CleanCrm:Provisioning:RequeueAfterSeconds"] = "2";

@@ -14,7 +14,7 @@ public sealed class InfrastructureRulesTests
         password.Length.ShouldBe(43);
         password.ShouldNotContain("'");
         var verifier = ScramVerifier.Create(password);
-        verifier.ShouldStartWith("SCRAM-SHA-256$4096:");
+        verifier.ShouldStartWith($"SCRAM-SHA-256${ScramVerifier.Iterations}:");
         verifier.ShouldNotContain(password);
         var parts = verifier.Split('$');
         parts.Length.ShouldBe(3);

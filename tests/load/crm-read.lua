@@ -3,7 +3,8 @@
 --   MODE=bare  GET /bench/bare/deals/<id>    with X-Org only (same SQL, raw Npgsql; exists only in the benchmark host)
 --   MODE=ef    GET /bench/ef/deals/<id>      with X-Org only (the product's tenant scope, pooled context and handler,
 --              no HTTP pipeline; benchmark host only: splits the gap between the two above)
--- Environment: TOKEN (MODE=full), SLUG (default bench-0001), DEALS (seeded deals per tenant, default 50).
+-- Environment: TOKEN (MODE=full), SLUG (default bench-0001), DEALS (seeded deals per tenant, default 50), ORGS (when
+-- set, each request names one of bench-0001 ... bench-ORGS at random instead of SLUG; tests/load/two-instances.sh).
 -- done() prints one "RESULT ..." line like tenants.lua.
 
 local threads = {}
@@ -15,13 +16,14 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local mode, slug, deals, headers
+local mode, slug, deals, headers, orgs
 non200 = 0
 
 function init(args)
   mode = os.getenv("MODE") or "full"
   slug = os.getenv("SLUG") or "bench-0001"
   deals = tonumber(os.getenv("DEALS") or "50")
+  orgs = tonumber(os.getenv("ORGS") or "0")
   headers = { ["X-Org"] = slug, ["Accept"] = "application/json" }
   if mode == "full" then
     local token = os.getenv("TOKEN")
@@ -35,6 +37,9 @@ end
 
 function request()
   local prefix = mode == "full" and "/api/v1/deals/" or mode == "ef" and "/bench/ef/deals/" or "/bench/bare/deals/"
+  if orgs > 0 then
+    headers["X-Org"] = string.format("bench-%04d", math.random(1, orgs))
+  end
   return wrk.format("GET", string.format("%s00000000-0000-4000-a000-%012d", prefix, math.random(1, deals)), headers)
 end
 

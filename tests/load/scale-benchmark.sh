@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Tenant connection scale proof (issue 3), one command:
+# Tenant connection scale proof (issues 3 and 18), one command:
 #
-#   tests/load/scale-benchmark.sh
+#   tests/load/scale-benchmark.sh                      # API -> PostgreSQL
+#   BENCH_PGBOUNCER=1 tests/load/scale-benchmark.sh    # API -> PgBouncer (transaction mode) -> PostgreSQL
 #
-# 1. starts (or reuses) the local cluster "bench" with max_connections=100,
+# 1. starts (or reuses) the local cluster "bench" with max_connections=BENCH_PG_MAX_CONNECTIONS,
 # 2. migrates the catalog and the template (worker `migrate`),
 # 3. seeds BENCH_TENANTS tenant databases (CleanCrm.Benchmarks seed-tenants; idempotent, fast when done),
 # 4. starts the API (Release, Development environment for the Dev auth handler) with the tenant connection cap,
 # 5. warms up, then runs wrk with the same concurrency against K=1 tenant and K=200 (and K=1000) tenants, sampling
 #    every 200 ms the tenant connections the server sees (pg_stat_activity) and the API's RSS,
-# 6. prints a summary table (also written to .local/bench/results-<time>.txt).
+# 6. prints a summary table (also written to .local/bench/results-<time>.txt): per case also the tenant backends' memory
+#    (PSS from /proc/<pid>/smaps_rollup, sampled at the end of the case) and how evenly the K tenants were served
+#    (per-tenant transactions from pg_stat_database: min / median / max, and tenants served nothing).
 #
 # Settings (environment):
-#   BENCH_PG_PORT=55532  BENCH_API_PORT=5190  BENCH_PG_MAX_CONNECTIONS=100
+#   BENCH_PG_PORT=55532  BENCH_API_PORT=5190  BENCH_PG_MAX_CONNECTIONS=1100 (issue 3 used 100)
 #   BENCH_TENANTS=1000   BENCH_ROWS=50 (companies and contacts per tenant)  BENCH_SEED_PARALLELISM=4
-#   BENCH_CAP=40 (MaxOpenTenantConnections)  BENCH_PER_TENANT=4 (PerTenantMaxPoolSize)
+#   BENCH_CAP (MaxOpenTenantConnections; empty = the product default, derived from the server's max_connections)
+#   BENCH_PER_TENANT (PerTenantMaxPoolSize; empty = the product default)
+#   BENCH_PROCESSES=1 (CleanCrm:Tenancy:Processes: this run has one API and no worker sharing the server)
+#   BENCH_PGBOUNCER=1 puts PgBouncer (scripts/pgbouncer.sh) on BENCH_PGBOUNCER_PORT=6532 between the API and the server,
+#     pool size BENCH_PGBOUNCER_POOL=1 per tenant database, tenant verifiers in its auth file (no auth_query connections)
 #   BENCH_CATALOG_POOL=20 (Maximum Pool Size of the API's catalog connection string; Npgsql's default of 100 lets
 #                          catalog + tenant connections exceed max_connections=100 on a cold cache)
 #   BENCH_CASES="1 200 1000"  BENCH_DURATION=30s  BENCH_CONNECTIONS=64  BENCH_THREADS=2  BENCH_WARMUP=10s
@@ -29,12 +36,15 @@ source "$repo/scripts/pg.sh"
 
 pg_port=${BENCH_PG_PORT:-55532}
 api_port=${BENCH_API_PORT:-5190}
-max_connections=${BENCH_PG_MAX_CONNECTIONS:-100}
+max_connections=${BENCH_PG_MAX_CONNECTIONS:-1100}
 tenants=${BENCH_TENANTS:-1000}
 rows=${BENCH_ROWS:-50}
 seed_parallelism=${BENCH_SEED_PARALLELISM:-4}
-cap=${BENCH_CAP:-40}
-per_tenant=${BENCH_PER_TENANT:-4}
+cap=${BENCH_CAP:-}
+per_tenant=${BENCH_PER_TENANT:-}
+processes=${BENCH_PROCESSES:-1}
+pgbouncer=${BENCH_PGBOUNCER:-}
+pgbouncer_port=${BENCH_PGBOUNCER_PORT:-6532}
 catalog_pool=${BENCH_CATALOG_POOL:-20}
 read -r -a cases <<<"${BENCH_CASES:-1 200 1000}"
 duration=${BENCH_DURATION:-30s}
@@ -71,6 +81,7 @@ cleanup() {
     for _ in $(seq 1 20); do kill -0 "$api_pid" 2>/dev/null || break; sleep 0.25; done
     kill -KILL "$api_pid" 2>/dev/null || true
   fi
+  [[ -z $pgbouncer ]] || pgbouncer_stop bench || true
   if [[ $cluster_started == 1 && -z ${BENCH_KEEP_PG:-} ]]; then
     pg_stop "$cluster" || true
   fi
@@ -133,8 +144,19 @@ tenant_dbs=$(psql -XAtc "SELECT count(*) FROM pg_database WHERE datname LIKE 'cl
 say "user $user_id, $tenant_dbs tenant databases on the server"
 
 # --- 4. API -----------------------------------------------------------------------------------------------------
-say "starting the API on $api_url (cap $cap, $per_tenant per tenant)"
 read -r -a extra_env <<<"${BENCH_API_ENV:-}"
+tenancy_env=("CleanCrm__Tenancy__Processes=$processes")
+[[ -z $cap ]] || tenancy_env+=("CleanCrm__Tenancy__MaxOpenTenantConnections=$cap")
+[[ -z $per_tenant ]] || tenancy_env+=("CleanCrm__Tenancy__PerTenantMaxPoolSize=$per_tenant")
+if [[ -n $pgbouncer ]]; then
+  # shellcheck source=scripts/pgbouncer.sh
+  source "$repo/scripts/pgbouncer.sh"
+  PGBOUNCER_DEFAULT_POOL_SIZE=${BENCH_PGBOUNCER_POOL:-1} PGBOUNCER_AUTH_FILE_ROLES='cleancrm\_t\_%' \
+    pgbouncer_start bench "$pgbouncer_port" "$pg_port" "$pg_user" "$pg_password"
+  tenancy_env+=(CleanCrm__Tenancy__PgBouncer=true "CleanCrm__Tenancy__PgBouncerEndpoints__0__Server=127.0.0.1:$pg_port"
+    "CleanCrm__Tenancy__PgBouncerEndpoints__0__Endpoint=127.0.0.1:$pgbouncer_port")
+fi
+say "starting the API on $api_url (${tenancy_env[*]}${pgbouncer:+, through PgBouncer on $pgbouncer_port})"
 (
   cd "$api_bin"
   # shellcheck disable=SC2016 # $$ is expanded by the inner shell: its pid becomes the API's pid through exec
@@ -143,8 +165,7 @@ read -r -a extra_env <<<"${BENCH_API_ENV:-}"
     ConnectionStrings__Catalog="$catalog;Maximum Pool Size=$catalog_pool" \
     CleanCrm__Api__MigrateOnStartup=false \
     CleanCrm__DevelopmentAuthentication__Enabled=true \
-    CleanCrm__Tenancy__MaxOpenTenantConnections="$cap" \
-    CleanCrm__Tenancy__PerTenantMaxPoolSize="$per_tenant" \
+    "${tenancy_env[@]}" \
     Serilog__MinimumLevel__Default=Warning \
     Serilog__MinimumLevel__Override__CleanCrm.Application.Common.Behaviors.LoggingBehavior=Warning \
     "${extra_env[@]}" \
@@ -159,6 +180,8 @@ until [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/health/ready" || tru
   sleep 0.5
 done
 say "API ready (pid $api_pid)"
+pgbouncer_pid=
+[[ -z $pgbouncer ]] || pgbouncer_pid=$(cat "$(pgbouncer_dir bench)/pgbouncer.pid")
 
 # --- 5. load ----------------------------------------------------------------------------------------------------
 run_wrk() { # <K> <duration> <output>; the CPU wrk used (user+system seconds) goes to <output>.cpu
@@ -169,6 +192,23 @@ run_wrk() { # <K> <duration> <output>; the CPU wrk used (user+system seconds) go
 
 metric() { # <file> <prometheus metric name>: sum over all label sets (0 when absent)
   awk -v m="$2" '$1 == m || index($1, m "{") == 1 { s += $NF } END { printf "%d\n", s }' "$1"
+}
+
+# Per-tenant transactions (commits + rollbacks) of the first K tenant databases, one line per database.
+tenant_xacts() {
+  psql -XAtc "SELECT d.datname, d.xact_commit + d.xact_rollback FROM pg_stat_database d
+    WHERE d.datname LIKE 'cleancrm\_t\_%' ORDER BY 1"
+}
+
+# Memory of the tenant backends now: count, total and average PSS (shared pages divided among their users).
+backend_memory() {
+  local pid pss total=0 n=0
+  for pid in $(psql -XAtc "SELECT pid FROM pg_stat_activity WHERE usename LIKE 'cleancrm\_t\_%'"); do
+    pss=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
+    [[ -n $pss ]] || continue
+    total=$((total + pss)) n=$((n + 1))
+  done
+  awk -v n="$n" -v t="$total" 'BEGIN { printf "%d backends, %.0f MiB PSS, %.1f MiB each\n", n, t / 1024, n ? t / 1024 / n : 0 }'
 }
 
 tenant_sessions() {
@@ -202,11 +242,15 @@ for ((i = ${#cases[@]} - 1; i >= 0; i--)); do
 done
 sleep 2
 
-declare -A rps p50 p99 errors statuses maxconn maxrss sessions evictions waits refusals socket dur cpu serving_cpu_s case_s
+declare -A rps p50 p99 errors statuses maxconn maxrss sessions evictions waits refusals socket dur cpu serving_cpu_s case_s \
+  backend_mem fairness api_cap
+# The organizations' databases in slug order (bench-0001 ... ), to count per-tenant work for the first K.
+mapfile -t slug_dbs < <(psql -XAt -d cleancrm_catalog -c "SELECT database_name FROM organizations WHERE slug LIKE 'bench-%' ORDER BY slug")
 for k in "${cases[@]}"; do
   say "case K=$k: wrk -t$threads -c$connections -d$duration"
   curl -s "$api_url/metrics" >"$log/metrics-before-$k.txt"
   sessions_before=$(tenant_sessions)
+  tenant_xacts >"$log/xacts-before-$k.txt"
 
   # Samplers: the server's view of tenant connections, and the API's resident memory, every 200 ms.
   printf "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'cleancrm\\\\_t\\\\_%%';\n\\\\watch 0.2\n" |
@@ -216,8 +260,20 @@ for k in "${cases[@]}"; do
   sampler_pids+=($!)
 
   started=$(date +%s.%N) busy0=$(cpu_busy) api0=$(proc_ticks "$api_pid") pg0=$(pg_ticks)
+  [[ -z $pgbouncer_pid ]] || pg0=$((pg0 + $(proc_ticks "$pgbouncer_pid")))
   run_wrk "$k" "$duration" "$log/wrk-$k.txt"
   busy1=$(cpu_busy) api1=$(proc_ticks "$api_pid") pg1=$(pg_ticks) finished=$(date +%s.%N)
+  [[ -z $pgbouncer_pid ]] || pg1=$((pg1 + $(proc_ticks "$pgbouncer_pid")))
+  backend_mem[$k]=$(backend_memory)
+  tenant_xacts >"$log/xacts-after-$k.txt"
+  # Served work per tenant among the first K (transactions, one per request on this read path): min / median / max.
+  fairness[$k]=$(printf '%s\n' "${slug_dbs[@]:0:k}" | awk -v k="$k" '
+    FILENAME == ARGV[1] { split($0, f, "|"); before[f[1]] = f[2]; next }
+    FILENAME == ARGV[2] { split($0, f, "|"); after[f[1]] = f[2]; next }
+    { n[++i] = after[$1] - before[$1] }
+    END { asort(n); z = 0; for (j = 1; j <= i; j++) if (n[j] == 0) z++
+          printf "%d/%d/%d, %d of %d served nothing", n[1], n[int((i + 1) / 2)], n[i], z, i }' \
+    "$log/xacts-before-$k.txt" "$log/xacts-after-$k.txt" -)
   # api/pg/wrk/other as % of all cores over the case; "other" is everything else on the machine (should be ~0).
   cpu[$k]=$(awk -v t0="$started" -v t1="$finished" -v n="$(nproc)" -v hz="$clk_tck" -v b=$((busy1 - busy0)) \
     -v a=$((api1 - api0)) -v p=$((pg1 - pg0)) -v w="$(awk '{ print $1 + $2 }' "$log/wrk-$k.txt.cpu")" 'BEGIN {
@@ -249,6 +305,7 @@ for k in "${cases[@]}"; do
   evictions[$k]=$(counter_delta cleancrm_tenant_data_sources_evictions_total)
   waits[$k]=$(counter_delta cleancrm_tenant_connections_waits_total)
   refusals[$k]=$(counter_delta cleancrm_tenant_connections_refusals_total)
+  api_cap[$k]=$(metric "$log/metrics-after-$k.txt" cleancrm_tenant_connections_cap)
 done
 
 hwm=$(rss_kb VmHWM)
@@ -259,7 +316,8 @@ rss_end=$(rss_kb VmRSS)
   echo "Tenant connection scale benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "load average before the warm-up: $load_at_start"
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); $(psql -XAtc 'SHOW server_version' | cut -d' ' -f1) max_connections=$max_connections; $tenant_dbs tenant databases"
-  echo "api: Release, cap MaxOpenTenantConnections=$cap, PerTenantMaxPoolSize=$per_tenant, catalog pool $catalog_pool, other tenancy options default${BENCH_API_ENV:+, extra: $BENCH_API_ENV}"
+  echo "api: Release, ${tenancy_env[*]}, catalog pool $catalog_pool, other tenancy options default${BENCH_API_ENV:+, extra: $BENCH_API_ENV}"
+  echo "path: API -> ${pgbouncer:+PgBouncer $(pgbouncer --version 2>/dev/null | head -n 1 | cut -d' ' -f2) (transaction mode, pool ${BENCH_PGBOUNCER_POOL:-1} per tenant) -> }PostgreSQL"
   echo "product commit: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src || echo ' + uncommitted src changes')"
   echo "load: wrk -t$threads -c$connections -d$duration, mode=$mode (GET /api/v1/companies?limit=20 unless mode=get), seed step ${seed_seconds}s"
   echo
@@ -272,15 +330,16 @@ rss_end=$(rss_kb VmRSS)
     efficiency=$(awk -v a="$(per_cpu "$k")" -v b="$(per_cpu "${cases[0]}")" 'BEGIN { printf "%s (%.0f%%)", a, 100 * a / b }')
     printf '%-6s %10s %8s %9s %9s %9s %-14s %8s %9s %10s %8s %9s %9s  %-21s  %s\n' \
       "$k" "${rps[$k]}" "$ratio" "${p50[$k]}" "${p99[$k]}" "${errors[$k]}" "${statuses[$k]}" "${socket[$k]}" \
-      "${maxconn[$k]}/$cap" "$(awk -v n="${sessions[$k]}" -v d="${dur[$k]}" 'BEGIN { printf "%.1f", n / d }')" \
+      "${maxconn[$k]}/${api_cap[$k]}" "$(awk -v n="${sessions[$k]}" -v d="${dur[$k]}" 'BEGIN { printf "%.1f", n / d }')" \
       "${evictions[$k]}" "${waits[$k]}" "${refusals[$k]}" "${cpu[$k]}" "$efficiency"
   done
   echo
   for k in "${cases[@]}"; do
-    printf 'RSS during K=%-5s max %d MiB\n' "$k" $((maxrss[$k] / 1024))
+    printf 'RSS during K=%-5s max %d MiB; tenant backends at the end: %s; per-tenant transactions min/median/max %s\n' \
+      "$k" $((maxrss[$k] / 1024)) "${backend_mem[$k]}" "${fairness[$k]}"
   done
   printf 'RSS at end %d MiB, peak (VmHWM) %d MiB\n' $((rss_end / 1024)) $((hwm / 1024))
-  echo "max conns = highest count(*) of pg_stat_activity rows of tenant roles, sampled every 200 ms"
+  echo "max conns = highest count(*) of pg_stat_activity rows of tenant roles, sampled every 200 ms / the API's cap (cleancrm.tenant_connections.cap)"
   echo "new sess/s = tenant database sessions the server started per second of the case (pg_stat_database.sessions)"
   echo "cpu% = share of all $(nproc) cores used by the API, PostgreSQL, wrk and anything else during the case"
   echo "req/cpu-s = requests per CPU-second used by the API + PostgreSQL (little skewed by other load on the machine)"

@@ -58,7 +58,8 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var problem = Map(exception, httpContext);
-        if (problem.Status >= 500 && exception is not TenantConnectionLimitException)
+        if (problem.Status >= 500 && exception is not (TenantConnectionLimitException or Npgsql.PostgresException
+            { SqlState: Npgsql.PostgresErrorCodes.TooManyConnections }))
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         }
@@ -82,6 +83,9 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
                 return Problems.From(
                     new Error(ErrorType.BadRequest, ErrorCodes.OrgRequired, "Name the organization with the X-Org header (slug or id)."));
             case TenantConnectionLimitException:
+            // The server (max_connections) or the tenant role (CONNECTION LIMIT) refused a new session: the backend
+            // budget is exhausted for now, which is the same answer as a full process budget, never a 500.
+            case Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.TooManyConnections }:
                 httpContext.Response.Headers.RetryAfter = "1";
                 return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
                     "The service is at its database connection limit; retry in a moment."));

@@ -10,16 +10,43 @@ using Microsoft.Extensions.Options;
 
 namespace CleanCrm.Api.Security;
 
-/// <summary>Per-plan API budgets (section <c>CleanCrm:RateLimiting</c>); see docs/adr/0007-per-instance-plan-rate-limits.md.</summary>
+/// <summary>
+/// Per-plan API budgets (section <c>CleanCrm:RateLimiting</c>): shared by every instance through Redis when
+/// <c>ConnectionStrings:Redis</c> is set, else (and while Redis is unavailable) split per instance; see
+/// docs/adr/0017-redis-plan-budgets.md.
+/// </summary>
 public sealed class PlanRateLimitOptions
 {
     public const string SectionName = "CleanCrm:RateLimiting";
 
     public bool Enabled { get; set; } = true;
 
-    /// <summary>API instances behind the load balancer: each enforces its share (budget ÷ instances, rounded up).</summary>
+    /// <summary>
+    /// API instances behind the load balancer: without Redis (or while it is unavailable) each enforces its share
+    /// (budget ÷ instances, rounded up).
+    /// </summary>
     [Range(1, 1000)]
     public int Instances { get; set; } = 1;
+
+    /// <summary>How long a request waits for Redis before this instance decides with its local share.</summary>
+    [Range(10, 10_000)]
+    public int RedisTimeoutMilliseconds { get; set; } = 250;
+
+    /// <summary>After a Redis timeout, how long budgets stay local before Redis is asked again (a hung server would
+    /// otherwise cost every request the whole timeout).</summary>
+    [Range(1, 300)]
+    public int RedisRetrySeconds { get; set; } = 5;
+
+    /// <summary><c>ConnectionStrings:Redis</c> (StackExchange.Redis syntax); empty = no Redis.</summary>
+    public string? RedisConnectionString { get; set; }
+}
+
+/// <summary>One request's answer from the plan budget: admitted or not, and the headers' numbers.</summary>
+/// <param name="Shared">Decided in Redis for every instance (false: this instance's local share).</param>
+public readonly record struct PlanBudgetDecision(bool Acquired, int Limit, long Remaining, TimeSpan Reset, RateLimitLease? Lease,
+    bool Shared) : IDisposable
+{
+    public void Dispose() => Lease?.Dispose();
 }
 
 /// <summary>
@@ -103,9 +130,36 @@ public sealed class PlanRateLimiter : IDisposable
     }
 }
 
+/// <summary>
+/// Where a request's plan budget is decided: in Redis (one budget for every instance) when configured and answering,
+/// else in this instance's <see cref="PlanRateLimiter"/> with its share of the budget (budget ÷ <c>Instances</c>).
+/// </summary>
+public sealed class PlanBudgets(PlanRateLimiter local, IOptions<PlanRateLimitOptions> options, PlanBudgetMetrics metrics,
+    RedisPlanBudgets? redis = null)
+{
+    public async ValueTask<PlanBudgetDecision> AcquireAsync(string partition, int planBudget)
+    {
+        var decision = redis is not null && await redis.TryAcquireAsync(partition, planBudget) is { } shared
+            ? shared
+            : Local(partition, (int)Math.Ceiling(planBudget / (double)options.Value.Instances));
+        if (!decision.Acquired)
+        {
+            metrics.Rejections.Add(1, new KeyValuePair<string, object?>("store", decision.Shared ? "redis" : "local"));
+        }
+
+        return decision;
+    }
+
+    private PlanBudgetDecision Local(string partition, int budget)
+    {
+        var (lease, remaining, reset) = local.Acquire(partition, budget);
+        return new PlanBudgetDecision(lease.IsAcquired, budget, remaining, reset, lease, Shared: false);
+    }
+}
+
 public sealed class PlanRateLimitMiddleware(RequestDelegate next)
 {
-    public async Task InvokeAsync(HttpContext context, ITenantContext tenantContext, IBillingProfiles profiles, PlanRateLimiter limiter,
+    public async Task InvokeAsync(HttpContext context, ITenantContext tenantContext, IBillingProfiles profiles, PlanBudgets budgets,
         IOptions<PlanRateLimitOptions> options, HttpCallerContext caller)
     {
         var settings = options.Value;
@@ -116,19 +170,17 @@ public sealed class PlanRateLimitMiddleware(RequestDelegate next)
             return;
         }
 
-        var budget = (int)Math.Ceiling(profile.Limits.ApiRequestsPer10Seconds / (double)settings.Instances);
         var partition = caller.OrgClaim is not null && ClientId(context) is { } clientId
             ? $"client:{clientId}"
             : $"org:{tenant.OrganizationId}";
-        var (lease, remaining, reset) = limiter.Acquire(partition, budget);
-        using (lease)
+        using (var decision = await budgets.AcquireAsync(partition, profile.Limits.ApiRequestsPer10Seconds))
         {
-            var resetSeconds = Math.Max(1, (int)Math.Ceiling(reset.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            var resetSeconds = Math.Max(1, (int)Math.Ceiling(decision.Reset.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             var headers = context.Response.Headers;
-            headers["RateLimit-Limit"] = budget.ToString(CultureInfo.InvariantCulture);
-            headers["RateLimit-Remaining"] = remaining.ToString(CultureInfo.InvariantCulture);
+            headers["RateLimit-Limit"] = decision.Limit.ToString(CultureInfo.InvariantCulture);
+            headers["RateLimit-Remaining"] = decision.Remaining.ToString(CultureInfo.InvariantCulture);
             headers["RateLimit-Reset"] = resetSeconds;
-            if (lease.IsAcquired)
+            if (decision.Acquired)
             {
                 await next(context);
                 return;
@@ -155,8 +207,39 @@ public static class PlanRateLimitingExtensions
 {
     public static void AddCleanCrmPlanRateLimiting(this WebApplicationBuilder builder)
     {
+        var redis = builder.Configuration.GetConnectionString("Redis");
         builder.Services.AddOptions<PlanRateLimitOptions>().Bind(builder.Configuration.GetSection(PlanRateLimitOptions.SectionName))
-            .ValidateDataAnnotations().ValidateOnStart();
+            .Configure(options => options.RedisConnectionString = redis)
+            .ValidateDataAnnotations()
+            .Validate(options => IsValidRedisConfiguration(options.RedisConnectionString),
+                "ConnectionStrings:Redis is not a valid StackExchange.Redis configuration string (e.g. \"redis:6379,password=…\")")
+            .ValidateOnStart();
         builder.Services.AddSingleton<PlanRateLimiter>();
+        builder.Services.AddSingleton<PlanBudgetMetrics>();
+        builder.Services.AddSingleton<PlanBudgets>();
+        if (!string.IsNullOrWhiteSpace(redis))
+        {
+            builder.Services.AddSingleton(services => new RedisPlanBudgets(redis,
+                services.GetRequiredService<IOptions<PlanRateLimitOptions>>(), services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<PlanBudgetMetrics>(), services.GetRequiredService<ILogger<RedisPlanBudgets>>()));
+            builder.Services.AddHostedService(services => services.GetRequiredService<RedisPlanBudgets>());
+        }
+    }
+
+    private static bool IsValidRedisConfiguration(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return true;
+        }
+
+        try
+        {
+            return StackExchange.Redis.ConfigurationOptions.Parse(value).EndPoints.Count > 0;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }

@@ -10,14 +10,30 @@ namespace CleanCrm.Infrastructure.Identity;
 /// <summary>
 /// The live rows of <c>session_revocations</c>, in memory: access tokens are self-contained and validated once per
 /// instance (the validated-token cache, ADR 0009), so a revoked session's access tokens are refused by this list rather
-/// than by a catalog lookup per request. A revocation applies at once on the instance that made it and within
-/// <see cref="RefreshInterval"/> on the others (<see cref="SessionRevocationRefresher"/>).
+/// than by a catalog lookup per request. A revocation applies at once on the instance that made it and, on the others,
+/// as soon as the catalog's NOTIFY arrives (<see cref="Tenancy.CatalogChangeListener"/> asks for a refresh), at the
+/// latest within <see cref="RefreshInterval"/> (<see cref="SessionRevocationRefresher"/>).
 /// </summary>
 public sealed class SessionRevocations(TimeProvider clock)
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(2);
 
     private State _state = State.Empty;
+    private TaskCompletionSource _refreshRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Asks the refresher to read the catalog now (a revocation was written, maybe by another instance).</summary>
+    public void RequestRefresh() => Volatile.Read(ref _refreshRequested).TrySetResult();
+
+    /// <summary>Completes at the next <see cref="RequestRefresh"/>; the refresher then takes a new signal before reading.</summary>
+    internal Task RefreshRequested => Volatile.Read(ref _refreshRequested).Task;
+
+    internal void ResetRefreshRequest()
+    {
+        if (Volatile.Read(ref _refreshRequested).Task.IsCompleted)
+        {
+            Interlocked.Exchange(ref _refreshRequested, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+    }
 
     /// <summary>Whether a user's token or cookie issued at <paramref name="issuedAt"/> for this session is revoked.</summary>
     public bool IsRevoked(Guid userId, Guid? sessionId, DateTimeOffset? issuedAt)
@@ -103,6 +119,8 @@ public sealed partial class SessionRevocationRefresher(
         var pruned = DateTimeOffset.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Taken before reading, so a NOTIFY that arrives during the read triggers another one.
+            revocations.ResetRefreshRequest();
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
@@ -126,7 +144,11 @@ public sealed partial class SessionRevocationRefresher(
 
             try
             {
-                await Task.Delay(SessionRevocations.RefreshInterval, clock, stoppingToken);
+                await revocations.RefreshRequested.WaitAsync(SessionRevocations.RefreshInterval, clock, stoppingToken);
+            }
+            catch (TimeoutException)
+            {
+                // The periodic refresh: the safety net for a missed notification.
             }
             catch (OperationCanceledException)
             {

@@ -28,9 +28,39 @@ public sealed class TenancyOptions
     [Range(1, 100)]
     public int PerTenantMaxPoolSize { get; set; } = 5;
 
-    /// <summary>Hard cap on physical tenant connections held by this process, across every tenant.</summary>
-    [Range(1, 10_000)]
-    public int MaxOpenTenantConnections { get; set; } = 50;
+    /// <summary>
+    /// Hard cap on physical tenant connections held by this process, across every tenant. 0 (the default) derives it
+    /// from the tenant database server: (max_connections − superuser_reserved_connections − ReservedServerConnections)
+    /// ÷ Processes, read on the first tenant connection to each server (the smallest server's budget wins).
+    /// </summary>
+    [Range(0, 10_000)]
+    public int MaxOpenTenantConnections { get; set; }
+
+    /// <summary>
+    /// Connections of each database server kept out of the derived tenant budget: catalog pools, the catalog listener,
+    /// migrations and provisioning (admin), backups, monitoring (docs/OPERATIONS.md, "Sizing tenant connections").
+    /// </summary>
+    [Range(0, 10_000)]
+    public int ReservedServerConnections { get; set; } = 20;
+
+    /// <summary>Processes (API instances and workers) that open tenant connections to the same servers; they share the derived budget.</summary>
+    [Range(1, 1_000)]
+    public int Processes { get; set; } = 2;
+
+    /// <summary>
+    /// TLS for tenant connections (Npgsql <c>SslMode</c>: Disable, Allow, Prefer, Require, VerifyCA, VerifyFull). Prefer
+    /// (Npgsql's default) costs an extra round trip per new session on a server without TLS; Disable suits a private
+    /// network or a local socket only (docs/OPERATIONS.md).
+    /// </summary>
+    [Required]
+    public string SslMode { get; set; } = "Prefer";
+
+    /// <summary>
+    /// Load the server's type catalog on the first connection of each tenant data source (Npgsql's default). Off: the
+    /// built-in types only (the tenant schema uses no enums, domains or extension types), which saves a catalog query
+    /// and the type cache per data source.
+    /// </summary>
+    public bool LoadServerTypes { get; set; }
 
     /// <summary>How long a caller waits for a connection slot before getting a 503.</summary>
     [Range(1, 120_000)]
@@ -55,8 +85,31 @@ public sealed class TenancyOptions
     /// <summary>Set when tenant connections go through PgBouncer in transaction mode (no session state, no reset).</summary>
     public bool PgBouncer { get; set; }
 
+    /// <summary>
+    /// With <see cref="PgBouncer"/>: where tenant connections of a database server go instead of the server's own
+    /// host and port (its PgBouncer); admin work (migrations, provisioning, backups) still goes to the server directly.
+    /// </summary>
+    public List<PgBouncerEndpoint> PgBouncerEndpoints { get; set; } = [];
+
     /// <summary>Registered in the catalog by the migrator when no database server exists yet.</summary>
     public DefaultServerOptions? DefaultServer { get; set; }
+}
+
+/// <summary>A database server (as registered, <c>host:port</c>) and the PgBouncer its tenant connections go through.</summary>
+public sealed class PgBouncerEndpoint
+{
+    public string Server { get; set; } = string.Empty;
+
+    public string Endpoint { get; set; } = string.Empty;
+
+    internal static bool TryParse(string value, out string host, out int port)
+    {
+        var colon = value.LastIndexOf(':');
+        host = colon > 0 ? value[..colon] : string.Empty;
+        port = 0;
+        return colon > 0 && int.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out port) && port is > 0 and <= 65_535;
+    }
 }
 
 public sealed class DefaultServerOptions
@@ -93,9 +146,27 @@ internal sealed class TenancyOptionsValidator : IValidateOptions<TenancyOptions>
     public ValidateOptionsResult Validate(string? name, TenancyOptions options)
     {
         var failures = new List<string>();
-        if (options.PerTenantMaxPoolSize > options.MaxOpenTenantConnections)
+        if (options.MaxOpenTenantConnections > 0 && options.PerTenantMaxPoolSize > options.MaxOpenTenantConnections)
         {
             failures.Add("CleanCrm:Tenancy:PerTenantMaxPoolSize must not exceed CleanCrm:Tenancy:MaxOpenTenantConnections.");
+        }
+
+        if (!Enum.TryParse<Npgsql.SslMode>(options.SslMode, ignoreCase: true, out _) || int.TryParse(options.SslMode, out _))
+        {
+            failures.Add("CleanCrm:Tenancy:SslMode must be one of Disable, Allow, Prefer, Require, VerifyCA, VerifyFull.");
+        }
+
+        if (options.PgBouncerEndpoints.Count > 0 && !options.PgBouncer)
+        {
+            failures.Add("CleanCrm:Tenancy:PgBouncerEndpoints needs CleanCrm:Tenancy:PgBouncer=true.");
+        }
+
+        foreach (var endpoint in options.PgBouncerEndpoints)
+        {
+            if (!PgBouncerEndpoint.TryParse(endpoint.Server, out _, out _) || !PgBouncerEndpoint.TryParse(endpoint.Endpoint, out _, out _))
+            {
+                failures.Add($"CleanCrm:Tenancy:PgBouncerEndpoints: '{endpoint.Server}' → '{endpoint.Endpoint}' must both be host:port.");
+            }
         }
 
         if (options.DefaultServer is { } server && (string.IsNullOrWhiteSpace(server.Host) || string.IsNullOrWhiteSpace(server.Username)))

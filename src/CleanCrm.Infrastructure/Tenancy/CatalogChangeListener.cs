@@ -8,12 +8,14 @@ namespace CleanCrm.Infrastructure.Tenancy;
 /// <summary>
 /// Keeps every process's catalog cache honest: triggers on the catalog NOTIFY each change of an organization or a
 /// membership, and this listener drops the cached entry at once (a suspension takes effect in milliseconds on every
-/// instance). After a lost connection the whole cache is dropped, because notifications may have been missed.
+/// instance); a session revocation makes the revocation list read the catalog at once. After a lost connection the whole
+/// cache is dropped and the revocations re-read, because notifications may have been missed.
 /// </summary>
 public sealed partial class CatalogChangeListener(
     IOptions<CatalogDatabaseOptions> catalog,
     TenantDirectory directory,
     TenantConnectionPool pool,
+    Identity.SessionRevocations revocations,
     TimeProvider clock,
     ILogger<CatalogChangeListener> logger) : BackgroundService
 {
@@ -44,6 +46,7 @@ public sealed partial class CatalogChangeListener(
                 }
 
                 directory.InvalidateAll();
+                revocations.RequestRefresh();
                 IsListening = true;
                 delay = TimeSpan.FromMilliseconds(250);
                 while (!stoppingToken.IsCancellationRequested)
@@ -83,6 +86,9 @@ public sealed partial class CatalogChangeListener(
                 break;
             case ["member", var org, var user] when Guid.TryParse(org, out var organizationId) && Guid.TryParse(user, out var userId):
                 directory.InvalidateMembership(organizationId, userId);
+                break;
+            case ["revocation", _]:
+                revocations.RequestRefresh();
                 break;
             default:
                 directory.InvalidateAll();

@@ -21,6 +21,15 @@ public sealed class TenantConnectionInterceptor : DbConnectionInterceptor
         return result;
     }
 
+    public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData,
+        CancellationToken cancellationToken = default)
+    {
+        if (eventData.Context is TenantDbContext { Connection: { } handle })
+        {
+            await handle.OnOpenedAsync(cancellationToken);
+        }
+    }
+
     public override InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
     {
         if (eventData.Context is TenantDbContext { Connection: not null })

@@ -39,5 +39,9 @@ public sealed class TenantConnectionMetrics : IDisposable
             description: "Upper bound of physical tenant connections held");
     }
 
+    public void ObserveCap(Func<int> cap) =>
+        _meter.CreateObservableGauge("cleancrm.tenant_connections.cap", cap,
+            description: "Cap on physical tenant connections of this process (configured or derived from the server)");
+
     public void Dispose() => _meter.Dispose();
 }

@@ -36,9 +36,12 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
     private readonly ITimer _sweeper;
     private readonly LinkedList<SlotWaiter> _waiters = new();
     private readonly HashSet<Task> _disposals = [];
+    private readonly Dictionary<(string Host, int Port), int> _serverBudgets = [];
+    private readonly Dictionary<(string Host, int Port), (string Host, int Port)> _endpoints = [];
     private int _reservedTotal;
     private int _inUseTotal;
     private int _pinnedEntries;
+    private int _cap;
     private bool _disposed;
 
     public TenantConnectionPool(
@@ -53,9 +56,20 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
         _clock = clock;
         _metrics = metrics;
         _logger = logger;
+        // Derived caps start at one tenant's worth until the first connection has read the server's budget: a burst
+        // at start-up waits for milliseconds instead of overrunning a small server.
+        _cap = _options.MaxOpenTenantConnections > 0 ? _options.MaxOpenTenantConnections : _options.PerTenantMaxPoolSize;
+        foreach (var endpoint in _options.PgBouncerEndpoints)
+        {
+            PgBouncerEndpoint.TryParse(endpoint.Server, out var serverHost, out var serverPort);
+            PgBouncerEndpoint.TryParse(endpoint.Endpoint, out var host, out var port);
+            _endpoints[(serverHost, serverPort)] = (host, port);
+        }
+
         var sweepEvery = TimeSpan.FromSeconds(Math.Clamp(_options.DataSourceIdleSeconds / 2, 1, 30));
         _sweeper = clock.CreateTimer(_ => SweepIdle(), null, sweepEvery, sweepEvery);
         metrics.Observe(() => DataSourceCount, () => InUse, () => Reserved);
+        metrics.ObserveCap(() => Cap);
     }
 
     public int DataSourceCount
@@ -74,7 +88,62 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
     /// <summary>Upper bound of the physical tenant connections this process holds right now.</summary>
     public int Reserved => Volatile.Read(ref _reservedTotal);
 
-    public int Cap => _options.MaxOpenTenantConnections;
+    /// <summary>The cap in force: configured, or derived from the servers seen so far (see <see cref="TenancyOptions"/>).</summary>
+    public int Cap => Volatile.Read(ref _cap);
+
+    // A data source with a parked connection must not be evicted to make room for another (that closes the connection),
+    // so the LRU bound grows with the cap: at scale every hot tenant keeps one data source and one connection.
+    private int DataSourceBound => Math.Max(_options.MaxDataSources, Cap);
+
+    /// <summary>
+    /// Called once a tenant connection is open: with a derived cap, the first connection to each server reads the
+    /// server's connection budget and sets the cap (one query per server per process).
+    /// </summary>
+    internal async ValueTask OnOpenedAsync(TenantPoolEntry entry, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (_options.MaxOpenTenantConnections > 0)
+        {
+            return;
+        }
+
+        var server = (Host: entry.Location.Host ?? string.Empty, entry.Location.Port);
+        lock (_gate)
+        {
+            if (_serverBudgets.ContainsKey(server))
+            {
+                return;
+            }
+        }
+
+        int budget;
+        int available;
+        try
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int", connection);
+            available = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+            budget = DerivedCap(available, _options);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or InvalidCastException)
+        {
+            // The request goes on; the next connection to this server tries again.
+            LogBudgetUnknown(_logger, exception, server.Host, server.Port, Cap);
+            return;
+        }
+
+        lock (_gate)
+        {
+            _serverBudgets[server] = budget;
+            Volatile.Write(ref _cap, _serverBudgets.Values.Min());
+            Signal();
+        }
+
+        LogBudget(_logger, server.Host, server.Port, available, Cap);
+    }
+
+    /// <summary>The per-process share of a server's connections: (available − reserved) ÷ processes, at least 1.</summary>
+    public static int DerivedCap(int availableConnections, TenancyOptions options) =>
+        Math.Max(1, (availableConnections - options.ReservedServerConnections) / options.Processes);
 
     /// <summary>Pins the tenant's data source (creating it if needed) so it cannot be evicted while a scope uses it.</summary>
     public async ValueTask<TenantPoolLease> PinAsync(TenantLocation location, CancellationToken cancellationToken)
@@ -115,7 +184,7 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
                     }
                 }
 
-                if (_entries.Count >= _options.MaxDataSources
+                if (_entries.Count >= DataSourceBound
                     && FindLeastRecentlyUsed(e => e.Pins == 0 && e.InUse == 0, null) is { } victim)
                 {
                     _entries.Remove(victim.Location.OrganizationId);
@@ -444,10 +513,13 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
 
     private NpgsqlDataSource BuildDataSource(TenantLocation location, string password)
     {
+        var (host, port) = _endpoints.TryGetValue((location.Host ?? string.Empty, location.Port), out var endpoint)
+            ? endpoint
+            : (location.Host, location.Port);
         var connectionString = new NpgsqlConnectionStringBuilder
         {
-            Host = location.Host,
-            Port = location.Port,
+            Host = host,
+            Port = port,
             Database = location.DatabaseName,
             Username = location.DatabaseRole,
             Password = password,
@@ -462,8 +534,10 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
             NoResetOnClose = _options.PgBouncer,
             MaxAutoPrepare = _options.PgBouncer ? 0 : 32,
             AutoPrepareMinUsages = 2,
+            SslMode = Enum.Parse<SslMode>(_options.SslMode, ignoreCase: true),
         };
         var builder = new NpgsqlDataSourceBuilder(connectionString.ConnectionString) { Name = $"tenant-{location.OrganizationId:N}" };
+        builder.ConfigureTypeLoading(types => types.EnableTypeLoading(_options.LoadServerTypes));
         return builder.Build();
     }
 
@@ -498,6 +572,13 @@ public sealed partial class TenantConnectionPool : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Refused a connection for organization {OrganizationId}: all {Cap} tenant connection slots stayed busy")]
     private static partial void LogRefused(ILogger logger, Guid organizationId, int cap);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Tenant connection budget of {Host}:{Port}: {Available} connections available; cap of this process now {Cap}")]
+    private static partial void LogBudget(ILogger logger, string host, int port, int available, int cap);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the connection budget of {Host}:{Port}; keeping cap {Cap}")]
+    private static partial void LogBudgetUnknown(ILogger logger, Exception exception, string host, int port, int cap);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the retired connection pool of organization {OrganizationId} failed")]
     private static partial void LogDisposeFailed(ILogger logger, Exception exception, Guid organizationId);
@@ -565,6 +646,7 @@ public sealed class TenantPoolLease : IDisposable
         try
         {
             await handle.Connection.OpenAsync(cancellationToken);
+            await _pool.OnOpenedAsync(Entry, handle.Connection, cancellationToken);
             return handle.Connection;
         }
         catch
@@ -606,6 +688,8 @@ internal sealed class TenantConnectionHandle
     }
 
     public NpgsqlConnection Connection { get; }
+
+    public ValueTask OnOpenedAsync(CancellationToken cancellationToken) => _pool.OnOpenedAsync(_entry, Connection, cancellationToken);
 
     public async ValueTask AcquireAsync(CancellationToken cancellationToken)
     {

@@ -100,4 +100,81 @@ public sealed class TenantConnectionBudgetTests(SharedPlatform platform)
 
         (await client.GetAsync("/api/v1/companies")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
+
+    [Fact]
+    public async Task When_the_server_refuses_a_new_session_the_api_answers_503_with_retry_after_not_500()
+    {
+        var owner = await platform.CreateUserAsync();
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
+        // A fresh process has no pooled connection, so the first request opens a new session, which the server refuses:
+        // the same SQLSTATE (53300) as a server at max_connections.
+        using var api = new ApiFactory(platform, new Dictionary<string, string?>());
+        var client = api.ClientFor(owner.Id, organization.Slug);
+        var limit = await TestDatabaseServers.ScalarAsync<int>(TestDatabaseServers.Primary, "postgres",
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = $1", organization.DatabaseRole);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"ALTER ROLE \"{organization.DatabaseRole}\" CONNECTION LIMIT 0");
+        try
+        {
+            var response = await client.GetAsync("/api/v1/companies");
+            response.Headers.RetryAfter.ShouldNotBeNull();
+            var problem = await Problem.ReadAsync(response, HttpStatusCode.ServiceUnavailable);
+            problem.Type.ShouldEndWith("/tenant_connections_exhausted");
+        }
+        finally
+        {
+            await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+                $"ALTER ROLE \"{organization.DatabaseRole}\" CONNECTION LIMIT {limit}");
+        }
+
+        (await client.GetAsync("/api/v1/companies")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task By_default_the_cap_is_derived_from_the_servers_connection_budget_on_first_use()
+    {
+        var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
+        await using var services = PlatformEnvironment.BuildServices(new Dictionary<string, string?>(platform.Settings)
+        {
+            ["CleanCrm:Tenancy:MaxOpenTenantConnections"] = "0",
+            ["CleanCrm:Tenancy:ReservedServerConnections"] = "10",
+            ["CleanCrm:Tenancy:Processes"] = "3",
+        });
+        var pool = services.GetRequiredService<TenantConnectionPool>();
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<CleanCrm.Infrastructure.Options.TenancyOptions>>();
+        pool.Cap.ShouldBe(options.Value.PerTenantMaxPoolSize);
+
+        var scopes = services.GetRequiredService<ITenantScopeFactory>();
+        await using (var scope = await scopes.BeginAsync(organization.Id))
+        {
+            await using var serviceScope = services.CreateAsyncScope();
+            (await serviceScope.ServiceProvider.GetRequiredService<TenantDbContext>().Companies.CountAsync()).ShouldBe(0);
+        }
+
+        var available = await TestDatabaseServers.ScalarAsync<int>(TestDatabaseServers.Primary, "postgres",
+            "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int");
+        pool.Cap.ShouldBe((available - 10) / 3);
+    }
+
+    [Fact]
+    public async Task With_pgbouncer_endpoints_tenant_connections_go_to_the_endpoint_of_their_server()
+    {
+        var organization = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
+        var server = platform.PrimaryServer;
+        await using var services = PlatformEnvironment.BuildServices(new Dictionary<string, string?>(platform.Settings)
+        {
+            ["CleanCrm:Tenancy:PgBouncer"] = "true",
+            ["CleanCrm:Tenancy:PgBouncerEndpoints:0:Server"] = $"{server.Host}:{server.Port}",
+            // Nothing listens on port 1: the open fails at once, naming where it tried to connect.
+            ["CleanCrm:Tenancy:PgBouncerEndpoints:0:Endpoint"] = "127.0.0.1:1",
+        });
+        var pool = services.GetRequiredService<TenantConnectionPool>();
+        var location = await services.GetRequiredService<TenantDirectory>().FindAsync(organization.Id, CancellationToken.None);
+        using var lease = await pool.PinAsync(location!, CancellationToken.None);
+
+        var failure = await Should.ThrowAsync<Npgsql.NpgsqlException>(async () => await lease.OpenConnectionAsync(CancellationToken.None));
+
+        failure.Message.ShouldContain("127.0.0.1:1");
+        pool.InUse.ShouldBe(0);
+    }
 }
