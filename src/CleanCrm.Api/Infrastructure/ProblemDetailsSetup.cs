@@ -55,9 +55,11 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var problem = Map(exception, httpContext);
-        if (problem.Status >= 500 && exception is not (TenantConnectionLimitException or Npgsql.PostgresException
-            { SqlState: Npgsql.PostgresErrorCodes.TooManyConnections }))
+        // The server (max_connections) or the tenant role (CONNECTION LIMIT) refused a new session, possibly wrapped by EF:
+        // the backend budget is exhausted for now, the same answer as a full process budget, never a 500.
+        var refused = exception is TenantConnectionLimitException || IsServerConnectionLimit(exception);
+        var problem = refused ? ConnectionLimit(httpContext) : Map(exception, httpContext);
+        if (problem.Status >= 500 && !refused)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         }
@@ -80,18 +82,31 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
             case TenantScopeRequiredException:
                 return Problems.From(
                     new Error(ErrorType.BadRequest, ErrorCodes.OrgRequired, "Name the organization with the X-Org header (slug or id)."));
-            case TenantConnectionLimitException:
-            // The server (max_connections) or the tenant role (CONNECTION LIMIT) refused a new session: the backend
-            // budget is exhausted for now, which is the same answer as a full process budget, never a 500.
-            case Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.TooManyConnections }:
-                httpContext.Response.Headers.RetryAfter = "1";
-                return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
-                    "The service is at its database connection limit; retry in a moment."));
             case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
                 return Simple(499, "client_closed_request", "The client closed the request.");
             default:
                 return Simple(500, "internal_error", "An unexpected error occurred; it has been logged with this trace id.");
         }
+    }
+
+    private static ProblemDetails ConnectionLimit(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = "1";
+        return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
+            "The service is at its database connection limit; retry in a moment."));
+    }
+
+    private static bool IsServerConnectionLimit(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.TooManyConnections })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string Describe(BadHttpRequestException exception)
