@@ -80,7 +80,8 @@ pgbouncer_stop() {
   [[ -s $dir/pgbouncer.pid ]] || return 0
   pid=$(cat "$dir/pgbouncer.pid")
   if kill -0 "$pid" 2>/dev/null; then
-    kill -INT "$pid" 2>/dev/null || true
+    # TERM is PgBouncer's immediate shutdown; INT would wait for its clients to leave.
+    kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
   rm -f "$dir/pgbouncer.pid"
