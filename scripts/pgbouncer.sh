@@ -27,9 +27,10 @@ pgbouncer_start() {
     umask 077
     printf '"%s" "%s"\n' "$user" "${password//\"/\"\"}" >"$dir/userlist.txt"
     if [[ -n ${PGBOUNCER_AUTH_FILE_ROLES:-} ]]; then
+      # Through stdin: psql interpolates :'pattern' there, not in -c.
       PGPASSWORD=$password psql -XAt -h 127.0.0.1 -p "$server_port" -U "$user" -d postgres -v pattern="$PGBOUNCER_AUTH_FILE_ROLES" \
-        -c "SELECT format('\"%s\" \"%s\"', usename, passwd) FROM pg_shadow WHERE usename LIKE :'pattern' AND passwd IS NOT NULL" \
-        >>"$dir/userlist.txt"
+        >>"$dir/userlist.txt" <<<"SELECT format('\"%s\" \"%s\"', usename, passwd) FROM pg_shadow
+          WHERE usename LIKE :'pattern' AND passwd IS NOT NULL"
     fi
   )
   cat >"$dir/pgbouncer.ini" <<INI
@@ -79,7 +80,8 @@ pgbouncer_stop() {
   [[ -s $dir/pgbouncer.pid ]] || return 0
   pid=$(cat "$dir/pgbouncer.pid")
   if kill -0 "$pid" 2>/dev/null; then
-    kill -INT "$pid" 2>/dev/null || true
+    # TERM is PgBouncer's immediate shutdown; INT would wait for its clients to leave.
+    kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
   rm -f "$dir/pgbouncer.pid"

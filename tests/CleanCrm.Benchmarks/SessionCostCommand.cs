@@ -50,7 +50,8 @@ internal static class SessionCostCommand
             await ExecuteAsync(admin, $"ALTER ROLE \"{location.DatabaseRole}\" PASSWORD '{ScramVerifier.Create(password, iterations)}'");
             foreach (var ssl in new[] { SslMode.Prefer, SslMode.Disable })
             {
-                var unpooled = new NpgsqlConnectionStringBuilder(tenant.ConnectionString) { Pooling = false, SslMode = ssl }.ConnectionString;
+                var unpooled =
+                    new NpgsqlConnectionStringBuilder(tenant.ConnectionString) { Pooling = false, SslMode = ssl }.ConnectionString;
                 await MeasureAsync($"open + SELECT 1, SCRAM {iterations} iterations, SslMode={ssl}", options, async () =>
                 {
                     await using var connection = new NpgsqlConnection(unpooled);
@@ -91,7 +92,8 @@ internal static class SessionCostCommand
             }
 
             var after = GC.GetTotalMemory(forceFullCollection: true);
-            Console.WriteLine($"  managed heap per data source with one parked connection: {(after - before) / 1024.0 / kept.Count:0.0} KiB");
+            var perSource = (after - before) / 1024.0 / kept.Count;
+            Console.WriteLine($"  managed heap per data source with one parked connection: {perSource:0.0} KiB");
             foreach (var (dataSource, _) in kept)
             {
                 await dataSource.DisposeAsync();
@@ -148,8 +150,7 @@ internal static class SessionCostCommand
 
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)
-               + long.Parse(fields[13], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[14], System.Globalization.CultureInfo.InvariantCulture);
+        return fields[11..15].Sum(field => long.Parse(field, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static async Task ExecuteAsync(string connectionString, string sql)

@@ -25,7 +25,7 @@
 #   BENCH_CATALOG_POOL=20 (Maximum Pool Size of the API's catalog connection string; Npgsql's default of 100 lets
 #                          catalog + tenant connections exceed max_connections=100 on a cold cache)
 #   BENCH_CASES="1 200 1000"  BENCH_DURATION=30s  BENCH_CONNECTIONS=64  BENCH_THREADS=2  BENCH_WARMUP=10s
-#   BENCH_MODE=list|get  BENCH_NO_BUILD=1 (skip dotnet build)  BENCH_KEEP_PG=1 (leave the cluster running)
+#   BENCH_MODE=list|get  BENCH_NO_BUILD=1 (skip dotnet build)  BENCH_NO_SEED=1 (reuse the tenants of an earlier run)  BENCH_KEEP_PG=1 (leave the cluster running)
 #   BENCH_API_ENV="Name=value ..." extra settings for the API process (e.g. to try other tenancy options)
 set -euo pipefail
 
@@ -134,11 +134,16 @@ say "migrating the catalog and the template"
 # --- 3. seed ----------------------------------------------------------------------------------------------------
 say "seeding $tenants tenants ($rows companies + $rows contacts each; skips what exists)"
 seed_started=$SECONDS
-(cd "$bench_bin" && dotnet CleanCrm.Benchmarks.dll seed-tenants --catalog "$catalog" --count "$tenants" \
-  --contacts-per-tenant "$rows" --parallelism "$seed_parallelism" --out "$out/bench-tenants.txt") \
-  >"$log/seed.out" 2>"$log/seed.err" || { cat "$log/seed.err" >&2; exit 1; }
-sed 's/^/  seed: /' "$log/seed.err" >&2
-user_id=$(sed -n 's/^USER_ID=//p' "$log/seed.out")
+if [[ -n ${BENCH_NO_SEED:-} && -s $out/user-id ]]; then
+  say "BENCH_NO_SEED: reusing the tenants seeded before"
+else
+  (cd "$bench_bin" && dotnet CleanCrm.Benchmarks.dll seed-tenants --catalog "$catalog" --count "$tenants" \
+    --contacts-per-tenant "$rows" --parallelism "$seed_parallelism" --out "$out/bench-tenants.txt") \
+    >"$log/seed.out" 2>"$log/seed.err" || { cat "$log/seed.err" >&2; exit 1; }
+  sed 's/^/  seed: /' "$log/seed.err" >&2
+  sed -n 's/^USER_ID=//p' "$log/seed.out" >"$out/user-id"
+fi
+user_id=$(cat "$out/user-id")
 seed_seconds=$((SECONDS - seed_started))
 tenant_dbs=$(psql -XAtc "SELECT count(*) FROM pg_database WHERE datname LIKE 'cleancrm\_t\_%' AND datname <> 'cleancrm_tenant_template'")
 say "user $user_id, $tenant_dbs tenant databases on the server"
@@ -165,6 +170,7 @@ say "starting the API on $api_url (${tenancy_env[*]}${pgbouncer:+, through PgBou
     ConnectionStrings__Catalog="$catalog;Maximum Pool Size=$catalog_pool" \
     CleanCrm__Api__MigrateOnStartup=false \
     CleanCrm__DevelopmentAuthentication__Enabled=true \
+    CleanCrm__RateLimiting__Enabled=false \
     "${tenancy_env[@]}" \
     Serilog__MinimumLevel__Default=Warning \
     Serilog__MinimumLevel__Override__CleanCrm.Application.Common.Behaviors.LoggingBehavior=Warning \
@@ -184,9 +190,9 @@ pgbouncer_pid=
 [[ -z $pgbouncer ]] || pgbouncer_pid=$(cat "$(pgbouncer_dir bench)/pgbouncer.pid")
 
 # --- 5. load ----------------------------------------------------------------------------------------------------
-run_wrk() { # <K> <duration> <output>; the CPU wrk used (user+system seconds) goes to <output>.cpu
+run_wrk() { # <K> <duration> <output> [ORDER]; the CPU wrk used (user+system seconds) goes to <output>.cpu
   local TIMEFORMAT='%3U %3S'
-  { time USER_ID=$user_id K=$1 MODE=$mode COMPANIES=$rows wrk -t"$threads" -c"$connections" -d"$2" --latency --timeout 10s \
+  { time ORDER=${4:-random} THREADS=$threads USER_ID=$user_id K=$1 MODE=$mode COMPANIES=$rows wrk -t"$threads" -c"$connections" -d"$2" --latency --timeout 10s \
     -s tests/load/tenants.lua "$api_url" -- "$1" >"$3" 2>&1; } 2>"$3.cpu"
 }
 
@@ -234,11 +240,12 @@ pg_ticks() {
 }
 
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
-# Warm-up on every K, widest first, so the single-tenant case runs last and measurement starts from a warm JIT,
+# Warm-up on every K, widest first, visiting the tenants in turn (so each of them has its data source and a parked
+# connection when its case starts, even when the machine is slow), so the single-tenant case runs last and measurement starts from a warm JIT,
 # warm directory caches and warm data sources for every case.
 for ((i = ${#cases[@]} - 1; i >= 0; i--)); do
   say "warm-up: $warmup on K=${cases[i]}"
-  run_wrk "${cases[i]}" "$warmup" "$log/warmup-${cases[i]}.txt"
+  run_wrk "${cases[i]}" "$warmup" "$log/warmup-${cases[i]}.txt" cycle
 done
 sleep 2
 
@@ -267,13 +274,12 @@ for k in "${cases[@]}"; do
   backend_mem[$k]=$(backend_memory)
   tenant_xacts >"$log/xacts-after-$k.txt"
   # Served work per tenant among the first K (transactions, one per request on this read path): min / median / max.
-  fairness[$k]=$(printf '%s\n' "${slug_dbs[@]:0:k}" | awk -v k="$k" '
+  fairness[$k]=$(printf '%s\n' "${slug_dbs[@]:0:k}" | awk '
     FILENAME == ARGV[1] { split($0, f, "|"); before[f[1]] = f[2]; next }
     FILENAME == ARGV[2] { split($0, f, "|"); after[f[1]] = f[2]; next }
-    { n[++i] = after[$1] - before[$1] }
-    END { asort(n); z = 0; for (j = 1; j <= i; j++) if (n[j] == 0) z++
-          printf "%d/%d/%d, %d of %d served nothing", n[1], n[int((i + 1) / 2)], n[i], z, i }' \
-    "$log/xacts-before-$k.txt" "$log/xacts-after-$k.txt" -)
+    { print after[$1] - before[$1] }' "$log/xacts-before-$k.txt" "$log/xacts-after-$k.txt" - | sort -n | awk '
+    { n[NR] = $1; if ($1 == 0) z++ }
+    END { printf "%d/%d/%d, %d of %d served nothing", n[1], n[int((NR + 1) / 2)], n[NR], z, NR }')
   # api/pg/wrk/other as % of all cores over the case; "other" is everything else on the machine (should be ~0).
   cpu[$k]=$(awk -v t0="$started" -v t1="$finished" -v n="$(nproc)" -v hz="$clk_tck" -v b=$((busy1 - busy0)) \
     -v a=$((api1 - api0)) -v p=$((pg1 - pg0)) -v w="$(awk '{ print $1 + $2 }' "$log/wrk-$k.txt.cpu")" 'BEGIN {

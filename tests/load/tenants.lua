@@ -10,6 +10,7 @@
 --   MODE         "list" (default): GET /api/v1/companies?limit=20
 --                "get": GET /api/v1/companies/<id> of a random seeded company (ids are deterministic)
 --   COMPANIES    companies per tenant for MODE=get (default 20)
+--   ORDER        "cycle": tenants in turn instead of at random (warm-ups); THREADS = wrk's -t for the interleave
 --   THINK_MIN / THINK_MAX  when set, each connection waits a random THINK_MIN..THINK_MAX ms before each request
 --                (a paced load with headroom instead of a closed loop that saturates the server)
 --
@@ -40,6 +41,8 @@ function init(args)
   end
   auth = "Dev user=" .. user
   math.randomseed(os.time() * 1000 + (thread_id or 0) * 7919)
+  cycle = os.getenv("ORDER") == "cycle"
+  threads_total = tonumber(os.getenv("THREADS") or "1")
   statuses_out = {}
 end
 
@@ -51,8 +54,16 @@ if os.getenv("THINK_MAX") then
   end
 end
 
+local sent = 0
+
 function request()
-  local slug = string.format("%s%04d", prefix, math.random(1, k))
+  local n = math.random(1, k)
+  if cycle then
+    -- Every tenant in turn (threads interleaved), so a short warm-up opens each of the K tenants at least once.
+    n = (sent * threads_total + (thread_id or 1) - 1) % k + 1
+    sent = sent + 1
+  end
+  local slug = string.format("%s%04d", prefix, n)
   local path
   if mode == "get" then
     path = string.format("/api/v1/companies/00000000-0000-4000-8000-%012d", math.random(1, companies))

@@ -57,9 +57,11 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var problem = Map(exception, httpContext);
-        if (problem.Status >= 500 && exception is not (TenantConnectionLimitException or Npgsql.PostgresException
-            { SqlState: Npgsql.PostgresErrorCodes.TooManyConnections }))
+        // The server (max_connections) or the tenant role (CONNECTION LIMIT) refused a new session, possibly wrapped by EF:
+        // the backend budget is exhausted for now, the same answer as a full process budget, never a 500.
+        var refused = exception is TenantConnectionLimitException || IsServerConnectionLimit(exception);
+        var problem = refused ? ConnectionLimit(httpContext) : Map(exception, httpContext);
+        if (problem.Status >= 500 && !refused)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
         }
@@ -82,13 +84,6 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
             case TenantScopeRequiredException:
                 return Problems.From(
                     new Error(ErrorType.BadRequest, ErrorCodes.OrgRequired, "Name the organization with the X-Org header (slug or id)."));
-            case TenantConnectionLimitException:
-            // The server (max_connections) or the tenant role (CONNECTION LIMIT) refused a new session: the backend
-            // budget is exhausted for now, which is the same answer as a full process budget, never a 500.
-            case Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.TooManyConnections }:
-                httpContext.Response.Headers.RetryAfter = "1";
-                return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
-                    "The service is at its database connection limit; retry in a moment."));
             case ConcurrencyConflictException:
                 return Simple(409, ErrorCodes.Conflict,
                     "The record was changed by someone else at the same time; read it again and retry.");
@@ -102,6 +97,26 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
             default:
                 return Simple(500, "internal_error", "An unexpected error occurred; it has been logged with this trace id.");
         }
+    }
+
+    private static ProblemDetails ConnectionLimit(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = "1";
+        return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
+            "The service is at its database connection limit; retry in a moment."));
+    }
+
+    private static bool IsServerConnectionLimit(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The SQLSTATE when the exception is a write race a handler did not anticipate, else null.</summary>

@@ -43,7 +43,10 @@ public sealed class TenancyOptions
     [Range(0, 10_000)]
     public int ReservedServerConnections { get; set; } = 20;
 
-    /// <summary>Processes (API instances and workers) that open tenant connections to the same servers; they share the derived budget.</summary>
+    /// <summary>
+    /// Processes (API instances and workers) that open tenant connections to the same servers; they share the derived
+    /// budget.
+    /// </summary>
     [Range(1, 1_000)]
     public int Processes { get; set; } = 2;
 
