@@ -210,10 +210,10 @@ public sealed partial class WarmPool(
     }
 
     /// <summary>
-    /// Tops every active server's pool up to <see cref="WarmPoolOptions.Size"/>: first discards what a crash left behind
-    /// (entries still "creating", entries claimed by organizations since deleted), then migrates ready entries behind this
-    /// build, then creates the missing ones. Draining and offline servers are not refilled. Returns without doing anything
-    /// when another process is refilling.
+    /// Brings every active server's pool to <see cref="WarmPoolOptions.Size"/>: first discards what a crash left behind
+    /// (entries still "creating", entries claimed by organizations since deleted) and a draining server's pool, then
+    /// migrates ready entries behind this build, then discards entries beyond the size or creates the missing ones.
+    /// Draining and offline servers are not refilled. Returns without doing anything when another process is refilling.
     /// </summary>
     public async Task<WarmPoolRefillResult> RefillAsync(string? serverName, CancellationToken cancellationToken)
     {
@@ -233,15 +233,25 @@ public sealed partial class WarmPool(
             .Where(s => serverName == null || s.Name == serverName)
             .ToDictionaryAsync(s => s.Id, cancellationToken);
 
-        // We hold the only refill lock: an entry still "creating" was left by a refill that died.
+        // We hold the only refill lock: an entry still "creating" was left by a refill that died. A draining server's
+        // ready entries go too: nothing is placed there any more, and they hold disk the move off it needs.
+        var serverIds = servers.Keys.ToList();
+        var draining = servers.Values.Where(s => s.Status == DatabaseServerStatus.Draining).Select(s => s.Id).ToList();
         var leftovers = await db.WarmPoolDatabases.AsNoTracking()
-            .Where(w => servers.Keys.Contains(w.DatabaseServerId))
+            .Where(w => serverIds.Contains(w.DatabaseServerId))
             .Where(w => w.Status == WarmPoolDatabaseStatus.Creating
+                        || (w.Status == WarmPoolDatabaseStatus.Ready && draining.Contains(w.DatabaseServerId))
                         || (w.Status == WarmPoolDatabaseStatus.Claimed
                             && !db.Organizations.Any(o => o.Id == w.OrganizationId && o.Status != OrganizationStatus.Deleted)))
             .ToListAsync(cancellationToken);
         foreach (var entry in leftovers)
         {
+            // A ready entry is row-locked by a claim or a fleet migration for a moment; discarding it then would race them.
+            if (entry.Status == WarmPoolDatabaseStatus.Ready && !await TryMarkCreatingAsync(entry.Id, cancellationToken))
+            {
+                continue;
+            }
+
             try
             {
                 await DiscardAsync(servers[entry.DatabaseServerId], entry.Id, cancellationToken);
@@ -256,9 +266,21 @@ public sealed partial class WarmPool(
         var migrated = await MigrateBehindAsync(servers.Values, errors, cancellationToken);
         foreach (var server in servers.Values.Where(s => s.Status == DatabaseServerStatus.Active).OrderBy(s => s.Name, StringComparer.Ordinal))
         {
-            var present = await db.WarmPoolDatabases.CountAsync(
-                w => w.DatabaseServerId == server.Id && w.Status == WarmPoolDatabaseStatus.Ready, cancellationToken);
-            for (var i = present; i < options.Value.Size; i++)
+            var ready = await db.WarmPoolDatabases.AsNoTracking()
+                .Where(w => w.DatabaseServerId == server.Id && w.Status == WarmPoolDatabaseStatus.Ready)
+                .OrderByDescending(w => w.CreatedAt).Select(w => w.Id).ToListAsync(cancellationToken);
+
+            // A smaller size (0 included) shrinks the pool: the newest entries beyond it go.
+            foreach (var excess in ready.Skip(options.Value.Size))
+            {
+                if (await TryMarkCreatingAsync(excess, cancellationToken))
+                {
+                    await DiscardAsync(server, excess, cancellationToken);
+                    discarded++;
+                }
+            }
+
+            for (var i = ready.Count; i < options.Value.Size; i++)
             {
                 try
                 {
@@ -306,6 +328,19 @@ public sealed partial class WarmPool(
                 .SetProperty(w => w.Status, WarmPoolDatabaseStatus.Ready)
                 .SetProperty(w => w.SchemaVersion, version), cancellationToken);
         }
+    }
+
+    // Takes a ready entry out of reach of claims (they only take ready rows) unless one holds it right now.
+    private async Task<bool> TryMarkCreatingAsync(Guid entryId, CancellationToken cancellationToken)
+    {
+        await using var catalog = new NpgsqlConnection(catalogOptions.Value.ConnectionString);
+        await catalog.OpenAsync(cancellationToken);
+        return await ScalarAsync<Guid?>(catalog,
+            """
+            UPDATE warm_pool_databases SET status = 'creating'
+            WHERE id = (SELECT id FROM warm_pool_databases WHERE id = $1 AND status = 'ready' FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """, cancellationToken, entryId) is not null;
     }
 
     private async Task DiscardAsync(DatabaseServer server, Guid entryId, CancellationToken cancellationToken)
