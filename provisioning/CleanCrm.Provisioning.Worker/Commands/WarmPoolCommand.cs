@@ -29,6 +29,14 @@ public sealed class WarmPoolCommand : AsyncCommand<WarmPoolCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        // The parser passes unknown options through; an operator's typo must not run a refill they did not ask for.
+        if (context.Remaining.Raw.Count > 0 || context.Remaining.Parsed.Count > 0)
+        {
+            AnsiConsole.MarkupLineInterpolated(
+                $"[red]Unknown argument(s): {string.Join(' ', context.Remaining.Raw)}[/] (options: --server <NAME>, --refill)");
+            return 2;
+        }
+
         using var host = WorkerHost.CreateBuilder([], runJobServer: false).Build();
         if (settings.Server is { } name)
         {

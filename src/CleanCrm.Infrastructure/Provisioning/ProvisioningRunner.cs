@@ -72,8 +72,9 @@ public sealed class ProvisioningMetrics : IDisposable
 
 /// <summary>
 /// Executes a persisted provisioning run step by step (reserve → create_role → create_database → migrate → seed →
-/// activate); create_role claims a warm-pool database when the server has one (<see cref="WarmPool"/>). A per-org advisory lock makes concurrent executions harmless; finished steps are skipped, so a run
-/// that stopped anywhere resumes where it stopped. Failures are retried with backoff, then the org is marked failed.
+/// activate); create_role claims a warm-pool database when the server has one (<see cref="WarmPool"/>). A per-org
+/// advisory lock makes concurrent executions harmless; finished steps are skipped, so a run that stopped anywhere
+/// resumes where it stopped. Failures are retried with backoff, then the org is marked failed.
 /// </summary>
 public sealed partial class ProvisioningRunner(
     IDbContextFactory<CatalogDbContext> catalogFactory,

@@ -102,13 +102,15 @@ public sealed partial class WarmPool(
         await catalog.OpenAsync(cancellationToken);
         var entryId = await ScalarAsync<Guid?>(catalog, "SELECT id FROM warm_pool_databases WHERE organization_id = $1", cancellationToken,
             organizationId);
-        await using var maintenance = new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
+        await using var maintenance =
+            new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
         await maintenance.OpenAsync(cancellationToken);
         if (entryId is null)
         {
             // An earlier attempt that went the clone way is finished that way: never two databases or roles for one org.
             if (options.Value.Size == 0
-                || await TenantDatabaseProvisioner.RoleExistsAsync(maintenance, Organization.DatabaseRoleFor(organizationId), cancellationToken)
+                || await TenantDatabaseProvisioner.RoleExistsAsync(maintenance, Organization.DatabaseRoleFor(organizationId),
+                    cancellationToken)
                 || await TenantDatabaseProvisioner.DatabaseExistsAsync(maintenance, Organization.DatabaseNameFor(organizationId),
                     cancellationToken))
             {
@@ -159,7 +161,8 @@ public sealed partial class WarmPool(
                 // The pool secret is gone (deleted by hand): a new password, set on the role before anyone needs it.
                 password = ScramVerifier.NewPassword();
                 await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
-                    $"ALTER ROLE {TenantDatabaseProvisioner.Quote(poolName)} PASSWORD '{ScramVerifier.Create(password)}'", cancellationToken);
+                    $"ALTER ROLE {TenantDatabaseProvisioner.Quote(poolName)} PASSWORD '{ScramVerifier.Create(password)}'",
+                    cancellationToken);
             }
 
             await secrets.SetAsync(SecretName.ForTenantDatabase(organizationId), password, cancellationToken);
@@ -198,7 +201,8 @@ public sealed partial class WarmPool(
             try
             {
                 await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
-                    $"ALTER DATABASE {TenantDatabaseProvisioner.Quote(from)} RENAME TO {TenantDatabaseProvisioner.Quote(to)}", cancellationToken);
+                    $"ALTER DATABASE {TenantDatabaseProvisioner.Quote(from)} RENAME TO {TenantDatabaseProvisioner.Quote(to)}",
+                    cancellationToken);
                 return;
             }
             catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ObjectInUse && attempt < 10)
@@ -264,7 +268,8 @@ public sealed partial class WarmPool(
         }
 
         var migrated = await MigrateBehindAsync(servers.Values, errors, cancellationToken);
-        foreach (var server in servers.Values.Where(s => s.Status == DatabaseServerStatus.Active).OrderBy(s => s.Name, StringComparer.Ordinal))
+        foreach (var server in servers.Values.Where(s => s.Status == DatabaseServerStatus.Active)
+            .OrderBy(s => s.Name, StringComparer.Ordinal))
         {
             var ready = await db.WarmPoolDatabases.AsNoTracking()
                 .Where(w => w.DatabaseServerId == server.Id && w.Status == WarmPoolDatabaseStatus.Ready)

@@ -39,7 +39,8 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
         }
 
         var onboarding = services.GetRequiredService<TenantOnboarding>();
-        var outcomes = await Task.WhenAll(organizations.Select(o => Task.Run(() => onboarding.ProvisionAsync(o.Id, CancellationToken.None))));
+        var outcomes = await Task.WhenAll(
+            organizations.Select(o => Task.Run(() => onboarding.ProvisionAsync(o.Id, CancellationToken.None))));
         outcomes.ShouldAllBe(outcome => outcome == ProvisioningStatus.Succeeded);
 
         var oids = new List<long>();
@@ -99,7 +100,8 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
     {
         await using (var filler = Services(size: 1))
         {
-            (await filler.GetRequiredService<WarmPool>().RefillAsync(platform.PrimaryServer.Name, CancellationToken.None)).Created.ShouldBe(1);
+            (await filler.GetRequiredService<WarmPool>().RefillAsync(platform.PrimaryServer.Name, CancellationToken.None))
+                .Created.ShouldBe(1);
         }
 
         var pooled = (await PoolDatabaseOidsAsync()).ShouldHaveSingleItem();
@@ -122,7 +124,8 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
             "SELECT oid::bigint FROM pg_database WHERE datname = $1", Organization.DatabaseNameFor(organization.Id))).ShouldBe(pooled);
         (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, "postgres",
             "SELECT count(*) FROM pg_roles WHERE rolname = $1", Organization.DatabaseRoleFor(organization.Id))).ShouldBe(1);
-        (await CatalogCountAsync($"SELECT count(*) FROM secrets WHERE name = '{SecretName.ForTenantDatabase(organization.Id)}'")).ShouldBe(1);
+        (await CatalogCountAsync($"SELECT count(*) FROM secrets WHERE name = '{SecretName.ForTenantDatabase(organization.Id)}'"))
+            .ShouldBe(1);
         (await PoolDatabaseOidsAsync()).ShouldBeEmpty();
         (await CatalogCountAsync("SELECT count(*) FROM warm_pool_databases")).ShouldBe(0);
         (await CatalogCountAsync("SELECT count(*) FROM secrets WHERE name LIKE 'warm-pool-db-%'")).ShouldBe(0);
@@ -137,7 +140,8 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
     public async Task A_pooled_database_behind_this_build_is_never_claimed_and_the_fleet_migration_brings_it_to_head()
     {
         await using var services = Services(size: 1);
-        (await services.GetRequiredService<WarmPool>().RefillAsync(platform.PrimaryServer.Name, CancellationToken.None)).Created.ShouldBe(1);
+        (await services.GetRequiredService<WarmPool>().RefillAsync(platform.PrimaryServer.Name, CancellationToken.None))
+            .Created.ShouldBe(1);
         var entryId = (await (await platform.CatalogAsync()).WarmPoolDatabases.SingleAsync()).Id;
         var poolDatabase = WarmPoolDatabase.NameFor(entryId);
         await RollBackLastMigrationAsync(poolDatabase);
@@ -239,7 +243,8 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
         blank.ShouldContain("--server needs a server name");
 
         var (bogusExit, bogus) = await RunWorkerAsync("warm-pool", "--size", "3");
-        bogusExit.ShouldNotBe(0, bogus);
+        bogusExit.ShouldBe(2, bogus);
+        bogus.ShouldContain("Unknown argument(s): --size 3");
         (await PoolDatabaseOidsAsync()).Count.ShouldBe(1, "refused input changes nothing");
     }
 
@@ -308,7 +313,8 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
     private async Task SetServerStatusAsync(DatabaseServerStatus status)
     {
         await using var db = await platform.CatalogAsync();
-        await db.DatabaseServers.Where(s => s.Id == platform.PrimaryServer.Id).ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, status));
+        await db.DatabaseServers.Where(s => s.Id == platform.PrimaryServer.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, status));
     }
 
     // The password in the secret store is the one the server accepts for the org's role, on the org's database.
@@ -330,7 +336,8 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
 
     private static async Task RollBackLastMigrationAsync(string database)
     {
-        await using var db = TenantMigrations.CreateMigrationContext(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, database));
+        await using var db =
+            TenantMigrations.CreateMigrationContext(TestDatabaseServers.ConnectionString(TestDatabaseServers.Primary, database));
         var all = TenantMigrations.AllVersions;
         await db.GetService<IMigrator>().MigrateAsync(all.Count > 1 ? all[^2] : Migration.InitialDatabase);
     }
@@ -353,7 +360,8 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
         start.Environment["ConnectionStrings__Catalog"] = TestDatabaseServers.ConnectionString(primary, platform.CatalogDatabase);
         start.Environment["CleanCrm__Tenancy__TemplateDatabase"] = platform.TemplateDatabase;
         start.Environment["CleanCrm__Tenancy__DefaultServer__Host"] = primary.Host!;
-        start.Environment["CleanCrm__Tenancy__DefaultServer__Port"] = primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["CleanCrm__Tenancy__DefaultServer__Port"] =
+            primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["CleanCrm__Tenancy__DefaultServer__Username"] = primary.Username!;
         start.Environment["CleanCrm__Tenancy__DefaultServer__Password"] = primary.Password!;
         start.Environment["CleanCrm__Provisioning__WarmPool__Size"] = "1";
