@@ -61,39 +61,21 @@ if [[ -z ${FLEETOPS_NO_BUILD:-} ]]; then
   done
 fi
 
-clk_tck=$(getconf CLK_TCK)
 postmaster=$(head -n 1 "$PG_ROOT/$cluster/postmaster.pid")
-cpu_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-proc_ticks() { [[ -n $1 ]] && awk -v c="${2:-0}" '{ print $14 + $15 + (c ? $16 + $17 : 0) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() {
-  local total child
-  total=$(proc_ticks "$postmaster" 1)
-  for child in $(pgrep -P "$postmaster"); do total=$((total + $(proc_ticks "$child"))); done
-  echo "$total"
-}
-declare -A mark
-begin() { mark[t]=$(date +%s.%N) mark[b]=$(cpu_busy) mark[a]=$(proc_ticks "$api_pid") mark[w]=$(proc_ticks "$worker_pid") mark[p]=$(pg_ticks); }
-# <label> [client process ticks]: the CPU split since `begin`; "client" is a short-lived process measured by the caller.
-finish() {
-  local t1 b a w p
-  t1=$(date +%s.%N) b=$(($(cpu_busy) - mark[b])) a=$(($(proc_ticks "$api_pid") - mark[a])) w=$(($(proc_ticks "$worker_pid") - mark[w]))
-  p=$(($(pg_ticks) - mark[p]))
-  awk -v t0="${mark[t]}" -v t1="$t1" -v n="$(nproc)" -v hz="$clk_tck" -v b="$b" -v a="$a" -v w="$w" -v p="$p" -v c="${2:-0}" \
-    -v l="$1" 'BEGIN { all = (t1 - t0) * n * hz
-      printf "%s: %.1f s; cpu%% of %d cores: api %.0f, worker %.0f, postgres %.0f, client %.0f, other %.0f\n", l, t1 - t0, n,
-        100 * a / all, 100 * w / all, 100 * p / all, 100 * c / all, 100 * (b - a - w - p - c) / all }'
-}
+# shellcheck source=tests/load/cpu-split.sh
+source "$repo/tests/load/cpu-split.sh"
 
 echo "== fleet operations, $tenants tenants (load at start: $(cut -d' ' -f1-3 /proc/loadavg))"
 (cd "$worker_bin" && dotnet CleanCrm.Provisioning.Worker.dll migrate) >"$log/migrate.log" 2>&1 || { cat "$log/migrate.log" >&2; exit 1; }
 
 say "provisioning $tenants tenants"
-begin
+cpu_begin
 child0=$(awk '{ print $16 + $17 }' /proc/$$/stat)
 (cd "$bench_bin" && dotnet CleanCrm.Benchmarks.dll seed-tenants --catalog "$catalog" --count "$tenants" --contacts-per-tenant 0 \
   --parallelism "${FLEETOPS_SEED_PARALLELISM:-4}" --out "$log/tenants.txt") >"$log/seed.out" 2>"$log/seed.err" ||
   { tail -n 30 "$log/seed.err" >&2; exit 1; }
-finish "provisioning $tenants tenants (seed-tenants, TenantOnboarding)" $(($(awk '{ print $16 + $17 }' /proc/$$/stat) - child0))
+cpu_report "provisioning $tenants tenants (seed-tenants, TenantOnboarding)" \
+  "$(awk -v t="$(($(awk '{ print $16 + $17 }' /proc/$$/stat) - child0))" -v hz="$(getconf CLK_TCK)" 'BEGIN { print t / hz }')"
 grep -h "provisioned" "$log/seed.err" "$log/seed.out" || true
 user_id=$(sed -n 's/^USER_ID=//p' "$log/seed.out")
 echo "catalog: $(psql -XAtd cleancrm_catalog -c "SELECT count(*) FROM organizations WHERE status = 'active'") active organizations"
@@ -110,7 +92,7 @@ worker_pid=$(start "$worker_bin" "$log/worker.log" dotnet CleanCrm.Provisioning.
 for _ in $(seq 1 120); do curl -fs "$api_url/health/ready" >/dev/null && break; sleep 1; done
 
 say "admin list and search"
-begin
+cpu_begin
 python3 - "$api_url" "$user_id" "$requests" <<'PY'
 import json, sys, time, urllib.request
 base, user, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -140,10 +122,10 @@ for label, path in shapes.items():
     p = lambda q: samples[min(len(samples) - 1, int(round(q * (len(samples) - 1))))] * 1000
     print(f"admin list {label}: n={n} p50={p(0.5):.1f} ms p95={p(0.95):.1f} ms max={samples[-1] * 1000:.1f} ms")
 PY
-finish "admin list and search"
+cpu_report "admin list and search"
 
 say "fleet backup"
-begin
+cpu_begin
 since=$(psql -XAtd cleancrm_catalog -c "SELECT now()")
 response=$(curl -s -X POST -H "Authorization: Dev user=$user_id;admin" "$api_url/api/v1/admin/backups")
 queued=$(sed -n 's/.*"queued":\([0-9]*\).*/\1/p' <<<"$response")
@@ -153,7 +135,7 @@ for _ in $(seq 1 7200); do
   ((finished >= queued)) && break
   sleep 0.5
 done
-finish "fleet backup of $queued tenants"
+cpu_report "fleet backup of $queued tenants"
 psql -XAtd cleancrm_catalog -F' ' -c "SELECT 'fleet backup: first queued to last finished ' ||
     round(extract(epoch FROM max(finished_at) - min(queued_at))::numeric, 1) || ' s, ' ||
     count(*) FILTER (WHERE status = 'succeeded') || ' succeeded, ' || count(*) FILTER (WHERE status = 'failed') || ' failed, ' ||
@@ -161,8 +143,8 @@ psql -XAtd cleancrm_catalog -F' ' -c "SELECT 'fleet backup: first queued to last
   FROM backups WHERE queued_at >= '$since'"
 
 say "migrate with every tenant current"
-begin
+cpu_begin
 (cd "$worker_bin" && dotnet CleanCrm.Provisioning.Worker.dll migrate) >"$log/migrate-2.log" 2>&1 || { cat "$log/migrate-2.log" >&2; exit 1; }
-finish "migrate (catalog, template, warm pool, $tenants tenants already current)"
+cpu_report "migrate (catalog, template, warm pool, $tenants tenants already current)"
 grep -E "^fleet:|warm-pool" "$log/migrate-2.log" || true
 echo "logs: $log"

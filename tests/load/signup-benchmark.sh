@@ -45,16 +45,9 @@ pids+=($api_pid)
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$api_port/health/ready" >/dev/null && break; sleep 1; done
 
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGPASSWORD=$pw
-clk_tck=$(getconf CLK_TCK)
 postmaster=$(head -n 1 "$PG_ROOT/signupbench/postmaster.pid")
-cpu_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-proc_ticks() { awk -v c="${2:-0}" '{ print $14 + $15 + (c ? $16 + $17 : 0) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() {
-  local total child
-  total=$(proc_ticks "$postmaster" 1)
-  for child in $(pgrep -P "$postmaster"); do total=$((total + $(proc_ticks "$child"))); done
-  echo "$total"
-}
+# shellcheck source=tests/load/cpu-split.sh
+source "$repo/tests/load/cpu-split.sh"
 
 start_worker() { # <pool size>
   (cd provisioning/CleanCrm.Provisioning.Worker && CleanCrm__Provisioning__WarmPool__Size=$1 \
@@ -75,17 +68,11 @@ wait_for_pool() { # <size>: until the pool holds <size> ready databases (the wor
   return 1
 }
 measure() { # <label> <python args...>: runs the client and prints the CPU split of the phase
-  local label=$1 busy0 api0 wk0 pg0 started busy1 api1 wk1 pg1 finished client
+  local label=$1
   shift
-  started=$(date +%s.%N) busy0=$(cpu_busy) api0=$(proc_ticks "$api_pid") wk0=$(proc_ticks "$worker_pid") pg0=$(pg_ticks)
+  cpu_begin
   { TIMEFORMAT='%U %S'; time python3 tests/load/signup_benchmark.py "http://127.0.0.1:$api_port" "$@" "$label"; } 2>"$logs/client.cpu"
-  busy1=$(cpu_busy) api1=$(proc_ticks "$api_pid") wk1=$(proc_ticks "$worker_pid") pg1=$(pg_ticks) finished=$(date +%s.%N)
-  client=$(tail -n 1 "$logs/client.cpu" | awk '{ print $1 + $2 }')
-  awk -v t0="$started" -v t1="$finished" -v n="$(nproc)" -v hz="$clk_tck" -v b=$((busy1 - busy0)) -v a=$((api1 - api0)) \
-    -v w=$((wk1 - wk0)) -v p=$((pg1 - pg0)) -v c="$client" -v l="$label" 'BEGIN {
-      all = (t1 - t0) * n * hz; cl = c * hz
-      printf "%s   cpu%% of %d cores over %.1f s: api %.0f, worker %.0f, postgres %.0f, client %.0f, other %.0f\n", l, n, t1 - t0,
-        100 * a / all, 100 * w / all, 100 * p / all, 100 * cl / all, 100 * (b - a - w - p - cl) / all }'
+  cpu_report "$label" "$(tail -n 1 "$logs/client.cpu" | awk '{ print $1 + $2 }')"
 }
 
 echo "== signup -> first authenticated call, warm pool sizes ${POOL_SIZES:-0 5 20}, ${ROUNDS:-2} rounds (load at start: $(cut -d' ' -f1-3 /proc/loadavg))"

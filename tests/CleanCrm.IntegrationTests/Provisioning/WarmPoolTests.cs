@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CleanCrm.Application.Common.Secrets;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Provisioning;
@@ -342,37 +341,20 @@ public sealed class WarmPoolTests(SharedPlatform platform) : IAsyncLifetime
         await db.GetService<IMigrator>().MigrateAsync(all.Count > 1 ? all[^2] : Migration.InitialDatabase);
     }
 
-    private async Task<(int Exit, string Output)> RunWorkerAsync(params string[] args)
+    private Task<(int Exit, string Output)> RunWorkerAsync(params string[] args)
     {
         var primary = TestDatabaseServers.Primary;
-        var start = new ProcessStartInfo("dotnet")
+        return Api.WorkerCliTests.RunAsync(args, new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CleanCrm.Provisioning.Worker.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["ConnectionStrings__Catalog"] = TestDatabaseServers.ConnectionString(primary, platform.CatalogDatabase);
-        start.Environment["CleanCrm__Tenancy__TemplateDatabase"] = platform.TemplateDatabase;
-        start.Environment["CleanCrm__Tenancy__DefaultServer__Host"] = primary.Host!;
-        start.Environment["CleanCrm__Tenancy__DefaultServer__Port"] =
-            primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["CleanCrm__Tenancy__DefaultServer__Username"] = primary.Username!;
-        start.Environment["CleanCrm__Tenancy__DefaultServer__Password"] = primary.Password!;
-        start.Environment["CleanCrm__Provisioning__WarmPool__Size"] = "1";
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        start.Environment["COLUMNS"] = "240";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+            ["ConnectionStrings__Catalog"] = TestDatabaseServers.ConnectionString(primary, platform.CatalogDatabase),
+            ["CleanCrm__Tenancy__TemplateDatabase"] = platform.TemplateDatabase,
+            ["CleanCrm__Tenancy__DefaultServer__Host"] = primary.Host!,
+            ["CleanCrm__Tenancy__DefaultServer__Port"] = primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["CleanCrm__Tenancy__DefaultServer__Username"] = primary.Username!,
+            ["CleanCrm__Tenancy__DefaultServer__Password"] = primary.Password!,
+            ["CleanCrm__Provisioning__WarmPool__Size"] = "1",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        });
     }
 
     /// <summary>Kills the run at one claim stage: cancels the run's token and throws, so nothing after it is recorded.</summary>
