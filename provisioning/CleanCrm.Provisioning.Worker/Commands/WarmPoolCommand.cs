@@ -32,8 +32,10 @@ public sealed class WarmPoolCommand : AsyncCommand<WarmPoolCommand.Settings>
         // The parser passes unknown options through; an operator's typo must not run a refill they did not ask for.
         if (context.Remaining.Raw.Count > 0 || context.Remaining.Parsed.Count > 0)
         {
+            // Unknown options land in Parsed (by name, without their dashes), stray values in Raw.
+            var unknown = context.Remaining.Parsed.Select(option => "--" + option.Key.TrimStart('-')).Concat(context.Remaining.Raw);
             AnsiConsole.MarkupLineInterpolated(
-                $"[red]Unknown argument(s): {string.Join(' ', context.Remaining.Raw)}[/] (options: --server <NAME>, --refill)");
+                $"[red]Unknown argument(s): {string.Join(' ', unknown)}[/] (options: --server <NAME>, --refill)");
             return 2;
         }
 
