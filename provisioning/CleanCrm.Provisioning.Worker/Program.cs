@@ -45,6 +45,9 @@ public static class WorkerProgram
                 .WithExample("retire-signing-key", "Xh3k9Q2mZ0aB7cDe");
             config.AddCommand<SigningKeysListCommand>("signing-keys")
                 .WithDescription("List the rotated token-signing keys and their state.");
+            config.AddCommand<WarmPoolCommand>("warm-pool")
+                .WithDescription("Show each server's warm pool of ready tenant databases; --refill tops it up now.")
+                .WithExample("warm-pool", "--refill");
             config.AddBranch("tenants", tenants =>
             {
                 tenants.SetDescription("Inspect tenant organizations.");

@@ -42,6 +42,7 @@ public static class WorkerHost
         if (runJobServer)
         {
             builder.Services.AddHostedService<ProvisioningOutboxSweeper>();
+            builder.Services.AddHostedService<WarmPoolRefiller>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<CleanCrm.Infrastructure.Email.EmailOutboxSweeper>());
             builder.Services.AddHostedService<CleanCrm.Infrastructure.Billing.BillingJobScheduler>();
             builder.Services.AddHangfireServer(options =>

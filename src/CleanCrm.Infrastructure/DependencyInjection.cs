@@ -112,6 +112,10 @@ public static class DependencyInjection
         services.AddTransient<Provisioning.DatabaseSizeJob>();
         services.AddSingleton<TenantDatabaseProvisioner>();
         services.AddSingleton<TenantPlacement>();
+        services.AddSingleton<WarmPool>();
+        services.AddSingleton<WarmPoolRefillSignal>();
+        services.AddOptions<WarmPoolOptions>().Bind(configuration.GetSection(WarmPoolOptions.SectionName)).ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<TenantOnboarding>();
         services.AddSingleton<TenantSeeder>();
         services.AddSingleton<ProvisioningMetrics>();

@@ -88,6 +88,12 @@ public sealed class MigrateCommand : AsyncCommand<MigrateCommand.Settings>
             AnsiConsole.MarkupLineInterpolated($"[red]template database[/] on server {template.Server} failed: {template.Error}");
         }
 
+        AnsiConsole.MarkupLineInterpolated($"[green]warm-pool databases[/] migrated: {report.WarmPoolMigrated}");
+        foreach (var error in report.WarmPoolErrors)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]warm pool[/]: {error}");
+        }
+
         var seconds = report.TenantsDuration.TotalSeconds;
         AnsiConsole.MarkupLineInterpolated($"tenant databases, target version [bold]{report.TargetVersion}[/]:");
         var summary = new Table().AddColumns("migrated", "skipped", "failed", "seconds", "tenants/s");

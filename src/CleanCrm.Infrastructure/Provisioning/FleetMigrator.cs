@@ -49,7 +49,12 @@ public sealed record FleetMigrationReport(
 {
     public int SkippedCount => UpToDate + Skipped.Count;
 
-    public bool Succeeded => Failed.Count == 0 && Templates.All(t => t.Error is null);
+    public bool Succeeded => Failed.Count == 0 && Templates.All(t => t.Error is null) && WarmPoolErrors.Count == 0;
+
+    /// <summary>Warm-pool databases brought to the target version (a full fleet run migrates the pools after the templates).</summary>
+    public int WarmPoolMigrated { get; init; }
+
+    public IReadOnlyList<string> WarmPoolErrors { get; init; } = [];
 }
 
 /// <summary>
@@ -72,6 +77,7 @@ public sealed partial class FleetMigrator(
     IOptions<MigrationOptions> migrationOptions,
     TenantDirectory directory,
     Backups.TenantBackupRunner backups,
+    WarmPool warmPool,
     IOptions<Backups.BackupOptions> backupOptions,
     TimeProvider clock,
     ILogger<FleetMigrator> logger)
@@ -109,6 +115,14 @@ public sealed partial class FleetMigrator(
         {
             templates.Add(await MigrateTemplateAsync(server, cancellationToken));
         }
+
+        // The warm pools next: a signup only claims a pooled database at this build's version, so one left behind would
+        // sit unused. Draining servers' pools too: their entries are still claimable if the server is made active again.
+        var warmPoolErrors = new List<string>();
+        var warmPoolMigrated = options.OrganizationId is null
+            ? await warmPool.MigrateBehindAsync(servers.Values.Where(s => s.Status != DatabaseServerStatus.Offline), warmPoolErrors,
+                cancellationToken)
+            : 0;
 
         var candidates = db.Organizations.AsNoTracking();
         if (options.OrganizationId is { } only)
@@ -178,7 +192,11 @@ public sealed partial class FleetMigrator(
             Sorted(failed),
             templates,
             tenantsDuration,
-            started.Elapsed);
+            started.Elapsed)
+        {
+            WarmPoolMigrated = warmPoolMigrated,
+            WarmPoolErrors = warmPoolErrors,
+        };
         progress?.Report(new FleetMigrationProgress(FleetMigrationPhase.Completed, pending.Count, done, migrated.Count, skipped.Count,
             failed.Count, null));
         LogFleetMigrated(logger, target, report.Migrated.Count, report.SkippedCount, report.Failed.Count, report.Duration.TotalSeconds);

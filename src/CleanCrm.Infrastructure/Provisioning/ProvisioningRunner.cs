@@ -53,7 +53,13 @@ public sealed class ProvisioningMetrics : IDisposable
         RunDuration = _meter.CreateHistogram<double>("cleancrm.provisioning.run.duration", "ms",
             "Duration of a provisioning run from start to outcome");
         Runs = _meter.CreateCounter<long>("cleancrm.provisioning.runs", description: "Provisioning runs by outcome");
+        _meter.CreateObservableGauge("cleancrm.warm_pool.available",
+            () => WarmPoolAvailable.Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("server", p.Key))),
+            "{database}", "Ready warm-pool databases at this build's schema version, per database server");
     }
+
+    /// <summary>Ready pool databases per server name, as last counted by this process (refill, claim, <c>warm-pool</c>).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, int> WarmPoolAvailable { get; } = new(StringComparer.Ordinal);
 
     public Histogram<double> StepDuration { get; }
 
@@ -66,8 +72,9 @@ public sealed class ProvisioningMetrics : IDisposable
 
 /// <summary>
 /// Executes a persisted provisioning run step by step (reserve → create_role → create_database → migrate → seed →
-/// activate). A per-org advisory lock makes concurrent executions harmless; finished steps are skipped, so a run
-/// that stopped anywhere resumes where it stopped. Failures are retried with backoff, then the org is marked failed.
+/// activate); create_role claims a warm-pool database when the server has one (<see cref="WarmPool"/>). A per-org
+/// advisory lock makes concurrent executions harmless; finished steps are skipped, so a run that stopped anywhere
+/// resumes where it stopped. Failures are retried with backoff, then the org is marked failed.
 /// </summary>
 public sealed partial class ProvisioningRunner(
     IDbContextFactory<CatalogDbContext> catalogFactory,
@@ -75,6 +82,7 @@ public sealed partial class ProvisioningRunner(
     TenantPlacement placement,
     TenantDatabaseProvisioner provisioner,
     TenantSeeder seeder,
+    WarmPool warmPool,
     DatabaseServerAdmin admin,
     ProvisioningMetrics metrics,
     IOptions<ProvisioningOptions> options,
@@ -232,15 +240,20 @@ public sealed partial class ProvisioningRunner(
                     cancellationToken);
                 break;
             case ProvisioningSteps.CreateRole:
-                await provisioner.EnsureRoleAsync(Server(organization), organization.Id, cancellationToken);
+                // From the server's warm pool when it has a current database: role and database renamed, not created.
+                if (!await warmPool.TryClaimAsync(Server(organization), organization.Id, cancellationToken))
+                {
+                    await provisioner.EnsureRoleAsync(Server(organization), organization.Id, cancellationToken);
+                }
+
                 break;
             case ProvisioningSteps.CreateDatabase:
                 var origin = await provisioner.EnsureDatabaseAsync(Server(organization), organization.Id, cancellationToken);
                 LogDatabase(logger, organization.Slug, origin);
                 break;
             case ProvisioningSteps.Migrate:
-                organization.SchemaVersion = await provisioner.MigrateAsync(Server(organization), organization.Id, cancellationToken);
-                await provisioner.GrantAsync(Server(organization), organization.Id, cancellationToken);
+                organization.SchemaVersion =
+                    await provisioner.MigrateAndGrantAsync(Server(organization), organization.Id, cancellationToken);
                 organization.UpdatedAt = clock.GetUtcNow();
                 await db.SaveChangesAsync(cancellationToken);
                 break;

@@ -27,11 +27,16 @@ public sealed partial class TenantDatabaseProvisioner(
     ILogger<TenantDatabaseProvisioner> logger)
 {
     private const string MaintenanceDatabase = "postgres";
+    private static readonly Lazy<bool> PendingModelChanges = new(TenantMigrations.HasPendingModelChanges);
 
     /// <summary>Creates the tenant's password (once) in the secret store and its login role with that password.</summary>
-    public async Task EnsureRoleAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    public Task EnsureRoleAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken) =>
+        EnsureRoleAsync(server, Organization.DatabaseRoleFor(organizationId), SecretName.ForTenantDatabase(organizationId),
+            cancellationToken);
+
+    /// <summary>The same for any role and secret name (a warm-pool entry's own role).</summary>
+    internal async Task EnsureRoleAsync(DatabaseServer server, string role, string secretName, CancellationToken cancellationToken)
     {
-        var secretName = SecretName.ForTenantDatabase(organizationId);
         var password = await secrets.GetAsync(secretName, cancellationToken);
         if (password is null)
         {
@@ -39,18 +44,13 @@ public sealed partial class TenantDatabaseProvisioner(
             await secrets.SetAsync(secretName, password, cancellationToken);
         }
 
-        var role = Organization.DatabaseRoleFor(organizationId);
         await using var connection =
             new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
         await connection.OpenAsync(cancellationToken);
-        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", connection))
+        if (!await RoleExistsAsync(connection, role, cancellationToken))
         {
-            exists.Parameters.AddWithValue(role);
-            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
-            {
-                await ExecuteIgnoringAsync(connection, $"CREATE ROLE {Quote(role)} LOGIN", PostgresErrorCodes.DuplicateObject,
-                    cancellationToken);
-            }
+            await ExecuteIgnoringAsync(connection, $"CREATE ROLE {Quote(role)} LOGIN", PostgresErrorCodes.DuplicateObject,
+                cancellationToken);
         }
 
         var limit = options.Value.TenantRoleConnectionLimit;
@@ -62,10 +62,14 @@ public sealed partial class TenantDatabaseProvisioner(
     }
 
     /// <summary>Creates the database by cloning the template when it is current, else empty (the caller migrates it).</summary>
-    public async Task<TenantDatabaseOrigin> EnsureDatabaseAsync(DatabaseServer server, Guid organizationId,
+    public Task<TenantDatabaseOrigin> EnsureDatabaseAsync(DatabaseServer server, Guid organizationId,
+        CancellationToken cancellationToken) =>
+        EnsureDatabaseAsync(server, Organization.DatabaseNameFor(organizationId), cancellationToken);
+
+    /// <summary>The same for any database name (a warm-pool entry).</summary>
+    internal async Task<TenantDatabaseOrigin> EnsureDatabaseAsync(DatabaseServer server, string database,
         CancellationToken cancellationToken)
     {
-        var database = Organization.DatabaseNameFor(organizationId);
         var template = options.Value.TemplateDatabase;
         await using var connection =
             new NpgsqlConnection(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken));
@@ -107,6 +111,26 @@ public sealed partial class TenantDatabaseProvisioner(
         await TenantMigrations.MigrateAsync(
             await admin.ConnectionStringAsync(server, Organization.DatabaseNameFor(organizationId), cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// <see cref="MigrateAsync"/> and <see cref="GrantAsync(DatabaseServer, Guid, CancellationToken)"/> on one connection, with
+    /// EF's model check done once per process (it costs tens of milliseconds, and the model cannot change in a process).
+    /// </summary>
+    public async Task<string> MigrateAndGrantAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    {
+        EnsureModelIsMigratable();
+        return await MigrateAndGrantAsync(await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken),
+            organizationId, cancellationToken);
+    }
+
+    /// <summary>Throws when the tenant model has changes no migration captures (EF would refuse to migrate).</summary>
+    internal static void EnsureModelIsMigratable()
+    {
+        if (PendingModelChanges.Value)
+        {
+            throw new InvalidOperationException("The tenant model has changes that no tenant migration captures; add a migration.");
+        }
+    }
+
     /// <summary>Lets the tenant role connect to its own database only, with data (not schema) privileges.</summary>
     public async Task GrantAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken) =>
         await GrantAsync(server, organizationId, Organization.DatabaseNameFor(organizationId), cancellationToken);
@@ -116,7 +140,7 @@ public sealed partial class TenantDatabaseProvisioner(
     {
         await using var tenant = new NpgsqlConnection(await admin.ConnectionStringAsync(server, databaseName, cancellationToken));
         await tenant.OpenAsync(cancellationToken);
-        await GrantAsync(tenant, organizationId, databaseName, cancellationToken);
+        await GrantAsync(tenant, Organization.DatabaseRoleFor(organizationId), databaseName, cancellationToken);
     }
 
     /// <summary>
@@ -124,11 +148,17 @@ public sealed partial class TenantDatabaseProvisioner(
     /// connection (the fleet migrator's path); <paramref name="serverAdminConnectionString"/> is the server's admin
     /// connection string for any database. The caller has checked <see cref="TenantMigrations.HasPendingModelChanges"/>.
     /// </summary>
-    public static async Task<string> MigrateAndGrantAsync(string serverAdminConnectionString, Guid organizationId,
+    public static Task<string> MigrateAndGrantAsync(string serverAdminConnectionString, Guid organizationId,
+        CancellationToken cancellationToken) =>
+        MigrateAndGrantAsync(serverAdminConnectionString, Organization.DatabaseNameFor(organizationId),
+            Organization.DatabaseRoleFor(organizationId), cancellationToken);
+
+    /// <summary>The same for any database and role (a warm-pool entry, whose role carries its own name until a claim).</summary>
+    internal static async Task<string> MigrateAndGrantAsync(string serverAdminConnectionString, string database, string role,
         CancellationToken cancellationToken)
     {
         var builder = new NpgsqlDataSourceBuilder(serverAdminConnectionString);
-        builder.ConnectionStringBuilder.Database = Organization.DatabaseNameFor(organizationId);
+        builder.ConnectionStringBuilder.Database = database;
 
         // Migrations and grants read nothing but built-in types, and each tenant database is a new data source to
         // Npgsql, whose type-loading query would otherwise cost ~25 ms of server CPU per tenant.
@@ -136,17 +166,17 @@ public sealed partial class TenantDatabaseProvisioner(
         await using var dataSource = builder.Build();
         await using var tenant = await dataSource.OpenConnectionAsync(cancellationToken);
         var version = await TenantMigrations.MigrateAsync(tenant, modelCheckedByCaller: true, cancellationToken);
-        await GrantAsync(tenant, organizationId, Organization.DatabaseNameFor(organizationId), cancellationToken);
+        await GrantAsync(tenant, role, database, cancellationToken);
         return version;
     }
 
     // Idempotent. Run in the tenant database; the database-level grant works from any database of the server. TEMPORARY
     // (session-private temp tables, only in its own database) is for the CSV import's staging table.
-    private static async Task GrantAsync(NpgsqlConnection tenant, Guid organizationId, string databaseName,
+    private static async Task GrantAsync(NpgsqlConnection tenant, string roleName, string databaseName,
         CancellationToken cancellationToken)
     {
         var database = Quote(databaseName);
-        var role = Quote(Organization.DatabaseRoleFor(organizationId));
+        var role = Quote(roleName);
         await ExecuteAsync(
             tenant,
             $"""
@@ -165,10 +195,16 @@ public sealed partial class TenantDatabaseProvisioner(
     }
 
     /// <summary>Drops the database (disconnecting anyone), the role and the secret. Idempotent.</summary>
-    public async Task DropAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken)
+    public Task DropAsync(DatabaseServer server, Guid organizationId, CancellationToken cancellationToken) =>
+        DropAsync(server, Organization.DatabaseNameFor(organizationId), Organization.DatabaseRoleFor(organizationId),
+            SecretName.ForTenantDatabase(organizationId), cancellationToken);
+
+    /// <summary>The same for any database, role and secret name (a discarded warm-pool entry).</summary>
+    internal async Task DropAsync(DatabaseServer server, string databaseName, string roleName, string secretName,
+        CancellationToken cancellationToken)
     {
-        var database = Quote(Organization.DatabaseNameFor(organizationId));
-        var role = Quote(Organization.DatabaseRoleFor(organizationId));
+        var database = Quote(databaseName);
+        var role = Quote(roleName);
         await using (var connection = new NpgsqlConnection(
             await admin.ConnectionStringAsync(server, MaintenanceDatabase, cancellationToken)))
         {
@@ -177,7 +213,14 @@ public sealed partial class TenantDatabaseProvisioner(
             await ExecuteAsync(connection, $"DROP ROLE IF EXISTS {role}", cancellationToken);
         }
 
-        await secrets.DeleteAsync(SecretName.ForTenantDatabase(organizationId), cancellationToken);
+        await secrets.DeleteAsync(secretName, cancellationToken);
+    }
+
+    internal static async Task<bool> RoleExistsAsync(NpgsqlConnection connection, string role, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", connection);
+        command.Parameters.AddWithValue(role);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     internal static async Task<bool> DatabaseExistsAsync(NpgsqlConnection connection, string database, CancellationToken cancellationToken)

@@ -21,5 +21,8 @@ public static partial class SecretName
 
     public static string ForTenantDatabase(Guid organizationId) => $"tenant-db-{organizationId:N}";
 
+    /// <summary>The login password of a warm-pool database's role until a signup claims it (then it moves to the org's name).</summary>
+    public static string ForWarmPoolDatabase(Guid poolEntryId) => $"warm-pool-db-{poolEntryId:N}";
+
     public static string ForDatabaseServer(Guid databaseServerId) => $"dbserver-admin-{databaseServerId:N}";
 }

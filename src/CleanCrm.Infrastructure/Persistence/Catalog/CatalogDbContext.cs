@@ -66,6 +66,8 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<IdentityProviderDomain> IdentityProviderDomains => Set<IdentityProviderDomain>();
 
+    public DbSet<WarmPoolDatabase> WarmPoolDatabases => Set<WarmPoolDatabase>();
+
     public override Task<int> SaveChangesAsync(CancellationToken cancellationToken = default) =>
         Tenant.DatabaseErrors.TranslateAsync(() => base.SaveChangesAsync(cancellationToken));
 

@@ -1715,6 +1715,54 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.WarmPoolDatabase", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("ClaimedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("claimed_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid>("DatabaseServerId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("database_server_id");
+
+                    b.Property<Guid?>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("SchemaVersion")
+                        .HasMaxLength(150)
+                        .HasColumnType("character varying(150)")
+                        .HasColumnName("schema_version");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.HasKey("Id")
+                        .HasName("pk_warm_pool_databases");
+
+                    b.HasIndex("OrganizationId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_warm_pool_databases_organization_id")
+                        .HasFilter("organization_id IS NOT NULL");
+
+                    b.HasIndex("DatabaseServerId", "Status")
+                        .HasDatabaseName("ix_warm_pool_databases_database_server_id_status");
+
+                    b.ToTable("warm_pool_databases", (string)null);
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.WebhookEvent", b =>
                 {
                     b.Property<string>("Provider")
@@ -2332,6 +2380,16 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_usage_rollups_organizations_organization_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.WarmPoolDatabase", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.DatabaseServer", null)
+                        .WithMany()
+                        .HasForeignKey("DatabaseServerId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_warm_pool_databases_database_servers_database_server_id");
                 });
 
             modelBuilder.Entity("OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization<System.Guid>", b =>
