@@ -15,6 +15,7 @@ public enum Permission
     BillingManage,
     OrganizationDelete,
     OrganizationRead,
+    IntegrationsManage,
 }
 
 /// <summary>Declares the permission a request type needs; the authorization behavior reads it once per type.</summary>

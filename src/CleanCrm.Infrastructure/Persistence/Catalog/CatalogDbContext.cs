@@ -66,6 +66,12 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<IdentityProviderDomain> IdentityProviderDomains => Set<IdentityProviderDomain>();
 
+    public DbSet<IntegrationConnection> IntegrationConnections => Set<IntegrationConnection>();
+
+    public DbSet<IntegrationAuthorization> IntegrationAuthorizations => Set<IntegrationAuthorization>();
+
+    public DbSet<IntegrationWebhookDelivery> IntegrationWebhookInbox => Set<IntegrationWebhookDelivery>();
+
     public override Task<int> SaveChangesAsync(CancellationToken cancellationToken = default) =>
         Tenant.DatabaseErrors.TranslateAsync(() => base.SaveChangesAsync(cancellationToken));
 
