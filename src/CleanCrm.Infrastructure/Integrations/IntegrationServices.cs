@@ -26,11 +26,10 @@ public static class IntegrationServices
         services.AddSingleton<Webhooks.IWebhookHandler, Webhooks.SlackWebhookHandler>();
         services.AddSingleton<Webhooks.FathomWebhookHandler>();
         services.AddSingleton<Webhooks.IWebhookHandler>(sp => sp.GetRequiredService<Webhooks.FathomWebhookHandler>());
-        services.AddSingleton<IIntegrationLifecycle, Webhooks.FathomBackfillOnConnect>();
+        services.AddSingleton<IIntegrationLifecycle, Webhooks.SyncOnConnect>();
         services.AddSingleton<Webhooks.IWebhookHandler, Webhooks.SavvyCalWebhookHandler>();
         services.AddSingleton<Webhooks.GoogleCalendarSync>();
         services.AddSingleton<Webhooks.IWebhookHandler>(sp => sp.GetRequiredService<Webhooks.GoogleCalendarSync>());
-        services.AddSingleton<IIntegrationLifecycle, Webhooks.GoogleSyncOnConnect>();
         services.AddTransient<Webhooks.SlackNotificationJob>();
         services.AddOptions<Enrichment.SafeFetchOptions>().Bind(configuration.GetSection(Enrichment.SafeFetchOptions.SectionName))
             .Validate(o => o.MaxBytes > 0 && o.TimeoutSeconds is > 0 and <= 60 && o.MaxRedirects is >= 0 and <= 10,

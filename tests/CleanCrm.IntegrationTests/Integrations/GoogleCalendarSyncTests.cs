@@ -97,18 +97,23 @@ public sealed class GoogleCalendarSyncTests(SharedPlatform platform)
         var start = DateTimeOffset.UtcNow.Date.AddDays(3).AddHours(10);
         var item = new JsonObject
         {
-            ["kind"] = "calendar#event", ["id"] = id, ["status"] = "confirmed", ["summary"] = summary,
+            ["kind"] = "calendar#event",
+            ["id"] = id,
+            ["status"] = "confirmed",
+            ["summary"] = summary,
             ["start"] = allDay
                 ? new JsonObject { ["date"] = start.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) }
                 : new JsonObject
                 {
-                    ["dateTime"] = start.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), ["timeZone"] = "UTC",
+                    ["dateTime"] = start.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                    ["timeZone"] = "UTC",
                 },
             ["end"] = allDay
                 ? new JsonObject { ["date"] = start.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) }
                 : new JsonObject
                 {
-                    ["dateTime"] = start.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), ["timeZone"] = "UTC",
+                    ["dateTime"] = start.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                    ["timeZone"] = "UTC",
                 },
         };
         var attendees = new JsonArray { new JsonObject { ["email"] = "sam@cleancrm.example", ["self"] = true, ["organizer"] = true } };

@@ -149,7 +149,8 @@ public sealed class IntegrationWebhookTests(SharedPlatform platform)
 
         var challenge = await SlackAsync(host, now, new JsonObject
         {
-            ["token"] = "Jhj5dZrVaK7ZwHHjRyZWjbDl", ["challenge"] = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            ["token"] = "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+            ["challenge"] = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
             ["type"] = "url_verification",
         }.ToJsonString());
         challenge.StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -241,7 +242,7 @@ public sealed class IntegrationWebhookTests(SharedPlatform platform)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
         var request = new HttpRequestMessage(HttpMethod.Post, $"/webhooks/savvycal/{connectionId}")
-            { Content = new ByteArrayContent(bytes) };
+        { Content = new ByteArrayContent(bytes) };
         request.Content.Headers.ContentType = new("application/json");
         request.Headers.Add("x-savvycal-signature",
             header ?? "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), bytes)));
@@ -328,11 +329,17 @@ public sealed class IntegrationWebhookTests(SharedPlatform platform)
         var id = "evt_" + Guid.NewGuid().ToString("N")[..16];
         return (id, new JsonObject
         {
-            ["type"] = type, ["id"] = id, ["version"] = "1.0", ["occurred_at"] = "2026-12-01T09:00:00Z",
+            ["type"] = type,
+            ["id"] = id,
+            ["version"] = "1.0",
+            ["occurred_at"] = "2026-12-01T09:00:00Z",
             ["payload"] = new JsonObject
             {
-                ["id"] = "bk_" + Guid.NewGuid().ToString("N")[..10], ["state"] = "confirmed", ["summary"] = "Intro call",
-                ["start_at"] = "2026-12-10T15:00:00Z", ["end_at"] = "2026-12-10T15:30:00Z",
+                ["id"] = "bk_" + Guid.NewGuid().ToString("N")[..10],
+                ["state"] = "confirmed",
+                ["summary"] = "Intro call",
+                ["start_at"] = "2026-12-10T15:00:00Z",
+                ["end_at"] = "2026-12-10T15:30:00Z",
                 ["attendees"] = new JsonArray
                 {
                     new JsonObject { ["email"] = "lin@prospect.example", ["display_name"] = "Lin Prospect", ["is_organizer"] = false },
@@ -343,8 +350,12 @@ public sealed class IntegrationWebhookTests(SharedPlatform platform)
 
     private static string SlackEvent(string eventId, string teamId, string type) => new JsonObject
     {
-        ["token"] = "Jhj5dZrVaK7ZwHHjRyZWjbDl", ["team_id"] = teamId, ["api_app_id"] = "A0KRD7HC3",
+        ["token"] = "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+        ["team_id"] = teamId,
+        ["api_app_id"] = "A0KRD7HC3",
         ["event"] = new JsonObject { ["type"] = type, ["event_ts"] = "1360782804.083113" },
-        ["type"] = "event_callback", ["event_id"] = eventId, ["event_time"] = 1360782804,
+        ["type"] = "event_callback",
+        ["event_id"] = eventId,
+        ["event_time"] = 1360782804,
     }.ToJsonString();
 }

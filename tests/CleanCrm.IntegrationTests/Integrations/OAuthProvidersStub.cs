@@ -206,7 +206,9 @@ internal sealed class OAuthProvidersStub : IDisposable
             body["authed_user"] = new JsonObject { ["id"] = "U1234" };
             body["incoming_webhook"] = new JsonObject
             {
-                ["channel"] = "#deals", ["channel_id"] = "C0123DEALS", ["configuration_url"] = "https://teamname.slack.com/services/B1",
+                ["channel"] = "#deals",
+                ["channel_id"] = "C0123DEALS",
+                ["configuration_url"] = "https://teamname.slack.com/services/B1",
                 ["url"] = "https://hooks.slack.com/TXXXXX/BXXXXX/XXXXXXXXXX",
             };
         }
@@ -257,8 +259,11 @@ internal sealed class OAuthProvidersStub : IDisposable
         _channels[id] = (id, token);
         return Json(200, new JsonObject
         {
-            ["kind"] = "api#channel", ["id"] = id, ["resourceId"] = "ret08u3rv24htgh289g",
-            ["resourceUri"] = "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json", ["token"] = token,
+            ["kind"] = "api#channel",
+            ["id"] = id,
+            ["resourceId"] = "ret08u3rv24htgh289g",
+            ["resourceUri"] = "https://www.googleapis.com/calendar/v3/calendars/primary/events?alt=json",
+            ["token"] = token,
             ["expiration"] =
                 DateTimeOffset.UtcNow.AddDays(7).ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
@@ -304,7 +309,8 @@ internal sealed class OAuthProvidersStub : IDisposable
                                 ["message"] = "Sync token is no longer valid, a full sync is required.",
                             },
                         },
-                        ["code"] = 410, ["message"] = "Sync token is no longer valid, a full sync is required.",
+                        ["code"] = 410,
+                        ["message"] = "Sync token is no longer valid, a full sync is required.",
                     },
                 });
             }
@@ -339,7 +345,9 @@ internal sealed class OAuthProvidersStub : IDisposable
         return answer == "ok"
             ? Json(200, new JsonObject
             {
-                ["ok"] = true, ["channel"] = body["channel"]?.DeepClone(), ["ts"] = "1503435956.000247",
+                ["ok"] = true,
+                ["channel"] = body["channel"]?.DeepClone(),
+                ["ts"] = "1503435956.000247",
                 ["message"] = new JsonObject { ["text"] = body["text"]?.DeepClone(), ["type"] = "message", ["subtype"] = "bot_message" },
             })
             : Json(200, new JsonObject { ["ok"] = false, ["error"] = answer });
@@ -349,7 +357,9 @@ internal sealed class OAuthProvidersStub : IDisposable
     {
         var body = new JsonObject
         {
-            ["kind"] = "calendar#events", ["summary"] = "sam@cleancrm.example", ["timeZone"] = "UTC",
+            ["kind"] = "calendar#events",
+            ["summary"] = "sam@cleancrm.example",
+            ["timeZone"] = "UTC",
             ["items"] = new JsonArray([.. items.Select(i => i.DeepClone())]),
         };
         if (nextPage is not null)

@@ -12,22 +12,9 @@ public sealed class SafeHttpFetcherTests : IDisposable
 {
     private readonly WireMockServer _site = WireMockServer.Start();
 
-    public SafeHttpFetcherTests()
-    {
+    public SafeHttpFetcherTests() =>
         _site.Given(Request.Create().WithPath("/logo.png")).RespondWith(Response.Create().WithHeader("Content-Type", "image/png")
             .WithBody([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]));
-        _site.Given(Request.Create().WithPath("/page")).RespondWith(Response.Create().WithHeader("Content-Type", "text/html")
-            .WithBody("<html></html>"));
-        _site.Given(Request.Create().WithPath("/big.png")).RespondWith(Response.Create().WithHeader("Content-Type", "image/png")
-            .WithBody(new byte[3000]));
-        _site.Given(Request.Create().WithPath("/to-metadata")).RespondWith(Response.Create().WithStatusCode(302)
-            .WithHeader("Location", "http://169.254.169.254/latest/meta-data/iam/security-credentials/"));
-        _site.Given(Request.Create().WithPath("/to-loopback")).RespondWith(Response.Create().WithStatusCode(302)
-            .WithHeader("Location", $"http://127.0.0.2:{_site.Port}/logo.png"));
-        _site.Given(Request.Create().WithPath("/to-logo")).RespondWith(Response.Create().WithStatusCode(301)
-            .WithHeader("Location", "/logo.png"));
-        _site.Given(Request.Create().WithPath("/loop")).RespondWith(Response.Create().WithStatusCode(302).WithHeader("Location", "/loop"));
-    }
 
     private static bool Image(string type) => type.StartsWith("image/", StringComparison.Ordinal);
 
@@ -50,27 +37,6 @@ public sealed class SafeHttpFetcherTests : IDisposable
             StringComparison.Ordinal));
         (await fetcher.GetAsync(target, Image, CancellationToken.None)).Refusal.ShouldBe(expected);
         _site.LogEntries.ShouldBeEmpty("a refused target is never contacted");
-    }
-
-    [Fact]
-    public async Task An_allowed_host_is_fetched_and_redirects_to_forbidden_targets_are_refused()
-    {
-        // Allow-listed by address: the stub listens on IPv4 loopback only (a name could also resolve to ::1).
-        using var fetcher = Fetcher("127.0.0.1");
-        var site = $"http://127.0.0.1:{_site.Port}";
-        var logo = await fetcher.GetAsync(new Uri($"{site}/logo.png"), Image, CancellationToken.None);
-        logo.Succeeded.ShouldBeTrue();
-        logo.ContentType.ShouldBe("image/png");
-        logo.Body!.Length.ShouldBe(8);
-
-        (await fetcher.GetAsync(new Uri($"{site}/to-logo"), Image, CancellationToken.None)).Succeeded.ShouldBeTrue();
-        (await fetcher.GetAsync(new Uri($"{site}/to-metadata"), Image, CancellationToken.None)).Refusal
-            .ShouldBe(FetchRefusal.PrivateAddress);
-        (await fetcher.GetAsync(new Uri($"{site}/to-loopback"), Image, CancellationToken.None)).Refusal
-            .ShouldBe(FetchRefusal.PrivateAddress);
-        (await fetcher.GetAsync(new Uri($"{site}/loop"), Image, CancellationToken.None)).Refusal.ShouldBe(FetchRefusal.TooManyRedirects);
-        (await fetcher.GetAsync(new Uri($"{site}/page"), Image, CancellationToken.None)).Refusal.ShouldBe(FetchRefusal.ContentType);
-        (await fetcher.GetAsync(new Uri($"{site}/big.png"), Image, CancellationToken.None)).Refusal.ShouldBe(FetchRefusal.TooLarge);
     }
 
     [Theory]

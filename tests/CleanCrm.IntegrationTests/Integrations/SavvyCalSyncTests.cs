@@ -37,10 +37,16 @@ public sealed class SavvyCalSyncTests(SharedPlatform platform)
             var id = "evt_" + Guid.NewGuid().ToString("N")[..16];
             var body = Encoding.UTF8.GetBytes(new JsonObject
             {
-                ["type"] = type, ["id"] = id, ["version"] = "1.0", ["occurred_at"] = "2026-12-01T09:00:00Z",
+                ["type"] = type,
+                ["id"] = id,
+                ["version"] = "1.0",
+                ["occurred_at"] = "2026-12-01T09:00:00Z",
                 ["payload"] = new JsonObject
                 {
-                    ["id"] = booking, ["state"] = "confirmed", ["summary"] = "Intro call", ["start_at"] = startAt,
+                    ["id"] = booking,
+                    ["state"] = "confirmed",
+                    ["summary"] = "Intro call",
+                    ["start_at"] = startAt,
                     ["end_at"] =
                         DateTimeOffset.Parse(startAt, System.Globalization.CultureInfo.InvariantCulture).AddMinutes(30).ToString("O"),
                     ["attendees"] = new JsonArray

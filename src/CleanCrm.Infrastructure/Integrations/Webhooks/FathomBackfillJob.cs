@@ -84,15 +84,24 @@ public sealed class FathomBackfillJob(
     }
 }
 
-/// <summary>Queues the Fathom backfill when Fathom is connected.</summary>
-public sealed class FathomBackfillOnConnect(IServiceProvider services) : IIntegrationLifecycle
+/// <summary>Queues the first sync when a provider is connected: Fathom's 30-day backfill, Google Calendar's full sync.</summary>
+public sealed class SyncOnConnect(IServiceProvider services) : IIntegrationLifecycle
 {
     public Task ConnectedAsync(IntegrationConnection connection, Uri apiBase, CancellationToken cancellationToken)
     {
-        if (connection.Provider == IntegrationProviders.Fathom && services.GetService<IBackgroundJobClient>() is { } jobs)
+        if (services.GetService<IBackgroundJobClient>() is not { } jobs)
         {
-            jobs.Create<FathomBackfillJob>(job => job.RunAsync(connection.Id, CancellationToken.None),
-                new EnqueuedState(HangfireStorage.DefaultQueue));
+            return Task.CompletedTask;
+        }
+
+        var queued = new EnqueuedState(HangfireStorage.DefaultQueue);
+        if (connection.Provider == IntegrationProviders.Fathom)
+        {
+            jobs.Create<FathomBackfillJob>(job => job.RunAsync(connection.Id, CancellationToken.None), queued);
+        }
+        else if (connection.Provider == IntegrationProviders.Google)
+        {
+            jobs.Create<GoogleCalendarSync>(job => job.SyncAsync(connection.Id, CancellationToken.None), queued);
         }
 
         return Task.CompletedTask;

@@ -8,6 +8,7 @@ using CleanCrm.Domain.Tenant;
 using CleanCrm.Infrastructure.Persistence.Tenant;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.EntityFrameworkCore;
+using static CleanCrm.Infrastructure.Integrations.Webhooks.JsonFields;
 
 namespace CleanCrm.Infrastructure.Integrations.Webhooks;
 
@@ -70,7 +71,7 @@ public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbCon
             ? Text(s, "markdown_formatted")
             : null;
 
-        var invitees = Array(meeting, "calendar_invitees")
+        var invitees = Items(meeting, "calendar_invitees")
             .Select(i => (Email: Text(i, "email")?.Trim().ToLowerInvariant(), Name: Text(i, "name"),
                 External: i.TryGetProperty("is_external", out var e) && e.ValueKind == JsonValueKind.True))
             .Where(i => !string.IsNullOrEmpty(i.Email) && i.Email!.Length <= 254)
@@ -152,7 +153,7 @@ public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbCon
 
         if (smartTasks && (matched.Count > 0 || companyId is not null))
         {
-            foreach (var item in Array(meeting, "action_items"))
+            foreach (var item in Items(meeting, "action_items"))
             {
                 if (Text(item, "description") is not { Length: > 0 } description)
                 {
@@ -185,23 +186,23 @@ public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbCon
 
     private static CrmActivity Activity(string title, string? summary, DateTimeOffset at, string externalId, DateTimeOffset now,
         Guid? contactId, Guid? companyId, Guid? dealId) => Stamp(new CrmActivity
-    {
-        Type = "meeting",
-        Subject = title,
-        Body = summary,
-        OccurredAt = at,
-        Source = ActivitySource.Integration,
-        ExternalId = externalId,
-        ContactId = contactId,
-        CompanyId = companyId,
-        DealId = dealId,
-    }, now);
+        {
+            Type = "meeting",
+            Subject = title,
+            Body = summary,
+            OccurredAt = at,
+            Source = ActivitySource.Integration,
+            ExternalId = externalId,
+            ContactId = contactId,
+            CompanyId = companyId,
+            DealId = dealId,
+        }, now);
 
     /// <summary>One line per utterance: <c>[HH:MM:SS] speaker: text</c> (the offset into the recording).</summary>
     private static string Transcript(JsonElement meeting)
     {
         var text = new StringBuilder();
-        foreach (var line in Array(meeting, "transcript"))
+        foreach (var line in Items(meeting, "transcript"))
         {
             var speaker = line.TryGetProperty("speaker", out var s) && s.ValueKind == JsonValueKind.Object ? Text(s, "display_name") : null;
             var offset = Text(line, "timestamp") ?? "00:00:00";
@@ -229,18 +230,4 @@ public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbCon
         entity.UpdatedAt = now;
         return entity;
     }
-
-    private static IEnumerable<JsonElement> Array(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array ? value.EnumerateArray() : [];
-
-    private static string? Text(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static DateTimeOffset? Time(JsonElement element, string name) =>
-        Text(element, name) is { } text
-        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? at.ToUniversalTime()
-            : null;
-
-    private static string? Clip(string? value, int length) => value is null || value.Length <= length ? value : value[..length];
 }

@@ -10,9 +10,8 @@ using CleanCrm.Infrastructure.Persistence.Catalog;
 using CleanCrm.Infrastructure.Persistence.Tenant;
 using CleanCrm.Infrastructure.Tenancy;
 using Hangfire;
-using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
+using static CleanCrm.Infrastructure.Integrations.Webhooks.JsonFields;
 
 namespace CleanCrm.Infrastructure.Integrations.Webhooks;
 
@@ -160,7 +159,10 @@ public sealed class GoogleCalendarSync(
             {
                 current = new CalendarEvent
                 {
-                    Title = "Event", Source = ActivitySource.Integration, ExternalId = externalId, CreatedAt = now,
+                    Title = "Event",
+                    Source = ActivitySource.Integration,
+                    ExternalId = externalId,
+                    CreatedAt = now,
                 };
                 tenant.CalendarEvents.Add(current);
                 existing[externalId] = current;
@@ -211,28 +213,4 @@ public sealed class GoogleCalendarSync(
     }
 
     private static string Format(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-
-    private static string? Text(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
-
-    private static string? Clip(string? value, int length) => value is null || value.Length <= length ? value : value[..length];
-}
-
-/// <summary>Queues the full Google Calendar sync when Google is connected (after its push channel exists).</summary>
-public sealed class GoogleSyncOnConnect(IServiceProvider services) : IIntegrationLifecycle
-{
-    public Task ConnectedAsync(IntegrationConnection connection, Uri apiBase, CancellationToken cancellationToken)
-    {
-        if (connection.Provider == IntegrationProviders.Google && services.GetService<IBackgroundJobClient>() is { } jobs)
-        {
-            jobs.Create<GoogleCalendarSync>(job => job.SyncAsync(connection.Id, CancellationToken.None),
-                new EnqueuedState(HangfireStorage.DefaultQueue));
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public Task DisconnectingAsync(IntegrationConnection connection, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -5,6 +5,7 @@ using CleanCrm.Domain.Catalog;
 using CleanCrm.Domain.Tenant;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.EntityFrameworkCore;
+using static CleanCrm.Infrastructure.Integrations.Webhooks.JsonFields;
 
 namespace CleanCrm.Infrastructure.Integrations.Webhooks;
 
@@ -54,7 +55,10 @@ public sealed class SavvyCalWebhookHandler(ITenantScopeFactory scopes, TenantDbC
         {
             existing = new CalendarEvent
             {
-                Title = title, Source = ActivitySource.Integration, ExternalId = externalId, CreatedAt = now,
+                Title = title,
+                Source = ActivitySource.Integration,
+                ExternalId = externalId,
+                CreatedAt = now,
             };
             db.CalendarEvents.Add(existing);
         }
@@ -89,8 +93,14 @@ public sealed class SavvyCalWebhookHandler(ITenantScopeFactory scopes, TenantDbC
             {
                 db.Activities.Add(new CrmActivity
                 {
-                    Type = "meeting", Subject = Clip(subject, 300), OccurredAt = startsAt, ContactId = contact.Id,
-                    CompanyId = contact.CompanyId, Source = ActivitySource.Integration, ExternalId = activityId, CreatedAt = now,
+                    Type = "meeting",
+                    Subject = Clip(subject, 300),
+                    OccurredAt = startsAt,
+                    ContactId = contact.Id,
+                    CompanyId = contact.CompanyId,
+                    Source = ActivitySource.Integration,
+                    ExternalId = activityId,
+                    CreatedAt = now,
                     UpdatedAt = now,
                 });
             }
@@ -119,23 +129,16 @@ public sealed class SavvyCalWebhookHandler(ITenantScopeFactory scopes, TenantDbC
             var name = (Text(booker, "display_name") ?? Text(booker, "first_name") ?? email.Split('@')[0]).Trim().Split(' ', 2);
             contact = new Contact
             {
-                FirstName = Clip(name[0], 100), LastName = name.Length > 1 ? Clip(name[1], 100) : null, Email = email, Source = "savvycal",
-                CreatedAt = now, UpdatedAt = now,
+                FirstName = Clip(name[0], 100),
+                LastName = name.Length > 1 ? Clip(name[1], 100) : null,
+                Email = email,
+                Source = "savvycal",
+                CreatedAt = now,
+                UpdatedAt = now,
             };
             db.Contacts.Add(contact);
         }
 
         return contact;
     }
-
-    private static string? Text(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static DateTimeOffset? Time(JsonElement element, string name) =>
-        Text(element, name) is { } text
-        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? at.ToUniversalTime()
-            : null;
-
-    private static string? Clip(string? value, int length) => value is null || value.Length <= length ? value : value[..length];
 }

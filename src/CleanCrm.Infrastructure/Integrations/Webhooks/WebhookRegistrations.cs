@@ -58,49 +58,49 @@ public sealed class WebhookRegistrations(ProviderApi api, IntegrationTokenStore 
         switch (connection.Provider)
         {
             case IntegrationProviders.Fathom:
-            {
-                var created = await api.SendAsync(connection.Provider, stored.AccessToken, HttpMethod.Post, "webhooks", new
                 {
-                    destination_url = new Uri(apiBase, $"webhooks/fathom/{connection.Id}").AbsoluteUri,
-                    include_transcript = true,
-                    include_summary = true,
-                    include_action_items = true,
-                    include_crm_matches = false,
-                    triggered_for = new[] { "my_recordings", "shared_external_recordings" },
-                }, cancellationToken);
-                extra["webhook_id"] = created.GetProperty("id").ToString();
-                extra[WebhookReceiver.WebhookSecretKey] = created.GetProperty("secret").GetString()!;
-                break;
-            }
+                    var created = await api.SendAsync(connection.Provider, stored.AccessToken, HttpMethod.Post, "webhooks", new
+                    {
+                        destination_url = new Uri(apiBase, $"webhooks/fathom/{connection.Id}").AbsoluteUri,
+                        include_transcript = true,
+                        include_summary = true,
+                        include_action_items = true,
+                        include_crm_matches = false,
+                        triggered_for = new[] { "my_recordings", "shared_external_recordings" },
+                    }, cancellationToken);
+                    extra["webhook_id"] = created.GetProperty("id").ToString();
+                    extra[WebhookReceiver.WebhookSecretKey] = created.GetProperty("secret").GetString()!;
+                    break;
+                }
 
             case IntegrationProviders.SavvyCal:
-            {
-                var created = await api.SendAsync(connection.Provider, stored.AccessToken, HttpMethod.Post, "webhooks",
-                    new { url = new Uri(apiBase, $"webhooks/savvycal/{connection.Id}").AbsoluteUri }, cancellationToken);
-                extra["webhook_id"] = created.GetProperty("id").ToString();
-                extra[WebhookReceiver.WebhookSecretKey] = created.GetProperty("secret").GetString()!;
-                break;
-            }
+                {
+                    var created = await api.SendAsync(connection.Provider, stored.AccessToken, HttpMethod.Post, "webhooks",
+                        new { url = new Uri(apiBase, $"webhooks/savvycal/{connection.Id}").AbsoluteUri }, cancellationToken);
+                    extra["webhook_id"] = created.GetProperty("id").ToString();
+                    extra[WebhookReceiver.WebhookSecretKey] = created.GetProperty("secret").GetString()!;
+                    break;
+                }
 
             case IntegrationProviders.Google:
-            {
-                var channelId = GoogleChannels.NewId(connection.Id);
-                var channelToken = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
-                var channel = await api.SendAsync(connection.Provider, stored.AccessToken, HttpMethod.Post,
-                    "calendars/primary/events/watch", new
-                    {
-                        id = channelId,
-                        type = "web_hook",
-                        address = new Uri(apiBase, "webhooks/google/calendar").AbsoluteUri,
-                        token = channelToken,
-                    }, cancellationToken);
-                extra[WebhookReceiver.ChannelIdKey] = channelId;
-                extra[WebhookReceiver.ChannelTokenKey] = channelToken;
-                extra["channel_resource_id"] = channel.GetProperty("resourceId").GetString()!;
-                extra["channel_expiration"] =
-                    channel.TryGetProperty("expiration", out var expiration) ? expiration.ToString() : string.Empty;
-                break;
-            }
+                {
+                    var channelId = GoogleChannels.NewId(connection.Id);
+                    var channelToken = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+                    var channel = await api.SendAsync(connection.Provider, stored.AccessToken, HttpMethod.Post,
+                        "calendars/primary/events/watch", new
+                        {
+                            id = channelId,
+                            type = "web_hook",
+                            address = new Uri(apiBase, "webhooks/google/calendar").AbsoluteUri,
+                            token = channelToken,
+                        }, cancellationToken);
+                    extra[WebhookReceiver.ChannelIdKey] = channelId;
+                    extra[WebhookReceiver.ChannelTokenKey] = channelToken;
+                    extra["channel_resource_id"] = channel.GetProperty("resourceId").GetString()!;
+                    extra["channel_expiration"] =
+                        channel.TryGetProperty("expiration", out var expiration) ? expiration.ToString() : string.Empty;
+                    break;
+                }
 
             default:
                 return;
