@@ -1,4 +1,5 @@
 using CleanCrm.Api.Endpoints;
+using CleanCrm.Api.Endpoints.Integrations;
 using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.OpenApi;
 using CleanCrm.Api.Security;
@@ -187,6 +188,8 @@ app.MapTags();
 app.MapAuditLog();
 app.MapPlatformAuditAndSupport();
 app.MapImports();
+app.MapIntegrations();
+app.MapIntegrationWebhooks();
 
 await app.RunAsync();
 

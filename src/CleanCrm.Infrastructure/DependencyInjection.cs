@@ -174,6 +174,7 @@ public static class DependencyInjection
         services.AddSingleton<Application.Imports.IImportQueue, Imports.HangfireImportQueue>();
         services.AddSingleton<Imports.ContactImporter>();
         services.AddTransient<Imports.ContactImportJob>();
+        Integrations.IntegrationServices.AddIntegrations(services, configuration);
         return services;
     }
 

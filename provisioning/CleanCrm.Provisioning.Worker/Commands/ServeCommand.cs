@@ -43,6 +43,7 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         DatabaseSizeJob.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
         CleanCrm.Infrastructure.Identity.EmailVerificationReminderJob.Register(
             host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
+        CleanCrm.Infrastructure.Integrations.TokenRefreshJob.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
         await host.RunAsync(cancellationToken);
         return 0;
     }

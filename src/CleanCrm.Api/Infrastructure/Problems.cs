@@ -40,6 +40,9 @@ public static class Problems
 
     public static IResult Result(Error error, Action<HttpContext>? decorate = null) => new ProblemResult(From(error), decorate);
 
+    /// <summary>A problem whose status has no <see cref="ErrorType"/> (a webhook's 401).</summary>
+    public static IResult Result(ProblemDetails problem) => new ProblemResult(problem, null);
+
     public static string TitleOf(int status) => status switch
     {
         400 => "Bad Request",

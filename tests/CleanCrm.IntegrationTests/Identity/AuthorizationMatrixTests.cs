@@ -103,6 +103,9 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("POST", "/api/v1/backups/{id:guid}/verify", Permission.BackupsRead, null),
         ("GET", "/api/v1/backups/{id:guid}/download", Permission.BackupsRead, null),
         ("GET", "/api/v1/backups/access-log", Permission.BackupsRead, null),
+        ("GET", "/api/v1/integrations", Permission.CrmRead, null),
+        ("POST", "/api/v1/integrations/{provider}/connect", Permission.IntegrationsManage, null),
+        ("DELETE", "/api/v1/integrations/{provider}", Permission.IntegrationsManage, null),
     ];
 
     private static readonly (string Method, string Route, string? Body)[] AdminEndpoints =
@@ -262,7 +265,8 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
             .Replace("{clientId}", other, StringComparison.Ordinal)
             .Replace("{jobId}", other, StringComparison.Ordinal)
             .Replace("{key}", "workflows", StringComparison.Ordinal)
-            .Replace("{resource}", "contacts", StringComparison.Ordinal);
+            .Replace("{resource}", "contacts", StringComparison.Ordinal)
+            .Replace("{provider}", "fathom", StringComparison.Ordinal);
 
     private static HttpRequestMessage Request(string method, string path, string? body, string? org = null)
     {

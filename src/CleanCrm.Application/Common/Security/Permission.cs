@@ -17,6 +17,7 @@ public enum Permission
     OrganizationRead,
     /// <summary>Create, rename, reorder and delete pipelines and their stages (owners and admins).</summary>
     PipelinesManage,
+    IntegrationsManage,
 }
 
 /// <summary>Declares the permission a request type needs; the authorization behavior reads it once per type.</summary>

@@ -68,6 +68,12 @@ public sealed class CatalogDbContext(DbContextOptions<CatalogDbContext> options)
 
     public DbSet<WarmPoolDatabase> WarmPoolDatabases => Set<WarmPoolDatabase>();
 
+    public DbSet<IntegrationConnection> IntegrationConnections => Set<IntegrationConnection>();
+
+    public DbSet<IntegrationAuthorization> IntegrationAuthorizations => Set<IntegrationAuthorization>();
+
+    public DbSet<IntegrationWebhookDelivery> IntegrationWebhookInbox => Set<IntegrationWebhookDelivery>();
+
     public override Task<int> SaveChangesAsync(CancellationToken cancellationToken = default) =>
         Tenant.DatabaseErrors.TranslateAsync(() => base.SaveChangesAsync(cancellationToken));
 

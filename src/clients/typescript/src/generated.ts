@@ -4779,6 +4779,30 @@ export interface IWebhooksClient {
      * @return OK.
      */
     receiveStripe(signal?: AbortSignal): Promise<ApiResponse<StripeWebhookAck>>;
+
+    /**
+     * Receive a Fathom webhook
+     * @return OK.
+     */
+    receiveFathom(connectionId: string, signal?: AbortSignal): Promise<ApiResponse<WebhookAck>>;
+
+    /**
+     * Receive a SavvyCal webhook
+     * @return OK.
+     */
+    receiveSavvyCal(connectionId: string, signal?: AbortSignal): Promise<ApiResponse<WebhookAck>>;
+
+    /**
+     * Receive Slack events
+     * @return OK.
+     */
+    receiveSlack(signal?: AbortSignal): Promise<ApiResponse<WebhookAck>>;
+
+    /**
+     * Receive a Google Calendar push notification
+     * @return OK.
+     */
+    receiveGoogleCalendar(signal?: AbortSignal): Promise<ApiResponse<WebhookAck>>;
 }
 
 export class WebhooksClient implements IWebhooksClient {
@@ -4833,6 +4857,224 @@ export class WebhooksClient implements IWebhooksClient {
             });
         }
         return Promise.resolve<ApiResponse<StripeWebhookAck>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Receive a Fathom webhook
+     * @return OK.
+     */
+    receiveFathom(connectionId: string, signal?: AbortSignal): Promise<ApiResponse<WebhookAck>> {
+        let url_ = this.baseUrl + "/webhooks/fathom/{connectionId}";
+        if (connectionId === undefined || connectionId === null)
+            throw new globalThis.Error("The parameter 'connectionId' must be defined.");
+        url_ = url_.replace("{connectionId}", encodeURIComponent("" + connectionId));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processReceiveFathom(_response);
+        });
+    }
+
+    protected processReceiveFathom(response: Response): Promise<ApiResponse<WebhookAck>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as WebhookAck;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<WebhookAck>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Receive a SavvyCal webhook
+     * @return OK.
+     */
+    receiveSavvyCal(connectionId: string, signal?: AbortSignal): Promise<ApiResponse<WebhookAck>> {
+        let url_ = this.baseUrl + "/webhooks/savvycal/{connectionId}";
+        if (connectionId === undefined || connectionId === null)
+            throw new globalThis.Error("The parameter 'connectionId' must be defined.");
+        url_ = url_.replace("{connectionId}", encodeURIComponent("" + connectionId));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processReceiveSavvyCal(_response);
+        });
+    }
+
+    protected processReceiveSavvyCal(response: Response): Promise<ApiResponse<WebhookAck>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as WebhookAck;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<WebhookAck>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Receive Slack events
+     * @return OK.
+     */
+    receiveSlack(signal?: AbortSignal): Promise<ApiResponse<WebhookAck>> {
+        let url_ = this.baseUrl + "/webhooks/slack/events";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processReceiveSlack(_response);
+        });
+    }
+
+    protected processReceiveSlack(response: Response): Promise<ApiResponse<WebhookAck>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as WebhookAck;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<WebhookAck>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Receive a Google Calendar push notification
+     * @return OK.
+     */
+    receiveGoogleCalendar(signal?: AbortSignal): Promise<ApiResponse<WebhookAck>> {
+        let url_ = this.baseUrl + "/webhooks/google/calendar";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processReceiveGoogleCalendar(_response);
+        });
+    }
+
+    protected processReceiveGoogleCalendar(response: Response): Promise<ApiResponse<WebhookAck>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as WebhookAck;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<WebhookAck>>(new ApiResponse(status, _headers, null as any));
     }
 }
 
@@ -13257,6 +13499,290 @@ export class ImportsClient implements IImportsClient {
     }
 }
 
+export interface IIntegrationsClient {
+
+    /**
+     * List integrations
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    list(x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<IntegrationList>>;
+
+    /**
+     * Start connecting a provider
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    connect(provider: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<AuthorizationUrlDto>>;
+
+    /**
+     * Disconnect a provider
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return Done; no body.
+     */
+    disconnect(provider: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<void>>;
+}
+
+export class IntegrationsClient implements IIntegrationsClient {
+    private http: { fetch(url: RequestInfo, init?: RequestInit): Promise<Response> };
+    private baseUrl: string;
+    protected jsonParseReviver: ((key: string, value: unknown) => unknown) | undefined = undefined;
+
+    constructor(baseUrl?: string, http?: { fetch(url: RequestInfo, init?: RequestInit): Promise<Response> }) {
+        this.http = http ? http : window as any;
+        this.baseUrl = baseUrl ?? "";
+    }
+
+    /**
+     * List integrations
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    list(x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<IntegrationList>> {
+        let url_ = this.baseUrl + "/api/v1/integrations";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processList(_response);
+        });
+    }
+
+    protected processList(response: Response): Promise<ApiResponse<IntegrationList>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as IntegrationList;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<IntegrationList>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Start connecting a provider
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    connect(provider: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<AuthorizationUrlDto>> {
+        let url_ = this.baseUrl + "/api/v1/integrations/{provider}/connect";
+        if (provider === undefined || provider === null)
+            throw new globalThis.Error("The parameter 'provider' must be defined.");
+        url_ = url_.replace("{provider}", encodeURIComponent("" + provider));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processConnect(_response);
+        });
+    }
+
+    protected processConnect(response: Response): Promise<ApiResponse<AuthorizationUrlDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as AuthorizationUrlDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<AuthorizationUrlDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Disconnect a provider
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return Done; no body.
+     */
+    disconnect(provider: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<void>> {
+        let url_ = this.baseUrl + "/api/v1/integrations/{provider}";
+        if (provider === undefined || provider === null)
+            throw new globalThis.Error("The parameter 'provider' must be defined.");
+        url_ = url_.replace("{provider}", encodeURIComponent("" + provider));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "DELETE",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processDisconnect(_response);
+        });
+    }
+
+    protected processDisconnect(response: Response): Promise<ApiResponse<void>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 204) {
+            return response.text().then((_responseText) => {
+            return new ApiResponse(status, _headers, null as any);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<void>>(new ApiResponse(status, _headers, null as any));
+    }
+}
+
 export interface OrganizationAccepted {
     organizationId: string;
     slug: string;
@@ -14371,6 +14897,30 @@ export interface ImportRowError {
     line: number;
     field: string;
     message: string;
+}
+
+export interface IntegrationList {
+    items: IntegrationDto[];
+}
+
+export interface IntegrationDto {
+    provider: string;
+    status: string;
+    available: boolean;
+    connectedBy: string | null;
+    connectedAt: string | null;
+    scopes: string[];
+    lastSyncAt: string | null;
+    lastError: string | null;
+}
+
+export interface AuthorizationUrlDto {
+    authorizationUrl: string;
+}
+
+export interface WebhookAck {
+    received: boolean;
+    duplicate: boolean;
 }
 
 export class ApiResponse<TResult> {

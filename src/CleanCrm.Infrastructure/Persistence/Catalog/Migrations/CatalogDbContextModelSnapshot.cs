@@ -561,6 +561,195 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                     b.ToTable("identity_provider_domains", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.IntegrationAuthorization", b =>
+                {
+                    b.Property<string>("StateHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("state_hash");
+
+                    b.Property<DateTimeOffset?>("ConsumedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("consumed_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("ProtectedCodeVerifier")
+                        .HasColumnType("text")
+                        .HasColumnName("protected_code_verifier");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("RedirectUri")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("redirect_uri");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("StateHash")
+                        .HasName("pk_integration_authorizations");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_integration_authorizations_expires_at");
+
+                    b.HasIndex("OrganizationId")
+                        .HasDatabaseName("ix_integration_authorizations_organization_id");
+
+                    b.ToTable("integration_authorizations", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.IntegrationConnection", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("AccessTokenExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("access_token_expires_at");
+
+                    b.Property<DateTimeOffset>("ConnectedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("connected_at");
+
+                    b.Property<Guid?>("ConnectedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("connected_by");
+
+                    b.Property<string>("ExternalAccountId")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("external_account_id");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTimeOffset?>("LastSyncAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_sync_at");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<string>("Provider")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("Scopes")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("scopes");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_integration_connections");
+
+                    b.HasIndex("AccessTokenExpiresAt")
+                        .HasDatabaseName("ix_integration_connections_access_token_expires_at");
+
+                    b.HasIndex("OrganizationId", "Provider")
+                        .IsUnique()
+                        .HasDatabaseName("ix_integration_connections_organization_id_provider");
+
+                    b.HasIndex("Provider", "ExternalAccountId")
+                        .HasDatabaseName("ix_integration_connections_provider_external_account_id");
+
+                    b.ToTable("integration_connections", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.IntegrationWebhookDelivery", b =>
+                {
+                    b.Property<string>("Provider")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("provider");
+
+                    b.Property<string>("EventId")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("event_id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<Guid?>("ConnectionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("connection_id");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("last_error");
+
+                    b.Property<Guid?>("OrganizationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("organization_id");
+
+                    b.Property<DateTimeOffset?>("ProcessedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("processed_at");
+
+                    b.Property<string>("ProtectedPayload")
+                        .HasColumnType("text")
+                        .HasColumnName("protected_payload");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("type");
+
+                    b.HasKey("Provider", "EventId")
+                        .HasName("pk_integration_webhook_inbox");
+
+                    b.HasIndex("OrganizationId")
+                        .HasDatabaseName("ix_integration_webhook_inbox_organization_id");
+
+                    b.HasIndex("ReceivedAt")
+                        .HasDatabaseName("ix_integration_webhook_inbox_received_at")
+                        .HasFilter("processed_at IS NULL");
+
+                    b.ToTable("integration_webhook_inbox", (string)null);
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Invitation", b =>
                 {
                     b.Property<Guid>("Id")
@@ -2204,6 +2393,26 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_identity_provider_domains_organization_identity_providers_p");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.IntegrationAuthorization", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_integration_authorizations_organizations_organization_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Catalog.IntegrationConnection", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Catalog.Organization", null)
+                        .WithMany()
+                        .HasForeignKey("OrganizationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_integration_connections_organizations_organization_id");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Catalog.Invitation", b =>

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Integrations.Webhooks;
+using CleanCrm.IntegrationTests.Support;
+using CleanCrm.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace CleanCrm.IntegrationTests.Integrations;
+
+/// <summary>What Fathom does to the CRM: meetings with attendees, transcript and summary, timeline activities, smart tasks.</summary>
+[Collection(PlatformCollection.Name)]
+public sealed class FathomSyncTests(SharedPlatform platform)
+{
+    private Task<IntegrationsHost> HostAsync() =>
+        platform.SharedAsync("integrations-host", () => Task.FromResult(new IntegrationsHost(platform)));
+
+    [Fact]
+    public async Task A_recording_becomes_a_meeting_with_attendees_transcript_activities_and_smart_tasks_once()
+    {
+        var host = await HostAsync();
+        var seller = $"seller-{Guid.NewGuid():N}@cleancrm.example";
+        var owner = await platform.CreateUserAsync(seller, "Sam Seller");
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], plan: Plan.Pro);
+        var client = host.Api.ClientFor(owner.Id, organization.Slug);
+        var company = await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "Customer Inc" });
+        var ada = await OrgScopedEndpoints.CreateAsync(client, "contacts",
+            new { firstName = "Ada", lastName = "Buyer", email = "ada@customer.example", companyId = company });
+        var deal = await OrgScopedEndpoints.CreateAsync(client, "deals", new { name = "Customer rollout", companyId = company });
+        (await host.ConnectAsync(client, "fathom")).StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        await using (var catalog = await platform.CatalogAsync())
+        {
+            var connection = await catalog.IntegrationConnections.AsNoTracking()
+                .SingleAsync(c => c.OrganizationId == organization.Id && c.Provider == "fathom");
+            var title = "Rollout kickoff " + Guid.NewGuid().ToString("N")[..6];
+            var recording = Random.Shared.Next(1_000_000, 9_999_999);
+            var body = Meeting(title, recording, seller);
+            var job = host.Api.Services.GetRequiredService<IntegrationWebhookJob>();
+            foreach (var id in new[] { "msg_a" + Guid.NewGuid().ToString("N"), "msg_b" + Guid.NewGuid().ToString("N") })
+            {
+                // Two distinct deliveries of the same recording (Fathom re-sent it): one meeting.
+                var response = await DeliverAsync(host, connection.Id, id, body, host.Providers.WebhookSecret(connection.Id));
+                response.StatusCode.ShouldBe(HttpStatusCode.OK);
+                await job.ProcessAsync("fathom", id, CancellationToken.None);
+                (await catalog.IntegrationWebhookInbox.AsNoTracking().SingleAsync(d => d.Provider == "fathom" && d.EventId == id))
+                    .LastError.ShouldBeNull();
+            }
+
+            await using var tenant = new NpgsqlConnection(PlatformEnvironment.TenantAdminConnectionString(organization));
+            await tenant.OpenAsync();
+            (await ScalarAsync(tenant, $"SELECT count(*) FROM meetings WHERE title = '{title}'")).ShouldBe(1L);
+            var meetingId = (Guid)(await ScalarAsync(tenant, $"SELECT id FROM meetings WHERE title = '{title}'"))!;
+            ((string)(await ScalarAsync(tenant, $"SELECT description FROM meetings WHERE id = '{meetingId}'"))!
+                ).ShouldContain("Go-live in March");
+            (await ScalarAsync(tenant,
+                $"SELECT contact_id FROM meeting_attendees WHERE meeting_id = '{meetingId}' AND email = 'ada@customer.example'"))
+                .ShouldBe(ada);
+            (await ScalarAsync(tenant, $"SELECT member_id FROM meeting_attendees WHERE meeting_id = '{meetingId}' AND email = '{seller}'"))
+                .ShouldBe(owner.Id);
+            ((string)(await ScalarAsync(tenant, $"SELECT content FROM meeting_transcripts WHERE meeting_id = '{meetingId}'"))!)
+                .ShouldContain("[00:01:05] Ada Buyer: We need this live by March.");
+
+            // The external invitee not yet in the CRM became a contact; the seller (a member) did not.
+            (await ScalarAsync(tenant, "SELECT source FROM contacts WHERE email = 'lin@prospect.example' AND deleted_at IS NULL")
+                ).ShouldBe("fathom");
+            (await ScalarAsync(tenant, $"SELECT count(*) FROM contacts WHERE email = '{seller}'")).ShouldBe(0L);
+
+            // Timelines: each matched contact (with its company) and the open deal of that company.
+            (await ScalarAsync(tenant,
+                $"SELECT count(*) FROM activities WHERE type = 'meeting' AND subject = '{title}' AND contact_id = '{ada}' "
+                + $"AND company_id = '{company}'")).ShouldBe(1L);
+            (await ScalarAsync(tenant, $"SELECT count(*) FROM activities WHERE subject = '{title}' AND deal_id = '{deal}'")).ShouldBe(1L);
+
+            // Action items → smart tasks assigned to the matched member.
+            (await ScalarAsync(tenant, $"SELECT assignee_id FROM tasks WHERE origin = 'smart' AND description LIKE '%{title}%'")
+                ).ShouldBe(owner.Id);
+            (await ScalarAsync(tenant, $"SELECT count(*) FROM tasks WHERE description LIKE '%{title}%'")).ShouldBe(1L);
+        }
+    }
+
+    [Fact]
+    public async Task Without_smart_tasks_action_items_make_no_tasks_and_the_backfill_imports_the_last_30_days_once()
+    {
+        var host = await HostAsync();
+        var owner = await platform.CreateUserAsync();
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], plan: Plan.Free);
+        var client = host.Api.ClientFor(owner.Id, organization.Slug);
+        (await host.ConnectAsync(client, "fathom")).StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        await using var catalog = await platform.CatalogAsync();
+        var connection = await catalog.IntegrationConnections.AsNoTracking()
+            .SingleAsync(c => c.OrganizationId == organization.Id && c.Provider == "fathom");
+        var first = "Backfilled A " + Guid.NewGuid().ToString("N")[..6];
+        var second = "Backfilled B " + Guid.NewGuid().ToString("N")[..6];
+        host.Providers.SetFathomMeetings(
+            [JsonNode.Parse(Meeting(first, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!],
+            [JsonNode.Parse(Meeting(second, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!]);
+
+        var job = host.Api.Services.GetRequiredService<FathomBackfillJob>();
+        (await job.RunAsync(connection.Id, CancellationToken.None)).ShouldBe(2);
+        (await job.RunAsync(connection.Id, CancellationToken.None)).ShouldBe(0, "meetings already imported are not imported again");
+        host.Providers.Calls.Where(c => c.Path == "/fathom/external/v1/meetings").ShouldNotBeEmpty();
+
+        await using var tenant = new NpgsqlConnection(PlatformEnvironment.TenantAdminConnectionString(organization));
+        await tenant.OpenAsync();
+        (await ScalarAsync(tenant, $"SELECT count(*) FROM meetings WHERE title IN ('{first}', '{second}')")).ShouldBe(2L);
+        (await ScalarAsync(tenant, "SELECT count(*) FROM tasks")).ShouldBe(0L, "smart_tasks is not on the free plan");
+        (await catalog.IntegrationConnections.AsNoTracking().SingleAsync(c => c.Id == connection.Id)).LastSyncAt.ShouldNotBeNull();
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+
+    private static Task<HttpResponseMessage> DeliverAsync(IntegrationsHost host, Guid connectionId, string id, string body, string secret)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/webhooks/fathom/{connectionId}") { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = new("application/json");
+        request.Headers.Add("webhook-id", id);
+        request.Headers.Add("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add("webhook-signature", WebhookSignatures.SignStandardWebhook(secret, id, timestamp, bytes));
+        return host.Api.CreateClient().SendAsync(request);
+    }
+
+    private static string Meeting(string title, int recording, string sellerEmail)
+    {
+        var meeting = JsonNode.Parse(IntegrationWebhookTests.FathomMeeting(title))!.AsObject();
+        meeting["recording_id"] = recording;
+        var invitees = meeting["calendar_invitees"]!.AsArray();
+        invitees[1]!["email"] = sellerEmail;
+        invitees.Add(new JsonObject { ["name"] = "Lin Prospect", ["email"] = "lin@prospect.example", ["is_external"] = true });
+        meeting["action_items"]![0]!["assignee"]!["email"] = sellerEmail;
+        return meeting.ToJsonString();
+    }
+}
