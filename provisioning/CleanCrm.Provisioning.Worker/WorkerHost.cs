@@ -27,7 +27,7 @@ public static class WorkerHost
             .ReadFrom.Configuration(builder.Configuration)
             .WriteToCleanCrmSinks(builder.Configuration, "cleancrm-worker"));
         // Job spans continue the trace of the request that queued them; metrics leave over OTLP (docs/OBSERVABILITY.md).
-        builder.Services.AddCleanCrmTelemetry(builder.Configuration, "cleancrm-worker");
+        builder.Services.AddCleanCrmTelemetry(builder.Configuration, "cleancrm-worker", publishCatalogGauges: false);
         builder.Services.AddApplication(builder.Configuration);
         builder.Services.AddInfrastructure(builder.Configuration);
         builder.Services.AddSingleton<ICallerContext, SystemCallerContext>();

@@ -78,7 +78,7 @@ builder.Services.AddOpenApiDocument((settings, services) =>
 });
 
 // Traces, metrics and the product meters (docs/OBSERVABILITY.md); the API adds ASP.NET Core and the /metrics exporter.
-builder.Services.AddCleanCrmTelemetry(builder.Configuration, "cleancrm-api",
+builder.Services.AddCleanCrmTelemetry(builder.Configuration, "cleancrm-api", publishCatalogGauges: true,
     tracing => tracing.AddAspNetCoreInstrumentation(options => options.EnrichWithHttpRequest = (activity, request) =>
     {
         var path = request.Path.Value ?? string.Empty;
@@ -91,7 +91,6 @@ builder.Services.AddCleanCrmTelemetry(builder.Configuration, "cleancrm-api",
     metrics => metrics.AddAspNetCoreInstrumentation().AddPrometheusExporter());
 
 var app = builder.Build();
-Telemetry.StartCatalogGauges(app.Services);
 
 if (app.Environment.IsDevelopment() && app.Services.GetRequiredService<IOptions<ApiOptions>>().Value.MigrateOnStartup)
 {

@@ -22,7 +22,26 @@ public sealed class OperationsMetrics : IDisposable
             description: "Tenants handled by fleet migration runs, by outcome (migrated, skipped, failed)");
         Webhooks = _meter.CreateCounter<long>("cleancrm.webhooks.received",
             description: "Inbound webhook deliveries, by provider and outcome");
+
+        // Every series of a closed label set starts at 0, so rate() and "increase > N" alerts see the first event.
+        foreach (var outcome in BackupOutcomes)
+        {
+            BackupRuns.Add(0, new("outcome", outcome), new("trigger", "scheduled"));
+        }
+
+        FleetRunFinished(0, 0, 0);
+        foreach (var outcome in StripeOutcomes)
+        {
+            WebhookReceived("stripe", outcome, 0);
+        }
     }
+
+    /// <summary>Outcomes of <c>cleancrm.backups.runs</c>.</summary>
+    public static IReadOnlyList<string> BackupOutcomes { get; } = ["succeeded", "failed"];
+
+    /// <summary>Outcomes of <c>cleancrm.webhooks.received</c> for Stripe (the processor's outcomes plus <c>failed</c>: it threw).</summary>
+    public static IReadOnlyList<string> StripeOutcomes { get; } =
+        ["applied", "duplicate", "ignored", "invalid_signature", "not_configured", "failed"];
 
     public Counter<long> BackupRuns { get; }
 
@@ -49,8 +68,8 @@ public sealed class OperationsMetrics : IDisposable
     }
 
     /// <summary>One delivery; <paramref name="outcome"/> is one of a fixed set (applied, duplicate, ignored, invalid_signature, ...).</summary>
-    public void WebhookReceived(string provider, string outcome) =>
-        Webhooks.Add(1, new("provider", provider), new("outcome", outcome));
+    public void WebhookReceived(string provider, string outcome, long count = 1) =>
+        Webhooks.Add(count, new("provider", provider), new("outcome", outcome));
 
     public void Dispose() => _meter.Dispose();
 }

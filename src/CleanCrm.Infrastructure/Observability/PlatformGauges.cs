@@ -30,13 +30,16 @@ public sealed partial class PlatformGauges : IDisposable
     private Task _refresh = Task.CompletedTask;
 
     public PlatformGauges(IMeterFactory meterFactory, IServiceProvider services, IOptions<ObservabilityOptions> options,
-        TimeProvider clock, ILogger<PlatformGauges> logger)
+        IOptions<Options.TenancyOptions> tenancy, TimeProvider clock, ILogger<PlatformGauges> logger)
     {
         _meter = meterFactory.Create(MeterName);
         _services = services;
         _options = options.Value;
         _clock = clock;
         _logger = logger;
+        var budget = tenancy.Value.MaxOpenTenantConnections;
+        _meter.CreateObservableGauge("cleancrm.tenant_connections.budget", () => budget,
+            description: "Tenant connections this process may hold (CleanCrm:Tenancy:MaxOpenTenantConnections)");
         Gauge("cleancrm.organizations", "Organizations by status", s => s.OrganizationsByStatus
             .Select(p => Measure(p.Value, ("status", p.Key))));
         Gauge("cleancrm.organizations.created_24h", "Organizations created (signups) in the last 24 hours",

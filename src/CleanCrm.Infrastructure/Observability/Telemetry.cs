@@ -40,6 +40,12 @@ public static class Telemetry
         "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Diagnostics", "Microsoft.AspNetCore.RateLimiting", "System.Net.Http",
     ];
 
+    /// <summary>
+    /// Buckets of http.server.request.duration: ASP.NET Core's defaults plus 0.2 s, the latency SLO's threshold
+    /// (docs/OBSERVABILITY.md "SLOs"), so the SLI is an exact bucket rather than an interpolation.
+    /// </summary>
+    public static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
     private static readonly Lock FilterGate = new();
     private static bool _filterAdded;
 
@@ -49,13 +55,15 @@ public static class Telemetry
 
     /// <summary>Registers options, meters and the OpenTelemetry pipelines; <paramref name="configure"/> adds per-host parts.</summary>
     public static OpenTelemetry.IOpenTelemetryBuilder AddCleanCrmTelemetry(this IServiceCollection services, IConfiguration configuration,
-        string serviceName, Action<TracerProviderBuilder>? tracing = null, Action<MeterProviderBuilder>? metrics = null)
+        string serviceName, bool publishCatalogGauges, Action<TracerProviderBuilder>? tracing = null,
+        Action<MeterProviderBuilder>? metrics = null)
     {
         services.AddOptions<ObservabilityOptions>().Bind(configuration.GetSection(ObservabilityOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ObservabilityOptions>, ObservabilityOptionsValidator>();
         services.AddSingleton<PlatformGauges>();
         services.AddSingleton<OperationsMetrics>();
+        services.AddHostedService(sp => new MeterStartup(sp, publishCatalogGauges));
         var otlp = OtlpEndpoint(configuration);
         var sampleRatio = configuration.GetValue($"{ObservabilityOptions.SectionName}:TraceSampleRatio",
             configuration.GetValue("CleanCrm:Telemetry:TraceSampleRatio", 1.0));
@@ -67,7 +75,7 @@ public static class Telemetry
                 tracing?.Invoke(builder);
                 if (otlp is not null)
                 {
-                    builder.AddOtlpExporter();
+                    builder.AddProcessor(new SecretScrubbingProcessor()).AddOtlpExporter();
                     builder.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(sampleRatio)));
                 }
                 else
@@ -79,25 +87,14 @@ public static class Telemetry
             })
             .WithMetrics(builder =>
             {
-                builder.AddMeter([.. ProductMeters, .. NativeMeters]).AddRuntimeInstrumentation().AddHttpClientInstrumentation();
+                builder.AddMeter([.. ProductMeters, .. NativeMeters]).AddRuntimeInstrumentation().AddHttpClientInstrumentation()
+                    .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = LatencyBuckets });
                 metrics?.Invoke(builder);
                 if (otlp is not null)
                 {
                     builder.AddOtlpExporter();
                 }
             });
-    }
-
-    /// <summary>
-    /// Starts the catalog gauges' meter in a process that publishes them (<c>CatalogGauges</c>): the meter only exists once
-    /// its singleton is built.
-    /// </summary>
-    public static void StartCatalogGauges(IServiceProvider services)
-    {
-        if (services.GetRequiredService<IOptions<ObservabilityOptions>>().Value.CatalogGauges)
-        {
-            services.GetRequiredService<PlatformGauges>();
-        }
     }
 
     /// <summary>Compact JSON on stdout (trace and span ids as <c>@tr</c>/<c>@sp</c>), and OTLP when an endpoint is set.</summary>
@@ -140,4 +137,27 @@ public static class Telemetry
     public static string Release { get; } =
         typeof(Telemetry).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+
+    /// <summary>
+    /// Creates the meters at start-up (a meter exists once its singleton is built), so the zero series of closed label sets
+    /// are there from the first scrape, and the catalog gauges where this process publishes them.
+    /// </summary>
+    private sealed class MeterStartup(IServiceProvider services, bool publishCatalogGauges) : Microsoft.Extensions.Hosting.IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            services.GetRequiredService<OperationsMetrics>();
+            var provisioning = services.GetRequiredService<ProvisioningMetrics>();
+            provisioning.Runs.Add(0, new KeyValuePair<string, object?>("outcome", "failed"));
+            provisioning.Runs.Add(0, new KeyValuePair<string, object?>("outcome", "succeeded"));
+            if (publishCatalogGauges && services.GetRequiredService<IOptions<ObservabilityOptions>>().Value.CatalogGauges)
+            {
+                services.GetRequiredService<PlatformGauges>();
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }
