@@ -67,6 +67,10 @@ public sealed partial class PlatformGauges : IDisposable
             s => [new Measurement<double>(s.PastDue)]);
         Gauge("cleancrm.billing.ai_tokens_month", "AI tokens used by all organizations in the current billing month",
             s => [new Measurement<double>(s.AiTokensThisMonth)]);
+        Gauge("cleancrm.database_servers.tenants", "Organizations placed on each database server (deleted ones excluded)",
+            s => s.Servers.Select(p => Measure(p.Tenants, ("server", p.Name))));
+        Gauge("cleancrm.database_servers.capacity", "Organizations each database server is meant to hold",
+            s => s.Servers.Select(p => Measure(p.Capacity, ("server", p.Name))));
         Gauge("cleancrm.jobs.queue_length", "Hangfire jobs waiting, by queue", s => s.QueueLengths
             .Select(p => Measure(p.Value, ("queue", p.Key))));
         Gauge("cleancrm.jobs", "Hangfire jobs by state (enqueued, processing, scheduled, failed, succeeded)", s => s.JobsByState
@@ -147,7 +151,8 @@ public sealed record PlatformSnapshot(
     long AiTokensThisMonth,
     IReadOnlyDictionary<string, long> QueueLengths,
     IReadOnlyDictionary<string, long> JobsByState,
-    long JobServers)
+    long JobServers,
+    IReadOnlyList<(string Name, int Tenants, int Capacity)> Servers)
 {
     internal static async Task<PlatformSnapshot> ReadAsync(IServiceProvider services, ObservabilityOptions options, TimeProvider clock,
         CancellationToken cancellationToken)
@@ -202,17 +207,29 @@ public sealed record PlatformSnapshot(
             mrr[paying.PlanKey!] += paying.Seats * options.PlanMonthlyPriceMinor.GetValueOrDefault(paying.PlanKey!);
         }
 
+        // Every paid plan x granting status has a series (0 when none), so a panel or rule never sees a gap.
+        var grid = (from paid in new[] { Plan.Pro, Plan.Enterprise }
+                    from status in granting
+                    select (paid, status, subscriptions.FirstOrDefault(s => s.PlanKey == paid && s.Status == status)?.Count ?? 0)).ToList();
         var pastDue = await db.Subscriptions.CountAsync(s => s.Status == SubscriptionStatuses.PastDue, cancellationToken);
         var period = UsageRollup.PeriodOf(now).Start;
         var tokens = await db.UsageRollups.Where(r => r.Metric == UsageMetrics.AiTokens && r.PeriodStart == period)
             .SumAsync(r => (long?)r.Quantity, cancellationToken) ?? 0;
 
+        var databaseServers = await db.DatabaseServers.AsNoTracking()
+            .Select(s => new
+            {
+                s.Name,
+                s.Capacity,
+                Tenants = db.Organizations.Count(o => o.DatabaseServerId == s.Id && o.Status != OrganizationStatus.Deleted),
+            })
+            .ToListAsync(cancellationToken);
         var (queues, jobs, servers) = ReadHangfire(services);
         return new PlatformSnapshot(now, byStatus, signups, oldestPending is { } pending ? Math.Max(0, (now - pending).TotalSeconds) : 0,
             behind, ages.Count > 0 ? ages[0].Age : 0, ages.Count(a => a.Age > staleAfter),
             ages.Take(options.BackupAgeTopOrganizations).Select(a => (a.Id, a.Age)).ToList(), backupFailures, restoreFailures,
-            mailByStatus, subscriptions.Select(s => (s.PlanKey!, s.Status, s.Count)).ToList(), mrr, pastDue, tokens, queues, jobs,
-            servers);
+            mailByStatus, grid, mrr, pastDue, tokens, queues, jobs,
+            servers, databaseServers.Select(s => (s.Name, s.Tenants, s.Capacity)).ToList());
     }
 
     private static (Dictionary<string, long> Queues, Dictionary<string, long> Jobs, long Servers) ReadHangfire(IServiceProvider services)

@@ -62,7 +62,6 @@ public static class Telemetry
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ObservabilityOptions>, ObservabilityOptionsValidator>();
         services.AddSingleton<PlatformGauges>();
-        services.AddSingleton<OperationsMetrics>();
         services.AddHostedService(sp => new MeterStartup(sp, publishCatalogGauges));
         var otlp = OtlpEndpoint(configuration);
         var sampleRatio = configuration.GetValue($"{ObservabilityOptions.SectionName}:TraceSampleRatio",
