@@ -51,6 +51,12 @@ public sealed partial class MetricsCatalogueTests(SharedPlatform platform) : IAs
             await Task.Delay(200);
         }
 
+        // For writing the catalogue: CLEANCRM_METRICS_DUMP=<file> keeps the exposition this test read.
+        if (Environment.GetEnvironmentVariable("CLEANCRM_METRICS_DUMP") is { Length: > 0 } dump)
+        {
+            await File.WriteAllTextAsync(dump, text);
+        }
+
         var series = Series(text);
         var catalogue = Catalogue();
         catalogue.Count.ShouldBeGreaterThan(30);
