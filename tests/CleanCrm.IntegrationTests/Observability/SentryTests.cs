@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using CleanCrm.Application.Common.Provisioning;
 using CleanCrm.IntegrationTests.Support;
 using Microsoft.EntityFrameworkCore;
@@ -69,10 +70,14 @@ public sealed class SentryTests(SharedPlatform platform) : IAsyncLifetime
             await Task.Delay(100);
         }
 
+        // An envelope is newline-separated JSON: its header, then item headers and payloads; the event is the payload with
+        // an "exception".
+        var sentryEvent = envelope.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement)
+            .Single(item => item.ValueKind == JsonValueKind.Object && item.TryGetProperty("exception", out _));
         var organizationId = await OrganizationIdAsync(slug);
-        envelope.ShouldContain($"\"org_id\":\"{organizationId}\"");
-        envelope.ShouldContain($"\"release\":\"{CleanCrm.Infrastructure.Observability.Telemetry.Release}\"");
-        envelope.ShouldContain("Password=[redacted]");
+        sentryEvent.GetProperty("tags").GetProperty("org_id").GetString().ShouldBe(organizationId.ToString());
+        sentryEvent.GetProperty("release").GetString().ShouldBe(CleanCrm.Infrastructure.Observability.Telemetry.Release);
+        sentryEvent.GetProperty("exception").GetRawText().ShouldContain("Password=[redacted]");
         foreach (var secret in TelemetryTests.SecretsOf(platform).Concat([Password, Bearer, QueuePassword]))
         {
             envelope.ShouldNotContain(secret);
