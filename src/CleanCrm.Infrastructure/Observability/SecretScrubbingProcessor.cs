@@ -12,7 +12,13 @@ public sealed partial class SecretScrubbingProcessor : BaseProcessor<Activity>
 {
     private static readonly string[] StatementTags = ["db.query.text", "db.statement"];
 
-    public override void OnEnd(Activity data)
+    // Npgsql sets the statement when the span starts; scrubbing then (and again at the end, for a tag set later) keeps the
+    // literal out of every exporter, whatever their order in the pipeline.
+    public override void OnStart(Activity data) => ScrubTags(data);
+
+    public override void OnEnd(Activity data) => ScrubTags(data);
+
+    private static void ScrubTags(Activity data)
     {
         foreach (var tag in StatementTags)
         {

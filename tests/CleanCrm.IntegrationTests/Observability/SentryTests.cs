@@ -50,15 +50,7 @@ public sealed class SentryTests(SharedPlatform platform) : IAsyncLifetime
         var client = _api.CreateClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Bearer);
         client.DefaultRequestHeaders.Add("Cookie", $"session={Bearer}");
-        var response = await client.PostAsJsonAsync($"/api/v1/signup?token={Bearer}", new Dictionary<string, string>
-        {
-            ["organizationName"] = "Sentry " + slug,
-            ["slug"] = slug,
-            ["ownerEmail"] = $"owner-{slug}@example.com",
-            ["ownerName"] = "Ada Owner",
-            ["ownerPassword"] = Password,
-            ["plan"] = "free",
-        });
+        var response = await client.PostAsJsonAsync($"/api/v1/signup?token={Bearer}", TelemetryTests.SignupBody(slug, Password));
         ((int)response.StatusCode).ShouldBe(500, await response.Content.ReadAsStringAsync());
 
         var deadline = DateTime.UtcNow.AddSeconds(30);

@@ -33,15 +33,7 @@ public sealed partial class TelemetryTests(SharedPlatform platform) : IAsyncLife
     public async Task One_signup_is_one_trace_through_the_provisioning_job_and_its_sql_and_logs_carry_ids_but_no_secret()
     {
         var slug = "tel-" + Guid.NewGuid().ToString("N")[..12];
-        var response = await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", new Dictionary<string, string>
-        {
-            ["organizationName"] = "Telemetry " + slug,
-            ["slug"] = slug,
-            ["ownerEmail"] = $"owner-{slug}@example.com",
-            ["ownerName"] = "Ada Owner",
-            ["ownerPassword"] = OwnerPassword,
-            ["plan"] = "free",
-        });
+        var response = await _api.CreateClient().PostAsJsonAsync("/api/v1/signup", SignupBody(slug, OwnerPassword));
         response.StatusCode.ShouldBe(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
         var org = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("organizationId").GetGuid().ToString();
 
@@ -96,6 +88,17 @@ public sealed partial class TelemetryTests(SharedPlatform platform) : IAsyncLife
         await _api.DisposeAsync();
         _otlp.Dispose();
     }
+
+    /// <summary>A free-plan signup of <paramref name="slug"/> with the given owner password.</summary>
+    internal static Dictionary<string, string> SignupBody(string slug, string password) => new()
+    {
+        ["organizationName"] = "Org " + slug,
+        ["slug"] = slug,
+        ["ownerEmail"] = $"owner-{slug}@example.com",
+        ["ownerName"] = "Ada Owner",
+        ["ownerPassword"] = password,
+        ["plan"] = "free",
+    };
 
     /// <summary>The secrets among the platform's settings (passwords, keys): a 24-character slice of each is enough to find it.</summary>
     internal static IEnumerable<string> SecretsOf(PlatformEnvironment platform) => platform.Settings
