@@ -95,7 +95,9 @@ public static partial class SentrySetup
         return null;
     }
 
-    [GeneratedRegex(@"(password|pwd|passwd|secret|token|api[_-]?key|client[_-]?secret|signing[_-]?key|access[_-]?key|sig)\s*""?\s*[=:]\s*""?[^;\s&,""']+",
+    [GeneratedRegex(
+        @"(password|pwd|passwd|secret|token|api[_-]?key|client[_-]?secret|signing[_-]?key|access[_-]?key|sig)"
+            + @"\s*""?\s*[=:]\s*""?[^;\s&,""']+",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex SecretPattern();
 

@@ -67,7 +67,7 @@ public sealed class OperationsMetrics : IDisposable
         FleetTenants.Add(failed, new KeyValuePair<string, object?>("outcome", "failed"));
     }
 
-    /// <summary>One delivery; <paramref name="outcome"/> is one of a fixed set (applied, duplicate, ignored, invalid_signature, ...).</summary>
+    /// <summary>One delivery; <paramref name="outcome"/> is one of a fixed set (applied, duplicate, invalid_signature, ...).</summary>
     public void WebhookReceived(string provider, string outcome, long count = 1) =>
         Webhooks.Add(count, new("provider", provider), new("outcome", outcome));
 

@@ -54,7 +54,8 @@ public sealed partial class PlatformGauges : IDisposable
             s => [new Measurement<double>(s.StaleBackupOrganizations)]);
         Gauge("cleancrm.backups.newest_age", "Newest successful backup age of the stalest organizations only (bounded)",
             s => s.StalestBackups.Select(p => Measure(p.AgeSeconds, ("org_id", p.OrganizationId.ToString()))), "s");
-        Gauge("cleancrm.backups.failures_24h", "Backups that failed in the last 24 hours", s => [new Measurement<double>(s.BackupFailures24h)]);
+        Gauge("cleancrm.backups.failures_24h", "Backups that failed in the last 24 hours",
+            s => [new Measurement<double>(s.BackupFailures24h)]);
         Gauge("cleancrm.backups.restore_failures_24h", "Restores (and verifications) that failed in the last 24 hours",
             s => [new Measurement<double>(s.RestoreFailures24h)]);
         Gauge("cleancrm.mail.outbox", "Outgoing mails by status (pending, failed)", s => s.MailByStatus
@@ -96,7 +97,8 @@ public sealed partial class PlatformGauges : IDisposable
     private static Measurement<double> Measure(double value, params (string Key, string Value)[] tags) =>
         new(value, tags.Select(t => new KeyValuePair<string, object?>(t.Key, t.Value)));
 
-    private void Gauge(string name, string description, Func<PlatformSnapshot, IEnumerable<Measurement<double>>> read, string? unit = null) =>
+    private void Gauge(string name, string description, Func<PlatformSnapshot, IEnumerable<Measurement<double>>> read,
+        string? unit = null) =>
         _meter.CreateObservableGauge(name, () => Snapshot() is { } snapshot ? read(snapshot) : [], unit, description);
 
     private PlatformSnapshot? Snapshot()
@@ -160,7 +162,8 @@ public sealed record PlatformSnapshot(
         var now = clock.GetUtcNow();
         var since = now.AddHours(-24);
         var head = services.GetRequiredService<IFleetMigrations>().SchemaHead;
-        await using var db = await services.GetRequiredService<IDbContextFactory<CatalogDbContext>>().CreateDbContextAsync(cancellationToken);
+        var factory = services.GetRequiredService<IDbContextFactory<CatalogDbContext>>();
+        await using var db = await factory.CreateDbContextAsync(cancellationToken);
         var statuses = await db.Organizations.AsNoTracking().GroupBy(o => o.Status)
             .Select(g => new { g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
         var byStatus = Enum.GetValues<OrganizationStatus>().ToDictionary(

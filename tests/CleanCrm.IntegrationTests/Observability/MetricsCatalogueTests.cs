@@ -134,7 +134,8 @@ public sealed partial class MetricsCatalogueTests(SharedPlatform platform) : IAs
             {
                 foreach (var target in panel.GetProperty("targets").EnumerateArray())
                 {
-                    yield return ($"{Path.GetFileName(file)} \"{panel.GetProperty("title").GetString()}\"", target.GetProperty("expr").GetString()!);
+                    var title = panel.GetProperty("title").GetString();
+                    yield return ($"{Path.GetFileName(file)} \"{title}\"", target.GetProperty("expr").GetString()!);
                 }
             }
         }
@@ -144,7 +145,8 @@ public sealed partial class MetricsCatalogueTests(SharedPlatform platform) : IAs
         Directory.GetFiles(Path.Combine(OpenApiDocument.RepositoryRoot(), "deploy", "monitoring", "prometheus", "rules"), "*.yml");
 
     private static IEnumerable<string> RecordingRules() =>
-        RuleFiles().SelectMany(File.ReadAllLines).Select(line => RecordLine().Match(line)).Where(m => m.Success).Select(m => m.Groups[1].Value);
+        RuleFiles().SelectMany(File.ReadAllLines).Select(line => RecordLine().Match(line)).Where(m => m.Success)
+            .Select(m => m.Groups[1].Value);
 
     /// <summary>Each <c>expr:</c> of the rule files, one line or a <c>|</c> block.</summary>
     private static IEnumerable<(string Source, string Expr)> RuleQueries()

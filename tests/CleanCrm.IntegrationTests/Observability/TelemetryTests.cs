@@ -44,7 +44,8 @@ public sealed partial class TelemetryTests(SharedPlatform platform) : IAsyncLife
         request.ParentSpanId.ShouldBeEmpty("the signup request is the root of its trace");
 
         // Wait until the job's SQL spans are in (the job span ends after them, but exports are batched per process).
-        await _otlp.WaitForAsync(o => TraceOf(o, request.TraceId).Any(s => Statement(s).Contains("CREATE DATABASE", StringComparison.Ordinal)),
+        await _otlp.WaitForAsync(
+            o => TraceOf(o, request.TraceId).Any(s => Statement(s).Contains("CREATE DATABASE", StringComparison.Ordinal)),
             "the CREATE DATABASE span in the signup's trace");
         var trace = TraceOf(_otlp, request.TraceId);
         var bySpanId = trace.ToDictionary(s => s.SpanId);
@@ -145,7 +146,8 @@ public sealed partial class TelemetryTests(SharedPlatform platform) : IAsyncLife
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         var client = _api.ClientFor(owner);
-        while ((await client.GetFromJsonAsync<JsonElement>($"/api/v1/orgs/{slug}/provisioning")).GetProperty("status").GetString() != "active")
+        while ((await client.GetFromJsonAsync<JsonElement>($"/api/v1/orgs/{slug}/provisioning"))
+               .GetProperty("status").GetString() != "active")
         {
             DateTime.UtcNow.ShouldBeLessThan(deadline, $"{slug} never became active");
             await Task.Delay(100);
