@@ -30,7 +30,7 @@ public sealed partial class MetricsCatalogueTests(SharedPlatform platform) : IAs
         _api = new ApiFactory(platform, new Dictionary<string, string?>
         {
             ["CleanCrm:Observability:GaugeRefreshSeconds"] = "1",
-            ["CleanCrm:Observability:BackupAgeTopOrganizations"] = TopOrganizations.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["CleanCrm:Observability:BackupAgeTopOrganizations"] = $"{TopOrganizations}",
         });
         return Task.CompletedTask;
     }
