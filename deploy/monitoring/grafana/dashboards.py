@@ -59,7 +59,7 @@ DASHBOARDS = {
         ts("GC heap and working set", [
             (f"sum by (instance) (dotnet_gc_last_collection_heap_size_bytes{{{API}}})", "GC heap {{instance}}"),
             (f"sum by (instance) (dotnet_process_memory_working_set_bytes{{{API}}})", "working set {{instance}}")], "bytes"),
-        ts("Thread pool queue", [(f"sum by (instance) (dotnet_thread_pool_queue_length{{{API}}})", "{{instance}}")]),
+        ts("Thread pool queue", [(f"sum by (instance) (dotnet_thread_pool_queue_length_total{{{API}}})", "{{instance}}")]),
     ]),
     "cleancrm-database": ("CleanCrm / Database", [
         ts("Tenant connections in use vs budget", [

@@ -46,6 +46,15 @@ public static class Telemetry
     /// </summary>
     public static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
+    /// <summary>
+    /// Npgsql tags its metrics with the pool name, i.e. a connection string per tenant database: one series per tenant,
+    /// against the cardinality rule (docs/OBSERVABILITY.md). Only these bounded tags are kept.
+    /// </summary>
+    private static readonly MetricStreamConfiguration NpgsqlStream = new()
+    {
+        TagKeys = ["db.client.connection.state", "db.system.name", "db.operation.name", "error.type", "server.address"],
+    };
+
     private static readonly Lock FilterGate = new();
     private static bool _filterAdded;
 
@@ -87,7 +96,8 @@ public static class Telemetry
             .WithMetrics(builder =>
             {
                 builder.AddMeter([.. ProductMeters, .. NativeMeters]).AddRuntimeInstrumentation().AddHttpClientInstrumentation()
-                    .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = LatencyBuckets });
+                    .AddView("http.server.request.duration", new ExplicitBucketHistogramConfiguration { Boundaries = LatencyBuckets })
+                    .AddView(instrument => instrument.Meter.Name == "Npgsql" ? NpgsqlStream : null);
                 metrics?.Invoke(builder);
                 if (otlp is not null)
                 {
