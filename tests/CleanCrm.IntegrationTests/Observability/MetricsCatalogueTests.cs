@@ -50,7 +50,8 @@ public sealed partial class MetricsCatalogueTests(SharedPlatform platform) : IAs
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         string text;
-        while (!(text = await client.GetStringAsync("/metrics")).Contains("cleancrm_organizations{", StringComparison.Ordinal))
+        // A snapshot taken after the org above became active (the first scrape's snapshot may predate it).
+        while (!(text = await client.GetStringAsync("/metrics")).Contains("cleancrm_backups_newest_age_seconds{", StringComparison.Ordinal))
         {
             DateTime.UtcNow.ShouldBeLessThan(deadline, "the catalog gauges never appeared on /metrics");
             await Task.Delay(200);
