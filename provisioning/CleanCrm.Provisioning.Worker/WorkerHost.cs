@@ -2,6 +2,7 @@ using CleanCrm.Application;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Infrastructure;
 using CleanCrm.Infrastructure.Jobs;
+using CleanCrm.Infrastructure.Observability;
 using CleanCrm.Infrastructure.Provisioning;
 using CleanCrm.Infrastructure.Secrets;
 using Hangfire;
@@ -9,7 +10,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
-using Serilog.Formatting.Compact;
 
 namespace CleanCrm.Provisioning.Worker;
 
@@ -25,9 +25,9 @@ public static class WorkerHost
         builder.Configuration.AddCleanCrmKeyVaultSecrets();
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .Enrich.WithProperty("Service", "cleancrm-worker")
-            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+            .WriteToCleanCrmSinks(builder.Configuration, "cleancrm-worker"));
+        // Job spans continue the trace of the request that queued them; metrics leave over OTLP (docs/OBSERVABILITY.md).
+        builder.Services.AddCleanCrmTelemetry(builder.Configuration, "cleancrm-worker", publishCatalogGauges: false);
         builder.Services.AddApplication(builder.Configuration);
         builder.Services.AddInfrastructure(builder.Configuration);
         builder.Services.AddSingleton<ICallerContext, SystemCallerContext>();

@@ -10,6 +10,7 @@ using CleanCrm.Application.Common.Security;
 using CleanCrm.Infrastructure;
 using CleanCrm.Infrastructure.Http;
 using CleanCrm.Infrastructure.Jobs;
+using CleanCrm.Infrastructure.Observability;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using CleanCrm.Infrastructure.Provisioning;
 using CleanCrm.Infrastructure.Secrets;
@@ -18,23 +19,20 @@ using Hangfire;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Serilog;
-using Serilog.Formatting.Compact;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddCleanCrmKeyVaultSecrets();
 
-// Sinks registered in DI (ILogEventSink) are added to the console sink; tests use that to read what was logged.
+// Sinks registered in DI (ILogEventSink) are added to the console sink; tests use that to read what was logged. Compact JSON
+// on stdout plus OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/OBSERVABILITY.md "Logs").
 builder.Host.UseSerilog((context, services, logger) => logger
     .ReadFrom.Configuration(context.Configuration)
     .ReadFrom.Services(services)
-    .Enrich.FromLogContext()
-    .Enrich.WithProperty("Service", "cleancrm-api")
-    .WriteTo.Console(new RenderedCompactJsonFormatter()));
+    .WriteToCleanCrmSinks(context.Configuration, "cleancrm-api"));
+builder.AddCleanCrmSentry();
 
 // Serilog's logger factory builds a new logger (with its own caches) on every CreateLogger call; ASP.NET creates one per
 // authentication handler instance, i.e. per request. Cache them per category, as Microsoft's LoggerFactory does.
@@ -80,39 +78,18 @@ builder.Services.AddOpenApiDocument((settings, services) =>
         new DocumentConventions(services.GetRequiredService<IOptions<CleanCrm.Api.Security.IdentityOptions>>().Value.Issuer));
 });
 
-builder.Services.AddOpenTelemetry()
-    .ConfigureResource(resource => resource.AddService("cleancrm-api"))
-    .WithTracing(tracing =>
+// Traces, metrics and the product meters (docs/OBSERVABILITY.md); the API adds ASP.NET Core and the /metrics exporter.
+builder.Services.AddCleanCrmTelemetry(builder.Configuration, "cleancrm-api", publishCatalogGauges: true,
+    tracing => tracing.AddAspNetCoreInstrumentation(options => options.EnrichWithHttpRequest = (activity, request) =>
     {
-        tracing.AddAspNetCoreInstrumentation(options => options.EnrichWithHttpRequest = (activity, request) =>
-            {
-                var path = request.Path.Value ?? string.Empty;
-                if (InvitationsEndpoints.RedactPath(path) is var redacted && !ReferenceEquals(redacted, path))
-                {
-                    activity.SetTag("url.path", redacted);
-                    activity.DisplayName = $"{request.Method} {redacted}";
-                }
-            })
-            .AddHttpClientInstrumentation().AddNpgsql();
-        if (builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 })
+        var path = request.Path.Value ?? string.Empty;
+        if (InvitationsEndpoints.RedactPath(path) is var redacted && !ReferenceEquals(redacted, path))
         {
-            tracing.AddOtlpExporter();
-            tracing.SetSampler(new OpenTelemetry.Trace.ParentBasedSampler(
-                new OpenTelemetry.Trace.TraceIdRatioBasedSampler(
-                    builder.Configuration.GetValue("CleanCrm:Telemetry:TraceSampleRatio", 1.0))));
+            activity.SetTag("url.path", redacted);
+            activity.DisplayName = $"{request.Method} {redacted}";
         }
-        else
-        {
-            // Nothing exports spans: keep trace context (W3C ids for logs, problem details and audit correlation) but do
-            // not record span data nobody reads (tags, Npgsql command spans) on every request.
-            tracing.SetSampler(new OpenTelemetry.Trace.AlwaysOffSampler());
-        }
-    })
-    .WithMetrics(metrics => metrics
-        .AddAspNetCoreInstrumentation()
-        .AddHttpClientInstrumentation()
-        .AddMeter(TenantConnectionMetrics.MeterName, "Npgsql")
-        .AddPrometheusExporter());
+    }),
+    metrics => metrics.AddAspNetCoreInstrumentation().AddPrometheusExporter());
 
 var app = builder.Build();
 

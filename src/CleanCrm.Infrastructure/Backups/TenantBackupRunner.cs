@@ -23,7 +23,8 @@ public sealed partial class TenantBackupRunner(
     PostgresTools tools,
     IBackupStore store,
     TimeProvider clock,
-    ILogger<TenantBackupRunner> logger)
+    ILogger<TenantBackupRunner> logger,
+    Observability.OperationsMetrics metrics)
 {
     /// <summary>Records a queued backup of the organization's current database; returns its id.</summary>
     public async Task<Guid> CreateAsync(Guid organizationId, BackupTrigger trigger, Guid? requestedBy, CancellationToken cancellationToken)
@@ -148,6 +149,7 @@ public sealed partial class TenantBackupRunner(
             await db.SaveChangesAsync(cancellationToken);
             LogBackedUp(logger, organization.Slug, backup.Id, size, tables.Sum(t => t.RowCount),
                 (backup.FinishedAt - backup.StartedAt)!.Value.TotalMilliseconds);
+            metrics.BackupFinished("succeeded", backup.Trigger.ToString().ToLowerInvariant(), backup.FinishedAt - backup.StartedAt);
             return backup;
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -162,6 +164,7 @@ public sealed partial class TenantBackupRunner(
                 CancellationToken.None);
             backup.Status = BackupStatus.Failed;
             backup.Error = reason;
+            metrics.BackupFinished("failed", backup.Trigger.ToString().ToLowerInvariant(), clock.GetUtcNow() - backup.StartedAt);
             return backup;
         }
     }

@@ -13,7 +13,7 @@ namespace CleanCrm.Infrastructure.Jobs;
 /// job's result, its <see cref="ReportParameter"/> parameter, and the "last report" in the hash <see cref="LastRunHash"/>
 /// (see <see cref="ReadLastRun"/>), so an admin endpoint can queue a run and show how it went.
 /// </summary>
-public sealed class FleetMigrationJob(FleetMigrator migrator, TimeProvider clock)
+public sealed class FleetMigrationJob(FleetMigrator migrator, TimeProvider clock, Observability.OperationsMetrics metrics)
 {
     public const string ProgressParameter = "FleetMigrationProgress";
     public const string ReportParameter = "FleetMigrationReport";
@@ -90,6 +90,8 @@ public sealed class FleetMigrationJob(FleetMigrator migrator, TimeProvider clock
             await stopPublishing.CancelAsync();
             await publisher;
         }
+
+        metrics.FleetRunFinished(report.Migrated.Count, report.Skipped.Count, report.Failed.Count);
 
         if (context is not null)
         {

@@ -11,8 +11,11 @@ public static class HangfireStorage
     public const string MaintenanceQueue = "maintenance";
 
     public static IGlobalConfiguration UseCatalogStorage(this IGlobalConfiguration configuration, string catalogConnectionString,
-        TimeSpan? queuePollInterval = null) =>
-        configuration
+        TimeSpan? queuePollInterval = null)
+    {
+        // Every process that enqueues or performs jobs carries the trace context across (docs/OBSERVABILITY.md "Traces").
+        Observability.Telemetry.UseCleanCrmTraceContext();
+        return configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
@@ -25,4 +28,5 @@ public static class HangfireStorage
                     QueuePollInterval = queuePollInterval ?? TimeSpan.FromSeconds(1),
                     InvisibilityTimeout = TimeSpan.FromMinutes(5)
                 });
+    }
 }

@@ -20,6 +20,11 @@ public sealed class TenantConnectionMetrics : IDisposable
             description: "Tenant pools cleared or disposed to make room");
         WaitTime = _meter.CreateHistogram<double>("cleancrm.tenant_connections.wait_time", unit: "ms",
             description: "Time spent waiting for a slot");
+
+        // The counters start at 0, so rate() and the refusal alert see the first event (docs/OBSERVABILITY.md).
+        Waits.Add(0);
+        Refusals.Add(0);
+        Evictions.Add(0);
     }
 
     public Counter<long> Waits { get; }
