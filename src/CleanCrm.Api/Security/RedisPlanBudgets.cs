@@ -7,7 +7,7 @@ namespace CleanCrm.Api.Security;
 /// <summary>Meter <c>CleanCrm.RateLimiting</c>: where plan budgets were decided, refusals, and whether Redis is in use.</summary>
 public sealed class PlanBudgetMetrics : IDisposable
 {
-    public const string MeterName = "CleanCrm.RateLimiting";
+    public const string MeterName = CleanCrm.Infrastructure.Observability.Telemetry.RateLimitingMeterName;
 
     private readonly Meter _meter;
 

@@ -26,11 +26,14 @@ public static class Telemetry
     /// <summary>Meter of the integrations area (inbound webhooks of Google, Slack, Fathom, SavvyCal; see docs/OBSERVABILITY.md).</summary>
     public const string IntegrationsMeterName = "CleanCrm.Integrations";
 
+    /// <summary>Meter of the API's Redis-backed plan budgets (ADR 0017), defined in the API host.</summary>
+    public const string RateLimitingMeterName = "CleanCrm.RateLimiting";
+
     /// <summary>Every product meter; a meter named here and nowhere else would be silently dropped, so all are listed.</summary>
     public static readonly IReadOnlyList<string> ProductMeters =
     [
         TenantConnectionMetrics.MeterName, ProvisioningMetrics.MeterName, OperationsMetrics.MeterName, PlatformGauges.MeterName,
-        IntegrationsMeterName,
+        IntegrationsMeterName, RateLimitingMeterName,
     ];
 
     /// <summary>Meters of the platform the dashboards use (ASP.NET Core and Kestrel come with the API's instrumentation).</summary>
