@@ -87,6 +87,9 @@ public class PlatformEnvironment : IAsyncLifetime
         Settings["CleanCrm:AbuseProtection:SignupsPerMinutePerIp"] = "100000";
         // Per-plan API budgets are off in shared test hosts (bursty tests); the billing tests switch them on.
         Settings["CleanCrm:RateLimiting:Enabled"] = "false";
+        // No warm pool in shared test hosts: several platforms share each test server, and a pool per catalog would fill
+        // it with databases; the warm-pool tests set their own size (ADR 0015).
+        Settings["CleanCrm:Provisioning:WarmPool:Size"] = "0";
         Settings["CleanCrm:Identity:SigningKey"] = NewRsaPem();
         Settings["CleanCrm:Identity:EncryptionKey"] = NewRsaPem();
         Mail = TestMailServer.Start();

@@ -259,7 +259,8 @@ public sealed class TenantConnectionPoolTests
     [Fact]
     public async Task Past_the_data_source_bound_the_least_recently_used_pool_without_requests_is_dropped()
     {
-        await using var budget = new Budget(cap: 10, perTenant: 2, maxDataSources: 2);
+        // The bound is max(MaxDataSources, cap) = 3: a pool that may hold a connection is never dropped for the LRU alone.
+        await using var budget = new Budget(cap: 3, perTenant: 2, maxDataSources: 2);
         var older = await budget.PinAsync();
         (await budget.OpenAsync(older)).Release();
         older.Dispose();
@@ -271,16 +272,20 @@ public sealed class TenantConnectionPoolTests
         second.Release();
         newer.Dispose();
         budget.Pool.Reserved.ShouldBe(3);
+        budget.Clock.Advance(TimeSpan.FromSeconds(1));
+        var busy = await budget.PinAsync();
+        budget.Pool.DataSourceCount.ShouldBe(3, "three pools fit the bound of the cap");
 
         var third = await budget.PinAsync();
-        budget.Pool.DataSourceCount.ShouldBe(2);
+        budget.Pool.DataSourceCount.ShouldBe(3);
         budget.Pool.Reserved.ShouldBe(2, "the least recently used pool (reservation 1) went, the newer one (2) stayed");
         var fourth = await budget.PinAsync();
-        budget.Pool.DataSourceCount.ShouldBe(2);
+        budget.Pool.DataSourceCount.ShouldBe(3);
         budget.Pool.Reserved.ShouldBe(0, "then the newer one went");
 
         var fifth = await budget.PinAsync();
-        budget.Pool.DataSourceCount.ShouldBe(3, "the bound is soft: pools with requests in flight are never dropped");
+        budget.Pool.DataSourceCount.ShouldBe(4, "the bound is soft: pools with requests in flight are never dropped");
+        busy.Dispose();
         third.Dispose();
         fourth.Dispose();
         fifth.Dispose();

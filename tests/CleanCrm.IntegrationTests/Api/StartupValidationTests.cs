@@ -12,7 +12,7 @@ public sealed class StartupValidationTests(SharedPlatform platform)
     [Theory]
     [InlineData("ConnectionStrings:Catalog", "", "ConnectionStrings:Catalog is required")]
     [InlineData("ConnectionStrings:Catalog", "Host=127.0.0.1", "must name the catalog database")]
-    [InlineData("CleanCrm:Tenancy:MaxOpenTenantConnections", "0", "MaxOpenTenantConnections")]
+    [InlineData("CleanCrm:Tenancy:MaxOpenTenantConnections", "-1", "MaxOpenTenantConnections")]
     [InlineData("CleanCrm:Tenancy:PerTenantMaxPoolSize", "500", "PerTenantMaxPoolSize")]
     [InlineData("CleanCrm:Secrets:Provider", "Vault", "CleanCrm:Secrets:Provider must be Local or KeyVault")]
     [InlineData("CleanCrm:Api:MaxRequestBodyBytes", "1", "MaxRequestBodyBytes")]

@@ -50,10 +50,13 @@ public sealed partial class MetricsCatalogueTests(SharedPlatform platform) : IAs
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
         string text;
-        // A snapshot taken after the org above became active (the first scrape's snapshot may predate it).
-        while (!(text = await client.GetStringAsync("/metrics")).Contains("cleancrm_backups_newest_age_seconds{", StringComparison.Ordinal))
+        // A snapshot taken after the org above became active (the first scrape's snapshot may predate it) and after the
+        // request above was recorded: the host records a request's duration as its context ends, which can be after the
+        // test client already has the response, so a busy machine can serve a scrape that does not hold it yet.
+        while (!(text = await client.GetStringAsync("/metrics")).Contains("cleancrm_backups_newest_age_seconds{", StringComparison.Ordinal)
+            || !text.Contains("http_server_request_duration_seconds_bucket{", StringComparison.Ordinal))
         {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "the catalog gauges never appeared on /metrics");
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the catalog gauges or the request durations never appeared on /metrics");
             await Task.Delay(200);
         }
 
