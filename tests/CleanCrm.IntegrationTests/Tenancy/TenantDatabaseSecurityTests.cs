@@ -1,5 +1,6 @@
 using CleanCrm.Application.Common.Secrets;
 using CleanCrm.Domain.Catalog;
+using CleanCrm.Infrastructure.Tenancy;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -102,10 +103,11 @@ public sealed class TenantDatabaseSecurityTests(SharedPlatform platform)
             password);
         anywhere.ShouldBe(0);
 
-        // The server keeps only a SCRAM verifier, never the password itself.
+        // The server keeps only a SCRAM verifier, never the password itself (16 iterations for a 256-bit random password:
+        // docs/adr/0016-cheap-tenant-sessions.md).
         var verifier = await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary, "postgres",
             "SELECT rolpassword FROM pg_authid WHERE rolname = $1", organization.DatabaseRole);
-        verifier.ShouldStartWith("SCRAM-SHA-256$4096:");
+        verifier.ShouldStartWith($"SCRAM-SHA-256${ScramVerifier.Iterations}:");
     }
 
     [Fact]
