@@ -112,7 +112,7 @@ WHERE d.status = 'won' AND b.g % 5 = 0;
 
 INSERT INTO activities (id, type, subject, occurred_at, actor_id, source, deal_id, created_at, updated_at)
 SELECT gen_random_uuid(), (ARRAY['call', 'email', 'email', 'meeting', 'note', 'task'])[1 + floor(random() * 6)::int],
-       'Bench activity ' || g, t, m.id, 'manual', b.id, t, t
+       'Bench activity ' || a.g, a.t, m.id, 'manual', b.id, a.t, a.t
 FROM (SELECT g, now() - make_interval(secs => random() * 730 * 86400) AS t,
              1 + floor(random() * (SELECT count(*) FROM bench_members))::int AS actor_n,
              1 + floor(random() * :deals)::int AS deal_g

@@ -36,7 +36,8 @@ public static class ReportFilters
     /// reports), and a member, even a deactivated one (their closed deals stay theirs). Anything else is a 400 naming
     /// the parameter, so another organization's ids yield nothing about it.
     /// </summary>
-    public static async Task<Error?> CheckReferencesAsync(this IReportFilter filter, ITenantDbContext db, CancellationToken cancellationToken)
+    public static async Task<Error?> CheckReferencesAsync(
+        this IReportFilter filter, ITenantDbContext db, CancellationToken cancellationToken)
     {
         if (filter.PipelineId is { } pipelineId && !await db.Pipelines.AnyAsync(p => p.Id == pipelineId, cancellationToken))
         {

@@ -19,7 +19,8 @@ public sealed class ReportsApiTests(SharedPlatform platform) : IAsyncLifetime
 {
     private ReportsWorld _world = null!;
 
-    public async Task InitializeAsync() => _world = await platform.SharedAsync(nameof(ReportsApiTests), () => ReportsWorld.CreateAsync(platform));
+    public async Task InitializeAsync() =>
+        _world = await platform.SharedAsync(nameof(ReportsApiTests), () => ReportsWorld.CreateAsync(platform));
 
     public Task DisposeAsync() => Task.CompletedTask;
 
@@ -52,7 +53,8 @@ public sealed class ReportsApiTests(SharedPlatform platform) : IAsyncLifetime
         pipelines.Count.ShouldBe(3);
         pipelines.Skip(1).ShouldBe(["Enterprise", "Partners"]);
         items.Where(i => i.GetProperty("pipelineName").GetString() == pipelines[0])
-            .ShouldAllBe(i => i.GetProperty("dealCount").GetInt32() == 0 && i.GetProperty("averageAgeDays").ValueKind == JsonValueKind.Null);
+            .ShouldAllBe(i =>
+                i.GetProperty("dealCount").GetInt32() == 0 && i.GetProperty("averageAgeDays").ValueKind == JsonValueKind.Null);
 
         var intro = items.Single(i => i.GetProperty("stageId").GetGuid() == _world.Stages["Intro"]);
         intro.GetProperty("dealCount").GetInt32().ShouldBe(2);
@@ -248,7 +250,10 @@ public sealed class ReportsApiTests(SharedPlatform platform) : IAsyncLifetime
         NamesParameter(problem, "commitProbability").ShouldBeTrue(problem.Detail);
     }
 
-    /// <summary>Validation problems name it in <c>errors</c>; a value of the wrong type is named in the binder's detail (<c>"Guid? PipelineId"</c>).</summary>
+    /// <summary>
+    /// Validation problems name it in <c>errors</c>; a value of the wrong type is named in the binder's detail
+    /// (<c>"Guid? PipelineId"</c>).
+    /// </summary>
     private static bool NamesParameter(Problem problem, string parameter) =>
         problem.Errors?.ContainsKey(parameter) ?? problem.Detail.Contains($" {parameter}\"", StringComparison.OrdinalIgnoreCase);
 
@@ -313,7 +318,8 @@ public sealed class ReportsApiTests(SharedPlatform platform) : IAsyncLifetime
         .ToList();
 
     private static List<string> Totals(JsonElement report) => report.GetProperty("totals").EnumerateArray()
-        .Select(t => $"{t.GetProperty("currency").GetString()} {t.GetProperty("dealCount").GetInt32()} {t.GetProperty("revenue").GetInt64()}")
+        .Select(t =>
+            $"{t.GetProperty("currency").GetString()} {t.GetProperty("dealCount").GetInt32()} {t.GetProperty("revenue").GetInt64()}")
         .ToList();
 
     private static List<string> Activity(JsonElement report) => report.GetProperty("items").EnumerateArray()

@@ -64,7 +64,8 @@ public sealed class GetPipelineReportHandler(ITenantDbContext db, TimeProvider c
         var from = query.FromInstant();
         var to = query.ToInstantExclusive();
         var rows = await db.SqlQuery<PipelineRow>($"""
-            SELECT d.stage_id, CASE WHEN d.amount IS NULL THEN NULL ELSE d.currency END AS currency, count(*)::int AS deal_count, coalesce(sum(d.amount), 0)::bigint AS amount,
+            SELECT d.stage_id, CASE WHEN d.amount IS NULL THEN NULL ELSE d.currency END AS currency, count(*)::int AS deal_count,
+                   coalesce(sum(d.amount), 0)::bigint AS amount,
                    round(coalesce(sum(d.amount::numeric * d.probability), 0) / 100)::bigint AS weighted_amount,
                    sum(extract(epoch FROM {now} - d.stage_entered_at))::float8 AS age_seconds
             FROM deals d

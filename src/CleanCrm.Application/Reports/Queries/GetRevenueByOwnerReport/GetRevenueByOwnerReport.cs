@@ -13,7 +13,8 @@ namespace CleanCrm.Application.Reports.Queries.GetRevenueByOwnerReport;
 /// What a member is credited with in one currency: revenue by the deals' revenue splits (the owner's whole amount when
 /// a deal has none), and overlay credit separately (it does not add up to the total). A null member is the unowned deals.
 /// </summary>
-public sealed record OwnerRevenueDto(Guid? MemberId, string Currency, int DealCount, long Revenue, int OverlayDealCount, long OverlayRevenue);
+public sealed record OwnerRevenueDto(
+    Guid? MemberId, string Currency, int DealCount, long Revenue, int OverlayDealCount, long OverlayRevenue);
 
 /// <summary>The closed-won revenue of one currency, for checking the credits against.</summary>
 public sealed record RevenueTotalDto(string Currency, int DealCount, long Revenue);

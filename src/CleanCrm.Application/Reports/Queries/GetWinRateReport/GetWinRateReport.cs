@@ -68,7 +68,8 @@ public sealed class GetWinRateReportHandler(ITenantDbContext db) : IQueryHandler
             GROUP BY GROUPING SETS ((d.owner_id), (d.pipeline_id), (to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM')), ())
             """).ToListAsync(cancellationToken);
 
-        var total = rows.Where(r => r.GroupingSet == Total).Select(Dto).FirstOrDefault() ?? new WinRateDto(null, null, null, 0, 0, null, null);
+        var total = rows.Where(r => r.GroupingSet == Total).Select(Dto).FirstOrDefault()
+                    ?? new WinRateDto(null, null, null, 0, 0, null, null);
         return new WinRateReportDto(
             total,
             rows.Where(r => r.GroupingSet == ByOwner).Select(Dto).OrderByDescending(r => r.Won + r.Lost).ThenBy(r => r.OwnerId).ToList(),
