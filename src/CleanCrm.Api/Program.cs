@@ -163,6 +163,7 @@ app.MapMeetings();
 app.MapCalendarEvents();
 app.MapTags();
 app.MapAuditLog();
+app.MapReports();
 app.MapPlatformAuditAndSupport();
 app.MapImports();
 app.MapIntegrations();

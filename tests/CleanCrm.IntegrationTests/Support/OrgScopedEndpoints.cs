@@ -55,13 +55,23 @@ public static class OrgScopedEndpoints
         new("list audit-log", HttpMethod.Get, "/api/v1/audit-log", () => null),
     ];
 
-    public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions).Concat(Imports);
+    public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions).Concat(Imports).Concat(Reports);
+
+    /// <summary>The advanced reports: read-only aggregates of deals, activities and meetings (docs/REPORTS.md).</summary>
+    public static IEnumerable<Call> Reports =>
+        new[] { "pipeline", "forecast", "win-rate", "revenue-by-owner", "activity" }
+            .Select(report => new Call($"report {report}", HttpMethod.Get, $"/api/v1/reports/{report}", () => null));
 
     /// <summary>The resource segment of a call's path (<c>deals</c> for <c>/api/v1/deals/{id}/move</c>).</summary>
     public static string Resource(this Call call) => call.Path.Split('/')[3];
 
-    /// <summary>The table whose rows a call could change; the audit log endpoint only reads, so companies stand in for it.</summary>
-    public static string Table(this Call call) => call.Resource() == "audit-log" ? "companies" : call.Resource().Replace('-', '_');
+    /// <summary>The table whose rows a call could change; the audit log and the reports only read, so a CRM table stands in.</summary>
+    public static string Table(this Call call) => call.Resource() switch
+    {
+        "audit-log" => "companies",
+        "reports" => "deals",
+        var resource => resource.Replace('-', '_'),
+    };
 
     /// <summary>The import endpoints: start (a CSV body) and progress; the import row is the record another org must not see.</summary>
     public static IEnumerable<Call> Imports =>

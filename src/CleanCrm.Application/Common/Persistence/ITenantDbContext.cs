@@ -56,6 +56,13 @@ public interface ITenantDbContext
     /// <summary>Live deals whose full-text document matches a web-style query.</summary>
     IQueryable<Deal> DealsMatching(string query);
 
+    /// <summary>
+    /// Rows of a raw, parameterized SQL query (interpolated values become parameters) on this organization's database;
+    /// for aggregates LINQ cannot say in one statement (reports, docs/REPORTS.md). Columns are named as the row type's
+    /// properties in snake_case.
+    /// </summary>
+    IQueryable<TResult> SqlQuery<TResult>(FormattableString sql);
+
     /// <summary>Saves; unique and foreign-key violations surface as <see cref="ConstraintViolationException"/>.</summary>
     Task<int> SaveChangesAsync(CancellationToken cancellationToken = default);
 

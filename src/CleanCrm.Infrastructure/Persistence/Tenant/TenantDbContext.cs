@@ -154,6 +154,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
                          && EF.Property<NpgsqlTsVector>(d, SearchVector)
                              .Matches(EF.Functions.WebSearchToTsQuery(TextSearchConfiguration, query)));
 
+    public IQueryable<TResult> SqlQuery<TResult>(FormattableString sql) => Database.SqlQuery<TResult>(sql);
+
     public void ExpectVersion<TEntity>(TEntity entity, uint version)
         where TEntity : class => Entry(entity).Property("Version").OriginalValue = version;
 

@@ -13279,6 +13279,549 @@ export class AuditLogClient implements IAuditLogClient {
     }
 }
 
+export interface IReportsClient {
+
+    /**
+     * Pipeline by stage
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @return OK.
+     */
+    pipeline(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PipelineReportDto>>;
+
+    /**
+     * Forecast by month
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @param commitProbability (optional) 
+     * @return OK.
+     */
+    forecast(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, commitProbability?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<ForecastReportDto>>;
+
+    /**
+     * Win rate
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @return OK.
+     */
+    winRate(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<WinRateReportDto>>;
+
+    /**
+     * Revenue by owner
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @return OK.
+     */
+    revenueByOwner(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<RevenueByOwnerReportDto>>;
+
+    /**
+     * Activity per member and week
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @return OK.
+     */
+    activity(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<ActivityReportDto>>;
+}
+
+export class ReportsClient implements IReportsClient {
+    private http: { fetch(url: RequestInfo, init?: RequestInit): Promise<Response> };
+    private baseUrl: string;
+    protected jsonParseReviver: ((key: string, value: unknown) => unknown) | undefined = undefined;
+
+    constructor(baseUrl?: string, http?: { fetch(url: RequestInfo, init?: RequestInit): Promise<Response> }) {
+        this.http = http ? http : window as any;
+        this.baseUrl = baseUrl ?? "";
+    }
+
+    /**
+     * Pipeline by stage
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @return OK.
+     */
+    pipeline(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PipelineReportDto>> {
+        let url_ = this.baseUrl + "/api/v1/reports/pipeline?";
+        if (pipelineId !== undefined && pipelineId !== null)
+            url_ += "pipelineId=" + encodeURIComponent("" + pipelineId) + "&";
+        if (ownerId !== undefined && ownerId !== null)
+            url_ += "ownerId=" + encodeURIComponent("" + ownerId) + "&";
+        if (from !== undefined && from !== null)
+            url_ += "from=" + encodeURIComponent("" + from) + "&";
+        if (to !== undefined && to !== null)
+            url_ += "to=" + encodeURIComponent("" + to) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processPipeline(_response);
+        });
+    }
+
+    protected processPipeline(response: Response): Promise<ApiResponse<PipelineReportDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as PipelineReportDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<PipelineReportDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Forecast by month
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @param commitProbability (optional) 
+     * @return OK.
+     */
+    forecast(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, commitProbability?: number | null | undefined, signal?: AbortSignal): Promise<ApiResponse<ForecastReportDto>> {
+        let url_ = this.baseUrl + "/api/v1/reports/forecast?";
+        if (pipelineId !== undefined && pipelineId !== null)
+            url_ += "pipelineId=" + encodeURIComponent("" + pipelineId) + "&";
+        if (ownerId !== undefined && ownerId !== null)
+            url_ += "ownerId=" + encodeURIComponent("" + ownerId) + "&";
+        if (from !== undefined && from !== null)
+            url_ += "from=" + encodeURIComponent("" + from) + "&";
+        if (to !== undefined && to !== null)
+            url_ += "to=" + encodeURIComponent("" + to) + "&";
+        if (commitProbability !== undefined && commitProbability !== null)
+            url_ += "commitProbability=" + encodeURIComponent("" + commitProbability) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processForecast(_response);
+        });
+    }
+
+    protected processForecast(response: Response): Promise<ApiResponse<ForecastReportDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ForecastReportDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<ForecastReportDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Win rate
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @return OK.
+     */
+    winRate(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<WinRateReportDto>> {
+        let url_ = this.baseUrl + "/api/v1/reports/win-rate?";
+        if (pipelineId !== undefined && pipelineId !== null)
+            url_ += "pipelineId=" + encodeURIComponent("" + pipelineId) + "&";
+        if (ownerId !== undefined && ownerId !== null)
+            url_ += "ownerId=" + encodeURIComponent("" + ownerId) + "&";
+        if (from !== undefined && from !== null)
+            url_ += "from=" + encodeURIComponent("" + from) + "&";
+        if (to !== undefined && to !== null)
+            url_ += "to=" + encodeURIComponent("" + to) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processWinRate(_response);
+        });
+    }
+
+    protected processWinRate(response: Response): Promise<ApiResponse<WinRateReportDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as WinRateReportDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<WinRateReportDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Revenue by owner
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @return OK.
+     */
+    revenueByOwner(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<RevenueByOwnerReportDto>> {
+        let url_ = this.baseUrl + "/api/v1/reports/revenue-by-owner?";
+        if (pipelineId !== undefined && pipelineId !== null)
+            url_ += "pipelineId=" + encodeURIComponent("" + pipelineId) + "&";
+        if (ownerId !== undefined && ownerId !== null)
+            url_ += "ownerId=" + encodeURIComponent("" + ownerId) + "&";
+        if (from !== undefined && from !== null)
+            url_ += "from=" + encodeURIComponent("" + from) + "&";
+        if (to !== undefined && to !== null)
+            url_ += "to=" + encodeURIComponent("" + to) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processRevenueByOwner(_response);
+        });
+    }
+
+    protected processRevenueByOwner(response: Response): Promise<ApiResponse<RevenueByOwnerReportDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as RevenueByOwnerReportDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<RevenueByOwnerReportDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Activity per member and week
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param pipelineId (optional) 
+     * @param ownerId (optional) 
+     * @param from (optional) 
+     * @param to (optional) 
+     * @return OK.
+     */
+    activity(x_Org?: string | undefined, pipelineId?: string | null | undefined, ownerId?: string | null | undefined, from?: string | null | undefined, to?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<ActivityReportDto>> {
+        let url_ = this.baseUrl + "/api/v1/reports/activity?";
+        if (pipelineId !== undefined && pipelineId !== null)
+            url_ += "pipelineId=" + encodeURIComponent("" + pipelineId) + "&";
+        if (ownerId !== undefined && ownerId !== null)
+            url_ += "ownerId=" + encodeURIComponent("" + ownerId) + "&";
+        if (from !== undefined && from !== null)
+            url_ += "from=" + encodeURIComponent("" + from) + "&";
+        if (to !== undefined && to !== null)
+            url_ += "to=" + encodeURIComponent("" + to) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processActivity(_response);
+        });
+    }
+
+    protected processActivity(response: Response): Promise<ApiResponse<ActivityReportDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ActivityReportDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<ActivityReportDto>>(new ApiResponse(status, _headers, null as any));
+    }
+}
+
 export interface IImportsClient {
 
     /**
@@ -14805,6 +15348,95 @@ export interface AuditEntryDto {
     entityId: string;
     changes: unknown;
     correlationId: string | null;
+}
+
+export interface PipelineReportDto {
+    items: PipelineStageReportDto[];
+}
+
+export interface PipelineStageReportDto {
+    pipelineId: string;
+    pipelineName: string;
+    stageId: string;
+    stageName: string;
+    position: number;
+    probability: number;
+    dealCount: number;
+    averageAgeDays: number | null;
+    amounts: StageAmountDto[];
+}
+
+export interface StageAmountDto {
+    currency: string;
+    dealCount: number;
+    amount: number;
+    weightedAmount: number;
+}
+
+export interface ForecastReportDto {
+    commitProbability: number;
+    items: ForecastMonthDto[];
+}
+
+export interface ForecastMonthDto {
+    month: string;
+    currency: string;
+    openDealCount: number;
+    openAmount: number;
+    weightedAmount: number;
+    commitDealCount: number;
+    committedAmount: number;
+    wonDealCount: number;
+    wonAmount: number;
+}
+
+export interface WinRateReportDto {
+    total: WinRateDto;
+    byOwner: WinRateDto[];
+    byPipeline: WinRateDto[];
+    byPeriod: WinRateDto[];
+}
+
+export interface WinRateDto {
+    ownerId: string | null;
+    pipelineId: string | null;
+    period: string | null;
+    won: number;
+    lost: number;
+    winRate: number | null;
+    averageSalesCycleDays: number | null;
+}
+
+export interface RevenueByOwnerReportDto {
+    items: OwnerRevenueDto[];
+    totals: RevenueTotalDto[];
+}
+
+export interface OwnerRevenueDto {
+    memberId: string | null;
+    currency: string;
+    dealCount: number;
+    revenue: number;
+    overlayDealCount: number;
+    overlayRevenue: number;
+}
+
+export interface RevenueTotalDto {
+    currency: string;
+    dealCount: number;
+    revenue: number;
+}
+
+export interface ActivityReportDto {
+    items: ActivityWeekDto[];
+}
+
+export interface ActivityWeekDto {
+    memberId: string | null;
+    weekStart: string;
+    activities: number;
+    activitiesByType: { [key: string]: number; };
+    meetings: number;
 }
 
 export interface PageOfPlatformAuditEntryDto {
