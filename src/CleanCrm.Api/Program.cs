@@ -167,6 +167,7 @@ app.MapPlatformAuditAndSupport();
 app.MapImports();
 app.MapIntegrations();
 app.MapIntegrationWebhooks();
+app.MapOutgoingWebhooks();
 
 await app.RunAsync();
 
