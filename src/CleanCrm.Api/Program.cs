@@ -168,6 +168,7 @@ app.MapImports();
 app.MapIntegrations();
 app.MapIntegrationWebhooks();
 app.MapOutgoingWebhooks();
+app.MapSlackSettings();
 
 await app.RunAsync();
 

@@ -43,3 +43,21 @@ public sealed class DomainEventConsumption
 
     public DateTimeOffset ConsumedAt { get; set; }
 }
+
+/// <summary>Which domain events the organization posts to its Slack channel (one row; none means nothing is posted).</summary>
+public sealed class SlackNotificationSettings
+{
+    public const int SingletonId = 1;
+
+    /// <summary>The events Slack can be told about (docs/WORKFLOWS.md, "Slack notifications").</summary>
+    public static readonly IReadOnlyList<string> Supported =
+        [DomainEventTypes.DealWon, DomainEventTypes.DealLost, DomainEventTypes.DealStageChanged];
+
+    public int Id { get; set; } = SingletonId;
+
+    public List<string> Events { get; set; } = [];
+
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public Guid? UpdatedBy { get; set; }
+}

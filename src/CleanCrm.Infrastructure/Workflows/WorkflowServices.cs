@@ -18,6 +18,7 @@ public static class WorkflowServices
         services.AddSingleton<WebhookDeliveryQueue>();
         services.AddSingleton<IWebhookDeliveryQueue>(sp => sp.GetRequiredService<WebhookDeliveryQueue>());
         services.AddSingleton<IDomainEventConsumer, WebhookEventConsumer>();
+        services.AddSingleton<IDomainEventConsumer, SlackEventConsumer>();
         services.AddTransient<WebhookDeliveryJob>();
         return services;
     }

@@ -54,6 +54,8 @@ public interface ITenantDbContext
 
     DbSet<WebhookDelivery> WebhookDeliveries { get; }
 
+    DbSet<SlackNotificationSettings> SlackNotificationSettings { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 

@@ -150,6 +150,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<WebhookDeliveryAttempt> WebhookDeliveryAttempts => Set<WebhookDeliveryAttempt>();
 
+    public DbSet<SlackNotificationSettings> SlackNotificationSettings => Set<SlackNotificationSettings>();
+
     /// <summary>Set by <see cref="DomainEventInterceptor"/> when a save added outbox rows; the dispatcher is queued after commit.</summary>
     internal bool DomainEventsPending { get; set; }
 

@@ -74,3 +74,14 @@ internal sealed class WebhookDeliveryAttemptConfiguration : IEntityTypeConfigura
         builder.HasIndex(a => new { a.DeliveryId, a.AttemptedAt });
     }
 }
+
+internal sealed class SlackNotificationSettingsConfiguration : IEntityTypeConfiguration<SlackNotificationSettings>
+{
+    public void Configure(EntityTypeBuilder<SlackNotificationSettings> builder)
+    {
+        builder.ToTable("slack_notification_settings",
+            t => t.HasCheckConstraint("ck_slack_notification_settings_singleton", $"id = {SlackNotificationSettings.SingletonId}"));
+        builder.HasKey(s => s.Id);
+        builder.Property(s => s.Id).ValueGeneratedNever();
+    }
+}
