@@ -70,13 +70,14 @@ public sealed partial class DomainEventDispatchJob(
     public async Task<int> DispatchAsync(Guid organizationId, CancellationToken cancellationToken)
     {
         await using var scope = await scopes.BeginAsync(organizationId, cancellationToken);
-        var handed = 0;
+        var dispatched = 0;
         foreach (var consumer in consumers)
         {
-            handed += await DispatchAsync(organizationId, consumer, cancellationToken);
+            dispatched = Math.Max(dispatched, await DispatchAsync(organizationId, consumer, cancellationToken));
         }
 
-        return handed;
+        // The number of events handed on (each consumer gets each event once, so usually every consumer got these).
+        return dispatched;
     }
 
     private async Task<int> DispatchAsync(Guid organizationId, IDomainEventConsumer consumer, CancellationToken cancellationToken)
