@@ -37,5 +37,6 @@ internal static class WebhookTargets
     public static async Task<Error?> CheckAsync(IOutboundTargets targets, string url, CancellationToken cancellationToken) =>
         await targets.RefusalAsync(new Uri(url), cancellationToken) is { } refusal ? Error.Validation("url", refusal) : null;
 
-    public static List<string> Normalize(IEnumerable<string> events) => [.. events.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    public static List<string> Normalize(IEnumerable<string> events) =>
+        [.. events.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 }

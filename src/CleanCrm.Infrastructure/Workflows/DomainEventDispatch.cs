@@ -21,10 +21,11 @@ public interface IDomainEventConsumer
     /// <summary>Stable key of the consumer in <c>domain_event_consumptions</c>; never renamed.</summary>
     string Name { get; }
 
-    Task<Action?> ConsumeAsync(Guid organizationId, TenantDbContext db, IReadOnlyList<DomainEvent> events, CancellationToken cancellationToken);
+    Task<Action?> ConsumeAsync(Guid organizationId, TenantDbContext db, IReadOnlyList<DomainEvent> events,
+        CancellationToken cancellationToken);
 }
 
-/// <summary>Queues the dispatcher of an organization (after a commit that wrote events); failures leave the events for the next run.</summary>
+/// <summary>Queues an organization's dispatcher (after a commit that wrote events); a failure leaves the events for the next run.</summary>
 public sealed partial class DomainEventDispatchQueue(IServiceProvider services, ILogger<DomainEventDispatchQueue> logger)
 {
     public void Enqueue(Guid organizationId)
@@ -96,7 +97,8 @@ public sealed partial class DomainEventDispatchJob(
                 var batch = await db.DomainEvents.FromSql(
                         $"""
                          SELECT e.* FROM domain_events e
-                         WHERE NOT EXISTS (SELECT 1 FROM domain_event_consumptions c WHERE c.consumer = {consumer.Name} AND c.event_id = e.id)
+                         WHERE NOT EXISTS (SELECT 1 FROM domain_event_consumptions c
+                                           WHERE c.consumer = {consumer.Name} AND c.event_id = e.id)
                          ORDER BY e.occurred_at, e.id
                          LIMIT {BatchSize}
                          """)

@@ -183,7 +183,8 @@ public sealed partial class WebhookDeliveryJob(
     [Queue(HangfireStorage.DefaultQueue)]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [30, 300, 1800])]
     [DisplayName("Deliver webhook {1} of {0}")]
-    public async Task<WebhookDeliveryStatus?> DeliverAsync(Guid organizationId, Guid deliveryId, bool manual, CancellationToken cancellationToken)
+    public async Task<WebhookDeliveryStatus?> DeliverAsync(Guid organizationId, Guid deliveryId, bool manual,
+        CancellationToken cancellationToken)
     {
         await using var scope = await scopes.BeginAsync(organizationId, cancellationToken);
         await using var db = contexts.CreateForCurrentScope();

@@ -69,7 +69,9 @@ public sealed class SlackEventConsumer(IFeatures features, IDbContextFactory<Cat
         {
             DomainEventTypes.DealWon => $"Deal won: {name}{amount}",
             DomainEventTypes.DealLost => $"Deal lost: {name}{amount}"
-                + (root.TryGetProperty("lostReason", out var r) && r.ValueKind == JsonValueKind.String ? $" — {r.GetString()}" : string.Empty),
+                + (root.TryGetProperty("lostReason", out var r) && r.ValueKind == JsonValueKind.String
+                    ? $" — {r.GetString()}"
+                    : string.Empty),
             DomainEventTypes.DealStageChanged => $"Deal moved: {name} from {StageName("previousStageId")} to {StageName("stageId")}",
             _ => $"{domainEvent.Type}: {name}",
         };

@@ -226,7 +226,8 @@ public sealed class OutgoingWebhookTests(SharedPlatform platform)
         endpoint.GetProperty("disabledReason").GetString()!.ShouldContain("HTTP 503");
         await using (var db = await platform.CatalogAsync())
         {
-            var mail = await db.OutgoingEmails.SingleAsync(e => e.OrganizationId == organization.Id && e.Kind == "webhook_endpoint_disabled");
+            var mail = await db.OutgoingEmails
+                .SingleAsync(e => e.OrganizationId == organization.Id && e.Kind == "webhook_endpoint_disabled");
             mail.ToAddress.ShouldBe(owner.Email);
         }
 
@@ -319,7 +320,8 @@ public sealed class OutgoingWebhookTests(SharedPlatform platform)
         foreach (var response in new[]
                  {
                      await client.GetAsync("/api/v1/webhook-endpoints"),
-                     await client.PostAsJsonAsync("/api/v1/webhook-endpoints", new { url = host.Url("/hooks/ok"), events = new[] { "deal.won" } }),
+                     await client.PostAsJsonAsync("/api/v1/webhook-endpoints",
+                         new { url = host.Url("/hooks/ok"), events = new[] { "deal.won" } }),
                      await client.GetAsync($"/api/v1/webhook-endpoints/{Guid.NewGuid()}/deliveries"),
                  })
         {

@@ -15,7 +15,8 @@ public static class SlackSettingsEndpoints
     {
         var group = app.MapGroup("/api/v1/integrations/slack/settings").WithTags("Integrations").RequireAuthorization().RequireOrg()
             .WithCrmProblems();
-        group.MapGet("/", async (IMediator mediator, CancellationToken ct) => HttpResults.Ok(await mediator.Send(new GetSlackSettings(), ct)))
+        group.MapGet("/", async (IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new GetSlackSettings(), ct)))
             .WithName("Integrations_GetSlackSettings")
             .WithSummary("Get the Slack notification settings")
             .WithDescription("Owner/admin, feature slack_integration: the events posted to the connected Slack channel and the events "

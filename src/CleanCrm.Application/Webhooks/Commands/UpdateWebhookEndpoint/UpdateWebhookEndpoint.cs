@@ -17,7 +17,8 @@ public sealed record WebhookEndpointPatch(string? Url, IReadOnlyList<string>? Ev
 /// <summary>Changes the URL, the events or the status of an endpoint (JSON merge patch, If-Match).</summary>
 [RequiresPermission(Permission.IntegrationsManage)]
 [RequiresFeature(PremiumFeatures.Workflows)]
-public sealed record UpdateWebhookEndpoint(Guid Id, JsonElement Patch, uint? IfMatch) : ICommand<Result<WebhookEndpointDto>>, IOrgScopedRequest;
+public sealed record UpdateWebhookEndpoint(Guid Id, JsonElement Patch, uint? IfMatch)
+    : ICommand<Result<WebhookEndpointDto>>, IOrgScopedRequest;
 
 public sealed class UpdateWebhookEndpointHandler(ITenantDbContext db, ICallerContext caller, IOutboundTargets targets, TimeProvider clock)
     : ICommandHandler<UpdateWebhookEndpoint, Result<WebhookEndpointDto>>
@@ -34,7 +35,8 @@ public sealed class UpdateWebhookEndpointHandler(ITenantDbContext db, ICallerCon
         }
 
         var endpoint = found.Value;
-        var merged = Common.Json.JsonMergePatch.Apply(new WebhookEndpointPatch(endpoint.Url, endpoint.Events, endpoint.Status), command.Patch);
+        var current = new WebhookEndpointPatch(endpoint.Url, endpoint.Events, endpoint.Status);
+        var merged = Common.Json.JsonMergePatch.Apply(current, command.Patch);
         if (!merged.IsSuccess)
         {
             return merged.Error!;

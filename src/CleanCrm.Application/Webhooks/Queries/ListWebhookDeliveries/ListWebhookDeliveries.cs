@@ -17,7 +17,8 @@ namespace CleanCrm.Application.Webhooks.Queries.ListWebhookDeliveries;
 public sealed record ListWebhookDeliveries(Guid EndpointId, int? Limit, string? Cursor)
     : IQuery<Result<Page<WebhookDeliveryDto>>>, IOrgScopedRequest;
 
-public sealed class ListWebhookDeliveriesHandler(ITenantDbContext db) : IQueryHandler<ListWebhookDeliveries, Result<Page<WebhookDeliveryDto>>>
+public sealed class ListWebhookDeliveriesHandler(ITenantDbContext db)
+    : IQueryHandler<ListWebhookDeliveries, Result<Page<WebhookDeliveryDto>>>
 {
     private const string Sort = "-sequence";
 
@@ -52,7 +53,8 @@ public sealed class ListWebhookDeliveriesHandler(ITenantDbContext db) : IQueryHa
             .ToListAsync(cancellationToken);
         var items = page.Take(limit).Select(d => new WebhookDeliveryDto(d.Id, d.EventId, d.EventType, d.Status, d.Attempts, d.CreatedAt,
             d.NextAttemptAt, d.LastAttemptAt, d.LastResponseStatus, d.LastError, d.DeliveredAt,
-            [.. d.AttemptLog.Select(a => new WebhookAttemptDto(a.AttemptedAt, a.ResponseStatus, a.Error, a.DurationMs, a.Manual))])).ToList();
+            [.. d.AttemptLog.Select(a => new WebhookAttemptDto(a.AttemptedAt, a.ResponseStatus, a.Error, a.DurationMs, a.Manual))]))
+            .ToList();
         var next = page.Count > limit
             ? new Cursor(Sort, page[limit - 1].Sequence.ToString(CultureInfo.InvariantCulture), page[limit - 1].Id).Encode()
             : null;
