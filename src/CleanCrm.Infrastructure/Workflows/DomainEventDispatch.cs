@@ -121,7 +121,9 @@ public sealed partial class DomainEventDispatchJob(
                 var now = clock.GetUtcNow();
                 db.DomainEventConsumptions.AddRange(batch.Select(e => new DomainEventConsumption
                 {
-                    Consumer = consumer.Name, EventId = e.Id, ConsumedAt = now,
+                    Consumer = consumer.Name,
+                    EventId = e.Id,
+                    ConsumedAt = now,
                 }));
                 await db.SaveChangesAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);

@@ -45,7 +45,8 @@ public sealed class CreateWebhookEndpointHandler(
         var error = await CrmRecords.SaveAsync(db, WebhookEndpointRecord.Resource, endpoint.Id, null, cancellationToken);
         return error is null
             ? new CreatedWebhookEndpointDto(endpoint.Id, endpoint.Url, endpoint.Events, endpoint.Status, secret.Secret, endpoint.CreatedAt,
-                endpoint.UpdatedAt) { Version = endpoint.Version }
+                endpoint.UpdatedAt)
+            { Version = endpoint.Version }
             : error;
     }
 }
