@@ -168,6 +168,8 @@ app.MapPlatformAuditAndSupport();
 app.MapImports();
 app.MapIntegrations();
 app.MapIntegrationWebhooks();
+app.MapOutgoingWebhooks();
+app.MapSlackSettings();
 
 await app.RunAsync();
 

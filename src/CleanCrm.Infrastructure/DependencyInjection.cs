@@ -176,6 +176,7 @@ public static class DependencyInjection
         services.AddSingleton<Imports.ContactImporter>();
         services.AddTransient<Imports.ContactImportJob>();
         Integrations.IntegrationServices.AddIntegrations(services, configuration);
+        Workflows.WorkflowServices.AddWorkflows(services);
         return services;
     }
 

@@ -19,6 +19,7 @@ public sealed class TenantDbContextFactory
     private readonly TenantScopeAccessor _accessor;
 
     public TenantDbContextFactory(TenantScopeAccessor accessor, TenantConnectionInterceptor interceptor, AuditLogInterceptor audit,
+        DomainEventInterceptor domainEvents,
         Microsoft.Extensions.Options.IOptions<Options.TenancyOptions> tenancy)
     {
         _accessor = accessor;
@@ -26,7 +27,7 @@ public sealed class TenantDbContextFactory
             .UseNpgsql(npgsql => npgsql.MigrationsHistoryTable(TenantMigrations.HistoryTable))
             .UseSnakeCaseNamingConvention()
             .UseQueryTrackingBehavior(QueryTrackingBehavior.TrackAll)
-            .AddInterceptors(interceptor, audit)
+            .AddInterceptors(interceptor, audit, domainEvents)
             .EnableThreadSafetyChecks(tenancy.Value.EfThreadSafetyChecks)
             .Options;
         _pool = new PooledDbContextFactory<TenantDbContext>(options, poolSize: 256);

@@ -111,6 +111,16 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/integrations", Permission.CrmRead, null),
         ("POST", "/api/v1/integrations/{provider}/connect", Permission.IntegrationsManage, null),
         ("DELETE", "/api/v1/integrations/{provider}", Permission.IntegrationsManage, null),
+        ("GET", "/api/v1/webhook-endpoints", Permission.IntegrationsManage, null),
+        ("POST", "/api/v1/webhook-endpoints", Permission.IntegrationsManage,
+            "{\"url\":\"https://hooks.example.com/matrix\",\"events\":[\"deal.created\"]}"),
+        ("GET", "/api/v1/webhook-endpoints/{id:guid}", Permission.IntegrationsManage, null),
+        ("PATCH", "/api/v1/webhook-endpoints/{id:guid}", Permission.IntegrationsManage, "{\"events\":[\"deal.won\"]}"),
+        ("DELETE", "/api/v1/webhook-endpoints/{id:guid}", Permission.IntegrationsManage, null),
+        ("GET", "/api/v1/webhook-endpoints/{id:guid}/deliveries", Permission.IntegrationsManage, null),
+        ("POST", "/api/v1/webhook-endpoints/{id:guid}/deliveries/{deliveryId:guid}/redeliver", Permission.IntegrationsManage, null),
+        ("GET", "/api/v1/integrations/slack/settings", Permission.IntegrationsManage, null),
+        ("PUT", "/api/v1/integrations/slack/settings", Permission.IntegrationsManage, "{\"events\":[\"deal.won\"]}"),
     ];
 
     private static readonly (string Method, string Route, string? Body)[] AdminEndpoints =
@@ -267,6 +277,7 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         route.Replace("{id:guid}", id.ToString(), StringComparison.Ordinal)
             .Replace("{userId:guid}", userId.ToString(), StringComparison.Ordinal)
             .Replace("{stageId:guid}", id.ToString(), StringComparison.Ordinal)
+            .Replace("{deliveryId:guid}", id.ToString(), StringComparison.Ordinal)
             .Replace("{clientId}", other, StringComparison.Ordinal)
             .Replace("{jobId}", other, StringComparison.Ordinal)
             .Replace("{key}", "workflows", StringComparison.Ordinal)

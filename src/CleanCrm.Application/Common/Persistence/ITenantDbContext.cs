@@ -47,6 +47,15 @@ public interface ITenantDbContext
 
     DbSet<Import> Imports { get; }
 
+    /// <summary>The outbox; rows are written by the persistence layer when records change, never by handlers.</summary>
+    DbSet<DomainEvent> DomainEvents { get; }
+
+    DbSet<WebhookEndpoint> WebhookEndpoints { get; }
+
+    DbSet<WebhookDelivery> WebhookDeliveries { get; }
+
+    DbSet<SlackNotificationSettings> SlackNotificationSettings { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 

@@ -35,6 +35,9 @@ public enum FetchRefusal
     Failed,
 }
 
+/// <summary>The status code a POST got, or why it was refused or failed (<see cref="Error"/> names a transport failure).</summary>
+public sealed record PostResult(FetchRefusal Refusal, int? StatusCode, string? Error = null);
+
 public sealed record FetchResult(FetchRefusal Refusal, byte[]? Body = null, string? ContentType = null, Uri? FinalUri = null)
 {
     public bool Succeeded => Refusal == FetchRefusal.None;
@@ -144,6 +147,87 @@ public sealed class SafeHttpFetcher : IDisposable
         }
 
         return new FetchResult(FetchRefusal.TooManyRedirects);
+    }
+
+    /// <summary>
+    /// POSTs <paramref name="body"/> under the same address rules (outgoing webhooks): no redirect is followed (a 3xx is the
+    /// receiver's answer), the response body is drained up to the size cap and not kept. Answers the status code, or the refusal.
+    /// </summary>
+    public async Task<PostResult> PostAsync(Uri uri, byte[] body, string contentType, IEnumerable<KeyValuePair<string, string>> headers,
+        CancellationToken cancellationToken)
+    {
+        if (Refuse(uri) is { } refusal)
+        {
+            return new PostResult(refusal, null);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        try
+        {
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var chunk = new byte[16 * 1024];
+            long total = 0;
+            int read;
+            while (total <= _options.MaxBytes && (read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                total += read;
+            }
+
+            return new PostResult(FetchRefusal.None, (int)response.StatusCode);
+        }
+        catch (HttpRequestException exception) when (exception.InnerException is ForbiddenAddressException)
+        {
+            return new PostResult(FetchRefusal.PrivateAddress, null);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or IOException
+                                              && !cancellationToken.IsCancellationRequested)
+        {
+            return new PostResult(FetchRefusal.Failed, null, exception is TaskCanceledException ? "timeout" : exception.Message);
+        }
+    }
+
+    /// <summary>The refusal for a URL that is not http(s) or names a forbidden literal address; null when it may be tried.</summary>
+    public FetchRefusal? Refuse(Uri uri)
+    {
+        if (!uri.IsAbsoluteUri || uri.Scheme is not ("http" or "https"))
+        {
+            return FetchRefusal.Scheme;
+        }
+
+        return IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var literal) && IsForbidden(literal) && !AllowsPrivate(uri.IdnHost)
+            ? FetchRefusal.PrivateAddress
+            : null;
+    }
+
+    /// <summary>
+    /// True when every address <paramref name="host"/> resolves to may be called (or the host is allow-listed); the check that
+    /// counts is the one at connect time, this one lets a form refuse the URL up front.
+    /// </summary>
+    public async Task<bool> HostAllowedAsync(string host, CancellationToken cancellationToken)
+    {
+        if (AllowsPrivate(host))
+        {
+            return true;
+        }
+
+        try
+        {
+            var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
+                ? [literal]
+                : await Dns.GetHostAddressesAsync(host, cancellationToken);
+            return !addresses.Any(IsForbidden);
+        }
+        catch (SocketException)
+        {
+            return true; // Not resolvable now: refused at connect time if it ever resolves to a forbidden address.
+        }
     }
 
     /// <summary>Loopback, private, link-local, CGNAT, multicast, unspecified, documentation/benchmark and IPv6 equivalents.</summary>

@@ -20,6 +20,7 @@ public sealed class AuditLogInterceptor(TimeProvider clock) : SaveChangesInterce
     {
         nameof(TenantEntity.Version), nameof(TenantEntity.CreatedAt), nameof(TenantEntity.UpdatedAt), nameof(TenantEntity.CreatedBy),
         nameof(TenantEntity.UpdatedBy), nameof(TenantEntity.DeletedAt), nameof(TenantEntity.Id), TenantDbContext.SearchVector,
+        nameof(WebhookEndpoint.ProtectedSecret),
     };
 
     private static readonly ConcurrentDictionary<Type, string> EntityTypes = new();

@@ -32,6 +32,7 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
     {
         Connection = connection;
         _ownedByScope = ownedByScope;
+        DomainEventsPending = false;
         Database.SetDbConnection(connection.Connection, contextOwnsConnection: true);
     }
 
@@ -138,6 +139,21 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
     public DbSet<Import> Imports => Set<Import>();
+
+    public DbSet<DomainEvent> DomainEvents => Set<DomainEvent>();
+
+    public DbSet<DomainEventConsumption> DomainEventConsumptions => Set<DomainEventConsumption>();
+
+    public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
+
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+
+    public DbSet<WebhookDeliveryAttempt> WebhookDeliveryAttempts => Set<WebhookDeliveryAttempt>();
+
+    public DbSet<SlackNotificationSettings> SlackNotificationSettings => Set<SlackNotificationSettings>();
+
+    /// <summary>Set by <see cref="DomainEventInterceptor"/> when a save added outbox rows; the dispatcher is queued after commit.</summary>
+    internal bool DomainEventsPending { get; set; }
 
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
