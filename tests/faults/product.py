@@ -108,7 +108,7 @@ def seed(client: Client, org: Org) -> None:
                            ("activities", {"type": "call", "subject": f"{m} call", "dealId": deal["id"]}),
                            ("meetings", {"title": f"{m} meeting", "startsAt": "2030-01-01T10:00:00Z", "endsAt": "2030-01-01T11:00:00Z"}),
                            ("calendar-events", {"title": f"{m} event", "startsAt": "2030-01-01T10:00:00Z", "endsAt": "2030-01-01T11:00:00Z"}),
-                           ("pipelines", {"name": f"{m} pipeline", "stages": [{"name": "Open", "probability": 10}]}),
+                           ("pipelines", {"name": f"{m} pipeline", "stages": [{"name": "Open", "probability": 10, "kind": "open"}, {"name": "Won", "probability": 100, "kind": "won"}, {"name": "Lost", "probability": 0, "kind": "lost"}]}),
                            ("invitations", {"email": f"invitee@{org.slug}.example.com", "role": "member"})):
         try:
             org.ids[resource] = create(client, org, resource, body)["id"]
