@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import time
 import traceback
@@ -41,6 +42,12 @@ class Suite:
         self.orgs: dict[str, Org] = {}
 
     def start(self) -> None:
+        for port in API_PORTS + [WORKER_HEALTH_PORT]:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                continue
+            raise RuntimeError(f"something already listens on 127.0.0.1:{port} (an earlier run?); stop it first")
         say("migrating the catalog and the template (worker migrate)")
         self.procs.migrate()
         self.procs.start_worker()

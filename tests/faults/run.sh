@@ -14,9 +14,11 @@
 # --full: the same with more load and longer fault windows.
 # Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart.
 #
-# Ports (environment): CLEANCRM_PG_PORT (default 56150) and CLEANCRM_PG2_PORT (56151) for the clusters;
-# CLEANCRM_FAULTS_PORT_BASE (58150): API 1 = base, API 2 = base+1, worker health = base+2, SMTP sink = base+3,
-# a closed port for external peers (Stripe, providers) = base+49. Everything listens on 127.0.0.1 only.
+# Ports (environment; its own, so it can run inside scripts/test.sh next to that script's clusters):
+# CLEANCRM_FAULTS_PG_PORT (default 55440) and CLEANCRM_FAULTS_PG2_PORT (55441) for the clusters;
+# CLEANCRM_FAULTS_PORT_BASE (5190): API 1 = base, API 2 = base+1, worker health = base+2, SMTP = base+3 (nothing
+# listens: mail stays in the outbox), a closed port for external peers (Stripe, OAuth providers) = base+49.
+# Everything listens on and is sent to 127.0.0.1 only.
 # CLEANCRM_FAULTS_NO_BUILD=1 skips the build. CLEANCRM_COUNTS_FILE (as scripts/test.sh's run_counted sets it) receives
 # "passed=N failed=N skipped=N", one count per scenario; the last line printed is "N passed, N failed".
 set -euo pipefail
@@ -72,15 +74,15 @@ for name in faults-a faults-b; do
   fi
 done
 [[ -z ${CLEANCRM_PG:-} ]] || report_setup_failure "CLEANCRM_PG is set: the suite restarts its servers and needs its own clusters"
-pg_start faults-a "${CLEANCRM_PG_PORT:-56150}"
+pg_start faults-a "${CLEANCRM_FAULTS_PG_PORT:-55440}"
 [[ $PG_STARTED == 0 ]] || started+=(faults-a)
-pg_start faults-b "${CLEANCRM_PG2_PORT:-56151}"
+pg_start faults-b "${CLEANCRM_FAULTS_PG2_PORT:-55441}"
 [[ $PG_STARTED == 0 ]] || started+=(faults-b)
 
 # What faults.py needs to start, stop and restart the servers and to read the catalog (never printed).
 export FAULTS_PG_ROOT=$PG_ROOT FAULTS_PG_BIN
 FAULTS_PG_BIN=$(pg_find_bin "$(cat "$PG_ROOT/faults-a/PG_VERSION")")
-export FAULTS_PG_A_PORT=${CLEANCRM_PG_PORT:-56150} FAULTS_PG_B_PORT=${CLEANCRM_PG2_PORT:-56151}
+export FAULTS_PG_A_PORT=${CLEANCRM_FAULTS_PG_PORT:-55440} FAULTS_PG_B_PORT=${CLEANCRM_FAULTS_PG2_PORT:-55441}
 FAULTS_PG_A_PASSWORD=$(pg_password faults-a)
 FAULTS_PG_B_PASSWORD=$(pg_password faults-b)
 export FAULTS_PG_A_PASSWORD FAULTS_PG_B_PASSWORD

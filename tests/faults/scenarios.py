@@ -12,7 +12,7 @@ import time
 import uuid
 
 from product import Org, bearer, json_headers, new_org, password_token, raise_budget, signup, wait_active
-from stack import API_PORTS, CLUSTER_A, CLUSTER_B, RECORDER, Client, Outcome, raw_get, say
+from stack import API_PORTS, CLUSTER_A, CLUSTER_B, RECORDER, WORKER_HEALTH_PORT, Client, Outcome, raw_get, say
 
 
 class Load:
@@ -231,7 +231,9 @@ def worker_kill(suite, Result):
         time.sleep(1)
         t = time.monotonic()
         suite.procs.start_worker()
+        suite.procs.wait_ready("worker", f"http://127.0.0.1:{WORKER_HEALTH_PORT}")
         recovery = max(recovery, time.monotonic() - t)
+        time.sleep(random.uniform(1.0, 3.0))
     for org in orgs:
         org.token = password_token(client, org.owner_email, org.password)
         try:
@@ -243,33 +245,40 @@ def worker_kill(suite, Result):
     result.recovery = f"{total:.0f} s all active"
     statuses = provisioning_state(ids)
     result.notes.append(f"{count} organizations, statuses after restart: {sorted(s for s, _ in statuses.values())}")
-    # One database and one role per organization, named cleancrm_t_<id:N> (docs/MULTI_TENANCY.md), nothing else.
-    catalog = CLUSTER_A.psql("SELECT replace(id::text, '-', '') FROM organizations WHERE deleted_at IS NULL", "cleancrm_catalog")
-    known = {f"cleancrm_t_{line}" for line in catalog.splitlines() if line}
+    # One database, one role and one secret per organization (docs/MULTI_TENANCY.md: cleancrm_t_<id:N>, tenant-db-<id:N>),
+    # nothing without an organization, one owner, one welcome mail each.
+    names = CLUSTER_A.psql("SELECT database_name, database_role, replace(id::text, '-', '') FROM organizations "
+                           "WHERE database_name IS NOT NULL", "cleancrm_catalog")
+    known_dbs = {line.split("|")[0] for line in names.splitlines() if line}
+    known_roles = {line.split("|")[1] for line in names.splitlines() if line}
+    known_secrets = {f"tenant-db-{line.split('|')[2]}" for line in names.splitlines() if line}
     databases = set(CLUSTER_A.psql("SELECT datname FROM pg_database WHERE datname LIKE 'cleancrm\\_t\\_%'").splitlines())
     roles = set(CLUSTER_A.psql("SELECT rolname FROM pg_roles WHERE rolname LIKE 'cleancrm\\_t\\_%'").splitlines())
+    secrets = set(CLUSTER_A.psql("SELECT name FROM secrets WHERE name LIKE 'tenant-db-%'", "cleancrm_catalog").splitlines())
     for org in orgs:
-        name = f"cleancrm_t_{org.id.replace('-', '')}"
-        if name not in databases or name not in roles:
+        row = CLUSTER_A.psql(f"SELECT database_name, database_role FROM organizations WHERE id = '{org.id}'", "cleancrm_catalog")
+        database, role = (row.split("|") + ["", ""])[:2]
+        secret = f"tenant-db-{org.id.replace('-', '')}"
+        if database not in databases or role not in roles or secret not in secrets:
             result.passed = False
-            result.notes.append(f"  {org.slug}: database {'present' if name in databases else 'MISSING'}, role "
-                                f"{'present' if name in roles else 'MISSING'}")
-        else:
-            owners = CLUSTER_A.psql("SELECT count(*) FROM members WHERE role = 'owner'", name)
-            if owners.strip() != "1":
-                result.passed = False
-                result.notes.append(f"  {org.slug}: {owners} owner rows in its members table (expected 1)")
-        memberships = CLUSTER_A.psql(f"SELECT count(*) FROM organization_memberships WHERE organization_id = '{org.id}'",
-                                     "cleancrm_catalog")
-        if memberships.strip() != "1":
+            result.notes.append(f"  {org.slug}: database {database in databases}, role {role in roles}, secret {secret in secrets}")
+            continue
+        owners = CLUSTER_A.psql("SELECT count(*) FROM members WHERE role = 'owner'", database)
+        memberships = CLUSTER_A.psql(f"SELECT count(*) FROM memberships WHERE organization_id = '{org.id}'", "cleancrm_catalog")
+        mails = CLUSTER_A.psql(f"SELECT kind || ':' || count(*) FROM outgoing_emails WHERE organization_id = '{org.id}' "
+                               "GROUP BY kind", "cleancrm_catalog").split()
+        duplicated = [m for m in mails if not m.endswith(":1")]
+        if owners.strip() != "1" or memberships.strip() != "1" or duplicated:
             result.passed = False
-            result.notes.append(f"  {org.slug}: {memberships} catalog memberships (expected 1)")
+            result.notes.append(f"  {org.slug}: {owners} owner rows in its members table, {memberships} catalog memberships, "
+                                f"mails {mails} (expected 1, 1, one of each kind)")
         check = client.request("GET", "/api/v1/companies", headers=bearer(org.token, org.slug), label="worker-kill check")
         if check.status != 200:
             result.passed = False
             result.notes.append(f"  {org.slug}: GET companies answered {check.status}")
-    orphans = sorted((databases - known) | (roles - known))
-    result.notes.append(f"databases {len(databases)}, roles {len(roles)}, organizations {len(known)}; orphans: {orphans or 'none'}")
+    orphans = sorted((databases - known_dbs) | (roles - known_roles) | (secrets - known_secrets))
+    result.notes.append(f"databases {len(databases)}, roles {len(roles)}, tenant secrets {len(secrets)} for {len(known_dbs)} "
+                        f"organizations; orphans: {orphans or 'none'}")
     if orphans:
         result.passed = False
     outcomes = [o for o in RECORDER.outcomes if o.scenario == "worker-kill"]

@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 REPO = os.environ.get("FAULTS_REPO") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.environ.get("FAULTS_OUT") or os.path.join(REPO, ".local", "faults")
 HOST = "127.0.0.1"
-PORT_BASE = int(os.environ.get("CLEANCRM_FAULTS_PORT_BASE", "58150"))
+PORT_BASE = int(os.environ.get("CLEANCRM_FAULTS_PORT_BASE", "5190"))
 API_PORTS = [PORT_BASE, PORT_BASE + 1]
 WORKER_HEALTH_PORT = PORT_BASE + 2
+PUBLIC_HOST = f"{HOST}:{PORT_BASE}"
 SMTP_PORT = PORT_BASE + 3
 # Nothing listens here: external peers (Stripe, OAuth providers) are pointed at it, so no request leaves the machine.
 CLOSED_PORT = PORT_BASE + 49
-WORKER_DIR = os.path.join(REPO, "provisioning/CleanCrm.Provisioning.Worker/bin/Release/net10.0")
-API_DIR = os.path.join(REPO, "src/CleanCrm.Api/bin/Release/net10.0")
+# FAULTS_WORKER_DIR / FAULTS_API_DIR: run copies of the builds (e.g. while another build rewrites bin/).
+WORKER_DIR = os.environ.get("FAULTS_WORKER_DIR") or os.path.join(REPO, "provisioning/CleanCrm.Provisioning.Worker/bin/Release/net10.0")
+API_DIR = os.environ.get("FAULTS_API_DIR") or os.path.join(REPO, "src/CleanCrm.Api/bin/Release/net10.0")
 
 
 def say(message: str) -> None:
@@ -63,8 +65,8 @@ class Cluster:
         return f"Host={HOST};Port={self.port};Username=postgres;Password={self.password};Database={database}"
 
 
-CLUSTER_A = Cluster("faults-a", int(os.environ.get("FAULTS_PG_A_PORT", "56150")), os.environ.get("FAULTS_PG_A_PASSWORD", ""))
-CLUSTER_B = Cluster("faults-b", int(os.environ.get("FAULTS_PG_B_PORT", "56151")), os.environ.get("FAULTS_PG_B_PASSWORD", ""))
+CLUSTER_A = Cluster("faults-a", int(os.environ.get("FAULTS_PG_A_PORT", "55440")), os.environ.get("FAULTS_PG_A_PASSWORD", ""))
+CLUSTER_B = Cluster("faults-b", int(os.environ.get("FAULTS_PG_B_PORT", "55441")), os.environ.get("FAULTS_PG_B_PASSWORD", ""))
 
 
 class Processes:
@@ -293,8 +295,12 @@ class Client:
         if conn is None:
             conn = self.conns[port] = http.client.HTTPConnection(HOST, port, timeout=self.timeout)
         try:
-            conn.putrequest(method, target, skip_accept_encoding=True)
+            conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
             hdrs = dict(headers or {})
+            # Every instance is addressed by the public address, as a load balancer forwards Host: tokens carry the
+            # issuer of the address they were requested at (docs/SECURITY.md, several instances).
+            if not any(k.lower() == "host" for k in hdrs):
+                hdrs["Host"] = PUBLIC_HOST
             if body is not None and not any(k.lower() == "content-length" for k in hdrs):
                 hdrs["Content-Length"] = str(len(body))
             for key, value in hdrs.items():

@@ -64,7 +64,8 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         // The server (max_connections) or the tenant role (CONNECTION LIMIT) refused a new session, possibly wrapped by EF:
         // the backend budget is exhausted for now, the same answer as a full process budget, never a 500.
         var refused = exception is TenantConnectionLimitException || IsServerConnectionLimit(exception);
-        var problem = refused ? ConnectionLimit(httpContext) : Map(exception, httpContext);
+        var unreachable = !refused && IsDatabaseUnreachable(exception);
+        var problem = refused ? ConnectionLimit(httpContext) : unreachable ? DatabaseUnavailable(httpContext) : Map(exception, httpContext);
         if (problem.Status >= 500 && !refused)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
@@ -112,6 +113,35 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         httpContext.Response.Headers.RetryAfter = "1";
         return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
             "The service is at its database connection limit; retry in a moment."));
+    }
+
+    // A database server that is down, restarting or shutting down (a tenant's or the catalog's): the request did not run,
+    // the client may retry shortly (docs/reliability.md, scenario 3), never a 500.
+    private static ProblemDetails DatabaseUnavailable(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = "2";
+        return Simple(503, "database_unavailable", "The organization's database cannot be reached right now; retry in a moment.");
+    }
+
+    private static bool IsDatabaseUnreachable(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            switch (exception)
+            {
+                // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or shutting down);
+                // class 08: connection exceptions.
+                case PostgresException postgres when postgres.SqlState.StartsWith("57P0", StringComparison.Ordinal)
+                                                     || postgres.SqlState.StartsWith("08", StringComparison.Ordinal):
+                    return true;
+                case PostgresException:
+                    return false;
+                case NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException }:
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsServerConnectionLimit(Exception? exception)
