@@ -65,7 +65,9 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         // the backend budget is exhausted for now, the same answer as a full process budget, never a 500.
         var refused = exception is TenantConnectionLimitException || IsServerConnectionLimit(exception);
         var unreachable = !refused && IsDatabaseUnreachable(exception);
-        var problem = refused ? ConnectionLimit(httpContext) : unreachable ? DatabaseUnavailable(httpContext) : Map(exception, httpContext);
+        var problem = refused ? ConnectionLimit(httpContext)
+            : unreachable ? DatabaseUnavailable(httpContext)
+            : Map(exception, httpContext);
         if (problem.Status >= 500 && !refused)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
@@ -220,8 +222,8 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
 /// Writes a problem document as <c>application/problem+json</c> whatever the <c>Accept</c> header says, when the default
 /// writer declined: errors are always problem documents (docs/API.md, "Errors").
 /// </summary>
-public sealed class JsonProblemDetailsFallbackWriter(IOptions<ProblemDetailsOptions> options, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json)
-    : IProblemDetailsWriter
+public sealed class JsonProblemDetailsFallbackWriter(
+    IOptions<ProblemDetailsOptions> options, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : IProblemDetailsWriter
 {
     public bool CanWrite(ProblemDetailsContext context) => true;
 
