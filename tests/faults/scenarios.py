@@ -170,7 +170,8 @@ def api_kill(suite, Result):
     failed_retries = [o for o in retries if o.error or (o.status or 0) >= 500]
     server_errors = [o for o in outcomes if o.status is not None and o.status >= 500]
     lost_writes = sum(1 for _, _, o in load.writes if o.error and o.error != "refused")
-    result.lost = len(in_flight) + len(late) - (len(retries) - len(failed_retries)) if False else len(failed_retries) + lost_writes
+    # Lost: what the client never got an answer for and could not recover (failed retries, unanswered writes).
+    result.lost = len(failed_retries) + lost_writes
     result.recovery = f"{ready:.1f} s"
     result.notes.append(f"killed api1 at +{duration / 3:.0f} s; {len(in_flight)} requests failed in flight (reset/closed), "
                         f"{sum(1 for o in transport if o.error == 'refused')} refused while it was down (not sent to it again "
