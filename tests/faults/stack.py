@@ -226,6 +226,7 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     error: str | None = None  # transport error class (refused, reset, timeout...), None when a response came
+    port: int = 0
 
     @property
     def error_class(self) -> str:
@@ -255,7 +256,7 @@ class Recorder:
             for o in self.outcomes:
                 handle.write(json.dumps({
                     "scenario": o.scenario, "label": o.label, "method": o.method, "target": o.target[:300],
-                    "started": round(o.started, 3), "ms": round(o.elapsed * 1000, 1), "status": o.status, "error": o.error,
+                    "port": o.port, "started": round(o.started, 3), "ms": round(o.elapsed * 1000, 1), "status": o.status, "error": o.error,
                     "contentType": o.headers.get("content-type"), "body": o.body[:300].decode("utf-8", "replace"),
                 }) + "\n")
 
@@ -290,7 +291,7 @@ class Client:
             body = body.encode("utf-8")
         started = time.time()
         t0 = time.monotonic()
-        outcome = Outcome(self.scenario, label, method, target, started, 0)
+        outcome = Outcome(self.scenario, label, method, target, started, 0, port=port)
         conn = self.conns.get(port)
         if conn is None:
             conn = self.conns[port] = http.client.HTTPConnection(HOST, port, timeout=self.timeout)
