@@ -26,6 +26,7 @@ class Load:
         self.orgs = orgs
         self.ports = ports
         self.down: dict[int, float] = {}
+        self.down_since: dict[int, float] = {}
         self.threads = threads
         self.write_share = write_share
         self.think = think
@@ -58,6 +59,8 @@ class Load:
         while not self.stop.is_set():
             org = self.orgs[rng.randrange(len(self.orgs))]
             port = self._port(rng)
+            # A pooled connection to an instance that was taken out is not reused (a client pool's validation).
+            client.drop_older_than(port, self.down_since.get(port, 0))
             if rng.random() < self.write_share:
                 name = f"load-{uuid.uuid4().hex}"
                 outcome = client.request("POST", "/api/v1/companies", json.dumps({"name": name}), json_headers(org.token, org.slug),
@@ -82,6 +85,7 @@ class Load:
         if outcome.error == "refused" and port is not None:
             # What a load balancer does: a refused connection takes the instance out until its readiness check passes.
             self.down[port] = float("inf")
+            self.down_since[port] = time.monotonic()
 
     def _probe(self) -> None:
         while not self.stop.is_set():

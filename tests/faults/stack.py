@@ -283,6 +283,7 @@ class Client:
         self.scenario = scenario
         self.timeout = timeout
         self.conns: dict[int, http.client.HTTPConnection] = {}
+        self.born: dict[int, float] = {}  # when each kept-alive connection was opened
 
     def request(self, method: str, target: str, body: bytes | str | None = None, headers: dict[str, str] | None = None,
                 port: int | None = None, label: str = "", record: bool = True) -> Outcome:
@@ -295,6 +296,7 @@ class Client:
         conn = self.conns.get(port)
         if conn is None:
             conn = self.conns[port] = http.client.HTTPConnection(HOST, port, timeout=self.timeout)
+            self.born[port] = time.monotonic()
         try:
             conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
             hdrs = dict(headers or {})
@@ -322,6 +324,11 @@ class Client:
         if record:
             RECORDER.add(outcome)
         return outcome
+
+    def drop_older_than(self, port: int, moment: float) -> None:
+        """Forgets a kept-alive connection opened before `moment` (to a process that has died since)."""
+        if port in self.conns and self.born.get(port, 0) < moment:
+            self.conns.pop(port).close()
 
     def close(self) -> None:
         for conn in self.conns.values():
