@@ -82,8 +82,12 @@ public sealed class DatabaseServersTests(AdminPlatform platform) : IAsyncLifetim
         var name = $"{AdminPlatform.NewToken()}-pg";
         var body = new Dictionary<string, object?>
         {
-            ["name"] = name, ["host"] = "127.0.0.1", ["port"] = Primary.Port, ["adminUsername"] = Primary.Username,
-            ["password"] = Primary.Password, ["capacity"] = 25,
+            ["name"] = name,
+            ["host"] = "127.0.0.1",
+            ["port"] = Primary.Port,
+            ["adminUsername"] = Primary.Username,
+            ["password"] = Primary.Password,
+            ["capacity"] = 25,
         };
         body[field] = "a\u0000b";
 
