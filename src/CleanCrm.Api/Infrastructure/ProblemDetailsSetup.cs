@@ -7,6 +7,7 @@ using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace CleanCrm.Api.Infrastructure;
@@ -36,6 +37,9 @@ public static class ProblemDetailsSetup
             problem.Detail ??= DefaultDetail(context.HttpContext, status);
             problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
         });
+        // After AddProblemDetails, so the default JSON writer is asked first; this one answers when it declines (an Accept
+        // without JSON, e.g. application/xml), so an error is still a problem document, never a 500 (docs/API.md, "Errors").
+        services.AddSingleton<IProblemDetailsWriter, JsonProblemDetailsFallbackWriter>();
         services.AddExceptionHandler<ExceptionToProblemHandler>();
         return services;
     }
@@ -60,7 +64,10 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         // The server (max_connections) or the tenant role (CONNECTION LIMIT) refused a new session, possibly wrapped by EF:
         // the backend budget is exhausted for now, the same answer as a full process budget, never a 500.
         var refused = exception is TenantConnectionLimitException || IsServerConnectionLimit(exception);
-        var problem = refused ? ConnectionLimit(httpContext) : Map(exception, httpContext);
+        var unreachable = !refused && IsDatabaseUnreachable(exception);
+        var problem = refused ? ConnectionLimit(httpContext)
+            : unreachable ? DatabaseUnavailable(httpContext)
+            : Map(exception, httpContext);
         if (problem.Status >= 500 && !refused)
         {
             LogUnhandled(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
@@ -92,6 +99,10 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
                 return Simple(409, ErrorCodes.Conflict, state == PostgresErrorCodes.UniqueViolation
                     ? "Another request created the same record at the same time; read it again and retry."
                     : "Another request changed the same data at the same time; retry.");
+            case Exception when Unstorable(exception):
+                // PostgreSQL text cannot hold NUL (\u0000): input, not a fault of the server.
+                return Simple(400, ErrorCodes.BadRequest,
+                    "The request contains a character that cannot be stored or searched for (such as \\u0000); remove it.");
             case OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested:
                 return Simple(499, "client_closed_request", "The client closed the request.");
             default:
@@ -104,6 +115,35 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         httpContext.Response.Headers.RetryAfter = "1";
         return Problems.From(new Error(ErrorType.Unavailable, ErrorCodes.TenantConnectionsExhausted,
             "The service is at its database connection limit; retry in a moment."));
+    }
+
+    // A database server that is down, restarting or shutting down (a tenant's or the catalog's): the request did not run,
+    // the client may retry shortly (docs/reliability.md, scenario 3), never a 500.
+    private static ProblemDetails DatabaseUnavailable(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = "2";
+        return Simple(503, "database_unavailable", "The organization's database cannot be reached right now; retry in a moment.");
+    }
+
+    private static bool IsDatabaseUnreachable(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            switch (exception)
+            {
+                // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or shutting down);
+                // class 08: connection exceptions.
+                case PostgresException postgres when postgres.SqlState.StartsWith("57P0", StringComparison.Ordinal)
+                                                     || postgres.SqlState.StartsWith("08", StringComparison.Ordinal):
+                    return true;
+                case PostgresException:
+                    return false;
+                case NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException }:
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsServerConnectionLimit(Exception? exception)
@@ -133,6 +173,22 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         return null;
     }
 
+    private static bool Unstorable(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is PostgresException
+                {
+                    SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter,
+                })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool IsRace(string sqlState) => sqlState is PostgresErrorCodes.UniqueViolation
         or PostgresErrorCodes.ExclusionViolation or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected;
 
@@ -160,4 +216,22 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}
+
+/// <summary>
+/// Writes a problem document as <c>application/problem+json</c> whatever the <c>Accept</c> header says, when the default
+/// writer declined: errors are always problem documents (docs/API.md, "Errors").
+/// </summary>
+public sealed class JsonProblemDetailsFallbackWriter(
+    IOptions<ProblemDetailsOptions> options, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : IProblemDetailsWriter
+{
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        options.Value.CustomizeProblemDetails?.Invoke(context);
+        var problem = context.ProblemDetails;
+        return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(
+            problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", context.HttpContext.RequestAborted));
+    }
 }

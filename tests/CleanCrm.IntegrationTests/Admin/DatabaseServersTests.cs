@@ -73,6 +73,32 @@ public sealed class DatabaseServersTests(AdminPlatform platform) : IAsyncLifetim
         }
     }
 
+    [Theory]
+    [InlineData("adminUsername")]
+    [InlineData("password")]
+    public async Task A_nul_character_in_the_credentials_is_a_400_on_that_field_and_nothing_is_saved(string field)
+    {
+        // Found by the fault suite's abuse corpus (tests/faults, docs/reliability.md): the probe's connection string threw, a 500.
+        var name = $"{AdminPlatform.NewToken()}-pg";
+        var body = new Dictionary<string, object?>
+        {
+            ["name"] = name,
+            ["host"] = "127.0.0.1",
+            ["port"] = Primary.Port,
+            ["adminUsername"] = Primary.Username,
+            ["password"] = Primary.Password,
+            ["capacity"] = 25,
+        };
+        body[field] = "a\u0000b";
+
+        var problem = await Problem.ReadAsync(
+            await platform.AdminClient().PostAsJsonAsync("/api/v1/admin/database-servers", body), HttpStatusCode.BadRequest);
+
+        problem.Errors!.ShouldContainKey(field);
+        await using var db = await platform.CatalogAsync();
+        (await db.DatabaseServers.CountAsync(s => s.Name == name)).ShouldBe(0);
+    }
+
     [Fact]
     public async Task A_server_that_cannot_be_reached_or_signed_in_to_is_refused_and_nothing_is_saved()
     {

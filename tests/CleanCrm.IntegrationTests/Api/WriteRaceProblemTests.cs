@@ -38,6 +38,47 @@ public sealed class WriteRaceProblemTests
         code.ShouldBe("conflict");
     }
 
+    [Theory]
+    [InlineData("57P01")]
+    [InlineData("57P03")]
+    [InlineData("08006")]
+    public async Task A_database_server_shutting_down_or_starting_is_a_503_with_retry_after(string sqlState)
+    {
+        // Found by the fault suite (tests/faults, scenario 3: a tenant server restarted under load answered 500).
+        var postgres = new PostgresException("terminating connection due to administrator command", "FATAL", "FATAL", sqlState);
+
+        var (status, code, retryAfter) = await HandleWithHeadersAsync(
+            new InvalidOperationException("An exception has been raised that is likely due to a transient failure.", postgres));
+
+        status.ShouldBe(503);
+        code.ShouldBe("database_unavailable");
+        retryAfter.ShouldBe("2");
+    }
+
+    [Fact]
+    public async Task A_database_server_that_refuses_connections_is_a_503_with_retry_after()
+    {
+        var refused = new NpgsqlException("Failed to connect to 127.0.0.1:5432",
+            new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
+
+        var (status, code, retryAfter) = await HandleWithHeadersAsync(new InvalidOperationException("transient", refused));
+
+        status.ShouldBe(503);
+        code.ShouldBe("database_unavailable");
+        retryAfter.ShouldBe("2");
+    }
+
+    [Fact]
+    public async Task A_nul_character_postgresql_cannot_store_is_a_400()
+    {
+        var postgres = new PostgresException("invalid byte sequence for encoding \"UTF8\": 0x00", "ERROR", "ERROR", "22021");
+
+        var (status, code) = await HandleAsync(new DbUpdateException("save failed", postgres));
+
+        status.ShouldBe(400);
+        code.ShouldBe("bad_request");
+    }
+
     [Fact]
     public async Task Any_other_database_error_stays_a_500_without_internals()
     {
@@ -50,6 +91,12 @@ public sealed class WriteRaceProblemTests
     }
 
     private static async Task<(int Status, string? Code)> HandleAsync(Exception exception)
+    {
+        var (status, code, _) = await HandleWithHeadersAsync(exception);
+        return (status, code);
+    }
+
+    private static async Task<(int Status, string? Code, string? RetryAfter)> HandleWithHeadersAsync(Exception exception)
     {
         var services = new ServiceCollection().AddLogging().AddCleanCrmProblemDetails().BuildServiceProvider();
         var handler = new ExceptionToProblemHandler(
@@ -64,6 +111,7 @@ public sealed class WriteRaceProblemTests
         (await handler.TryHandleAsync(context, exception, CancellationToken.None)).ShouldBeTrue();
 
         using var document = JsonDocument.Parse(body.ToArray());
-        return (context.Response.StatusCode, document.RootElement.GetProperty("code").GetString());
+        return (context.Response.StatusCode, document.RootElement.GetProperty("code").GetString(),
+            context.Response.Headers.RetryAfter.ToString() is { Length: > 0 } retryAfter ? retryAfter : null);
     }
 }

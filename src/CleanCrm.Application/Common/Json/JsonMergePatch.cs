@@ -15,6 +15,12 @@ public static class JsonMergePatch
             return Error.Validation("body", "A merge patch must be a JSON object.");
         }
 
+        // JsonObject refuses a name twice (an ArgumentException, a 500); the sender meant one of them, so say which.
+        if (RepeatedProperty(patch) is { } repeated)
+        {
+            return Error.Validation(repeated, "appears more than once in the body.");
+        }
+
         var target = JsonSerializer.SerializeToNode(current, ApiJson.Options)!.AsObject();
         Merge(target, JsonObject.Create(patch)!);
         try
@@ -33,6 +39,35 @@ public static class JsonMergePatch
 
     public static string DescribeJsonError(JsonException exception) =>
         exception.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0];
+
+    private static string? RepeatedProperty(JsonElement element)
+    {
+        if (element.ValueKind == JsonValueKind.Array)
+        {
+            return element.EnumerateArray().Select(RepeatedProperty).FirstOrDefault(name => name is not null);
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            if (!seen.Add(property.Name))
+            {
+                return property.Name;
+            }
+
+            if (RepeatedProperty(property.Value) is { } nested)
+            {
+                return property.Name + "." + nested;
+            }
+        }
+
+        return null;
+    }
 
     private static void Merge(JsonObject target, JsonObject patch)
     {

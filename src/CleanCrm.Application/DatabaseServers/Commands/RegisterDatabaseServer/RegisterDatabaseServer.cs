@@ -34,11 +34,16 @@ public sealed class RegisterDatabaseServerValidator : AbstractValidator<Register
             .Matches(@"^[A-Za-z0-9.\-:\[\]]+$").WithMessage("must be a host name or an IP address.");
         RuleFor(x => x.Port).InclusiveBetween(1, 65535).WithMessage("must be between 1 and 65535.");
         RuleFor(x => x.AdminUsername).NotEmpty().WithMessage("is required.")
-            .MaximumLength(63).WithMessage("must be at most 63 characters.");
+            .MaximumLength(63).WithMessage("must be at most 63 characters.")
+            .Must(NotContainNul).WithMessage("must not contain a NUL character (\\u0000).");
         RuleFor(x => x.Password).NotEmpty().WithMessage("is required.")
-            .MaximumLength(1000).WithMessage("must be at most 1000 characters.");
+            .MaximumLength(1000).WithMessage("must be at most 1000 characters.")
+            .Must(NotContainNul).WithMessage("must not contain a NUL character (\\u0000).");
         RuleFor(x => x.Capacity).InclusiveBetween(1, 100_000).WithMessage("must be between 1 and 100000.");
     }
+
+    // A connection string cannot carry a NUL (Npgsql throws while building it for the probe).
+    private static bool NotContainNul(string? value) => value is null || !value.Contains('\0', StringComparison.Ordinal);
 }
 
 public sealed class RegisterDatabaseServerHandler(

@@ -45,9 +45,10 @@ public sealed partial class SaveSsoConfigurationValidator : AbstractValidator<Sa
             .OverridePropertyName("issuer");
         RuleFor(x => x.Fields.ClientId).NotEmpty().MaximumLength(200).OverridePropertyName("clientId");
         RuleFor(x => x.Fields.ClientSecret).MaximumLength(500).OverridePropertyName("clientSecret");
-        RuleFor(x => x.Fields.AllowedDomains).NotEmpty().Must(d => d!.Count <= MaxDomains)
+        // Null-safe: FluentValidation runs every rule of the chain, so a missing list must not reach the count (docs/API.md, "Errors").
+        RuleFor(x => x.Fields.AllowedDomains).NotEmpty().Must(d => d is null || d.Count <= MaxDomains)
             .WithMessage($"must list 1 to {MaxDomains} domains.")
-            .Must(d => d!.All(domain => Domain().IsMatch(Normalize(domain))))
+            .Must(d => d is null || d.All(domain => Domain().IsMatch(Normalize(domain))))
             .WithMessage("must be domain names such as acme.example.")
             .Must(d => d!.Select(Normalize).Distinct(StringComparer.Ordinal).Count() == d!.Count)
             .WithMessage("must not repeat a domain.")
