@@ -139,6 +139,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<Import> Imports => Set<Import>();
 
+    public DbSet<CompanyEnrichment> CompanyEnrichments => Set<CompanyEnrichment>();
+
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
                              && EF.Property<NpgsqlTsVector>(c, SearchVector)
