@@ -58,7 +58,7 @@ public sealed class HttpCompanyEnrichmentProvider(SafeHttpFetcher fetcher, IOpti
                 return new CompanySiteInfo(true, title, description, thumbnail, image.FinalUri ?? candidate, null);
             }
 
-            failure = refused;
+            failure ??= refused;
         }
 
         return new CompanySiteInfo(page.Succeeded, title, description, null, null, failure ?? "no_logo");

@@ -112,7 +112,8 @@ public sealed class WebhookRegistrations(ProviderApi api, IntegrationTokenStore 
         extra[WebhookReceiver.ChannelIdKey] = channelId;
         extra[WebhookReceiver.ChannelTokenKey] = channelToken;
         extra[GoogleChannels.ResourceIdKey] = channel.GetProperty("resourceId").GetString()!;
-        extra[GoogleChannels.ExpirationKey] = channel.TryGetProperty("expiration", out var expiration) ? expiration.ToString() : string.Empty;
+        extra[GoogleChannels.ExpirationKey] =
+            channel.TryGetProperty("expiration", out var expiration) ? expiration.ToString() : string.Empty;
         extra[GoogleChannels.AddressKey] = address;
     }
 
