@@ -44,6 +44,10 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         CleanCrm.Infrastructure.Identity.EmailVerificationReminderJob.Register(
             host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
         CleanCrm.Infrastructure.Integrations.TokenRefreshJob.Register(host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
+        CleanCrm.Infrastructure.Integrations.Webhooks.GoogleChannelRenewalJob.Register(
+            host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
+        CleanCrm.Infrastructure.Integrations.Webhooks.WebhookInboxSweepJob.Register(
+            host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
         await host.RunAsync(cancellationToken);
         return 0;
     }

@@ -7,9 +7,11 @@ using CleanCrm.Application.Companies.Commands.CreateCompany;
 using CleanCrm.Application.Companies.Commands.DeleteCompany;
 using CleanCrm.Application.Companies.Commands.UpdateCompany;
 using CleanCrm.Application.Companies.Queries.GetCompany;
+using CleanCrm.Application.Companies.Queries.GetCompanyLogo;
 using CleanCrm.Application.Companies.Queries.ListCompanies;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
 
 namespace CleanCrm.Api.Endpoints;
 
@@ -65,6 +67,26 @@ public static class CompaniesEndpoints
             .WithDescription("Deletes the company; If-Match makes it conditional (412 when stale).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        group.MapGet("/{id:guid}/logo", async (Guid id, HttpResponse response, IMediator mediator, CancellationToken ct) =>
+            {
+                var logo = await mediator.Send(new GetCompanyLogo(id), ct);
+                if (!logo.IsSuccess)
+                {
+                    return Problems.Result(logo.Error!);
+                }
+
+                // Private: the logo is read with the caller's credentials; the ETag makes revalidation a 304 (If-None-Match).
+                response.Headers.CacheControl = "private, max-age=3600";
+                return TypedResults.File(logo.Value.Png, "image/png", entityTag: new EntityTagHeaderValue($"\"{logo.Value.Hash}\""),
+                    lastModified: logo.Value.FetchedAt);
+            })
+            .WithName("Companies_GetLogo")
+            .WithSummary("Get a company's logo")
+            .WithDescription("Returns the PNG thumbnail (at most 128 px) that enrichment found on the company's web site, with an ETag; "
+                + "If-None-Match with that ETag answers 304. 404 when the company has no logo (yet).")
+            .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png")
+            .Produces(StatusCodes.Status304NotModified);
 
         return app;
     }

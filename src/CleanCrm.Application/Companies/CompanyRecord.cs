@@ -1,6 +1,7 @@
 using CleanCrm.Application.Common.Crm;
 using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
+using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Domain.Tenant;
 using Microsoft.EntityFrameworkCore;
 
@@ -25,6 +26,15 @@ internal static class CompanyRecord
         ToDto = CompanyDto.From,
         Unique = new("ux_companies_domain_live", fields => DomainTaken(fields.Domain)),
     };
+
+    /// <summary>Queues enrichment when the saved company has a domain it did not have before (docs/INTEGRATIONS.md).</summary>
+    public static void EnrichIfNew(ITenantContext tenant, ICompanyEnrichmentQueue queue, Company company, string? previousDomain)
+    {
+        if (company.Domain is { } domain && domain != previousDomain && tenant.Current is { } current)
+        {
+            queue.Enqueue(current.OrganizationId, company.Id, domain);
+        }
+    }
 
     private static Error DomainTaken(string? domain) =>
         CrmRecords.Duplicate("domain", $"A company with domain '{domain}' already exists.", "is already used by another company.");

@@ -39,6 +39,12 @@ public sealed class IntegrationProviderOptions
     /// <summary>Webhook signing secret for providers that sign with an app-wide secret (Slack's signing secret).</summary>
     public string? SigningSecret { get; set; }
 
+    /// <summary>
+    /// Fathom only: external invitees of a recorded meeting who are neither contacts nor members become contacts (source
+    /// <c>fathom</c>). Off: they are kept as unmatched attendees of the meeting and no contact is created.
+    /// </summary>
+    public bool CreateContacts { get; set; } = true;
+
     public bool IsConfigured => !string.IsNullOrWhiteSpace(ClientId);
 }
 

@@ -20,7 +20,10 @@ public static class IntegrationServices
         services.AddSingleton<Application.Integrations.IIntegrationConnections>(sp => sp.GetRequiredService<IntegrationConnections>());
         services.AddTransient<TokenRefreshJob>();
         services.AddSingleton<Webhooks.ProviderApi>();
-        services.AddSingleton<IIntegrationLifecycle, Webhooks.WebhookRegistrations>();
+        services.AddSingleton<Webhooks.WebhookRegistrations>();
+        services.AddSingleton<IIntegrationLifecycle>(sp => sp.GetRequiredService<Webhooks.WebhookRegistrations>());
+        services.AddTransient<Webhooks.GoogleChannelRenewalJob>();
+        services.AddTransient<Webhooks.WebhookInboxSweepJob>();
         services.AddSingleton<Webhooks.WebhookInbox>();
         services.AddSingleton<Webhooks.WebhookReceiver>();
         services.AddSingleton<Webhooks.IWebhookHandler, Webhooks.SlackWebhookHandler>();
@@ -36,6 +39,17 @@ public static class IntegrationServices
                 $"{Enrichment.SafeFetchOptions.SectionName}: MaxBytes > 0, TimeoutSeconds 1-60 and MaxRedirects 0-10 are required.")
             .ValidateOnStart();
         services.AddSingleton<Enrichment.SafeHttpFetcher>();
+        services.AddOptions<Enrichment.CompanyEnrichmentOptions>()
+            .Bind(configuration.GetSection(Enrichment.CompanyEnrichmentOptions.SectionName))
+            .Validate(o => o.ThumbnailSize is >= 16 and <= 128 && o.MaxSourcePixels is >= 16 and <= 16384
+                           && o.MaxCandidates is >= 1 and <= 10 && o.HomePageUrl.Contains("{domain}", StringComparison.Ordinal)
+                           && o.HomePageUrl.StartsWith("http", StringComparison.Ordinal),
+                $"{Enrichment.CompanyEnrichmentOptions.SectionName}: ThumbnailSize 16-128, MaxSourcePixels 16-16384, MaxCandidates 1-10 "
+                + "and an http(s) HomePageUrl containing {domain} are required.")
+            .ValidateOnStart();
+        services.AddSingleton<Enrichment.ICompanyEnrichmentProvider, Enrichment.HttpCompanyEnrichmentProvider>();
+        services.AddSingleton<Application.Companies.ICompanyEnrichmentQueue, Enrichment.HangfireCompanyEnrichmentQueue>();
+        services.AddTransient<Enrichment.CompanyEnrichmentJob>();
         services.AddTransient<Webhooks.FathomBackfillJob>();
         services.AddTransient<Webhooks.IntegrationWebhookJob>();
         return services;

@@ -24,6 +24,7 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/companies/{id:guid}", Permission.CrmRead, null),
         ("PATCH", "/api/v1/companies/{id:guid}", Permission.CrmWrite, "{\"industry\":\"x\"}"),
         ("DELETE", "/api/v1/companies/{id:guid}", Permission.CrmWrite, null),
+        ("GET", "/api/v1/companies/{id:guid}/logo", Permission.CrmRead, null),
         ("GET", "/api/v1/contacts", Permission.CrmRead, null),
         ("POST", "/api/v1/contacts", Permission.CrmWrite, "{\"firstName\":\"Matrix\"}"),
         ("GET", "/api/v1/contacts/{id:guid}", Permission.CrmRead, null),

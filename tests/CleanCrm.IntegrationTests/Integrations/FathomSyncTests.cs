@@ -112,6 +112,42 @@ public sealed class FathomSyncTests(SharedPlatform platform)
         (await catalog.IntegrationConnections.AsNoTracking().SingleAsync(c => c.Id == connection.Id)).LastSyncAt.ShouldNotBeNull();
     }
 
+    [Fact]
+    public async Task With_contact_creation_off_external_invitees_stay_unmatched_attendees_and_no_contact_is_created()
+    {
+        var host = await platform.SharedAsync("integrations-host-no-contacts", () => Task.FromResult(new IntegrationsHost(platform,
+            new Dictionary<string, string?> { ["CleanCrm:Integrations:Fathom:CreateContacts"] = "false" })));
+        var owner = await platform.CreateUserAsync();
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], plan: Plan.Pro);
+        var client = host.Api.ClientFor(owner.Id, organization.Slug);
+        var ada = await OrgScopedEndpoints.CreateAsync(client, "contacts",
+            new { firstName = "Ada", lastName = "Buyer", email = "ada@customer.example" });
+        (await host.ConnectAsync(client, "fathom")).StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        Guid connectionId;
+        await using (var catalog = await platform.CatalogAsync())
+        {
+            connectionId = (await catalog.IntegrationConnections.AsNoTracking()
+                .SingleAsync(c => c.OrganizationId == organization.Id && c.Provider == "fathom")).Id;
+        }
+
+        var title = "No new contacts " + Guid.NewGuid().ToString("N")[..6];
+        host.Providers.SetFathomMeetings([JsonNode.Parse(Meeting(title, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!]);
+        (await host.Api.Services.GetRequiredService<FathomBackfillJob>().RunAsync(connectionId, CancellationToken.None)).ShouldBe(1);
+
+        await using var tenant = new NpgsqlConnection(PlatformEnvironment.TenantAdminConnectionString(organization));
+        await tenant.OpenAsync();
+        var meetingId = (Guid)(await ScalarAsync(tenant, $"SELECT id FROM meetings WHERE title = '{title}'"))!;
+        (await ScalarAsync(tenant, "SELECT count(*) FROM contacts WHERE email = 'lin@prospect.example'")).ShouldBe(0L);
+        (await ScalarAsync(tenant,
+                $"SELECT count(*) FROM meeting_attendees WHERE meeting_id = '{meetingId}' AND email = 'lin@prospect.example' "
+                + "AND contact_id IS NULL"))
+            .ShouldBe(1L, "the invitee is still an attendee of the meeting");
+        (await ScalarAsync(tenant,
+                $"SELECT contact_id FROM meeting_attendees WHERE meeting_id = '{meetingId}' AND email = 'ada@customer.example'"))
+            .ShouldBe(ada, "existing contacts are still matched");
+        (await ScalarAsync(tenant, "SELECT count(*) FROM contacts")).ShouldBe(1L);
+    }
+
     private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);

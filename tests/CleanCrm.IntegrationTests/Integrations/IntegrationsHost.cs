@@ -16,11 +16,16 @@ internal sealed class IntegrationsHost : IDisposable
 {
     public const string SpaRedirect = "https://app.cleancrm.test/settings/integrations";
 
-    public IntegrationsHost(PlatformEnvironment platform)
+    public IntegrationsHost(PlatformEnvironment platform, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         Providers = new OAuthProvidersStub();
         var settings = Providers.Settings(SpaRedirect);
         settings["Serilog:MinimumLevel:Default"] = "Information";
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
         Api = new ApiFactory(platform, settings, services => services.AddSingleton<ILogEventSink>(Logs));
     }
 

@@ -30,6 +30,7 @@ internal sealed class OAuthProvidersStub : IDisposable
     private readonly ConcurrentBag<string> _issued = [];
     private readonly ConcurrentDictionary<string, string> _webhookSecrets = new();
     private readonly ConcurrentDictionary<string, (string Id, string Token)> _channels = new();
+    private readonly ConcurrentQueue<string> _stoppedChannels = new();
     private volatile JsonNode[][] _fathomPages = [];
     private volatile JsonNode[] _googleFull = [];
     private volatile JsonNode[] _googleChanges = [];
@@ -52,7 +53,7 @@ internal sealed class OAuthProvidersStub : IDisposable
         RouteApi("GET", "/google/calendar/v3/calendars/primary/events", GoogleEvents);
         RouteApi("POST", "/slack/api/chat.postMessage", SlackPost);
         RouteApi("POST", "/google/calendar/v3/calendars/primary/events/watch", Watch);
-        RouteApi("POST", "/google/calendar/v3/channels/stop", _ => NoContent());
+        RouteApi("POST", "/google/calendar/v3/channels/stop", StopChannel);
         Server.Given(Request.Create().UsingPost().WithPath("/slack/api/auth.revoke")).AtPriority(10)
             .RespondWith(Response.Create().WithCallback(request =>
             {
@@ -116,9 +117,12 @@ internal sealed class OAuthProvidersStub : IDisposable
     public string WebhookSecret(Guid connectionId) =>
         _webhookSecrets.Single(w => w.Key.Contains(connectionId.ToString(), StringComparison.Ordinal)).Value;
 
-    /// <summary>The push channel (id, token) created for a Google connection.</summary>
+    /// <summary>The live (not stopped) push channel (id, token) of a Google connection.</summary>
     public (string Id, string Token) Channel(Guid connectionId) =>
         _channels.Single(c => c.Key.Contains(connectionId.ToString("N"), StringComparison.Ordinal)).Value;
+
+    /// <summary>The ids of the channels stopped through <c>channels/stop</c>, in order.</summary>
+    public IReadOnlyList<string> StoppedChannels => [.. _stoppedChannels];
 
     /// <summary>What <c>GET /external/v1/meetings</c> answers: one page per array, chained with <c>next_cursor</c>.</summary>
     public void SetFathomMeetings(params JsonNode[][] pages) => _fathomPages = pages;
@@ -267,6 +271,20 @@ internal sealed class OAuthProvidersStub : IDisposable
             ["expiration"] =
                 DateTimeOffset.UtcNow.AddDays(7).ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
+    }
+
+    // Google answers 404 for a channel it does not know (never created, or already stopped).
+    private ResponseMessage StopChannel(IRequestMessage request)
+    {
+        var body = JsonNode.Parse(request.Body ?? "{}")!.AsObject();
+        var id = body["id"]?.GetValue<string>();
+        if (id is null || body["resourceId"] is null || !_channels.TryRemove(id, out _))
+        {
+            return Json(404, new JsonObject { ["error"] = new JsonObject { ["code"] = 404, ["message"] = "Channel not found" } });
+        }
+
+        _stoppedChannels.Enqueue(id);
+        return NoContent();
     }
 
     private ResponseMessage FathomMeetings(IRequestMessage request)

@@ -53,6 +53,7 @@ public static class OrgScopedEndpoints
         new("set splits deals", HttpMethod.Put, "/api/v1/deals/{id}/splits", () => "[]"),
         new("get splits deals", HttpMethod.Get, "/api/v1/deals/{id}/splits", () => null),
         new("list audit-log", HttpMethod.Get, "/api/v1/audit-log", () => null),
+        new("logo companies", HttpMethod.Get, "/api/v1/companies/{id}/logo", () => null),
     ];
 
     public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions).Concat(Imports).Concat(Reports);

@@ -56,8 +56,17 @@ public abstract class CreateRecordHandler<TRequest, TEntity, TFields, TDto>(
         type.Apply(fields, entity, stamp);
         type.Rows(db).Add(entity);
         var error = await CrmRecords.SaveAsync(db, type.Resource, entity.Id, e => type.FromUniqueViolation(e, fields), cancellationToken);
-        return error is null ? type.ToDto(entity) : error;
+        if (error is not null)
+        {
+            return error;
+        }
+
+        await SavedAsync(entity, cancellationToken);
+        return type.ToDto(entity);
     }
+
+    /// <summary>Runs once the new record is saved (committed): a resource queues its follow-up work here.</summary>
+    protected virtual ValueTask SavedAsync(TEntity entity, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>Reads one live record, untracked.</summary>
@@ -104,12 +113,22 @@ public abstract class UpdateRecordHandler<TRequest, TEntity, TFields, TDto>(
             return referenceError;
         }
 
+        var before = type.Read(entity);
         var stamp = new WriteStamp(clock.GetUtcNow(), caller.UserId);
         type.Apply(fields, entity, stamp);
         stamp.Touch(entity);
         var error = await CrmRecords.SaveAsync(db, type.Resource, entity.Id, e => type.FromUniqueViolation(e, fields), cancellationToken);
-        return error is null ? type.ToDto(entity) : error;
+        if (error is not null)
+        {
+            return error;
+        }
+
+        await SavedAsync(entity, before, cancellationToken);
+        return type.ToDto(entity);
     }
+
+    /// <summary>Runs once the change is saved (committed), with the write model as it was before: follow-up work goes here.</summary>
+    protected virtual ValueTask SavedAsync(TEntity entity, TFields before, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>Soft delete: the row stays for audit and restore and disappears from every read.</summary>

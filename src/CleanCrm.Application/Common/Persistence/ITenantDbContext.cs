@@ -56,6 +56,9 @@ public interface ITenantDbContext
 
     DbSet<SlackNotificationSettings> SlackNotificationSettings { get; }
 
+    /// <summary>Written by the company enrichment job only; read by the logo endpoint.</summary>
+    DbSet<CompanyEnrichment> CompanyEnrichments { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 

@@ -108,7 +108,7 @@ public sealed class SafeHttpFetcher : IDisposable
             {
                 if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } location)
                 {
-                    current = location.IsAbsoluteUri ? location : new Uri(current, location);
+                    current = Resolve(current, location);
                     continue;
                 }
 
@@ -229,6 +229,15 @@ public sealed class SafeHttpFetcher : IDisposable
             return true; // Not resolvable now: refused at connect time if it ever resolves to a forbidden address.
         }
     }
+
+    /// <summary>
+    /// The target of a redirect. On Unix a path-only <c>Location</c> such as <c>/logo.png</c> parses as the absolute
+    /// <c>file:///logo.png</c>, so a value starting with <c>/</c> is resolved against the current URL like any relative one.
+    /// </summary>
+    internal static Uri Resolve(Uri current, Uri location) =>
+        !location.IsAbsoluteUri || location.OriginalString.StartsWith('/')
+            ? new Uri(current, location.OriginalString)
+            : location;
 
     /// <summary>Loopback, private, link-local, CGNAT, multicast, unspecified, documentation/benchmark and IPv6 equivalents.</summary>
     public static bool IsForbidden(IPAddress address)

@@ -8,19 +8,22 @@ using CleanCrm.Domain.Tenant;
 using CleanCrm.Infrastructure.Persistence.Tenant;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using static CleanCrm.Infrastructure.Integrations.Webhooks.JsonFields;
 
 namespace CleanCrm.Infrastructure.Integrations.Webhooks;
 
 /// <summary>
 /// Fathom's "new meeting content ready" → a meeting in the organization's database: attendees matched to contacts and
-/// members by email (external invitees not yet in the CRM become contacts), the transcript and the summary, an activity on
-/// the timelines of the matched contacts (with their companies) and of their open deals, and — with <c>smart_tasks</c> —
+/// members by email (external invitees not yet in the CRM become contacts unless <c>Fathom:CreateContacts</c> is off), the
+/// transcript and the summary, an activity on the timelines of the matched contacts (with their companies) and of their
+/// open deals, and — with <c>smart_tasks</c> —
 /// the action items as smart tasks assigned to the matched member. A calendar event with the external id
 /// <c>fathom:{recording_id}</c> links the meeting; its unique index makes a redelivered recording a no-op.
 /// </summary>
 public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbContextFactory contexts, IFeatures features,
-    IDbContextFactory<Persistence.Catalog.CatalogDbContext> catalog, IServiceProvider services, TimeProvider clock) : IWebhookHandler
+    IDbContextFactory<Persistence.Catalog.CatalogDbContext> catalog, IServiceProvider services, IOptions<IntegrationOptions> options,
+    TimeProvider clock) : IWebhookHandler
 {
     public string Provider => IntegrationProviders.Fathom;
 
@@ -83,7 +86,9 @@ public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbCon
             .ToDictionaryAsync(c => c.Email!, cancellationToken);
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        foreach (var invitee in invitees.Where(i => i.External && !contacts.ContainsKey(i.Email!) && !members.ContainsKey(i.Email!)))
+        var createContacts = options.Value.Fathom.CreateContacts;
+        foreach (var invitee in invitees.Where(i => createContacts && i.External && !contacts.ContainsKey(i.Email!)
+                                                    && !members.ContainsKey(i.Email!)))
         {
             var (first, last) = SplitName(invitee.Name, invitee.Email!);
             var contact = Stamp(new Contact { FirstName = first, LastName = last, Email = invitee.Email, Source = "fathom" }, now);

@@ -32,6 +32,10 @@ public sealed class ProviderApi(IHttpClientFactory httpClients, IOptions<Integra
 /// <summary>Google channel ids carry their connection's id, so a push notification names the connection it is for.</summary>
 public static class GoogleChannels
 {
+    public const string ResourceIdKey = "channel_resource_id";
+    public const string ExpirationKey = "channel_expiration";
+    public const string AddressKey = "channel_address";
+
     public static string NewId(Guid connectionId) => $"cleancrm-{connectionId:N}-{Guid.NewGuid():N}";
 
     public static Guid? ConnectionIdOf(string? channelId) =>
@@ -83,30 +87,48 @@ public sealed class WebhookRegistrations(ProviderApi api, IntegrationTokenStore 
                 }
 
             case IntegrationProviders.Google:
-                {
-                    var channelId = GoogleChannels.NewId(connection.Id);
-                    var channelToken = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
-                    var channel = await api.SendAsync(connection.Provider, stored.AccessToken, HttpMethod.Post,
-                        "calendars/primary/events/watch", new
-                        {
-                            id = channelId,
-                            type = "web_hook",
-                            address = new Uri(apiBase, "webhooks/google/calendar").AbsoluteUri,
-                            token = channelToken,
-                        }, cancellationToken);
-                    extra[WebhookReceiver.ChannelIdKey] = channelId;
-                    extra[WebhookReceiver.ChannelTokenKey] = channelToken;
-                    extra["channel_resource_id"] = channel.GetProperty("resourceId").GetString()!;
-                    extra["channel_expiration"] =
-                        channel.TryGetProperty("expiration", out var expiration) ? expiration.ToString() : string.Empty;
-                    break;
-                }
+                await WatchGoogleAsync(connection.Id, stored.AccessToken, new Uri(apiBase, "webhooks/google/calendar").AbsoluteUri, extra,
+                    cancellationToken);
+                break;
 
             default:
                 return;
         }
 
         await tokens.SetAsync(connection.Id, stored with { Extra = extra }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates a Google Calendar push channel to <paramref name="address"/> (a new id and token chosen by us) and writes its id,
+    /// token, resource id, expiry (ms since the epoch, as Google answers it) and address into <paramref name="extra"/>.
+    /// </summary>
+    public async Task WatchGoogleAsync(Guid connectionId, string accessToken, string address, Dictionary<string, string> extra,
+        CancellationToken cancellationToken)
+    {
+        var channelId = GoogleChannels.NewId(connectionId);
+        var channelToken = WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+        var channel = await api.SendAsync(IntegrationProviders.Google, accessToken, HttpMethod.Post, "calendars/primary/events/watch",
+            new { id = channelId, type = "web_hook", address, token = channelToken }, cancellationToken);
+        extra[WebhookReceiver.ChannelIdKey] = channelId;
+        extra[WebhookReceiver.ChannelTokenKey] = channelToken;
+        extra[GoogleChannels.ResourceIdKey] = channel.GetProperty("resourceId").GetString()!;
+        extra[GoogleChannels.ExpirationKey] =
+            channel.TryGetProperty("expiration", out var expiration) ? expiration.ToString() : string.Empty;
+        extra[GoogleChannels.AddressKey] = address;
+    }
+
+    /// <summary>Stops a Google push channel; best effort (an unknown or already expired channel is not an error).</summary>
+    public async Task StopGoogleChannelAsync(string accessToken, string channelId, string? resourceId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await api.SendAsync(IntegrationProviders.Google, accessToken, HttpMethod.Post, "channels/stop",
+                new { id = channelId, resourceId }, cancellationToken);
+        }
+        catch (HttpRequestException)
+        {
+            // It expires on its own; notifications for a channel we no longer hold are answered 404.
+        }
     }
 
     public async Task DisconnectingAsync(IntegrationConnection connection, CancellationToken cancellationToken)
@@ -127,8 +149,8 @@ public sealed class WebhookRegistrations(ProviderApi api, IntegrationTokenStore 
             else if (connection.Provider == IntegrationProviders.Google
                      && stored.Extra.GetValueOrDefault(WebhookReceiver.ChannelIdKey) is { Length: > 0 } channelId)
             {
-                await api.SendAsync(connection.Provider, stored.AccessToken, HttpMethod.Post, "channels/stop",
-                    new { id = channelId, resourceId = stored.Extra.GetValueOrDefault("channel_resource_id") }, cancellationToken);
+                await StopGoogleChannelAsync(stored.AccessToken, channelId, stored.Extra.GetValueOrDefault(GoogleChannels.ResourceIdKey),
+                    cancellationToken);
             }
         }
         catch (HttpRequestException)

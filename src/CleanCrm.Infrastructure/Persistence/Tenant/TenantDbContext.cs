@@ -155,6 +155,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
     /// <summary>Set by <see cref="DomainEventInterceptor"/> when a save added outbox rows; the dispatcher is queued after commit.</summary>
     internal bool DomainEventsPending { get; set; }
 
+    public DbSet<CompanyEnrichment> CompanyEnrichments => Set<CompanyEnrichment>();
+
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
                              && EF.Property<NpgsqlTsVector>(c, SearchVector)

@@ -13,5 +13,14 @@ public sealed record CreateCompany(CompanyFields Fields) : ICommand<Result<Compa
 
 public sealed class CreateCompanyValidator() : CreateRecordValidator<CreateCompany, CompanyFields>(CompanyRecord.Type.Validator);
 
-public sealed class CreateCompanyHandler(ITenantDbContext db, ICallerContext caller, TimeProvider clock)
-    : CreateRecordHandler<CreateCompany, Company, CompanyFields, CompanyDto>(db, caller, clock, CompanyRecord.Type);
+/// <summary>Creates the company, then queues the enrichment of its domain (if any) once the row is committed.</summary>
+public sealed class CreateCompanyHandler(
+    ITenantDbContext db, ICallerContext caller, TimeProvider clock, ITenantContext tenant, ICompanyEnrichmentQueue enrichment)
+    : CreateRecordHandler<CreateCompany, Company, CompanyFields, CompanyDto>(db, caller, clock, CompanyRecord.Type)
+{
+    protected override ValueTask SavedAsync(Company entity, CancellationToken cancellationToken)
+    {
+        CompanyRecord.EnrichIfNew(tenant, enrichment, entity, previousDomain: null);
+        return ValueTask.CompletedTask;
+    }
+}

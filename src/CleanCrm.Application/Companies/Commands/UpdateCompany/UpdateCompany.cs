@@ -14,5 +14,14 @@ namespace CleanCrm.Application.Companies.Commands.UpdateCompany;
 public sealed record UpdateCompany(Guid Id, JsonElement Patch, uint? IfMatch)
     : ICommand<Result<CompanyDto>>, IOrgScopedRequest, IUpdateRecord;
 
-public sealed class UpdateCompanyHandler(ITenantDbContext db, ICallerContext caller, TimeProvider clock)
-    : UpdateRecordHandler<UpdateCompany, Company, CompanyFields, CompanyDto>(db, caller, clock, CompanyRecord.Type);
+/// <summary>Patches the company, then queues the enrichment of its domain once committed when the domain changed.</summary>
+public sealed class UpdateCompanyHandler(
+    ITenantDbContext db, ICallerContext caller, TimeProvider clock, ITenantContext tenant, ICompanyEnrichmentQueue enrichment)
+    : UpdateRecordHandler<UpdateCompany, Company, CompanyFields, CompanyDto>(db, caller, clock, CompanyRecord.Type)
+{
+    protected override ValueTask SavedAsync(Company entity, CompanyFields before, CancellationToken cancellationToken)
+    {
+        CompanyRecord.EnrichIfNew(tenant, enrichment, entity, before.Domain);
+        return ValueTask.CompletedTask;
+    }
+}

@@ -248,3 +248,20 @@ internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEn
         builder.HasIndex(a => a.ActorId);
     }
 }
+
+internal sealed class CompanyEnrichmentConfiguration : IEntityTypeConfiguration<CompanyEnrichment>
+{
+    public void Configure(EntityTypeBuilder<CompanyEnrichment> builder)
+    {
+        builder.ToTable("company_enrichments");
+        builder.HasKey(e => e.CompanyId);
+        builder.HasOne<Company>().WithOne().HasForeignKey<CompanyEnrichment>(e => e.CompanyId).OnDelete(DeleteBehavior.Cascade);
+        builder.Property(e => e.Domain).HasMaxLength(253);
+        builder.Property(e => e.Status).HasConversion(new LowercaseEnumConverter<EnrichmentStatus>()).HasMaxLength(20);
+        builder.Property(e => e.Title).HasMaxLength(300);
+        builder.Property(e => e.Description).HasMaxLength(1000);
+        builder.Property(e => e.LogoHash).HasMaxLength(64);
+        builder.Property(e => e.LogoSourceUrl).HasMaxLength(2048);
+        builder.Property(e => e.Failure).HasMaxLength(100);
+    }
+}

@@ -316,6 +316,63 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         });
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.CompanyEnrichment", b =>
+                {
+                    b.Property<Guid>("CompanyId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("company_id");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Domain")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)")
+                        .HasColumnName("domain");
+
+                    b.Property<string>("Failure")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("failure");
+
+                    b.Property<DateTimeOffset>("FetchedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("fetched_at");
+
+                    b.Property<byte[]>("Logo")
+                        .HasColumnType("bytea")
+                        .HasColumnName("logo");
+
+                    b.Property<string>("LogoHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("logo_hash");
+
+                    b.Property<string>("LogoSourceUrl")
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("logo_source_url");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Title")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("title");
+
+                    b.HasKey("CompanyId")
+                        .HasName("pk_company_enrichments");
+
+                    b.ToTable("company_enrichments", (string)null);
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Tenant.Contact", b =>
                 {
                     b.Property<Guid>("Id")
@@ -2052,6 +2109,16 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasForeignKey("OwnerId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_companies_members_owner_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.CompanyEnrichment", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Tenant.Company", null)
+                        .WithOne()
+                        .HasForeignKey("CleanCrm.Domain.Tenant.CompanyEnrichment", "CompanyId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_company_enrichments_companies_company_id");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Tenant.Contact", b =>
