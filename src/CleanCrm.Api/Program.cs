@@ -165,6 +165,7 @@ app.MapTags();
 app.MapAuditLog();
 app.MapPlatformAuditAndSupport();
 app.MapImports();
+app.MapCopilot();
 app.MapIntegrations();
 app.MapIntegrationWebhooks();
 

@@ -106,6 +106,10 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/integrations", Permission.CrmRead, null),
         ("POST", "/api/v1/integrations/{provider}/connect", Permission.IntegrationsManage, null),
         ("DELETE", "/api/v1/integrations/{provider}", Permission.IntegrationsManage, null),
+        ("POST", "/api/v1/copilot/messages", Permission.CrmRead, "{\"message\":\"Matrix\"}"),
+        ("GET", "/api/v1/copilot/conversations", Permission.CrmRead, null),
+        ("GET", "/api/v1/copilot/conversations/{id:guid}", Permission.CrmRead, null),
+        ("DELETE", "/api/v1/copilot/conversations/{id:guid}", Permission.CrmRead, null),
     ];
 
     private static readonly (string Method, string Route, string? Body)[] AdminEndpoints =

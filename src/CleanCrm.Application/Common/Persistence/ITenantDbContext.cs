@@ -47,6 +47,11 @@ public interface ITenantDbContext
 
     DbSet<Import> Imports { get; }
 
+    /// <summary>Copilot conversations, each private to its user (docs/AI.md).</summary>
+    DbSet<CopilotConversation> CopilotConversations { get; }
+
+    DbSet<CopilotMessage> CopilotMessages { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 

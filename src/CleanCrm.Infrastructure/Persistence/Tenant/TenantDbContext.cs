@@ -139,6 +139,10 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<Import> Imports => Set<Import>();
 
+    public DbSet<CopilotConversation> CopilotConversations => Set<CopilotConversation>();
+
+    public DbSet<CopilotMessage> CopilotMessages => Set<CopilotMessage>();
+
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
                              && EF.Property<NpgsqlTsVector>(c, SearchVector)
