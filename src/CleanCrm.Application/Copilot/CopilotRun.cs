@@ -155,7 +155,8 @@ public sealed partial class CopilotRun
     }
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Copilot answered after {ToolCalls} tool calls: {AnswerCharacters} chars, {InputTokens} input + {OutputTokens} output tokens")]
+        Message = "Copilot answered after {ToolCalls} tool calls: {AnswerCharacters} chars, "
+            + "{InputTokens} input + {OutputTokens} output tokens")]
     private static partial void LogAnswered(ILogger logger, int toolCalls, int answerCharacters, long inputTokens, long outputTokens);
 
     // The exception's message may quote the provider's answer; only its type is logged.

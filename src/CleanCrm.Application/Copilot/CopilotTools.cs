@@ -44,9 +44,12 @@ public sealed class CopilotTools(ISender mediator)
         var arguments = call.Arguments ?? new Dictionary<string, object?>();
         return call.Name switch
         {
-            "search_contacts" => await SearchAsync(arguments, q => mediator.Send(new ListContacts(Limit: MaxResults, Q: q), cancellationToken)),
-            "search_companies" => await SearchAsync(arguments, q => mediator.Send(new ListCompanies(Limit: MaxResults, Q: q), cancellationToken)),
-            "search_deals" => await SearchAsync(arguments, q => mediator.Send(new ListDeals(Limit: MaxResults, Q: q), cancellationToken)),
+            "search_contacts" => await SearchAsync(arguments,
+                q => mediator.Send(new ListContacts(Limit: MaxResults, Q: q), cancellationToken)),
+            "search_companies" => await SearchAsync(arguments,
+                q => mediator.Send(new ListCompanies(Limit: MaxResults, Q: q), cancellationToken)),
+            "search_deals" => await SearchAsync(arguments,
+                q => mediator.Send(new ListDeals(Limit: MaxResults, Q: q), cancellationToken)),
             "get_deal" => await GetDealAsync(arguments, cancellationToken),
             "pipeline_summary" => await PipelineSummaryAsync(arguments, cancellationToken),
             _ => Failure($"unknown tool '{call.Name}'"),

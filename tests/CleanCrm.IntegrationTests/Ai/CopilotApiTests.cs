@@ -157,7 +157,8 @@ public sealed class CopilotApiTests(SharedPlatform platform) : IAsyncLifetime
         var admin = await platform.CreateUserAsync(platformAdmin: true);
         using var adminClient = Api.CreateClient();
         adminClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Dev", $"user={admin.Id};admin");
-        var limited = await adminClient.PutAsJsonAsync($"/api/v1/admin/organizations/{org.Id}/limits", new { aiTokensPerMonth = allowance });
+        var limited = await adminClient.PutAsJsonAsync($"/api/v1/admin/organizations/{org.Id}/limits",
+            new { aiTokensPerMonth = allowance });
         limited.StatusCode.ShouldBe(HttpStatusCode.OK, await limited.Content.ReadAsStringAsync());
         var trigger = Trigger();
         Stub.Script(trigger, "Short answer.");
@@ -332,7 +333,8 @@ public sealed class CopilotApiTests(SharedPlatform platform) : IAsyncLifetime
     }
 
     private static async Task<long> UsageAsync(HttpClient client) =>
-        (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements")).GetProperty("usage").GetProperty("aiTokens").GetInt64();
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/billing/entitlements"))
+            .GetProperty("usage").GetProperty("aiTokens").GetInt64();
 
     private static List<(string Name, JsonElement Data)> ParseEvents(string text)
     {

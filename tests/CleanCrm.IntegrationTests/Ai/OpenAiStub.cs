@@ -24,7 +24,7 @@ internal sealed class OpenAiStub : IDisposable
     public const int PromptTokens = 40;
     public const int CompletionTokens = 10;
 
-    private readonly ConcurrentDictionary<string, Script> _scripts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Scripted> _scripts = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(JsonObject Body, string? Authorization)> _requests = new();
     private int _sequence;
 
@@ -46,11 +46,11 @@ internal sealed class OpenAiStub : IDisposable
     public IReadOnlyList<JsonObject> RequestsFor(string trigger) =>
         [.. Requests.Select(r => r.Body).Where(b => LastUserText(b).Contains(trigger, StringComparison.Ordinal))];
 
-    /// <summary>Answers a message containing <paramref name="trigger"/>: optionally a tool call first, then <paramref name="text"/>.</summary>
+    /// <summary>Answers a message containing <paramref name="trigger"/>: a tool call first when one is given, then the text.</summary>
     public void Script(string trigger, string text, string? tool = null, JsonObject? arguments = null, int failWith = 0) =>
-        _scripts[trigger] = new Script(text, tool, arguments, failWith);
+        _scripts[trigger] = new Scripted(text, tool, arguments, failWith);
 
-    private sealed record Script(string Text, string? Tool, JsonObject? Arguments, int FailWith);
+    private sealed record Scripted(string Text, string? Tool, JsonObject? Arguments, int FailWith);
 
     private ResponseMessage Answer(IRequestMessage request)
     {
@@ -58,7 +58,7 @@ internal sealed class OpenAiStub : IDisposable
         _requests.Enqueue((body, request.Headers?.TryGetValue("Authorization", out var auth) == true ? auth.ToString() : null));
         var user = LastUserText(body);
         var script = _scripts.FirstOrDefault(s => user.Contains(s.Key, StringComparison.Ordinal)).Value
-            ?? new Script("I have no script for this.", null, null, 0);
+            ?? new Scripted("I have no script for this.", null, null, 0);
         if (script.FailWith > 0)
         {
             return Json(script.FailWith, new JsonObject
@@ -109,7 +109,11 @@ internal sealed class OpenAiStub : IDisposable
             {
                 chunks.Add(Chunk(id, new JsonObject
                 {
-                    ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = piece } }),
+                    ["tool_calls"] = new JsonArray(new JsonObject
+                    {
+                        ["index"] = 0,
+                        ["function"] = new JsonObject { ["arguments"] = piece },
+                    }),
                 }));
             }
 
@@ -145,7 +149,7 @@ internal sealed class OpenAiStub : IDisposable
         };
     }
 
-    private static JsonObject ToolCall(string id, Script script, int? index, bool withArguments)
+    private static JsonObject ToolCall(string id, Scripted script, int? index, bool withArguments)
     {
         var call = new JsonObject
         {

@@ -29,8 +29,8 @@ public sealed partial class MeteredAiCalls(IAiProvider provider, IUsageMeter met
     };
 
     /// <summary>Reserves the upper bound of one call; 402 <c>plan_limit_reached</c> when the allowance cannot hold it.</summary>
-    public async Task<Result<AiCallReservation>> ReserveAsync(Guid organizationId, string purpose, IReadOnlyCollection<ChatMessage> messages,
-        ChatOptions options, CancellationToken cancellationToken)
+    public async Task<Result<AiCallReservation>> ReserveAsync(Guid organizationId, string purpose,
+        IReadOnlyCollection<ChatMessage> messages, ChatOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
         ArgumentNullException.ThrowIfNull(options);

@@ -107,8 +107,8 @@ public sealed class SendCopilotMessageHandler(
             new ChatMessage(m.Role == CopilotMessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)));
         messages.Add(new ChatMessage(ChatRole.User, body.Message));
 
-        var reservation = await calls.ReserveAsync(tenantInfo.OrganizationId, "copilot", messages, calls.OptionsWith(CopilotTools.Declarations),
-            cancellationToken);
+        var options = calls.OptionsWith(CopilotTools.Declarations);
+        var reservation = await calls.ReserveAsync(tenantInfo.OrganizationId, "copilot", messages, options, cancellationToken);
         if (!reservation.IsSuccess)
         {
             return reservation.Error!;
