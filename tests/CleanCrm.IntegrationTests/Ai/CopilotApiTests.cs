@@ -265,6 +265,29 @@ public sealed class CopilotApiTests(SharedPlatform platform) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_provider_failing_after_the_stream_started_ends_it_with_an_error_event()
+    {
+        var (_, org, client) = await ProOrgAsync();
+        var trigger = Trigger();
+        Stub.Script(trigger, "unused", failWith: 400);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/copilot/messages")
+        {
+            Content = JsonContent.Create(new { message = trigger }),
+        };
+
+        var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("text/event-stream");
+        var error = ParseEvents(text).ShouldHaveSingleItem();
+        error.Name.ShouldBe("error");
+        error.Data.GetProperty("code").GetString().ShouldBe("ai_provider_failed");
+        error.Data.GetProperty("status").GetInt32().ShouldBe(503);
+        (await UsageAsync(client)).ShouldBe(0);
+        (await PlatformEnvironment.CountRowsAsync(org, "SELECT count(*) FROM copilot_messages WHERE role = 'assistant'")).ShouldBe(0);
+    }
+
+    [Fact]
     public async Task Conversations_are_private_to_their_user_and_their_org()
     {
         var owner = await platform.CreateUserAsync();
