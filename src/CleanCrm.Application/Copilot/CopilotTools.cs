@@ -1,11 +1,11 @@
 using System.Text.Json;
+using CleanCrm.Application.Activities.Queries.ListActivities;
 using CleanCrm.Application.Common.Json;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Companies.Queries.ListCompanies;
 using CleanCrm.Application.Contacts.Queries.ListContacts;
 using CleanCrm.Application.Deals.Queries.GetDeal;
 using CleanCrm.Application.Deals.Queries.ListDeals;
-using CleanCrm.Application.Activities.Queries.ListActivities;
 using CleanCrm.Application.Meetings.Queries.ListMeetings;
 using CleanCrm.Application.Pipelines.Queries.GetPipelineSummary;
 using CleanCrm.Application.Tasks.Queries.ListTasks;
