@@ -166,6 +166,7 @@ app.MapAuditLog();
 app.MapReports();
 app.MapPlatformAuditAndSupport();
 app.MapImports();
+app.MapCopilot();
 app.MapIntegrations();
 app.MapIntegrationWebhooks();
 app.MapOutgoingWebhooks();

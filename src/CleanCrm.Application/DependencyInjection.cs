@@ -41,6 +41,7 @@ public static class DependencyInjection
         // This fallback only serves hosts that send no platform-admin command of their own (test and benchmark hosts).
         services.TryAddSingleton<IRequestOrigin>(new FixedRequestOrigin(FixedRequestOrigin.Job));
         services.AddScoped<Billing.IEntitlements, Billing.Entitlements>();
+        services.AddScoped<Common.Ai.MeteredAiCalls>();
         return services;
     }
 }

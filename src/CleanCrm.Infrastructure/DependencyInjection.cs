@@ -177,6 +177,7 @@ public static class DependencyInjection
         services.AddTransient<Imports.ContactImportJob>();
         Integrations.IntegrationServices.AddIntegrations(services, configuration);
         Workflows.WorkflowServices.AddWorkflows(services);
+        services.AddAi(configuration);
         return services;
     }
 
@@ -197,6 +198,15 @@ public static class DependencyInjection
             sp.GetService<Microsoft.AspNetCore.Http.IHttpContextAccessor>()));
         services.AddScoped<Application.Common.Identity.AccountSecurity>();
         services.AddTransient<Identity.EmailVerificationReminderJob>();
+    }
+
+    private static void AddAi(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Ai.AiOptions>().Bind(configuration.GetSection(Ai.AiOptions.SectionName)).ValidateDataAnnotations()
+            .ValidateOnStart();
+        // The SDK applies its own timeout and retries; the factory's default 100 s would cut long answers short.
+        services.AddHttpClient(Ai.OpenAiCompatibleProvider.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddSingleton<Application.Common.Ai.IAiProvider, Ai.OpenAiCompatibleProvider>();
     }
 
     private static void AddBilling(this IServiceCollection services, IConfiguration configuration)

@@ -67,7 +67,26 @@ public interface IUsageMeter
     /// </summary>
     Task<Result<UsageReceipt>> TryConsumeAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
         CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reserves <paramref name="quantity"/> (an upper bound of what a call may cost) before the call: one conditional
+    /// UPDATE adds it to this period's rollup only while the total stays within the allowance, so parallel callers can
+    /// never overshoot. The reservation counts as usage until <see cref="SettleAsync"/> replaces it with the real
+    /// quantity. Over the allowance: 402 <c>plan_limit_reached</c> and nothing is recorded.
+    /// </summary>
+    Task<Result<UsageReservation>> ReserveAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces a reservation with the quantity really used (0 releases it: the call cost nothing). Settling twice, or
+    /// with the reserved quantity, changes nothing.
+    /// </summary>
+    Task SettleAsync(UsageReservation reservation, long actualQuantity, CancellationToken cancellationToken = default);
 }
+
+/// <summary>A reservation of metered usage: the usage event holding it and the rollup it was added to.</summary>
+public sealed record UsageReservation(Guid OrganizationId, string Metric, Guid EventId, Guid RollupId, long Quantity,
+    long UsedThisPeriod, long? Limit);
 
 public sealed record UsageReceipt(string Metric, long Quantity, long UsedThisPeriod, long? Limit, DateTimeOffset PeriodStart,
     bool Duplicate);

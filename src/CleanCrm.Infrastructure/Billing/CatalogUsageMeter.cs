@@ -5,6 +5,7 @@ using CleanCrm.Infrastructure.Persistence.Catalog;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace CleanCrm.Infrastructure.Billing;
 
@@ -18,19 +19,9 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
     public async Task<Result<UsageReceipt>> TryConsumeAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
         CancellationToken cancellationToken = default)
     {
-        if (!UsageMetrics.All.Contains(metric))
+        if (Validate(metric, quantity, idempotencyKey) is { } invalid)
         {
-            return Error.Validation("metric", $"must be one of {string.Join(", ", UsageMetrics.All)}.");
-        }
-
-        if (quantity <= 0)
-        {
-            return Error.Validation("quantity", "must be greater than 0.");
-        }
-
-        if (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > 200)
-        {
-            return Error.Validation("idempotencyKey", "is required and at most 200 characters.");
+            return invalid;
         }
 
         if (await profiles.GetAsync(organizationId, cancellationToken) is not { } profile)
@@ -46,20 +37,7 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         var npgsqlTransaction = (NpgsqlTransaction)transaction.GetDbTransaction();
 
-        await using (var upsert = new NpgsqlCommand(
-            """
-            INSERT INTO usage_rollups (id, organization_id, metric, period_start, period_end, quantity)
-            VALUES (@id, @org, @metric, @start, @end, 0)
-            ON CONFLICT (organization_id, metric, period_start) DO NOTHING
-            """, connection, npgsqlTransaction))
-        {
-            upsert.Parameters.AddWithValue("id", Guid.CreateVersion7());
-            upsert.Parameters.AddWithValue("org", organizationId);
-            upsert.Parameters.AddWithValue("metric", metric);
-            upsert.Parameters.AddWithValue("start", start);
-            upsert.Parameters.AddWithValue("end", end);
-            await upsert.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await EnsureRollupAsync(connection, npgsqlTransaction, organizationId, metric, start, end, cancellationToken);
 
         Guid rollupId;
         long used;
@@ -106,5 +84,140 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Quantity, r => r.Quantity + quantity), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new UsageReceipt(metric, quantity, used + quantity, limit, start, Duplicate: false);
+    }
+
+    public async Task<Result<UsageReservation>> ReserveAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
+        CancellationToken cancellationToken = default)
+    {
+        if (Validate(metric, quantity, idempotencyKey) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (await profiles.GetAsync(organizationId, cancellationToken) is not { } profile)
+        {
+            return Error.NotFound("Organization", organizationId);
+        }
+
+        var limit = profile.Limits.AiTokensPerMonth;
+        var now = clock.GetUtcNow();
+        var (start, end) = UsageRollup.PeriodOf(now);
+        await using var db = await catalog.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var npgsqlTransaction = (NpgsqlTransaction)transaction.GetDbTransaction();
+        await EnsureRollupAsync(connection, npgsqlTransaction, organizationId, metric, start, end, cancellationToken);
+
+        // The reservation itself: the row lock of the UPDATE serializes concurrent reservations, and each re-checks the
+        // condition against the quantity the previous one committed, so the sum never passes the allowance.
+        Guid? rollupId = null;
+        long used = 0;
+        await using (var reserve = new NpgsqlCommand(
+            """
+            UPDATE usage_rollups SET quantity = quantity + @quantity
+            WHERE organization_id = @org AND metric = @metric AND period_start = @start
+              AND (@limit IS NULL OR quantity + @quantity <= @limit)
+            RETURNING id, quantity
+            """, connection, npgsqlTransaction))
+        {
+            reserve.Parameters.AddWithValue("quantity", quantity);
+            reserve.Parameters.AddWithValue("org", organizationId);
+            reserve.Parameters.AddWithValue("metric", metric);
+            reserve.Parameters.AddWithValue("start", start);
+            reserve.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Bigint) { Value = (object?)limit ?? DBNull.Value });
+            await using var reader = await reserve.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                rollupId = reader.GetGuid(0);
+                used = reader.GetInt64(1);
+            }
+        }
+
+        if (rollupId is null)
+        {
+            var current = await db.UsageRollups.AsNoTracking()
+                .Where(r => r.OrganizationId == organizationId && r.Metric == metric && r.PeriodStart == start)
+                .Select(r => r.Quantity).FirstOrDefaultAsync(cancellationToken);
+            await transaction.RollbackAsync(cancellationToken);
+            return BillingErrors.LimitReached(metric, limit ?? 0, current, profile.PlanKey);
+        }
+
+        var usage = new UsageEvent
+        {
+            OrganizationId = organizationId,
+            Metric = metric,
+            Quantity = quantity,
+            IdempotencyKey = idempotencyKey,
+            RollupId = rollupId.Value,
+            OccurredAt = now,
+        };
+        db.UsageEvents.Add(usage);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new UsageReservation(organizationId, metric, usage.Id, rollupId.Value, quantity, used, limit);
+    }
+
+    public async Task SettleAsync(UsageReservation reservation, long actualQuantity, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reservation);
+        var actual = Math.Max(0, actualQuantity);
+        await using var db = await catalog.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var recorded = await db.UsageEvents.FromSql($"SELECT * FROM usage_events WHERE id = {reservation.EventId} FOR UPDATE")
+            .Select(e => (long?)e.Quantity).FirstOrDefaultAsync(cancellationToken);
+        if (recorded is not { } current || current == actual)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return;
+        }
+
+        if (actual == 0)
+        {
+            await db.UsageEvents.Where(e => e.Id == reservation.EventId).ExecuteDeleteAsync(cancellationToken);
+        }
+        else
+        {
+            await db.UsageEvents.Where(e => e.Id == reservation.EventId)
+                .ExecuteUpdateAsync(u => u.SetProperty(e => e.Quantity, actual), cancellationToken);
+        }
+
+        var delta = actual - current;
+        await db.UsageRollups.Where(r => r.Id == reservation.RollupId)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Quantity, r => r.Quantity + delta), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static Error? Validate(string metric, long quantity, string idempotencyKey)
+    {
+        if (!UsageMetrics.All.Contains(metric))
+        {
+            return Error.Validation("metric", $"must be one of {string.Join(", ", UsageMetrics.All)}.");
+        }
+
+        if (quantity <= 0)
+        {
+            return Error.Validation("quantity", "must be greater than 0.");
+        }
+
+        return string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > 200
+            ? Error.Validation("idempotencyKey", "is required and at most 200 characters.")
+            : null;
+    }
+
+    private static async Task EnsureRollupAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid organizationId,
+        string metric, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken)
+    {
+        await using var upsert = new NpgsqlCommand(
+            """
+            INSERT INTO usage_rollups (id, organization_id, metric, period_start, period_end, quantity)
+            VALUES (@id, @org, @metric, @start, @end, 0)
+            ON CONFLICT (organization_id, metric, period_start) DO NOTHING
+            """, connection, transaction);
+        upsert.Parameters.AddWithValue("id", Guid.CreateVersion7());
+        upsert.Parameters.AddWithValue("org", organizationId);
+        upsert.Parameters.AddWithValue("metric", metric);
+        upsert.Parameters.AddWithValue("start", start);
+        upsert.Parameters.AddWithValue("end", end);
+        await upsert.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -122,6 +122,10 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("POST", "/api/v1/webhook-endpoints/{id:guid}/deliveries/{deliveryId:guid}/redeliver", Permission.IntegrationsManage, null),
         ("GET", "/api/v1/integrations/slack/settings", Permission.IntegrationsManage, null),
         ("PUT", "/api/v1/integrations/slack/settings", Permission.IntegrationsManage, "{\"events\":[\"deal.won\"]}"),
+        ("POST", "/api/v1/copilot/messages", Permission.CrmRead, "{\"message\":\"Matrix\"}"),
+        ("GET", "/api/v1/copilot/conversations", Permission.CrmRead, null),
+        ("GET", "/api/v1/copilot/conversations/{id:guid}", Permission.CrmRead, null),
+        ("DELETE", "/api/v1/copilot/conversations/{id:guid}", Permission.CrmRead, null),
     ];
 
     private static readonly (string Method, string Route, string? Body)[] AdminEndpoints =

@@ -59,6 +59,11 @@ public interface ITenantDbContext
     /// <summary>Written by the company enrichment job only; read by the logo endpoint.</summary>
     DbSet<CompanyEnrichment> CompanyEnrichments { get; }
 
+    /// <summary>Copilot conversations, each private to its user (docs/AI.md).</summary>
+    DbSet<CopilotConversation> CopilotConversations { get; }
+
+    DbSet<CopilotMessage> CopilotMessages { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 

@@ -157,6 +157,10 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<CompanyEnrichment> CompanyEnrichments => Set<CompanyEnrichment>();
 
+    public DbSet<CopilotConversation> CopilotConversations => Set<CopilotConversation>();
+
+    public DbSet<CopilotMessage> CopilotMessages => Set<CopilotMessage>();
+
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
                              && EF.Property<NpgsqlTsVector>(c, SearchVector)

@@ -479,6 +479,86 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                     b.ToTable("contacts", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.CopilotConversation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("title");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_copilot_conversations");
+
+                    b.HasIndex("UserId", "UpdatedAt")
+                        .HasDatabaseName("ix_copilot_conversations_user_id_updated_at");
+
+                    b.ToTable("copilot_conversations", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.CopilotMessage", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Content")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("content");
+
+                    b.Property<Guid>("ConversationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("conversation_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("InputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("input_tokens");
+
+                    b.Property<long>("OutputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("output_tokens");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("role");
+
+                    b.HasKey("Id")
+                        .HasName("pk_copilot_messages");
+
+                    b.HasIndex("ConversationId", "CreatedAt")
+                        .HasDatabaseName("ix_copilot_messages_conversation_id_created_at");
+
+                    b.ToTable("copilot_messages", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_copilot_messages_tokens", "input_tokens >= 0 AND output_tokens >= 0");
+                        });
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Tenant.CrmActivity", b =>
                 {
                     b.Property<Guid>("Id")
@@ -2138,6 +2218,16 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                     b.Navigation("Company");
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.CopilotMessage", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Tenant.CopilotConversation", null)
+                        .WithMany("Messages")
+                        .HasForeignKey("ConversationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_copilot_messages_copilot_conversations_conversation_id");
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Tenant.CrmActivity", b =>
                 {
                     b.HasOne("CleanCrm.Domain.Tenant.Member", null)
@@ -2435,6 +2525,11 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_webhook_delivery_attempts_webhook_deliveries_delivery_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.CopilotConversation", b =>
+                {
+                    b.Navigation("Messages");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Tenant.Meeting", b =>
