@@ -152,6 +152,11 @@ if [[ $build_ok == 1 && $# == 0 && ${CLEANCRM_SKIP_CLIENT:-0} != 1 ]]; then
   run_counted openapi-lint scripts/openapi-lint.sh
   run_counted client scripts/client-checks.sh
   run_counted e2e env CLEANCRM_E2E_NO_BUILD=1 scripts/e2e.sh
+  # The fault suite's quick subset (docs/reliability.md): abuse corpus from the OpenAPI document, an API and the worker
+  # killed, a tenant server restarted, all under load on real processes. CLEANCRM_SKIP_FAULTS=1 skips it alone.
+  if [[ ${CLEANCRM_SKIP_FAULTS:-0} != 1 ]]; then
+    run_counted faults env CLEANCRM_FAULTS_NO_BUILD=1 tests/faults/run.sh --quick
+  fi
   # The compose stack for real (docker, images, two APIs behind nginx, kills, down/up); docs/DEPLOYMENT.md.
   if [[ ${CLEANCRM_SKIP_COMPOSE:-0} != 1 ]]; then
     run_counted compose-smoke tests/deploy/compose-smoke.sh

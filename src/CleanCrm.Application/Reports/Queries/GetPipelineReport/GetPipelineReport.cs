@@ -54,8 +54,15 @@ public sealed class GetPipelineReportHandler(ITenantDbContext db, TimeProvider c
             .Where(x => query.PipelineId == null || x.Pipeline.Id == query.PipelineId)
             .OrderByDescending(x => x.Pipeline.IsDefault).ThenBy(x => x.Pipeline.Name).ThenBy(x => x.Pipeline.Id)
             .ThenBy(x => x.Stage.Position)
-            .Select(x => new { x.Pipeline.Id, x.Pipeline.Name, StageId = x.Stage.Id, StageName = x.Stage.Name, x.Stage.Position,
-                x.Stage.Probability })
+            .Select(x => new
+            {
+                x.Pipeline.Id,
+                x.Pipeline.Name,
+                StageId = x.Stage.Id,
+                StageName = x.Stage.Name,
+                x.Stage.Position,
+                x.Stage.Probability
+            })
             .ToListAsync(cancellationToken);
 
         // Age in stage counts from the deal's last stage-history entry, which every move writes together with
