@@ -430,8 +430,9 @@ def b64d(text: str) -> bytes:
 
 
 # 5xx answers the API documents for a dependency this suite leaves unconfigured: billing without Stripe keys
-# (StripeOptions: "Without a secret key billing endpoints answer 503"). Counted apart, never silently.
-DOCUMENTED_5XX = {(503, "billing_not_configured")}
+# (StripeOptions: "Without a secret key billing endpoints answer 503") and the copilot without an AI provider
+# (docs/AI.md: "503 ai_not_configured"). Counted apart, never silently.
+DOCUMENTED_5XX = {(503, "billing_not_configured"), (503, "ai_not_configured")}
 
 
 def problem_code(outcome: Outcome) -> str | None:
