@@ -229,11 +229,17 @@ public sealed partial class ProvisioningRunner(
             case ProvisioningSteps.Reserve:
                 if (organization.DatabaseServerId is null)
                 {
+                    // Placement reads every server's fill, then writes this org's choice: one transaction under one
+                    // catalog-wide lock, so two workers placing at once do not both read 0/0 and pick the same server.
+                    await using var placing = await db.Database.BeginTransactionAsync(cancellationToken);
+                    await db.Database.ExecuteSqlRawAsync(
+                        "SELECT pg_advisory_xact_lock(hashtextextended('cleancrm:tenant-placement', 0))", cancellationToken);
                     var server = await placement.ChooseServerAsync(db, cancellationToken);
                     organization.AssignDatabase(server.Id);
                     organization.DatabaseServer = server;
                     organization.UpdatedAt = clock.GetUtcNow();
                     await db.SaveChangesAsync(cancellationToken);
+                    await placing.CommitAsync(cancellationToken);
                 }
 
                 organization.DatabaseServer ??= await db.DatabaseServers.FirstAsync(s => s.Id == organization.DatabaseServerId,
