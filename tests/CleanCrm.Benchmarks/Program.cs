@@ -70,7 +70,8 @@ public static class Program
           put back), SslMode Prefer vs Disable, a new data source with and without type loading (and its managed heap),
           the catalog directory and secret lookups. Wall and CPU per operation.
 
-        CleanCrm.Benchmarks import-contacts --catalog <connection string> [--rows 100000] [--runs 3] [--paths both|copy|ef] [--slug-prefix bench-import-]
+        CleanCrm.Benchmarks import-contacts --catalog <connection string> [--rows 100000] [--runs 3]
+            [--paths both|copy|ef] [--slug-prefix bench-import-]
 
           Provisions one organization <prefix>0001 if needed, writes a deterministic contacts CSV (10 columns), and imports
           it from empty tables, alternating the product path (upload store + COPY importer) and EF SaveChanges, --runs
