@@ -284,36 +284,58 @@ def main():
     check("killed API instance restarts", api_back)
 
     def kill_worker_during_provisioning():
-        lib("cleancrm_compose", "stop", "-t", "30", "worker-2")
-        victim = container("worker-1")
+        # With the warm pool a signup is provisioned in a few hundred milliseconds, too fast to aim a kill at. The
+        # victim is therefore a one-off worker with the pool turned off (its start-up refill drops the pooled
+        # databases, docs/OPERATIONS.md "Warm pool"), so every signup of the batch clones the template; the kill lands
+        # as soon as one of the batch has a step running. The regular workers refill the pool when they come back.
+        victim = "cleancrm-smoke-victim-worker"
+        lib("cleancrm_compose", "stop", "-t", "30", "worker-1", "worker-2")
         try:
-            org = signup("c")
-            state["c"] = org
+            lib("cleancrm_compose", "run", "-d", "--no-deps", "--name", victim,
+                "-e", "CleanCrm__Provisioning__WarmPool__Size=0", "worker-1")
+            poll("the one-off worker healthy", 120, lambda: subprocess.run(
+                ["docker", "inspect", "-f", "{{.State.Health.Status}}", victim], text=True,
+                stdout=subprocess.PIPE, check=False).stdout.strip() == "healthy", interval=1)
+            batch = []
+            threads = [threading.Thread(target=lambda: batch.append(signup("c"))) for _ in range(3)]
+            for thread in threads:
+                thread.start()
 
-            def started():
-                current = provisioning(org)
-                steps = current.get("steps") or []
-                return current["status"] != "active" and any(s.get("startedAt") for s in steps) and current
-            progress = poll("provisioning started on worker-1", 60, started, interval=0.05)
+            def running():
+                for org in list(batch):
+                    current = provisioning(org)
+                    if current["status"] != "active" and any(
+                            s.get("startedAt") and not s.get("finishedAt") for s in current.get("steps") or []):
+                        return org, current
+                return None
+            org, progress = poll("a provisioning step running on the one-off worker", 60, running, interval=0.05)
             docker("kill", victim)
-            done = [s["name"] for s in progress["steps"] if s["status"] == "succeeded"]
-            after_kill = provisioning(org)["status"]
+            for thread in threads:
+                thread.join()
+            interrupted = [o for o in batch if provisioning(o)["status"] != "active"]
         finally:
             # Whatever happened, the later checks need both workers.
+            subprocess.run(["docker", "rm", "-f", victim], check=False, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
             lib("cleancrm_compose", "start", "worker-1", "worker-2")
             wait_healthy(120, ["worker-1", "worker-2"])
-        assert after_kill != "active", "provisioning finished before the kill; nothing was interrupted"
+        state["c"] = org
+        done = [s["name"] for s in progress["steps"] if s["status"] == "succeeded"]
+        assert interrupted, "every provisioning of the batch finished before the kill; nothing was interrupted"
         # A job fetched by a killed server is handed out again only after Hangfire's invisibility timeout (5 min);
         # the operator's resume (`provision <slug>`, docs/OPERATIONS.md) continues the run at once, skipping its finished
         # steps. It answers "running" (exit 1) while PostgreSQL still holds the killed session's organization lock
         # (until its TCP keepalive gives up), so it is repeated until it succeeds.
-        def resumed():
-            run = lib("cleancrm_compose", "run", "--rm", "-T", "--no-deps", "migrate", "provision", org["slug"],
-                      check=False, capture=True)
-            return run.returncode == 0
-        poll("provision resumed by the operator CLI", 120, resumed, interval=2)
-        wait_active(org)
-        return f"killed after steps {done or ['none']} (status {after_kill}); active after restart + resume"
+        for stalled in interrupted:
+            def resumed(slug=stalled["slug"]):
+                run = lib("cleancrm_compose", "run", "--rm", "-T", "--no-deps", "migrate", "provision", slug,
+                          check=False, capture=True)
+                return run.returncode == 0
+            poll(f"provision of {stalled['slug']} resumed by the operator CLI", 120, resumed, interval=2)
+        for member in batch:
+            wait_active(member)
+        return (f"killed while {org['slug']} had finished {done or ['no step']}; {len(interrupted)} of {len(batch)} "
+                "interrupted; all active after restart + resume")
 
     check("worker killed during a provisioning -> finishes after restart", kill_worker_during_provisioning)
 
