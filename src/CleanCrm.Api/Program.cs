@@ -171,6 +171,7 @@ app.MapIntegrations();
 app.MapIntegrationWebhooks();
 app.MapOutgoingWebhooks();
 app.MapSlackSettings();
+app.MapFathomSettings();
 
 await app.RunAsync();
 

@@ -7,6 +7,7 @@ using CleanCrm.Application.Companies.Commands.CreateCompany;
 using CleanCrm.Application.Companies.Commands.DeleteCompany;
 using CleanCrm.Application.Companies.Commands.UpdateCompany;
 using CleanCrm.Application.Companies.Queries.GetCompany;
+using CleanCrm.Application.Companies.Queries.GetCompanyEnrichment;
 using CleanCrm.Application.Companies.Queries.GetCompanyLogo;
 using CleanCrm.Application.Companies.Queries.ListCompanies;
 using Mediator;
@@ -87,6 +88,15 @@ public static class CompaniesEndpoints
                 + "If-None-Match with that ETag answers 304. 404 when the company has no logo (yet).")
             .Produces(StatusCodes.Status200OK, typeof(byte[]), "image/png")
             .Produces(StatusCodes.Status304NotModified);
+
+        group.MapGet("/{id:guid}/enrichment", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new GetCompanyEnrichment(id), ct)))
+            .WithName("Companies_GetEnrichment")
+            .WithSummary("Get what enrichment found about a company")
+            .WithDescription("Returns the title and description of the web site of the company's domain, whether a logo was found "
+                + "(served by the logo route) and, for a failed attempt, why. 404 when the company has not been enriched for its "
+                + "current domain (yet).")
+            .Produces<CompanyEnrichmentDto>();
 
         return app;
     }

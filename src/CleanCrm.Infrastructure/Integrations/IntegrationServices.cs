@@ -18,6 +18,7 @@ public static class IntegrationServices
         services.AddSingleton<IntegrationTokenStore>();
         services.AddSingleton<IntegrationConnections>();
         services.AddSingleton<Application.Integrations.IIntegrationConnections>(sp => sp.GetRequiredService<IntegrationConnections>());
+        services.AddSingleton<Application.Integrations.IIntegrationDefaults, IntegrationDefaults>();
         services.AddTransient<TokenRefreshJob>();
         services.AddSingleton<Webhooks.ProviderApi>();
         services.AddSingleton<Webhooks.WebhookRegistrations>();

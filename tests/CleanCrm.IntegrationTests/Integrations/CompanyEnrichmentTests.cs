@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Integrations.Enrichment;
 using CleanCrm.Infrastructure.Jobs;
@@ -45,6 +46,8 @@ public sealed class CompanyEnrichmentTests(SharedPlatform platform)
         host.QueuedFor(company).ShouldBe([domain], "creating a company with a domain queues its enrichment once");
         var before = await client.GetAsync($"/api/v1/companies/{company}/logo");
         (await Problem.ReadAsync(before, HttpStatusCode.NotFound)).Detail.ShouldContain("has no logo");
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/companies/{company}/enrichment"), HttpStatusCode.NotFound))
+            .Detail.ShouldContain("has not been enriched");
 
         var job = host.Api.Services.GetRequiredService<CompanyEnrichmentJob>();
         (await job.RunAsync(organization.Id, company, domain, CancellationToken.None)).ShouldBeTrue();
@@ -61,6 +64,12 @@ public sealed class CompanyEnrichmentTests(SharedPlatform platform)
             bitmap.ShouldNotBeNull("a PNG is served");
             (bitmap.Width, bitmap.Height).ShouldBe((128, 64), "the 300x150 apple-touch-icon, resized to 128 px, aspect kept");
         }
+
+        var found = await client.GetFromJsonAsync<JsonElement>($"/api/v1/companies/{company}/enrichment");
+        (found.GetProperty("domain").GetString(), found.GetProperty("status").GetString(), found.GetProperty("title").GetString(),
+                found.GetProperty("description").GetString(), found.GetProperty("hasLogo").GetBoolean())
+            .ShouldBe((domain, "enriched", "Acme Rockets", "Rockets for everyone", true));
+        found.GetProperty("failure").ValueKind.ShouldBe(JsonValueKind.Null);
 
         using var revalidate = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/companies/{company}/logo");
         revalidate.Headers.IfNoneMatch.Add(etag);
@@ -87,6 +96,8 @@ public sealed class CompanyEnrichmentTests(SharedPlatform platform)
         host.QueuedFor(company).Order().ShouldBe(new[] { domain, moved }.Order());
         (await Problem.ReadAsync(await client.GetAsync($"/api/v1/companies/{company}/logo"), HttpStatusCode.NotFound))
             .Detail.ShouldContain("has no logo");
+        (await Problem.ReadAsync(await client.GetAsync($"/api/v1/companies/{company}/enrichment"), HttpStatusCode.NotFound))
+            .Detail.ShouldContain("has not been enriched", customMessage: "the old domain's title is not shown for the new one");
         (await job.RunAsync(organization.Id, company, domain, CancellationToken.None))
             .ShouldBeFalse("a job for a domain the company no longer has does nothing");
     }
@@ -173,6 +184,9 @@ public sealed class CompanyEnrichmentTests(SharedPlatform platform)
         (await ScalarAsync(tenant, $"SELECT status || '|' || failure FROM company_enrichments WHERE company_id = '{company}'"))
             .ShouldBe("failed|unreachable");
         await Problem.ReadAsync(await client.GetAsync($"/api/v1/companies/{company}/logo"), HttpStatusCode.NotFound);
+        var failed = await client.GetFromJsonAsync<JsonElement>($"/api/v1/companies/{company}/enrichment");
+        (failed.GetProperty("status").GetString(), failed.GetProperty("failure").GetString(), failed.GetProperty("hasLogo").GetBoolean())
+            .ShouldBe(("failed", "unreachable", false));
     }
 
     [Fact]
@@ -191,6 +205,9 @@ public sealed class CompanyEnrichmentTests(SharedPlatform platform)
 
         var foreign = await intruderClient.GetAsync($"/api/v1/companies/{company}/logo");
         (await Problem.ReadAsync(foreign, HttpStatusCode.NotFound)).Detail.ShouldContain(company.ToString());
+        (await victimClient.GetAsync($"/api/v1/companies/{company}/enrichment")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await Problem.ReadAsync(await intruderClient.GetAsync($"/api/v1/companies/{company}/enrichment"), HttpStatusCode.NotFound))
+            .Detail.ShouldContain(company.ToString(), customMessage: "another organization's company has no enrichment to show");
         (await Problem.ReadAsync(await host.Api.ClientFor(Guid.NewGuid(), victim.Slug).GetAsync($"/api/v1/companies/{company}/logo"),
             HttpStatusCode.NotFound)).Detail.ShouldContain(victim.Slug, customMessage: "a non-member learns nothing");
     }

@@ -148,6 +148,64 @@ public sealed class FathomSyncTests(SharedPlatform platform)
         (await ScalarAsync(tenant, "SELECT count(*) FROM contacts")).ShouldBe(1L);
     }
 
+    [Fact]
+    public async Task An_organization_chooses_contact_creation_for_itself_and_bad_choices_are_refused()
+    {
+        // The host keeps the platform default (contacts are created); one organization turns it off, another does not.
+        var host = await HostAsync();
+        var (quiet, quietClient, quietConnection) = await FathomOrgAsync(host);
+        var (defaultOrg, defaultClient, defaultConnection) = await FathomOrgAsync(host);
+
+        var initial = await quietClient.GetFromJsonAsync<JsonElement>("/api/v1/integrations/fathom/settings");
+        (initial.GetProperty("createContacts").GetBoolean(), initial.GetProperty("isDefault").GetBoolean()).ShouldBe((true, true));
+        var missing = await quietClient.PutAsJsonAsync("/api/v1/integrations/fathom/settings", new { });
+        (await Problem.ReadAsync(missing, HttpStatusCode.BadRequest)).Errors!.ShouldContainKey("createContacts");
+        var wrongType = await quietClient.PutAsync("/api/v1/integrations/fathom/settings",
+            new StringContent("{\"createContacts\":\"no\"}", Encoding.UTF8, "application/json"));
+        wrongType.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await quietClient.GetFromJsonAsync<JsonElement>("/api/v1/integrations/fathom/settings")).GetProperty("isDefault")
+            .GetBoolean().ShouldBeTrue("a refused choice stores nothing");
+
+        var saved = await quietClient.PutAsJsonAsync("/api/v1/integrations/fathom/settings", new { createContacts = false });
+        saved.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var chosen = await saved.Content.ReadFromJsonAsync<JsonElement>();
+        (chosen.GetProperty("createContacts").GetBoolean(), chosen.GetProperty("isDefault").GetBoolean()).ShouldBe((false, false));
+        (await defaultClient.GetFromJsonAsync<JsonElement>("/api/v1/integrations/fathom/settings")).GetProperty("isDefault")
+            .GetBoolean().ShouldBeTrue("one organization's choice is not another's");
+        var outsider = host.Api.ClientFor(Guid.NewGuid(), quiet.Slug);
+        (await outsider.PutAsJsonAsync("/api/v1/integrations/fathom/settings", new { createContacts = true })).StatusCode
+            .ShouldBe(HttpStatusCode.NotFound, "a non-member cannot change another organization's choice");
+        (await quietClient.GetFromJsonAsync<JsonElement>("/api/v1/integrations/fathom/settings")).GetProperty("createContacts")
+            .GetBoolean().ShouldBeFalse();
+
+        var job = host.Api.Services.GetRequiredService<FathomBackfillJob>();
+        var quietTitle = "Quiet " + Guid.NewGuid().ToString("N")[..6];
+        host.Providers.SetFathomMeetings([JsonNode.Parse(Meeting(quietTitle, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!]);
+        (await job.RunAsync(quietConnection, CancellationToken.None)).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(quiet, "SELECT count(*) FROM contacts WHERE email = 'lin@prospect.example'"))
+            .ShouldBe(0, "the organization turned contact creation off");
+        (await PlatformEnvironment.CountRowsAsync(quiet, "SELECT count(*) FROM meeting_attendees WHERE email = 'lin@prospect.example'"))
+            .ShouldBe(1, "the invitee stays an unmatched attendee");
+
+        var defaultTitle = "Default " + Guid.NewGuid().ToString("N")[..6];
+        host.Providers.SetFathomMeetings([JsonNode.Parse(Meeting(defaultTitle, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!]);
+        (await job.RunAsync(defaultConnection, CancellationToken.None)).ShouldBe(1);
+        (await PlatformEnvironment.CountRowsAsync(defaultOrg, "SELECT count(*) FROM contacts WHERE email = 'lin@prospect.example'"))
+            .ShouldBe(1, "the platform default still applies to an organization that did not choose");
+    }
+
+    private async Task<(Organization Organization, HttpClient Client, Guid ConnectionId)> FathomOrgAsync(IntegrationsHost host)
+    {
+        var owner = await platform.CreateUserAsync();
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], plan: Plan.Pro);
+        var client = host.Api.ClientFor(owner.Id, organization.Slug);
+        (await host.ConnectAsync(client, "fathom")).StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        await using var catalog = await platform.CatalogAsync();
+        var connection = await catalog.IntegrationConnections.AsNoTracking()
+            .SingleAsync(c => c.OrganizationId == organization.Id && c.Provider == "fathom");
+        return (organization, client, connection.Id);
+    }
+
     private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);

@@ -54,6 +54,7 @@ public static class OrgScopedEndpoints
         new("get splits deals", HttpMethod.Get, "/api/v1/deals/{id}/splits", () => null),
         new("list audit-log", HttpMethod.Get, "/api/v1/audit-log", () => null),
         new("logo companies", HttpMethod.Get, "/api/v1/companies/{id}/logo", () => null),
+        new("enrichment companies", HttpMethod.Get, "/api/v1/companies/{id}/enrichment", () => null),
     ];
 
     public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions).Concat(Imports).Concat(Reports);

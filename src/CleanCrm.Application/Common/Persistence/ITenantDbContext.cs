@@ -56,6 +56,8 @@ public interface ITenantDbContext
 
     DbSet<SlackNotificationSettings> SlackNotificationSettings { get; }
 
+    DbSet<FathomSettings> FathomSettings { get; }
+
     /// <summary>Written by the company enrichment job only; read by the logo endpoint.</summary>
     DbSet<CompanyEnrichment> CompanyEnrichments { get; }
 

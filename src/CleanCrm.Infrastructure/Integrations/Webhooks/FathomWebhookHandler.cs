@@ -15,7 +15,8 @@ namespace CleanCrm.Infrastructure.Integrations.Webhooks;
 
 /// <summary>
 /// Fathom's "new meeting content ready" → a meeting in the organization's database: attendees matched to contacts and
-/// members by email (external invitees not yet in the CRM become contacts unless <c>Fathom:CreateContacts</c> is off), the
+/// members by email (external invitees not yet in the CRM become contacts unless the organization's Fathom settings, or without them
+/// <c>Fathom:CreateContacts</c>, say no), the
 /// transcript and the summary, an activity on the timelines of the matched contacts (with their companies) and of their
 /// open deals, and — with <c>smart_tasks</c> —
 /// the action items as smart tasks assigned to the matched member. A calendar event with the external id
@@ -86,7 +87,9 @@ public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbCon
             .ToDictionaryAsync(c => c.Email!, cancellationToken);
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var createContacts = options.Value.Fathom.CreateContacts;
+        // The organization's own choice (GET/PUT /api/v1/integrations/fathom/settings), else the platform default.
+        var createContacts = (await db.FathomSettings.AsNoTracking().FirstOrDefaultAsync(cancellationToken))?.CreateContacts
+                             ?? options.Value.Fathom.CreateContacts;
         foreach (var invitee in invitees.Where(i => createContacts && i.External && !contacts.ContainsKey(i.Email!)
                                                     && !members.ContainsKey(i.Email!)))
         {

@@ -152,6 +152,8 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<SlackNotificationSettings> SlackNotificationSettings => Set<SlackNotificationSettings>();
 
+    public DbSet<FathomSettings> FathomSettings => Set<FathomSettings>();
+
     /// <summary>Set by <see cref="DomainEventInterceptor"/> when a save added outbox rows; the dispatcher is queued after commit.</summary>
     internal bool DomainEventsPending { get; set; }
 

@@ -85,3 +85,13 @@ internal sealed class SlackNotificationSettingsConfiguration : IEntityTypeConfig
         builder.Property(s => s.Id).ValueGeneratedNever();
     }
 }
+
+internal sealed class FathomSettingsConfiguration : IEntityTypeConfiguration<FathomSettings>
+{
+    public void Configure(EntityTypeBuilder<FathomSettings> builder)
+    {
+        builder.ToTable("fathom_settings", t => t.HasCheckConstraint("ck_fathom_settings_singleton", $"id = {FathomSettings.SingletonId}"));
+        builder.HasKey(s => s.Id);
+        builder.Property(s => s.Id).ValueGeneratedNever();
+    }
+}

@@ -1192,6 +1192,33 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                     b.ToTable("domain_event_consumptions", (string)null);
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.FathomSettings", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<bool>("CreateContacts")
+                        .HasColumnType("boolean")
+                        .HasColumnName("create_contacts");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<Guid?>("UpdatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("updated_by");
+
+                    b.HasKey("Id")
+                        .HasName("pk_fathom_settings");
+
+                    b.ToTable("fathom_settings", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_fathom_settings_singleton", "id = 1");
+                        });
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Tenant.Import", b =>
                 {
                     b.Property<Guid>("Id")
