@@ -234,6 +234,93 @@ public sealed class DatabaseServersTests(AdminPlatform platform) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Placements_racing_each_other_wait_for_one_another_and_spread_over_the_servers()
+    {
+        // Regression (found by the compose smoke test): two workers placing at once both read every server's fill
+        // before either wrote its choice, and both picked the same server. Placement is serialized by a catalog-wide
+        // transaction lock; here the test holds that lock, lets four placements queue behind it, then releases it.
+        var token = AdminPlatform.NewToken();
+        var first = await platform.AddUnreachableServerAsync($"{token}-a", DatabaseServerStatus.Active);
+        var second = await platform.AddUnreachableServerAsync($"{token}-b", DatabaseServerStatus.Active);
+        var organizations = new List<Organization>();
+        for (var i = 0; i < 4; i++)
+        {
+            organizations.Add(await platform.CreateOrganizationAsync($"{token}-race-{i}", provision: false));
+        }
+
+        Dictionary<Guid, DatabaseServerStatus> others;
+        await using (var db = await platform.CatalogAsync())
+        {
+            others = await db.DatabaseServers.Where(s => s.Id != first.Id && s.Id != second.Id)
+                .ToDictionaryAsync(s => s.Id, s => s.Status);
+        }
+
+        try
+        {
+            foreach (var id in others.Keys)
+            {
+                await platform.SetServerStatusAsync(id, DatabaseServerStatus.Draining);
+            }
+
+            await using var holder = new NpgsqlConnection(platform.CatalogConnectionString);
+            await holder.OpenAsync();
+            await using (var take = new NpgsqlCommand(
+                             "SELECT pg_advisory_lock(hashtextextended('cleancrm:tenant-placement', 0))", holder))
+            {
+                await take.ExecuteScalarAsync();
+            }
+
+            await using var services = PlatformEnvironment.BuildServices(
+                platform.Settings, s => s.AddSingleton<IProvisioningStepObserver>(new StopAfterPlacement()));
+            var runs = organizations.Select(o => Task.Run(async () =>
+            {
+                await using var scope = services.CreateAsyncScope();
+                return await scope.ServiceProvider.GetRequiredService<TenantOnboarding>().ProvisionAsync(o.Id, CancellationToken.None);
+            })).ToList();
+
+            var waiting = 0L;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (waiting < organizations.Count && DateTime.UtcNow < deadline && runs.All(r => !r.IsCompleted))
+            {
+                await using var count = new NpgsqlCommand(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                    + "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()", holder);
+                waiting = (long)(await count.ExecuteScalarAsync())!;
+                await Task.Delay(50);
+            }
+
+            waiting.ShouldBe(organizations.Count, "every placement should wait for the catalog-wide placement lock");
+            await using (var release = new NpgsqlCommand(
+                             "SELECT pg_advisory_unlock(hashtextextended('cleancrm:tenant-placement', 0))", holder))
+            {
+                await release.ExecuteScalarAsync();
+            }
+
+            foreach (var run in runs)
+            {
+                await Should.ThrowAsync<PlacementDone>(run);
+            }
+
+            await using var catalog = await platform.CatalogAsync();
+            var ids = organizations.Select(o => o.Id).ToList();
+            var placed = await catalog.Organizations.AsNoTracking().Where(o => ids.Contains(o.Id))
+                .GroupBy(o => o.DatabaseServerId).Select(g => new { Server = g.Key, Count = g.Count() }).ToListAsync();
+            placed.ToDictionary(p => p.Server ?? Guid.Empty, p => p.Count)
+                .ShouldBe(new Dictionary<Guid, int> { [first.Id] = 2, [second.Id] = 2 },
+                    "each placement sees the ones before it, so two empty servers of the same capacity get two each");
+        }
+        finally
+        {
+            await platform.SetServerStatusAsync(first.Id, DatabaseServerStatus.Offline);
+            await platform.SetServerStatusAsync(second.Id, DatabaseServerStatus.Offline);
+            foreach (var (id, status) in others)
+            {
+                await platform.SetServerStatusAsync(id, status);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Database_sizes_are_measured_after_provisioning_and_by_the_job_without_notifying_the_caches()
     {
         var measured = await platform.CreateOrganizationAsync(serverId: platform.PrimaryServer.Id);
@@ -313,4 +400,16 @@ public sealed class DatabaseServersTests(AdminPlatform platform) : IAsyncLifetim
         await using var db = await platform.CatalogAsync();
         return (await db.DatabaseServers.CountAsync(), await db.Secrets.CountAsync(s => s.Name.StartsWith("dbserver-admin-")));
     }
+
+    /// <summary>Ends a run right after its placement, so no database is attempted on the test's unreachable servers.</summary>
+    private sealed class StopAfterPlacement : IProvisioningStepObserver
+    {
+        public ValueTask BeforeStepAsync(Guid organizationId, string current, CancellationToken cancellationToken) =>
+            ValueTask.CompletedTask;
+
+        public ValueTask AfterStepAsync(Guid organizationId, string current, CancellationToken cancellationToken) =>
+            current == ProvisioningSteps.Reserve ? throw new PlacementDone() : ValueTask.CompletedTask;
+    }
+
+    private sealed class PlacementDone() : Exception("stopped after placement");
 }
