@@ -170,6 +170,7 @@ app.MapCopilot();
 app.MapIntegrations();
 app.MapIntegrationWebhooks();
 app.MapOutgoingWebhooks();
+app.MapWorkflows();
 app.MapSlackSettings();
 app.MapFathomSettings();
 

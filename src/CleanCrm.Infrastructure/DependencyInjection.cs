@@ -176,7 +176,7 @@ public static class DependencyInjection
         services.AddSingleton<Imports.ContactImporter>();
         services.AddTransient<Imports.ContactImportJob>();
         Integrations.IntegrationServices.AddIntegrations(services, configuration);
-        Workflows.WorkflowServices.AddWorkflows(services);
+        Workflows.WorkflowServices.AddWorkflows(services, configuration);
         services.AddAi(configuration);
         return services;
     }

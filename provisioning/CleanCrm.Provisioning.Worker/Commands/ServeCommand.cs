@@ -48,6 +48,8 @@ public sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
         CleanCrm.Infrastructure.Integrations.Webhooks.WebhookInboxSweepJob.Register(
             host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
+        CleanCrm.Infrastructure.Workflows.OutboxMaintenanceScheduleJob.Register(
+            host.Services.GetRequiredService<Hangfire.IRecurringJobManager>());
         await host.RunAsync(cancellationToken);
         return 0;
     }

@@ -9,7 +9,14 @@ public static class DomainEventTypes
     public const string DealLost = "deal.lost";
     public const string ContactCreated = "contact.created";
 
-    public static readonly IReadOnlyList<string> All = [DealCreated, DealStageChanged, DealWon, DealLost, ContactCreated];
+    /// <summary>An open task's due time passed (raised once per due time by the overdue scan, docs/WORKFLOWS.md).</summary>
+    public const string TaskOverdue = "task.overdue";
+
+    /// <summary>A meeting got its summary (raised by the meeting summaries).</summary>
+    public const string MeetingSummarized = "meeting.summarized";
+
+    public static readonly IReadOnlyList<string> All =
+        [DealCreated, DealStageChanged, DealWon, DealLost, ContactCreated, TaskOverdue, MeetingSummarized];
 }
 
 /// <summary>
@@ -32,6 +39,15 @@ public sealed class DomainEvent
 
     /// <summary>The record as the API shows it (JSON), plus what the event adds (e.g. the previous stage).</summary>
     public required string Data { get; set; }
+
+    /// <summary>
+    /// How many workflow runs led to this event: 0 for a change made by a person, an integration or a job; the depth of the
+    /// run plus one for a change a workflow run made (loop prevention, docs/adr/0022-workflows.md).
+    /// </summary>
+    public int Depth { get; set; }
+
+    /// <summary>The workflow run whose write raised this event, if any.</summary>
+    public Guid? CausationRunId { get; set; }
 }
 
 /// <summary>Records that a consumer handled an event; written in the consumer's own transaction, so it handles it once.</summary>
@@ -51,7 +67,7 @@ public sealed class SlackNotificationSettings
 
     /// <summary>The events Slack can be told about (docs/WORKFLOWS.md, "Slack notifications").</summary>
     public static readonly IReadOnlyList<string> Supported =
-        [DomainEventTypes.DealWon, DomainEventTypes.DealLost, DomainEventTypes.DealStageChanged];
+        [DomainEventTypes.DealWon, DomainEventTypes.DealLost, DomainEventTypes.DealStageChanged, DomainEventTypes.TaskOverdue];
 
     public int Id { get; set; } = SingletonId;
 
@@ -60,4 +76,14 @@ public sealed class SlackNotificationSettings
     public DateTimeOffset UpdatedAt { get; set; }
 
     public Guid? UpdatedBy { get; set; }
+}
+
+/// <summary>Remembers that <c>task.overdue</c> was raised for a task at a due time, so it is raised again only when that changes.</summary>
+public sealed class TaskOverdueMark
+{
+    public Guid TaskId { get; set; }
+
+    public DateTimeOffset DueAt { get; set; }
+
+    public DateTimeOffset RaisedAt { get; set; }
 }

@@ -44,6 +44,9 @@ public sealed class WebhookDelivery
 
     public Guid EventId { get; set; }
 
+    /// <summary>The workflow run that called the endpoint (a "call webhook" action); null for a subscription's delivery.</summary>
+    public Guid? WorkflowRunId { get; set; }
+
     public required string EventType { get; set; }
 
     /// <summary>The exact body sent (and signed) on every attempt.</summary>

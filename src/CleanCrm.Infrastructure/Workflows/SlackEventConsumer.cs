@@ -73,6 +73,10 @@ public sealed class SlackEventConsumer(IFeatures features, IDbContextFactory<Cat
                     ? $" — {r.GetString()}"
                     : string.Empty),
             DomainEventTypes.DealStageChanged => $"Deal moved: {name} from {StageName("previousStageId")} to {StageName("stageId")}",
+            DomainEventTypes.TaskOverdue => $"Task overdue: {(root.TryGetProperty("title", out var t) ? t.GetString() : "a task")}"
+                + (root.TryGetProperty("dueAt", out var due) && due.ValueKind == JsonValueKind.String
+                    ? $" (due {due.GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC)"
+                    : string.Empty),
             _ => $"{domainEvent.Type}: {name}",
         };
     }

@@ -134,7 +134,7 @@ internal sealed class OAuthProvidersStub : IDisposable
         _googleChanges = changes;
     }
 
-    /// <summary>How the next <c>chat.postMessage</c> calls answer: <c>429</c>, <c>ok</c>, or a Slack error code.</summary>
+    /// <summary>How the next <c>chat.postMessage</c> calls answer: <c>429</c>, <c>500</c>, <c>ok</c>, or a Slack error code.</summary>
     public void QueueSlackAnswers(params string[] answers)
     {
         foreach (var answer in answers)
@@ -353,6 +353,11 @@ internal sealed class OAuthProvidersStub : IDisposable
     {
         var body = JsonNode.Parse(request.Body ?? "{}")!.AsObject();
         var answer = _slackAnswers.TryDequeue(out var next) ? next : "ok";
+        if (answer == "500")
+        {
+            return Json(500, new JsonObject { ["ok"] = false, ["error"] = "internal_error" });
+        }
+
         if (answer == "429")
         {
             var limited = Json(429, new JsonObject { ["ok"] = false, ["error"] = "ratelimited" });

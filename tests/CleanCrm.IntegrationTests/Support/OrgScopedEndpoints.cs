@@ -34,7 +34,12 @@ public static class OrgScopedEndpoints
         ["meetings"] = ("{\"title\":\"Intruder\",\"startsAt\":\"2026-03-01T10:00:00Z\"}", "{\"title\":\"Hijacked\"}"),
         ["calendar-events"] = ("{\"title\":\"Intruder\",\"startsAt\":\"2026-03-01T10:00:00Z\"}", "{\"title\":\"Hijacked\"}"),
         ["tags"] = ("{\"name\":\"intruder\"}", "{\"name\":\"hijacked\"}"),
+        ["workflows"] = (WorkflowBody, "{\"name\":\"Hijacked\"}"),
     };
+
+    /// <summary>A valid workflow (no references to the org's records), for creating one in any organization.</summary>
+    public const string WorkflowBody =
+        "{\"name\":\"Intruder\",\"trigger\":{\"event\":\"deal.created\"},\"actions\":[{\"type\":\"post_to_slack\",\"text\":\"x\"}]}";
 
     public static IEnumerable<Call> For(string resource) =>
     [
@@ -55,6 +60,7 @@ public static class OrgScopedEndpoints
         new("list audit-log", HttpMethod.Get, "/api/v1/audit-log", () => null),
         new("logo companies", HttpMethod.Get, "/api/v1/companies/{id}/logo", () => null),
         new("enrichment companies", HttpMethod.Get, "/api/v1/companies/{id}/enrichment", () => null),
+        new("runs workflows", HttpMethod.Get, "/api/v1/workflows/{id}/runs", () => null),
     ];
 
     public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions).Concat(Imports).Concat(Reports);

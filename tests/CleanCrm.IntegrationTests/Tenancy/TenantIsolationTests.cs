@@ -99,6 +99,8 @@ public sealed class TenantIsolationTests(SharedPlatform platform) : IAsyncLifeti
                 world.Records[(org.Id, "calendar-events")] = await OrgScopedEndpoints.CreateAsync(client, "calendar-events",
                     new { title = "Kick-off", startsAt = "2026-03-01T10:00:00Z", companyId });
                 world.Records[(org.Id, "tags")] = await OrgScopedEndpoints.CreateAsync(client, "tags", new { name = "vip" });
+                world.Records[(org.Id, "workflows")] = await OrgScopedEndpoints.CreateAsync(client, "workflows",
+                    System.Text.Json.JsonDocument.Parse(OrgScopedEndpoints.WorkflowBody).RootElement);
                 world.Records[(org.Id, "imports")] = await OrgScopedEndpoints.StartImportAsync(client);
             }
 

@@ -58,6 +58,10 @@ public interface ITenantDbContext
 
     DbSet<FathomSettings> FathomSettings { get; }
 
+    DbSet<Workflow> Workflows { get; }
+
+    DbSet<WorkflowRun> WorkflowRuns { get; }
+
     /// <summary>Written by the company enrichment job only; read by the logo endpoint.</summary>
     DbSet<CompanyEnrichment> CompanyEnrichments { get; }
 

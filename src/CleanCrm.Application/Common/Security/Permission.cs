@@ -18,6 +18,8 @@ public enum Permission
     /// <summary>Create, rename, reorder and delete pipelines and their stages (owners and admins).</summary>
     PipelinesManage,
     IntegrationsManage,
+    /// <summary>Create, change and delete workflows (owners and admins); reading them is CRM read.</summary>
+    WorkflowsManage,
 }
 
 /// <summary>Declares the permission a request type needs; the authorization behavior reads it once per type.</summary>

@@ -100,6 +100,16 @@ public sealed class DomainEventInterceptor(TenantScopeAccessor scopes, DomainEve
 
         if (events.Count > 0)
         {
+            // A workflow run's writes carry its causation: one level deeper than the event that started it.
+            if (tenant.Causation is { } causation)
+            {
+                foreach (var domainEvent in events)
+                {
+                    domainEvent.Depth = causation.Depth;
+                    domainEvent.CausationRunId = causation.RunId;
+                }
+            }
+
             context.Set<DomainEvent>().AddRange(events);
             tenant.DomainEventsPending = true;
         }

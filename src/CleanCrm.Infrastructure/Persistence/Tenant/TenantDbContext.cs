@@ -33,6 +33,7 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
         Connection = connection;
         _ownedByScope = ownedByScope;
         DomainEventsPending = false;
+        Causation = null;
         Database.SetDbConnection(connection.Connection, contextOwnsConnection: true);
     }
 
@@ -154,6 +155,18 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<FathomSettings> FathomSettings => Set<FathomSettings>();
 
+    public DbSet<Workflow> Workflows => Set<Workflow>();
+
+    public DbSet<WorkflowRun> WorkflowRuns => Set<WorkflowRun>();
+
+    public DbSet<TaskOverdueMark> TaskOverdueMarks => Set<TaskOverdueMark>();
+
+    /// <summary>
+    /// Set by the workflow run executor on its own context: the events this context's saves raise were caused by that run
+    /// (depth = run depth + 1). Null everywhere else (depth 0). Reset when the context is leased from the pool.
+    /// </summary>
+    internal WorkflowCausation? Causation { get; set; }
+
     /// <summary>Set by <see cref="DomainEventInterceptor"/> when a save added outbox rows; the dispatcher is queued after commit.</summary>
     internal bool DomainEventsPending { get; set; }
 
@@ -192,6 +205,9 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
             type => type.Namespace?.EndsWith("Tenant.Configurations", StringComparison.Ordinal) == true);
     }
 }
+
+/// <summary>The workflow run a context writes for, and the causation depth of the events its writes raise.</summary>
+internal sealed record WorkflowCausation(Guid RunId, int Depth);
 
 /// <summary>Turns database refusals on save into the application's exceptions, for every context.</summary>
 internal static class DatabaseErrors

@@ -14,6 +14,7 @@ internal sealed class DomainEventConfiguration : IEntityTypeConfiguration<Domain
         builder.Property(e => e.Type).HasMaxLength(50);
         builder.Property(e => e.EntityType).HasMaxLength(50);
         builder.Property(e => e.Data).HasColumnType("jsonb");
+        builder.Property(e => e.Depth).HasDefaultValue(0);
         builder.HasIndex(e => e.OccurredAt);
     }
 }
@@ -54,8 +55,9 @@ internal sealed class WebhookDeliveryConfiguration : IEntityTypeConfiguration<We
         builder.Property(d => d.LastError).HasMaxLength(500);
         builder.HasOne<WebhookEndpoint>().WithMany().HasForeignKey(d => d.EndpointId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<DomainEvent>().WithMany().HasForeignKey(d => d.EventId).OnDelete(DeleteBehavior.Cascade);
-        // One delivery per event and endpoint: a consumer run that is repeated cannot fan out twice.
-        builder.HasIndex(d => new { d.EndpointId, d.EventId }).IsUnique();
+        // One delivery per event and endpoint (and workflow run, for a "call webhook" action): a consumer run or a workflow
+        // run that is repeated cannot fan out twice.
+        builder.HasIndex(d => new { d.EndpointId, d.EventId, d.WorkflowRunId }).IsUnique().AreNullsDistinct(false);
         builder.Property(d => d.Sequence).UseIdentityAlwaysColumn();
         builder.HasIndex(d => new { d.EndpointId, d.Sequence });
         builder.HasIndex(d => new { d.Status, d.NextAttemptAt });

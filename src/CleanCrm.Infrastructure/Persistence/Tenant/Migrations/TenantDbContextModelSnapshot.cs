@@ -1134,10 +1134,20 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("actor_id");
 
+                    b.Property<Guid?>("CausationRunId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("causation_run_id");
+
                     b.Property<string>("Data")
                         .IsRequired()
                         .HasColumnType("jsonb")
                         .HasColumnName("data");
+
+                    b.Property<int>("Depth")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("depth");
 
                     b.Property<Guid>("EntityId")
                         .HasColumnType("uuid")
@@ -1977,6 +1987,26 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         });
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.TaskOverdueMark", b =>
+                {
+                    b.Property<Guid>("TaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("task_id");
+
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
+                    b.Property<DateTimeOffset>("RaisedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("raised_at");
+
+                    b.HasKey("TaskId")
+                        .HasName("pk_task_overdue_marks");
+
+                    b.ToTable("task_overdue_marks", (string)null);
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Tenant.WebhookDelivery", b =>
                 {
                     b.Property<Guid>("Id")
@@ -2044,21 +2074,27 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasColumnType("character varying(20)")
                         .HasColumnName("status");
 
+                    b.Property<Guid?>("WorkflowRunId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workflow_run_id");
+
                     b.HasKey("Id")
                         .HasName("pk_webhook_deliveries");
 
                     b.HasIndex("EventId")
                         .HasDatabaseName("ix_webhook_deliveries_event_id");
 
-                    b.HasIndex("EndpointId", "EventId")
-                        .IsUnique()
-                        .HasDatabaseName("ix_webhook_deliveries_endpoint_id_event_id");
-
                     b.HasIndex("EndpointId", "Sequence")
                         .HasDatabaseName("ix_webhook_deliveries_endpoint_id_sequence");
 
                     b.HasIndex("Status", "NextAttemptAt")
                         .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
+
+                    b.HasIndex("EndpointId", "EventId", "WorkflowRunId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_webhook_deliveries_endpoint_id_event_id_workflow_run_id");
+
+                    NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("EndpointId", "EventId", "WorkflowRunId"), false);
 
                     b.ToTable("webhook_deliveries", (string)null);
                 });
@@ -2174,6 +2210,174 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasDatabaseName("ix_webhook_endpoints_created_at");
 
                     b.ToTable("webhook_endpoints", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.Workflow", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Actions")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("actions");
+
+                    b.Property<string>("Conditions")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("conditions");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("CreatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("TriggerEvent")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)")
+                        .HasColumnName("trigger_event");
+
+                    b.Property<Guid?>("TriggerStageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("trigger_stage_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<Guid?>("UpdatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("updated_by");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id")
+                        .HasName("pk_workflows");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_workflows_created_at");
+
+                    b.HasIndex("TriggerEvent")
+                        .HasDatabaseName("ix_workflows_trigger_event")
+                        .HasFilter("deleted_at IS NULL AND enabled");
+
+                    b.ToTable("workflows", (string)null);
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.WorkflowRun", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ActionResults")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("action_results");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("Depth")
+                        .HasColumnType("integer")
+                        .HasColumnName("depth");
+
+                    b.Property<Guid>("EntityId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("entity_id");
+
+                    b.Property<string>("EntityType")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)")
+                        .HasColumnName("entity_type");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("error");
+
+                    b.Property<Guid>("EventId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("event_id");
+
+                    b.Property<string>("EventType")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)")
+                        .HasColumnName("event_type");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<long>("Sequence")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("sequence");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Sequence"));
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("WorkflowId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("workflow_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_workflow_runs");
+
+                    b.HasIndex("Status", "NextAttemptAt")
+                        .HasDatabaseName("ix_workflow_runs_status_next_attempt_at");
+
+                    b.HasIndex("WorkflowId", "EventId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_workflow_runs_workflow_id_event_id");
+
+                    b.HasIndex("WorkflowId", "Sequence")
+                        .HasDatabaseName("ix_workflow_runs_workflow_id_sequence");
+
+                    b.ToTable("workflow_runs", (string)null);
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Tenant.CalendarEvent", b =>
@@ -2527,6 +2731,16 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasConstraintName("fk_taggings_tags_tag_id");
                 });
 
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.TaskOverdueMark", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Tenant.CrmTask", null)
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_task_overdue_marks_tasks_task_id");
+                });
+
             modelBuilder.Entity("CleanCrm.Domain.Tenant.WebhookDelivery", b =>
                 {
                     b.HasOne("CleanCrm.Domain.Tenant.WebhookEndpoint", null)
@@ -2552,6 +2766,16 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_webhook_delivery_attempts_webhook_deliveries_delivery_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.WorkflowRun", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Tenant.Workflow", null)
+                        .WithMany()
+                        .HasForeignKey("WorkflowId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_workflow_runs_workflows_workflow_id");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Tenant.CopilotConversation", b =>
