@@ -26,7 +26,13 @@ PRO_PRICE, ENTERPRISE_PRICE = "price_faults_pro", "price_faults_enterprise"
 STRIPE_API_VERSION = "2026-10-28.endive"
 
 
+_SETTINGS: dict[str, str] = {}
+
+
 def settings() -> dict[str, str]:
+    """The API's (and worker's) settings for the stubbed Fathom and Stripe; the same values on every call."""
+    if _SETTINGS:
+        return dict(_SETTINGS)
     stub = f"http://{HOST}:{STUB_PORT}"
     env = {
         "CleanCrm__Integrations__Fathom__ClientId": "fathom-client",
@@ -40,7 +46,8 @@ def settings() -> dict[str, str]:
         "CleanCrm__Stripe__Prices__pro": PRO_PRICE,
         "CleanCrm__Stripe__Prices__enterprise": ENTERPRISE_PRICE,
     }
-    return env
+    _SETTINGS.update(env)
+    return dict(env)
 
 
 def sign_standard(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
@@ -72,7 +79,7 @@ def connect_fathom(client: Client, org, stub: ProviderStub) -> tuple[str, str]:
         raise RuntimeError(f"fathom callback: {callback.status} {callback.body[:300]!r}")
     connection = CLUSTER_A.psql(f"SELECT id FROM integration_connections WHERE organization_id = '{org.id}' AND provider = 'fathom'",
                                 "cleancrm_catalog").strip()
-    secret = next((s for url, s in stub.webhook_secrets.items() if connection in url), None)
+    secret = next((s for url, s in stub.webhook_secrets.items() if connection and connection in url), None)
     if not connection or not secret:
         raise RuntimeError(f"no Fathom connection or webhook secret after the callback (stub calls {stub.calls})")
     return connection, secret

@@ -12,19 +12,20 @@ import threading
 import time
 import uuid
 
-from peers import HookReceiver, LockHolder, SmtpSink, start_api_with, start_worker_with, wait_until, waiting_on_lock
+from peers import HookReceiver, LockHolder, ProviderStub, SmtpSink, start_api_with, start_worker_with, wait_until, waiting_on_lock
 from product import bearer, json_headers, password_token
+from scenarios_time import STUB_PORT, connect_fathom, sign_standard
+from scenarios_time import settings as time_settings
 from scenarios import Load, error_classes
 from stack import API_PORTS, CLUSTER_A, OUT, PORT_BASE, RECORDER, SMTP_PORT, WORKER_HEALTH_PORT, Client, say
 
 APIX_PORT = PORT_BASE + 10  # an API instance of these scenarios' own (it may save a webhook endpoint on 127.0.0.1)
 HOOK_PORT = PORT_BASE + 11
-# The import's claim is taken over when older than this (docs/IMPORTS.md, CleanCrm:Imports:StaleAfterSeconds; default
-# 20 min, longer than the statement timeout). The suite's imports are tiny; 60 s lets a redelivered job take it over.
-EXTRA = {
-    "CleanCrm__Integrations__Enrichment__AllowPrivateHosts__0": "127.0.0.1",
-    "CleanCrm__Imports__StaleAfterSeconds": "60",
-}
+EXTRA = {"CleanCrm__Integrations__Enrichment__AllowPrivateHosts__0": "127.0.0.1"}
+# An orphaned import is taken over once its row is older than CleanCrm:Imports:StaleAfterSeconds (default 20 min, at
+# least 16: longer than the statement timeout; docs/IMPORTS.md). The suite cannot wait that long: right after the kill it
+# back-dates the import row's updated_at by this much, as if that time had passed (ContactImportOrphanTests does the same).
+IMPORT_STALE_SIMULATED = "21 minutes"
 
 
 class SubCase:
@@ -45,6 +46,26 @@ def email_rows(address: str) -> list[str]:
     rows = CLUSTER_A.psql(f"SELECT status || ':' || attempts FROM outgoing_emails WHERE lower(to_address) = lower('{address}')",
                           "cleancrm_catalog")
     return [r for r in rows.splitlines() if r]
+
+
+def inbox_unprocessed(event_id: str) -> bool:
+    return CLUSTER_A.psql("SELECT count(*) FROM integration_webhook_inbox WHERE provider = 'fathom' "
+                          f"AND event_id = '{event_id}' AND processed_at IS NULL", "cleancrm_catalog") == "1"
+
+
+def fathom_meeting(title: str, recording: int, tag: str) -> dict:
+    """A "new meeting content ready" payload as Fathom sends it (docs/INTEGRATIONS.md), with an external invitee."""
+    return {
+        "title": title, "meeting_title": title, "recording_id": recording, "url": f"https://fathom.video/calls/{recording}",
+        "share_url": f"https://fathom.video/share/{tag}", "created_at": "2026-12-01T10:31:00Z",
+        "scheduled_start_time": "2026-12-01T10:00:00Z", "scheduled_end_time": "2026-12-01T10:30:00Z",
+        "recording_start_time": "2026-12-01T10:01:00Z", "recording_end_time": "2026-12-01T10:29:00Z",
+        "calendar_invitees": [{"name": "Held Buyer", "email": f"buyer-{tag}@customer.example", "is_external": True}],
+        "transcript": [{"speaker": {"display_name": "Held Buyer", "matched_calendar_invitee_email": f"buyer-{tag}@customer.example"},
+                        "text": "Held while the worker died.", "timestamp": "00:01:05"}],
+        "default_summary": {"template_name": "general", "markdown_formatted": "## Summary\nHeld."},
+        "action_items": [],
+    }
 
 
 def restore_status(restore_id) -> str:
@@ -93,7 +114,7 @@ def hold_restore(client: Client, suite, org, api: int, case: SubCase):
     if state != "succeeded":
         case.problems.append(f"the backup to restore ended {state!r}")
         return None, None
-    fifo = FifoHold(os.path.join(OUT, "backups", org.id, f"{backup_id}.dump"))
+    fifo = FifoHold(os.path.join(OUT, "backups", org.id.replace("-", ""), f"{backup_id.replace('-', '')}.dump"))
     started = client.request("POST", f"/api/v1/admin/backups/{backup_id}/restore", json.dumps({"mode": "side_by_side"}), admin,
                              port=api, label="worker-ops restore")
     restore_id = (started.json() or {}).get("id") if started.status == 202 else None
@@ -121,14 +142,19 @@ def worker_ops(suite, Result):
     cases = {key: SubCase(name) for key, name in [
         ("mail-data", "1 worker: mail pre-accept"), ("mail-quit", "1 worker: mail post-accept"),
     ] + ([("webhook", "1 worker: outgoing webhook"), ("import", "1 worker: CSV import"),
-          ("backup", "1 worker: backup"), ("restore", "1 worker: restore")] if full else [])}
+          ("backup", "1 worker: backup"), ("restore", "1 worker: restore"),
+          ("incoming", "1 worker: incoming webhook")] if full else [])}
     holder: LockHolder | None = None
+    stub: ProviderStub | None = None
+    inbox_id = ""
+    recording = 0
+    import_id = None
     fifo: FifoHold | None = None
     restore_id = None
 
     def start_worker() -> None:
         if full:
-            start_worker_with(procs, EXTRA)
+            start_worker_with(procs, dict(EXTRA, **time_settings()))
         else:
             procs.start_worker()
 
@@ -148,7 +174,8 @@ def worker_ops(suite, Result):
         database = tenant_database(org.id)
         api = API_PORTS[0]
         if full:
-            start_api_with(procs, "apix", APIX_PORT, EXTRA)
+            stub = ProviderStub(STUB_PORT)
+            start_api_with(procs, "apix", APIX_PORT, dict(EXTRA, **time_settings()))
             apix_started = True
             procs.wait_ready("apix", f"http://127.0.0.1:{APIX_PORT}")
             api = APIX_PORT
@@ -198,6 +225,22 @@ def worker_ops(suite, Result):
             rows = 200 if full else 50
             csv = "firstName,lastName,email,companyDomain\n" + "".join(
                 f"Imp{i},Row,imp{i}-{tag}@imp-{tag}.example.com,co{i % 7}-{tag}.example.com\n" for i in range(rows))
+            # Incoming webhook: a Fathom meeting whose processing job waits on the same lock (it writes contacts).
+            assert stub is not None
+            try:
+                connection, secret = connect_fathom(client, org, stub)
+                recording = int(time.time() * 1000) % 10**9
+                inbox_id = f"msg_held_{tag}"
+                meeting = json.dumps(fathom_meeting(f"Held meeting {tag}", recording, tag)).encode()
+                stamp = int(time.time())
+                received = client.request("POST", f"/webhooks/fathom/{connection}", meeting, {
+                    "Content-Type": "application/json", "webhook-id": inbox_id, "webhook-timestamp": str(stamp),
+                    "webhook-signature": sign_standard(secret, inbox_id, stamp, meeting)}, port=api, label="worker-ops fathom")
+                if received.status != 200:
+                    cases["incoming"].problems.append(f"the webhook answered {received.status} {received.body[:200]!r}")
+                    inbox_id = ""
+            except RuntimeError as error:
+                cases["incoming"].problems.append(f"could not connect Fathom: {error}")
             upload = client.request("POST", "/api/v1/imports/contacts?onDuplicate=skip", csv,
                                     dict(bearer(org.token, org.slug), **{"Content-Type": "text/csv"}), port=api, label="worker-ops import")
             import_id = (upload.json() or {}).get("importId") if upload.status == 202 else None
@@ -218,11 +261,12 @@ def worker_ops(suite, Result):
             def both_waiting():
                 waiting = waiting_on_lock(CLUSTER_A, database)
                 return waiting if (not import_id or import_status() == "running") and (
-                    not backup_id or backup_status() == "running") and len(waiting) >= bool(import_id) + bool(backup_id) else None
+                    not backup_id or backup_status() == "running") and (not inbox_id or inbox_unprocessed(inbox_id)) \
+                    and len(waiting) >= bool(import_id) + bool(backup_id) + bool(inbox_id) else None
 
             waiting = wait_until(both_waiting, 150)
             if waiting:
-                for key, ident in (("import", import_id), ("backup", backup_id)):
+                for key, ident in (("import", import_id), ("backup", backup_id), ("incoming", inbox_id)):
                     if ident:
                         cases[key].ready = True
                         cases[key].where = f"running, waiting on a lock on contacts ({'; '.join(waiting)[:160]})"
@@ -230,6 +274,7 @@ def worker_ops(suite, Result):
                 cases["import"].problems.append(f"not seen waiting on the lock: import {import_status()!r}, "
                                                 f"backup {backup_status()!r}, waiting {waiting_on_lock(CLUSTER_A, database)}")
                 cases["backup"].problems.append("see the import")
+                cases["incoming"].problems.append("see the import")
 
         for case in cases.values():
             if not case.ready and not case.problems:
@@ -242,6 +287,14 @@ def worker_ops(suite, Result):
             fifo.release()
         if holder:
             holder.release()
+        if full and import_id:
+            # Checked at once, before anything could re-run it: the killed import wrote nothing.
+            half = CLUSTER_A.psql(f"SELECT count(*) FROM contacts WHERE email LIKE '%@imp-{tag}.example.com'", database)
+            cases["import"].notes.append(f"right after the kill: import {import_status()}, {half} of its contacts written")
+            if half != "0":
+                cases["import"].problems.append(f"a half import: {half} contacts written by the killed run")
+            CLUSTER_A.psql(f"UPDATE imports SET updated_at = updated_at - interval '{IMPORT_STALE_SIMULATED}' WHERE id = '{import_id}'",
+                           database)
         sink.release()
         if receiver:
             receiver.release()
@@ -263,6 +316,8 @@ def worker_ops(suite, Result):
                 return import_status() in ("succeeded", "failed")
             if key == "backup":
                 return backup_status() in ("succeeded", "failed")
+            if key == "incoming":
+                return not inbox_unprocessed(inbox_id)
             if key == "restore":
                 return restore_status(restore_id) in ("verified", "failed")
             return False
@@ -318,14 +373,24 @@ def worker_ops(suite, Result):
                 state = CLUSTER_A.psql(f"SELECT status || ' ' || coalesce(error, '') || ' tables=' || (SELECT count(*) FROM "
                                        f"backup_tables t WHERE t.backup_id = b.id) FROM backups b WHERE id = '{backup_id}'",
                                        "cleancrm_catalog")
-                folder = os.path.join(OUT, "backups", org.id)
+                folder = os.path.join(OUT, "backups", org.id.replace("-", ""))  # <root>/<org id:N>/<backup id:N>.dump
                 files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
                 pg_dumps = CLUSTER_A.psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' "
                                           "AND application_name = 'pg_dump'")
                 case.notes.append(f"backup {state}; files {files}; pg_dump sessions left {pg_dumps}")
-                if (not state.startswith("succeeded") or f"{backup_id}.dump" not in files
+                if (not state.startswith("succeeded") or f"{backup_id.replace('-', '')}.dump" not in files
                         or any(f.endswith(".partial") for f in files) or pg_dumps != "0"):
                     case.problems.append(f"expected succeeded, exactly {backup_id}.dump in the store and no partial file")
+        if full and inbox_id:
+            case = cases["incoming"]
+            row = CLUSTER_A.psql("SELECT (processed_at IS NOT NULL)::text || ' attempts=' || attempts || ' ' || coalesce(last_error, '') "
+                                 f"FROM integration_webhook_inbox WHERE provider = 'fathom' AND event_id = '{inbox_id}'", "cleancrm_catalog")
+            events = CLUSTER_A.psql(f"SELECT count(*) FROM calendar_events WHERE external_id = 'fathom:{recording}'", database)
+            meetings = CLUSTER_A.psql(f"SELECT count(*) FROM meetings WHERE title = 'Held meeting {tag}'", database)
+            buyers = CLUSTER_A.psql(f"SELECT count(*) FROM contacts WHERE email = 'buyer-{tag}@customer.example'", database)
+            case.notes.append(f"inbox row processed={row}; calendar events {events}, meetings {meetings}, buyer contacts {buyers}")
+            if not row.startswith("true") or (events, meetings, buyers) != ("1", "1", "1"):
+                case.problems.append("expected the inbox row processed, one calendar event, one meeting, one contact")
         if full and restore_id:
             case = cases["restore"]
             status = restore_status(restore_id)
@@ -340,6 +405,8 @@ def worker_ops(suite, Result):
             if status != "verified" or before_confirm != [scratch] or after_confirm or restorers != "0":
                 case.problems.append("expected verified, exactly its own scratch database, none left after confirm")
     finally:
+        if stub:
+            stub.close()
         if fifo:
             fifo.release()
         if holder:
