@@ -35,6 +35,7 @@ def settings() -> dict[str, str]:
         return dict(_SETTINGS)
     stub = f"http://{HOST}:{STUB_PORT}"
     env = {
+        "CleanCrm__Integrations__SpaRedirectUrl": f"http://{HOST}:{PORT_BASE + 49}/integrations",
         "CleanCrm__Integrations__Fathom__ClientId": "fathom-client",
         "CleanCrm__Integrations__Fathom__ClientSecret": "fathom-secret-" + uuid.uuid4().hex,
         "CleanCrm__Integrations__Fathom__AuthorizeUrl": f"{stub}/fathom/oauth2/authorize",
@@ -68,6 +69,7 @@ def inbox_rows(event_id: str) -> int:
 
 def connect_fathom(client: Client, org, stub: ProviderStub) -> tuple[str, str]:
     """Connects Fathom the way a user does (connect, consent at the stub, callback); returns (connection id, secret)."""
+    client.drop_older_than(APIX_PORT, time.monotonic())  # not a kept-alive connection the server may have closed
     started = client.request("POST", "/api/v1/integrations/fathom/connect", headers=bearer(org.token, org.slug), port=APIX_PORT,
                              label="time setup:connect")
     if started.status != 200:

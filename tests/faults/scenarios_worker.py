@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
+import signal
 import time
 import uuid
 
@@ -36,6 +36,12 @@ class SubCase:
         self.converged_at: float | None = None
         self.problems: list[str] = []
         self.notes: list[str] = []
+
+
+def fresh(client: Client, port: int) -> None:
+    """A new connection for the next request: after a long wait the server may have closed the kept-alive one (a
+    request sent on it is then reset without being read; setup requests are not retried blind)."""
+    client.drop_older_than(port, time.monotonic())
 
 
 def tenant_database(org_id: str) -> str:
@@ -76,34 +82,58 @@ def scratch_databases() -> list[str]:
     return sorted(r for r in CLUSTER_A.psql("SELECT datname FROM pg_database WHERE datname LIKE 'cleancrm\\_r\\_%'").splitlines() if r)
 
 
-class FifoHold:
-    """Swaps a stored backup file for a FIFO: the first reader (the restore's checksum) gets the whole file, the second
-    (the stream into pg_restore) gets nothing until release(), when the real file is put back and the FIFO closed."""
+class ProcessStop:
+    """Holds the worker's pg_restore child: found in /proc as soon as it starts and stopped with SIGSTOP (provably in
+    the middle: started, connected, its transaction open); release() lets it continue (SIGCONT)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.aside = path + ".faults-aside"
-        os.replace(path, self.aside)
-        os.mkfifo(path)
-        self.second_reader = threading.Event()
-        self.released = threading.Event()
-        threading.Thread(target=self._feed, daemon=True).start()
+    def __init__(self, parent_pid: int, name: str) -> None:
+        self.parent_pid = parent_pid
+        self.name = name
+        self.pid: int | None = None
 
-    def _feed(self) -> None:
-        with open(self.path, "wb") as writer, open(self.aside, "rb") as real:
-            writer.write(real.read())
-        with open(self.path, "wb"):
-            self.second_reader.set()
-            self.released.wait(timeout=900)
+    def catch(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                        fields = handle.read().rsplit(")", 1)
+                    comm = fields[0].split("(", 1)[1]
+                    ppid = int(fields[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if comm == self.name and ppid == self.parent_pid:
+                    os.kill(int(entry), signal.SIGSTOP)
+                    self.pid = int(entry)
+                    return True
+            time.sleep(0.005)
+        return False
 
     def release(self) -> None:
-        if not self.released.is_set():
-            os.replace(self.aside, self.path)  # the real file back where the store expects it
-            self.released.set()
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            self.pid = None
 
 
 def hold_restore(client: Client, suite, org, api: int, case: SubCase):
+    """A backup of the organization (after a 20,000-contact import, so pg_restore has some work), then a side-by-side
+    restore whose pg_restore is stopped as soon as the worker starts it."""
     admin = json_headers(suite.admin_token)
+    rows = "".join(f"Bulk{i},Row,bulk{i}@bulk.example.com\n" for i in range(20_000))
+    bulk = client.request("POST", "/api/v1/imports/contacts?onDuplicate=skip", "firstName,lastName,email\n" + rows,
+                          dict(bearer(org.token, org.slug), **{"Content-Type": "text/csv"}), port=api, label="worker-ops bulk import")
+    bulk_id = (bulk.json() or {}).get("importId") if bulk.status == 202 else None
+    database = tenant_database(org.id)
+    if not bulk_id or wait_until(lambda: CLUSTER_A.psql(f"SELECT status FROM imports WHERE id = '{bulk_id}' AND status IN "
+                                                        "('succeeded', 'failed')", database), 240) != "succeeded":
+        case.problems.append(f"the bulk import before the backup did not succeed ({bulk.status})")
+        return None, None
+    fresh(client, api)
     queued = client.request("POST", f"/api/v1/admin/organizations/{org.id}/backups", headers=admin, port=api, label="worker-ops backup")
     backup_id = (queued.json() or {}).get("id") if queued.status == 202 else None
     if not backup_id:
@@ -114,22 +144,22 @@ def hold_restore(client: Client, suite, org, api: int, case: SubCase):
     if state != "succeeded":
         case.problems.append(f"the backup to restore ended {state!r}")
         return None, None
-    fifo = FifoHold(os.path.join(OUT, "backups", org.id.replace("-", ""), f"{backup_id.replace('-', '')}.dump"))
+    stop = ProcessStop(suite.procs.procs["worker"].pid, "pg_restore")
+    fresh(client, api)
     started = client.request("POST", f"/api/v1/admin/backups/{backup_id}/restore", json.dumps({"mode": "side_by_side"}), admin,
                              port=api, label="worker-ops restore")
     restore_id = (started.json() or {}).get("id") if started.status == 202 else None
     if not restore_id:
         case.problems.append(f"starting the restore answered {started.status} {started.body[:200]!r}")
-        fifo.release()
         return None, None
     scratch = f"cleancrm_r_{restore_id.replace('-', '')}"
-    if fifo.second_reader.wait(timeout=150) and wait_until(lambda: scratch in scratch_databases(), 30) \
-            and restore_status(restore_id) == "running":
+    if stop.catch(150) and scratch in scratch_databases() and restore_status(restore_id) == "running":
         case.ready = True
-        case.where = f"running, {scratch} created, pg_restore's input held (checksum already verified)"
+        case.where = f"running, {scratch} created, its pg_restore (pid {stop.pid}) stopped mid-restore"
     else:
-        case.problems.append(f"the restore was not seen held: status {restore_status(restore_id)!r}, scratch {scratch_databases()}")
-    return restore_id, fifo
+        case.problems.append(f"the restore's pg_restore was not caught: status {restore_status(restore_id)!r}, "
+                             f"scratch {scratch_databases()}")
+    return restore_id, stop
 
 
 def worker_ops(suite, Result):
@@ -149,7 +179,7 @@ def worker_ops(suite, Result):
     inbox_id = ""
     recording = 0
     import_id = None
-    fifo: FifoHold | None = None
+    fifo: ProcessStop | None = None
     restore_id = None
 
     def start_worker() -> None:
@@ -216,17 +246,17 @@ def worker_ops(suite, Result):
                     cases["webhook"].ready = True
                     cases["webhook"].where = "delivery POST received, the receiver's answer withheld"
 
-            # Restore: a backup taken now; its stored file is swapped for a FIFO that gives the whole file to the
-            # checksum read and then nothing to pg_restore, so the restore is held with its scratch database created.
+            # Restore: its pg_restore stopped (SIGSTOP) mid-restore, the scratch database created.
             restore_id, fifo = hold_restore(client, suite, org, api, cases["restore"])
 
             # Import and backup both wait on a lock on the contacts table.
             holder = LockHolder(CLUSTER_A, database, "contacts")
-            rows = 200 if full else 50
+            import_rows = 200
             csv = "firstName,lastName,email,companyDomain\n" + "".join(
-                f"Imp{i},Row,imp{i}-{tag}@imp-{tag}.example.com,co{i % 7}-{tag}.example.com\n" for i in range(rows))
+                f"Imp{i},Row,imp{i}-{tag}@imp-{tag}.example.com,co{i % 7}-{tag}.example.com\n" for i in range(import_rows))
             # Incoming webhook: a Fathom meeting whose processing job waits on the same lock (it writes contacts).
             assert stub is not None
+            fresh(client, api)
             try:
                 connection, secret = connect_fathom(client, org, stub)
                 recording = int(time.time() * 1000) % 10**9
@@ -241,6 +271,7 @@ def worker_ops(suite, Result):
                     inbox_id = ""
             except RuntimeError as error:
                 cases["incoming"].problems.append(f"could not connect Fathom: {error}")
+            fresh(client, api)
             upload = client.request("POST", "/api/v1/imports/contacts?onDuplicate=skip", csv,
                                     dict(bearer(org.token, org.slug), **{"Content-Type": "text/csv"}), port=api, label="worker-ops import")
             import_id = (upload.json() or {}).get("importId") if upload.status == 202 else None
@@ -334,6 +365,7 @@ def worker_ops(suite, Result):
         time.sleep(5)  # a late duplicate (a second job of the same work) would land here
 
         # Invariants.
+        fresh(client, api)
         for key, address in addresses.items():
             case = cases[key]
             rows = email_rows(address)
@@ -354,6 +386,7 @@ def worker_ops(suite, Result):
                 case.problems.append("expected one delivery, succeeded, its webhook-id acknowledged exactly once")
             if import_id:
                 case = cases["import"]
+                fresh(client, api)
                 state = client.request("GET", f"/api/v1/imports/{import_id}", headers=bearer(org.token, org.slug), port=api,
                                        label="worker-ops check").json() or {}
                 stored = CLUSTER_A.psql(f"SELECT count(*), count(DISTINCT email) FROM contacts WHERE email LIKE '%@imp-{tag}.example.com'",
@@ -365,9 +398,11 @@ def worker_ops(suite, Result):
                 imported = sum(1 for e in audit.get("items", []) if e.get("action") == "imported")
                 case.notes.append(f"import {state.get('status')}, inserted {state.get('inserted')}; contacts (rows, distinct) "
                                   f"{stored}; companies (rows, distinct domains) {companies}; 'imported' audit entries {imported}")
-                if (state.get("status") != "succeeded" or state.get("inserted") != rows or stored != f"{rows}|{rows}"
+                if (state.get("status") != "succeeded" or state.get("inserted") != import_rows
+                        or stored != f"{import_rows}|{import_rows}"
                         or companies != "7|7" or imported != 1):
-                    case.problems.append(f"expected succeeded with {rows} contacts once each, 7 companies once each, one audit entry")
+                    case.problems.append(f"expected succeeded with {import_rows} contacts once each, 7 companies once each, "
+                                         "one audit entry")
             if backup_id:
                 case = cases["backup"]
                 state = CLUSTER_A.psql(f"SELECT status || ' ' || coalesce(error, '') || ' tables=' || (SELECT count(*) FROM "
