@@ -21,6 +21,7 @@ class Hold:
     def __init__(self, step: str) -> None:
         self.step = step
         self.used = False
+        self.conn: socket.socket | None = None
         self.held = threading.Event()
         self.released = threading.Event()
 
@@ -85,6 +86,7 @@ class SmtpSink:
     @staticmethod
     def _wait_hold(hold: Hold, conn: socket.socket) -> bool:
         hold.used = True
+        hold.conn = conn
         hold.held.set()
         hold.released.wait(timeout=600)
         return SmtpSink._alive(conn)
@@ -159,6 +161,7 @@ class HookReceiver:
         self.received: list[str] = []
         self.acknowledged: list[str] = []
         self.holding = False
+        self.held_conn: socket.socket | None = None
         self.held = threading.Event()
         self.released = threading.Event()
 
@@ -175,6 +178,7 @@ class HookReceiver:
                     hold = receiver.holding
                     receiver.holding = False
                 if hold:
+                    receiver.held_conn = self.connection
                     receiver.held.set()
                     receiver.released.wait(timeout=600)
                     if not SmtpSink._alive(self.connection):

@@ -79,12 +79,14 @@ def connect_fathom(client: Client, org, stub: ProviderStub) -> tuple[str, str]:
                               f"{urllib.parse.quote(query['state'][0])}", port=APIX_PORT, label="time setup:callback")
     if callback.status not in (302, 303):
         raise RuntimeError(f"fathom callback: {callback.status} {callback.body[:300]!r}")
-    connection = CLUSTER_A.psql(f"SELECT id FROM integration_connections WHERE organization_id = '{org.id}' AND provider = 'fathom'",
-                                "cleancrm_catalog").strip()
-    secret = next((s for url, s in stub.webhook_secrets.items() if connection and connection in url), None)
-    if not connection or not secret:
-        raise RuntimeError(f"no Fathom connection or webhook secret after the callback (stub calls {stub.calls})")
-    return connection, secret
+    # The webhook the product registered at the stub names the connection: .../webhooks/fathom/{connectionId}.
+    registered = [(url.rstrip("/").rsplit("/", 1)[-1], s) for url, s in stub.webhook_secrets.items() if "/webhooks/fathom/" in url]
+    known = CLUSTER_A.psql(f"SELECT id FROM integration_connections WHERE organization_id = '{org.id}'", "cleancrm_catalog").split()
+    match = [(c, s) for c, s in registered if c in known]
+    if len(match) != 1:
+        raise RuntimeError(f"expected one Fathom webhook registered for a connection of {org.slug}: registered "
+                           f"{[c for c, _ in registered]}, connections {known}")
+    return match[0]
 
 
 class Checks:

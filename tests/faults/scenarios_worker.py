@@ -213,39 +213,10 @@ def worker_ops(suite, Result):
         load = Load("worker-ops", [load_org], [API_PORTS[0]], threads=2)
         load.start()
 
-        # Mail: an invitation each; the sink holds one before its 250 and one after it (QUIT unanswered).
         tag = uuid.uuid4().hex[:8]
         addresses = {"mail-data": f"held-data-{tag}@faults.test", "mail-quit": f"held-quit-{tag}@faults.test"}
         holds = {}
-        for key, address in addresses.items():
-            holds[key] = sink.hold(address, "data" if key == "mail-data" else "quit")
-            invited = client.request("POST", "/api/v1/invitations", json.dumps({"email": address, "role": "member"}),
-                                     json_headers(org.token, org.slug), port=api, label="worker-ops invite")
-            if invited.status != 201:
-                cases[key].problems.append(f"invitation answered {invited.status} {invited.body[:200]!r}")
-                continue
-            if holds[key].held.wait(timeout=150):
-                cases[key].ready = True
-                cases[key].where = ("SMTP DATA sent, the server's 250 withheld" if key == "mail-data"
-                                    else "SMTP 250 given, QUIT unanswered (the row not yet marked sent)")
-
         if full:
-            assert receiver is not None
-            endpoint = client.request("POST", "/api/v1/webhook-endpoints", json.dumps({
-                "url": f"http://127.0.0.1:{HOOK_PORT}/hook", "events": ["deal.created"]}), json_headers(org.token, org.slug),
-                port=api, label="worker-ops endpoint")
-            if endpoint.status != 201:
-                cases["webhook"].problems.append(f"saving the endpoint answered {endpoint.status} {endpoint.body[:300]!r}")
-            else:
-                receiver.hold_next()
-                deal = client.request("POST", "/api/v1/deals", json.dumps({"name": f"held-deal-{tag}", "amount": 10, "currency": "EUR"}),
-                                      json_headers(org.token, org.slug), port=api, label="worker-ops deal")
-                if deal.status != 201:
-                    cases["webhook"].problems.append(f"creating the deal answered {deal.status} {deal.body[:300]!r}")
-                elif receiver.held.wait(timeout=150):
-                    cases["webhook"].ready = True
-                    cases["webhook"].where = "delivery POST received, the receiver's answer withheld"
-
             # Restore: its pg_restore stopped (SIGSTOP) mid-restore, the scratch database created.
             restore_id, fifo = hold_restore(client, suite, org, api, cases["restore"])
 
@@ -306,6 +277,50 @@ def worker_ops(suite, Result):
                                                 f"backup {backup_status()!r}, waiting {waiting_on_lock(CLUSTER_A, database)}")
                 cases["backup"].problems.append("see the import")
                 cases["incoming"].problems.append("see the import")
+
+        # The holds with a client-side timeout come last, right before the kill (MailKit gives up after 30 s).
+        # Mail: an invitation each; the sink holds one before its 250 and one after it (QUIT unanswered).
+        fresh(client, api)
+        for key, address in addresses.items():
+            holds[key] = sink.hold(address, "data" if key == "mail-data" else "quit")
+            invited = client.request("POST", "/api/v1/invitations", json.dumps({"email": address, "role": "member"}),
+                                     json_headers(org.token, org.slug), port=api, label="worker-ops invite")
+            if invited.status != 201:
+                cases[key].problems.append(f"invitation answered {invited.status} {invited.body[:200]!r}")
+                continue
+            if holds[key].held.wait(timeout=150):
+                cases[key].ready = True
+                cases[key].where = ("SMTP DATA sent, the server's 250 withheld" if key == "mail-data"
+                                    else "SMTP 250 given, QUIT unanswered (the row not yet marked sent)")
+
+        if full:
+            # Last, as the delivery gives up after 10 s: the kill follows at once.
+            assert receiver is not None
+            fresh(client, api)
+            endpoint = client.request("POST", "/api/v1/webhook-endpoints", json.dumps({
+                "url": f"http://127.0.0.1:{HOOK_PORT}/hook", "events": ["deal.created"]}), json_headers(org.token, org.slug),
+                port=api, label="worker-ops endpoint")
+            if endpoint.status != 201:
+                cases["webhook"].problems.append(f"saving the endpoint answered {endpoint.status} {endpoint.body[:300]!r}")
+            else:
+                receiver.hold_next()
+                deal = client.request("POST", "/api/v1/deals", json.dumps({"name": f"held-deal-{tag}", "amount": 10, "currency": "EUR"}),
+                                      json_headers(org.token, org.slug), port=api, label="worker-ops deal")
+                if deal.status != 201:
+                    cases["webhook"].problems.append(f"creating the deal answered {deal.status} {deal.body[:300]!r}")
+                elif receiver.held.wait(timeout=150):
+                    cases["webhook"].ready = True
+                    cases["webhook"].where = "delivery POST received, the receiver's answer withheld"
+
+        # Still in the middle at the kill: the held SMTP sessions and webhook request are still open.
+        for key in addresses:
+            if cases[key].ready and not (holds[key].conn is not None and SmtpSink._alive(holds[key].conn)):
+                cases[key].ready = False
+                cases[key].problems.append("the held SMTP session was closed by the sender before the kill (its timeout)")
+        if full and receiver is not None and cases["webhook"].ready and not (
+                receiver.held_conn is not None and SmtpSink._alive(receiver.held_conn)):
+            cases["webhook"].ready = False
+            cases["webhook"].problems.append("the held delivery request was given up by the sender before the kill (its timeout)")
 
         for case in cases.values():
             if not case.ready and not case.problems:
