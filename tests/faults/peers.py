@@ -17,6 +17,20 @@ import time
 from stack import API_DIR, HOST, PUBLIC_HOST, WORKER_DIR, WORKER_HEALTH_PORT, Processes, _read
 
 
+def read_body(handler: http.server.BaseHTTPRequestHandler) -> bytes:
+    """The request body, with Content-Length or chunked (.NET's HttpClient sends JSON content chunked)."""
+    if "chunked" in (handler.headers.get("Transfer-Encoding") or "").lower():
+        body = b""
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                handler.rfile.readline()
+                return body
+            body += handler.rfile.read(size)
+            handler.rfile.readline()
+    return handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+
+
 class Hold:
     def __init__(self, step: str) -> None:
         self.step = step
@@ -170,8 +184,7 @@ class HookReceiver:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                read_body(self)
                 webhook_id = self.headers.get("webhook-id") or ""
                 with receiver.lock:
                     receiver.received.append(webhook_id)
@@ -311,7 +324,7 @@ class ProviderStub:
                 self.wfile.write(data)
 
             def _body(self) -> bytes:
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                return read_body(self)
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self._body()
