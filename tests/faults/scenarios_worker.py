@@ -291,7 +291,7 @@ def worker_ops(suite, Result):
             if holds[key].held.wait(timeout=150):
                 cases[key].ready = True
                 cases[key].where = ("SMTP DATA sent, the server's 250 withheld" if key == "mail-data"
-                                    else "SMTP 250 given, QUIT unanswered (the row not yet marked sent)")
+                                    else "SMTP 250 given, QUIT unanswered")
 
         if full:
             # Last, as the delivery gives up after 10 s: the kill follows at once.
