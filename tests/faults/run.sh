@@ -12,7 +12,10 @@
 # --quick (default): abuse (scenario 7), kill -9 of one of two APIs under load (2), kill -9 of the worker during
 #   provisioning (1, provisioning part), restart of a tenant server under load (3); well under 10 minutes.
 # --full: the same with more load and longer fault windows.
-# Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart.
+# Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart, worker-ops (1: kill -9 of the worker during
+#   mail, webhooks, an import, a backup, a restore; --quick: the mail sub-cases), webhook-time (6: clock skew, replays,
+#   a late Stripe event). Those two also use base+10 (an API of their own), base+11 (a webhook receiver) and base+12
+#   (a Fathom/Stripe stub), and base+3 for an SMTP sink while worker-ops runs.
 #
 # Ports (environment; its own, so it can run inside scripts/test.sh next to that script's clusters):
 # CLEANCRM_FAULTS_PG_PORT (default 55440) and CLEANCRM_FAULTS_PG2_PORT (55441) for the clusters;

@@ -34,9 +34,30 @@ public sealed partial class TenantRestorer(
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
         var restore = await db.BackupRestores.FirstOrDefaultAsync(r => r.Id == restoreId, cancellationToken)
                       ?? throw new InvalidOperationException($"Restore {restoreId} does not exist.");
-        if (restore.Status != RestoreStatus.Queued)
+        if (restore.Status is not (RestoreStatus.Queued or RestoreStatus.Running))
         {
             return restore;
+        }
+
+        // The run holds this lock until it ends. A restore left running with nobody holding it was abandoned by a worker
+        // that died (Hangfire hands the job out again after its invisibility timeout): it starts over, which drops and
+        // re-creates the scratch database. Held by a live run: this delivery does nothing (docs/BACKUPS.md).
+        await using var runLock = await RestoreRunLock.TryAcquireAsync(catalogOptions.Value.ConnectionString!, restore.Id,
+            cancellationToken);
+        if (runLock is null)
+        {
+            return restore;
+        }
+
+        await db.Entry(restore).ReloadAsync(cancellationToken);
+        if (restore.Status is not (RestoreStatus.Queued or RestoreStatus.Running))
+        {
+            return restore;
+        }
+
+        if (restore.Status == RestoreStatus.Running)
+        {
+            LogRestartingAbandoned(logger, restore.Id, restore.StartedAt);
         }
 
         var backup = await db.Backups.AsNoTracking().Include(b => b.Tables).FirstAsync(b => b.Id == restore.BackupId, cancellationToken);
@@ -285,9 +306,55 @@ public sealed partial class TenantRestorer(
         Message = "Restored backup {BackupId} into {Database} on {Server} ({Mode}); every table verified")]
     private static partial void LogRestored(ILogger logger, Guid backupId, string database, string server, string mode);
 
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Restore {RestoreId} was left running (started {StartedAt:O}) by a process that died; starting it over")]
+    private static partial void LogRestartingAbandoned(ILogger logger, Guid restoreId, DateTimeOffset? startedAt);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Restoring backup {BackupId} failed: {Reason}")]
     private static partial void LogRestoreFailed(ILogger logger, Guid backupId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not drop the abandoned restore {Database} on {Server}")]
     private static partial void LogCleanupFailed(ILogger logger, Exception exception, string database, string server);
+}
+
+/// <summary>
+/// One restore's run: a session-level advisory lock on the catalog, held on a dedicated connection for the whole run, so
+/// a second delivery of the job can tell a live run (lock taken) from one whose process died (lock free).
+/// </summary>
+public sealed class RestoreRunLock : IAsyncDisposable
+{
+    private readonly NpgsqlConnection _connection;
+
+    private RestoreRunLock(NpgsqlConnection connection) => _connection = connection;
+
+    public static async Task<RestoreRunLock?> TryAcquireAsync(string catalogConnectionString, Guid restoreId,
+        CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(catalogConnectionString)
+        {
+            Pooling = false,
+            ApplicationName = "cleancrm-restore-run"
+        }.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", connection);
+            command.Parameters.AddWithValue($"cleancrm:restore:{restoreId:N}");
+            if (await command.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                return new RestoreRunLock(connection);
+            }
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        await connection.DisposeAsync();
+        return null;
+    }
+
+    /// <summary>Closing the session releases the lock.</summary>
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
 }

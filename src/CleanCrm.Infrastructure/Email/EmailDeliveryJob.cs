@@ -52,14 +52,16 @@ public sealed partial class EmailDeliveryJob(
             }
 
             await smtp.SendAsync(message, cancellationToken);
-            await smtp.DisconnectAsync(quit: true, cancellationToken);
+            // The server has accepted the message (250 after DATA): record that before QUIT, and whatever the token says,
+            // so a crash or a lost connection while quitting cannot send it a second time (docs/reliability.md, scenario 1).
             email.Status = OutgoingEmailStatus.Sent;
             email.SentAt = clock.GetUtcNow();
             email.ProtectedBody = null; // The body may hold a one-time token; nobody needs it any more.
             email.LastError = null;
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            await db.SaveChangesAsync(CancellationToken.None);
+            await transaction.CommitAsync(CancellationToken.None);
             LogSent(logger, email.Id, email.Kind, email.Attempts);
+            await QuitAsync(smtp, email.Id);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -82,6 +84,19 @@ public sealed partial class EmailDeliveryJob(
         }
     }
 
+    /// <summary>Ends the session politely; the message is already recorded as sent, so a failure here only gets logged.</summary>
+    private async Task QuitAsync(SmtpClient smtp, Guid emailId)
+    {
+        try
+        {
+            await smtp.DisconnectAsync(quit: true, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogQuitFailed(logger, exception, emailId);
+        }
+    }
+
     private static SecureSocketOptions Security(string value) => value switch
     {
         "StartTls" => SecureSocketOptions.StartTls,
@@ -93,6 +108,9 @@ public sealed partial class EmailDeliveryJob(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Email {EmailId} ({Kind}) sent after {Attempts} attempt(s)")]
     private static partial void LogSent(ILogger logger, Guid emailId, string kind, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Email {EmailId} was accepted by the server; ending the SMTP session failed")]
+    private static partial void LogQuitFailed(ILogger logger, Exception exception, Guid emailId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Email {EmailId} ({Kind}) failed on attempt {Attempts}; given up: {GaveUp}")]
     private static partial void LogFailed(ILogger logger, Exception exception, Guid emailId, string kind, int attempts, bool gaveUp);

@@ -293,6 +293,53 @@ public sealed class BackupRestoreTests(SharedPlatform platform)
         (await admin.PostAsync($"/api/v1/admin/restores/{restoreId}/confirm", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
+    /// <summary>
+    /// Found by the fault suite (docs/reliability.md, scenario 1, restore): a worker killed during a restore left it
+    /// <c>running</c> for ever (the redelivered job did nothing) with its half-restored scratch database behind.
+    /// </summary>
+    [Fact]
+    public async Task A_restore_abandoned_by_a_dead_worker_starts_over_on_the_next_delivery_and_a_live_one_is_left_alone()
+    {
+        var api = await ApiAsync();
+        var owner = await platform.CreateUserAsync();
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], serverId: platform.PrimaryServer.Id);
+        var client = api.ClientFor(owner.Id, organization.Slug);
+        await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = "Backed up" });
+        var admin = AdminClient(api);
+        var backupId = (await BackUpAsync(platform, admin, organization.Id)).GetProperty("id").GetGuid();
+        var requested = await admin.PostAsJsonAsync($"/api/v1/admin/backups/{backupId}/restore", new { mode = "side_by_side" });
+        requested.StatusCode.ShouldBe(HttpStatusCode.Accepted, await requested.Content.ReadAsStringAsync());
+        var restoreId = (await requested.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        // What the killed worker left: the restore running, its scratch database half-filled by pg_restore.
+        var scratch = BackupRestore.ScratchDatabaseName(restoreId);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary,
+            $"UPDATE backup_restores SET status = 'running', started_at = now() - interval '6 minutes' WHERE id = '{restoreId}'",
+            platform.CatalogDatabase);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"CREATE DATABASE {scratch}");
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, "CREATE TABLE half_restored (id int)", scratch);
+        var restorer = platform.Services.GetRequiredService<TenantRestorer>();
+
+        // While a live run holds the restore, another delivery leaves it alone.
+        await using (var live = await RestoreRunLock.TryAcquireAsync(platform.CatalogConnectionString, restoreId, CancellationToken.None))
+        {
+            live.ShouldNotBeNull();
+            (await restorer.RunAsync(restoreId, CancellationToken.None)).Status.ShouldBe(RestoreStatus.Running);
+            (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, scratch,
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'half_restored'")).ShouldBe(1);
+        }
+
+        // Nobody holds it: the delivery starts over from the stored file and verifies every table.
+        var restore = await restorer.RunAsync(restoreId, CancellationToken.None);
+        restore.Status.ShouldBe(RestoreStatus.Verified, restore.Error);
+        (await CompanyNamesAsync(scratch)).ShouldBe(["Backed up"]);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Primary, scratch,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'half_restored'")).ShouldBe(0);
+        (await restorer.RunAsync(restoreId, CancellationToken.None)).Status.ShouldBe(RestoreStatus.Verified);
+        (await admin.PostAsync($"/api/v1/admin/restores/{restoreId}/confirm", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await DatabaseExistsAsync(scratch)).ShouldBeFalse();
+    }
+
     [Fact]
     public async Task Backup_slots_limit_concurrent_backups_across_processes()
     {
