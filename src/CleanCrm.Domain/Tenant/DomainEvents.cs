@@ -8,8 +8,10 @@ public static class DomainEventTypes
     public const string DealWon = "deal.won";
     public const string DealLost = "deal.lost";
     public const string ContactCreated = "contact.created";
+    public const string MeetingSummarized = "meeting.summarized";
 
-    public static readonly IReadOnlyList<string> All = [DealCreated, DealStageChanged, DealWon, DealLost, ContactCreated];
+    public static readonly IReadOnlyList<string> All =
+        [DealCreated, DealStageChanged, DealWon, DealLost, ContactCreated, MeetingSummarized];
 }
 
 /// <summary>
@@ -51,7 +53,7 @@ public sealed class SlackNotificationSettings
 
     /// <summary>The events Slack can be told about (docs/WORKFLOWS.md, "Slack notifications").</summary>
     public static readonly IReadOnlyList<string> Supported =
-        [DomainEventTypes.DealWon, DomainEventTypes.DealLost, DomainEventTypes.DealStageChanged];
+        [DomainEventTypes.DealWon, DomainEventTypes.DealLost, DomainEventTypes.DealStageChanged, DomainEventTypes.MeetingSummarized];
 
     public int Id { get; set; } = SingletonId;
 
