@@ -47,11 +47,6 @@ public sealed partial class SummarizeMeetingHandler(
 
     public async ValueTask<Result<MeetingSummaryResult>> Handle(SummarizeMeeting command, CancellationToken cancellationToken)
     {
-        if (!provider.IsConfigured)
-        {
-            return AiErrors.NotConfiguredError();
-        }
-
         var meeting = await db.Meetings
             .Include(m => m.Attendees.Where(a => a.DeletedAt == null))
             .Include(m => m.Transcripts.Where(t => t.DeletedAt == null))
@@ -59,6 +54,11 @@ public sealed partial class SummarizeMeetingHandler(
         if (meeting is null)
         {
             return Error.NotFound("Meeting", command.MeetingId);
+        }
+
+        if (!provider.IsConfigured)
+        {
+            return AiErrors.NotConfiguredError();
         }
 
         if (!string.IsNullOrEmpty(meeting.Summary))

@@ -45,14 +45,15 @@ public sealed class RequestProposalHandler(
 {
     public async ValueTask<Result<ProposalDto>> Handle(RequestProposal command, CancellationToken cancellationToken)
     {
-        if (!provider.IsConfigured)
-        {
-            return AiErrors.NotConfiguredError();
-        }
-
+        // The deal first: another org's id is simply not found, whatever this deployment's AI set-up.
         if (!await db.Deals.AnyAsync(d => d.Id == command.DealId && d.DeletedAt == null, cancellationToken))
         {
             return Error.NotFound("Deal", command.DealId);
+        }
+
+        if (!provider.IsConfigured)
+        {
+            return AiErrors.NotConfiguredError();
         }
 
         var organizationId = tenant.Current!.OrganizationId;
