@@ -50,7 +50,8 @@ public sealed partial class ProposalGenerator(
         }
 
         var proposal = await db.Proposals.AsNoTracking().FirstAsync(p => p.Id == proposalId, cancellationToken);
-        var deal = await db.Deals.AsNoTracking().FirstOrDefaultAsync(d => d.Id == proposal.DealId && d.DeletedAt == null, cancellationToken);
+        var deal = await db.Deals.AsNoTracking()
+            .FirstOrDefaultAsync(d => d.Id == proposal.DealId && d.DeletedAt == null, cancellationToken);
         if (deal is null)
         {
             await FinishAsync(proposal, ProposalStatus.Failed, "The deal was deleted before the proposal was generated.", null, null, null,

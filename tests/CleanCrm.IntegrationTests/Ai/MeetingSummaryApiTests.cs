@@ -99,7 +99,8 @@ public sealed class MeetingSummaryApiTests(SharedPlatform platform) : IAsyncLife
         var trigger = Trigger();
         var meeting = await OrgScopedEndpoints.CreateAsync(client, "meetings",
             new { title = "Demo", startsAt = "2026-11-03T10:00:00Z", transcript = $"{trigger} Ada: send me the pricing." });
-        var bare = await OrgScopedEndpoints.CreateAsync(client, "meetings", new { title = "No recording", startsAt = "2026-11-03T12:00:00Z" });
+        var bare = await OrgScopedEndpoints.CreateAsync(client, "meetings",
+            new { title = "No recording", startsAt = "2026-11-03T12:00:00Z" });
         Stub.Script(trigger, "```json\n" + Answer("Pricing was asked for.", ("Send the pricing", null)) + "\n```");
 
         var response = await client.PostAsync($"/api/v1/meetings/{meeting}/summary", null);

@@ -14,7 +14,9 @@ using Microsoft.Extensions.Logging;
 
 namespace CleanCrm.Application.Meetings.Commands.SummarizeMeeting;
 
-/// <summary>The answer of <c>POST /api/v1/meetings/{id}/summary</c>: the meeting with its summary, the action items, the tasks made.</summary>
+/// <summary>
+/// The answer of <c>POST /api/v1/meetings/{id}/summary</c>: the meeting with its summary, the action items, the tasks made.
+/// </summary>
 public sealed record MeetingSummaryResult(MeetingDto Meeting, IReadOnlyList<string> ActionItems, IReadOnlyList<Guid> TaskIds);
 
 /// <summary>
@@ -66,7 +68,8 @@ public sealed partial class SummarizeMeetingHandler(
             return Error.Conflict(AlreadySummarized, $"Meeting '{meeting.Id}' already has a summary; it is summarised once.");
         }
 
-        var transcript = meeting.Transcripts.OrderBy(t => t.Source).Select(t => t.Content).FirstOrDefault(t => !string.IsNullOrWhiteSpace(t));
+        var transcript = meeting.Transcripts.OrderBy(t => t.Source).Select(t => t.Content)
+            .FirstOrDefault(t => !string.IsNullOrWhiteSpace(t));
         if (transcript is null)
         {
             return Error.Conflict(NoTranscript, $"Meeting '{meeting.Id}' has no transcript to summarise; add one with a PATCH first.");
@@ -221,7 +224,8 @@ public sealed partial class SummarizeMeetingHandler(
     {
         var attendees = string.Join(", ", meeting.Attendees.Select(a => a.Name is null ? a.Email : $"{a.Name} <{a.Email}>"));
         var clipped = transcript.Length <= MaxTranscriptCharacters ? transcript : transcript[..MaxTranscriptCharacters];
-        return $"Meeting \"{meeting.Title}\" on {meeting.StartsAt:yyyy-MM-dd}. Attendees: {(attendees.Length == 0 ? "unknown" : attendees)}."
+        return $"Meeting \"{meeting.Title}\" on {meeting.StartsAt:yyyy-MM-dd}. "
+            + $"Attendees: {(attendees.Length == 0 ? "unknown" : attendees)}."
             + $"\n\nTranscript:\n{clipped}";
     }
 
