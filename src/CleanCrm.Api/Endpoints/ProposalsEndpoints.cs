@@ -43,7 +43,7 @@ public static class ProposalsEndpoints
 
         var proposals = app.MapGroup("/api/v1/proposals").WithTags("Proposals").RequireAuthorization().RequireOrg().WithCrmProblems();
         proposals.MapGet("/template", async (IMediator mediator, CancellationToken ct) =>
-                TypedResults.Ok(await mediator.Send(new GetProposalTemplate(), ct)))
+                HttpResults.Ok(await mediator.Send(new GetProposalTemplate(), ct)))
             .WithName("Proposals_GetTemplate")
             .WithSummary("Get the proposal template")
             .WithDescription("Returns the organization's proposal template (Markdown), or the built-in default (isDefault) when none "
@@ -51,7 +51,7 @@ public static class ProposalsEndpoints
             .Produces<ProposalTemplateDto>();
 
         proposals.MapPut("/template", async ([FromBody] ProposalTemplateBody body, IMediator mediator, CancellationToken ct) =>
-                TypedResults.Ok(await mediator.Send(new UpdateProposalTemplate(body), ct)))
+                HttpResults.Ok(await mediator.Send(new UpdateProposalTemplate(body), ct)))
             .WithName("Proposals_UpdateTemplate")
             .WithSummary("Replace the proposal template")
             .WithDescription("Replaces the organization's proposal template: Markdown whose structure the model follows, at most "

@@ -1,5 +1,6 @@
 using CleanCrm.Application.Common.Features;
 using CleanCrm.Application.Common.Persistence;
+using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Domain.Catalog;
@@ -16,7 +17,7 @@ public sealed record ProposalTemplateBody(string? Markdown);
 /// <summary>Replaces the organization's proposal template (Markdown the model follows; at most 20,000 characters).</summary>
 [RequiresPermission(Permission.CrmWrite)]
 [RequiresFeature(PremiumFeatures.Proposals)]
-public sealed record UpdateProposalTemplate(ProposalTemplateBody Body) : ICommand<ProposalTemplateDto>, IOrgScopedRequest;
+public sealed record UpdateProposalTemplate(ProposalTemplateBody Body) : ICommand<Result<ProposalTemplateDto>>, IOrgScopedRequest;
 
 public sealed class UpdateProposalTemplateValidator : AbstractValidator<UpdateProposalTemplate>
 {
@@ -27,9 +28,9 @@ public sealed class UpdateProposalTemplateValidator : AbstractValidator<UpdatePr
 }
 
 public sealed class UpdateProposalTemplateHandler(ITenantDbContext db, ICallerContext caller, TimeProvider clock)
-    : ICommandHandler<UpdateProposalTemplate, ProposalTemplateDto>
+    : ICommandHandler<UpdateProposalTemplate, Result<ProposalTemplateDto>>
 {
-    public async ValueTask<ProposalTemplateDto> Handle(UpdateProposalTemplate command, CancellationToken cancellationToken)
+    public async ValueTask<Result<ProposalTemplateDto>> Handle(UpdateProposalTemplate command, CancellationToken cancellationToken)
     {
         var template = await db.ProposalTemplates.FirstOrDefaultAsync(cancellationToken);
         if (template is null)
