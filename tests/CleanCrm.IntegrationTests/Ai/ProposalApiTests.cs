@@ -103,9 +103,10 @@ public sealed class ProposalApiTests(SharedPlatform platform) : IAsyncLifetime
             .ShouldBe(proposal.GetProperty("updatedAt").GetDateTimeOffset());
         await using (var catalog = await platform.CatalogAsync())
         {
-            (await catalog.UsageEvents.Where(e => e.OrganizationId == org.Id).Select(e => new { e.Quantity, e.SettleBy }).ToListAsync())
-                .ShouldHaveSingleItem().ShouldBe(new { Quantity = (long)OpenAiStub.PromptTokens + OpenAiStub.CompletionTokens,
-                    SettleBy = (DateTimeOffset?)null });
+            var usage = (await catalog.UsageEvents.AsNoTracking().Where(e => e.OrganizationId == org.Id).ToListAsync())
+                .ShouldHaveSingleItem();
+            usage.Quantity.ShouldBe(OpenAiStub.PromptTokens + OpenAiStub.CompletionTokens);
+            usage.SettleBy.ShouldBeNull("the reservation was settled");
         }
 
         var list = await client.GetFromJsonAsync<JsonElement>($"/api/v1/deals/{deal}/proposals");
