@@ -167,6 +167,7 @@ app.MapReports();
 app.MapPlatformAuditAndSupport();
 app.MapImports();
 app.MapCopilot();
+app.MapProposals();
 app.MapIntegrations();
 app.MapIntegrationWebhooks();
 app.MapOutgoingWebhooks();

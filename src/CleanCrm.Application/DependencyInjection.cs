@@ -42,6 +42,7 @@ public static class DependencyInjection
         services.TryAddSingleton<IRequestOrigin>(new FixedRequestOrigin(FixedRequestOrigin.Job));
         services.AddScoped<Billing.IEntitlements, Billing.Entitlements>();
         services.AddScoped<Common.Ai.MeteredAiCalls>();
+        services.AddScoped<Proposals.ProposalGenerator>();
         return services;
     }
 }

@@ -207,6 +207,9 @@ public static class DependencyInjection
         // The SDK applies its own timeout and retries; the factory's default 100 s would cut long answers short.
         services.AddHttpClient(Ai.OpenAiCompatibleProvider.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton<Application.Common.Ai.IAiProvider, Ai.OpenAiCompatibleProvider>();
+        services.AddSingleton<Application.Proposals.IMarkdownRenderer, Ai.SanitizedMarkdownRenderer>();
+        services.AddSingleton<Application.Proposals.IProposalQueue, Ai.HangfireProposalQueue>();
+        services.AddTransient<Ai.ProposalGenerationJob>();
     }
 
     private static void AddBilling(this IServiceCollection services, IConfiguration configuration)
@@ -228,5 +231,6 @@ public static class DependencyInjection
         services.AddSingleton<Billing.StripeWebhookProcessor>();
         services.AddTransient<Billing.BillingDunningJob>();
         services.AddTransient<Billing.UsageReportingJob>();
+        services.AddTransient<Billing.UsageReservationSweepJob>();
     }
 }

@@ -5,6 +5,7 @@ using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Meetings;
 using CleanCrm.Application.Meetings.Commands.CreateMeeting;
 using CleanCrm.Application.Meetings.Commands.DeleteMeeting;
+using CleanCrm.Application.Meetings.Commands.SummarizeMeeting;
 using CleanCrm.Application.Meetings.Commands.UpdateMeeting;
 using CleanCrm.Application.Meetings.Queries.GetMeeting;
 using CleanCrm.Application.Meetings.Queries.ListMeetings;
@@ -63,6 +64,16 @@ public static class MeetingsEndpoints
             .WithDescription("Deletes the meeting; If-Match makes it conditional (412 when stale).")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+        group.MapPost("/{id:guid}/summary", async (Guid id, IMediator mediator, CancellationToken ct) =>
+                HttpResults.Ok(await mediator.Send(new SummarizeMeeting(id), ct)))
+            .WithName("Meetings_Summarize")
+            .WithSummary("Summarise a meeting with AI")
+            .WithDescription("Generates the summary and action items of a meeting that has a transcript and no summary yet (feature "
+                + "ai_copilot; tokens metered, 402 when used up; 503 ai_not_configured without a provider). With smart_tasks the "
+                + "action items become tasks (origin smart). 409 when the meeting already has a summary or has no transcript.")
+            .Produces<MeetingSummaryResult>()
+            .ProducesProblem(StatusCodes.Status402PaymentRequired);
 
         return app;
     }

@@ -16,6 +16,8 @@ public sealed record MeetingDto(
     Guid? DealId,
     IReadOnlyList<MeetingAttendeeDto> Attendees,
     string? Transcript,
+    string? Summary,
+    DateTimeOffset? SummarizedAt,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
@@ -37,6 +39,8 @@ public sealed record MeetingDto(
                 .Select(a => new MeetingAttendeeDto(a.Email, a.Name, a.ContactId, a.MemberId)),
         ],
         m.Transcripts.Where(t => t.DeletedAt == null).OrderBy(t => t.Source).Select(t => t.Content).FirstOrDefault(),
+        m.Summary,
+        m.SummarizedAt,
         m.CreatedAt,
         m.UpdatedAt)
     {

@@ -130,6 +130,12 @@ public sealed class UsageEvent
     public Guid RollupId { get; set; }
 
     public DateTimeOffset OccurredAt { get; set; }
+
+    /// <summary>
+    /// Set while the event is a reservation not yet settled (ADR 0019): past this time its process is presumed dead and
+    /// the reservation sweeper releases it (docs/adr/0023-ai-proposals-summaries-and-reservation-sweeper.md).
+    /// </summary>
+    public DateTimeOffset? SettleBy { get; set; }
 }
 
 /// <summary>Usage of one metric by one org in one billing period (calendar month, UTC).</summary>

@@ -67,7 +67,8 @@ public sealed class SlackNotificationSettings
 
     /// <summary>The events Slack can be told about (docs/WORKFLOWS.md, "Slack notifications").</summary>
     public static readonly IReadOnlyList<string> Supported =
-        [DomainEventTypes.DealWon, DomainEventTypes.DealLost, DomainEventTypes.DealStageChanged, DomainEventTypes.TaskOverdue];
+        [DomainEventTypes.DealWon, DomainEventTypes.DealLost, DomainEventTypes.DealStageChanged, DomainEventTypes.TaskOverdue,
+            DomainEventTypes.MeetingSummarized];
 
     public int Id { get; set; } = SingletonId;
 

@@ -103,6 +103,11 @@ public sealed class Meeting : TenantEntity
 
     public Guid? DealId { get; set; }
 
+    /// <summary>What was said and agreed, in Markdown: from Fathom, or generated from the transcript (docs/AI.md).</summary>
+    public string? Summary { get; set; }
+
+    public DateTimeOffset? SummarizedAt { get; set; }
+
     public List<MeetingAttendee> Attendees { get; set; } = [];
 
     public List<MeetingTranscript> Transcripts { get; set; } = [];

@@ -99,6 +99,8 @@ public sealed class BillingJobScheduler(IRecurringJobManager jobs) : IHostedServ
             job => job.RunAsync(CancellationToken.None), "*/15 * * * *", options);
         jobs.AddOrUpdate<UsageReportingJob>(UsageReportingJob.RecurringJobId, HangfireStorage.MaintenanceQueue,
             job => job.RunAsync(CancellationToken.None), "7 * * * *", options);
+        jobs.AddOrUpdate<UsageReservationSweepJob>(UsageReservationSweepJob.RecurringJobId, HangfireStorage.MaintenanceQueue,
+            job => job.RunAsync(CancellationToken.None), "*/10 * * * *", options);
         return Task.CompletedTask;
     }
 

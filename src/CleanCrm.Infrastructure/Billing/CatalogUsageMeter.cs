@@ -16,6 +16,12 @@ namespace CleanCrm.Infrastructure.Billing;
 public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalog, IBillingProfiles profiles,
     TimeProvider clock) : IUsageMeter
 {
+    /// <summary>
+    /// How long a reservation may stay unsettled before <see cref="UsageReservationSweepJob"/> presumes its process dead and
+    /// releases it: well above the longest model call (CleanCrm:Ai:RequestTimeoutSeconds ≤ 600 s, with the SDK's retries).
+    /// </summary>
+    public static readonly TimeSpan ReservationLifetime = TimeSpan.FromHours(1);
+
     public async Task<Result<UsageReceipt>> TryConsumeAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
         CancellationToken cancellationToken = default)
     {
@@ -150,6 +156,7 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
             IdempotencyKey = idempotencyKey,
             RollupId = rollupId.Value,
             OccurredAt = now,
+            SettleBy = now + ReservationLifetime,
         };
         db.UsageEvents.Add(usage);
         await db.SaveChangesAsync(cancellationToken);
@@ -165,7 +172,8 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var recorded = await db.UsageEvents.FromSql($"SELECT * FROM usage_events WHERE id = {reservation.EventId} FOR UPDATE")
             .Select(e => (long?)e.Quantity).FirstOrDefaultAsync(cancellationToken);
-        if (recorded is not { } current || current == actual)
+        // Gone: settled to 0 before, or released by the sweeper (then the call is not charged).
+        if (recorded is not { } current)
         {
             await transaction.CommitAsync(cancellationToken);
             return;
@@ -178,12 +186,17 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
         else
         {
             await db.UsageEvents.Where(e => e.Id == reservation.EventId)
-                .ExecuteUpdateAsync(u => u.SetProperty(e => e.Quantity, actual), cancellationToken);
+                .ExecuteUpdateAsync(u => u.SetProperty(e => e.Quantity, actual).SetProperty(e => e.SettleBy, (DateTimeOffset?)null),
+                    cancellationToken);
         }
 
         var delta = actual - current;
-        await db.UsageRollups.Where(r => r.Id == reservation.RollupId)
-            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Quantity, r => r.Quantity + delta), cancellationToken);
+        if (delta != 0)
+        {
+            await db.UsageRollups.Where(r => r.Id == reservation.RollupId)
+                .ExecuteUpdateAsync(u => u.SetProperty(r => r.Quantity, r => r.Quantity + delta), cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
     }
 

@@ -52,7 +52,18 @@ public sealed class SlackEventConsumer(IFeatures features, IDbContextFactory<Cat
         };
     }
 
-    /// <summary>The message for one event: what happened to which deal, with its amount.</summary>
+    /// <summary>A meeting's summary arrived: its title, and its recording link when the location is one (Fathom's share URL).</summary>
+    private static string MeetingText(JsonElement meeting)
+    {
+        var title = meeting.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : "Meeting";
+        var link = meeting.TryGetProperty("location", out var l) && l.ValueKind == JsonValueKind.String
+                   && Uri.TryCreate(l.GetString(), UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps
+            ? $" — {uri}"
+            : string.Empty;
+        return $"New meeting summary: {title}{link}";
+    }
+
+    /// <summary>The message for one event: what happened to which deal (with its amount), or which meeting was summarised.</summary>
     public static string Text(DomainEvent domainEvent, IReadOnlyDictionary<Guid, string> stages)
     {
         using var data = JsonDocument.Parse(domainEvent.Data);
@@ -77,6 +88,7 @@ public sealed class SlackEventConsumer(IFeatures features, IDbContextFactory<Cat
                 + (root.TryGetProperty("dueAt", out var due) && due.ValueKind == JsonValueKind.String
                     ? $" (due {due.GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC)"
                     : string.Empty),
+            DomainEventTypes.MeetingSummarized => MeetingText(root),
             _ => $"{domainEvent.Type}: {name}",
         };
     }

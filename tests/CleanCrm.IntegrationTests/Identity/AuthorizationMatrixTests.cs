@@ -136,6 +136,12 @@ public sealed class AuthorizationMatrixTests(SharedPlatform platform)
         ("GET", "/api/v1/copilot/conversations", Permission.CrmRead, null),
         ("GET", "/api/v1/copilot/conversations/{id:guid}", Permission.CrmRead, null),
         ("DELETE", "/api/v1/copilot/conversations/{id:guid}", Permission.CrmRead, null),
+        ("POST", "/api/v1/deals/{id:guid}/proposals", Permission.CrmWrite, "{}"),
+        ("GET", "/api/v1/deals/{id:guid}/proposals", Permission.CrmRead, null),
+        ("GET", "/api/v1/proposals/{id:guid}", Permission.CrmRead, null),
+        ("GET", "/api/v1/proposals/template", Permission.CrmRead, null),
+        ("PUT", "/api/v1/proposals/template", Permission.CrmWrite, "{\"markdown\":\"# Matrix\"}"),
+        ("POST", "/api/v1/meetings/{id:guid}/summary", Permission.CrmWrite, null),
     ];
 
     private static readonly (string Method, string Route, string? Body)[] AdminEndpoints =

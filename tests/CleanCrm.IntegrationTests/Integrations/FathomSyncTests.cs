@@ -55,8 +55,12 @@ public sealed class FathomSyncTests(SharedPlatform platform)
             await tenant.OpenAsync();
             (await ScalarAsync(tenant, $"SELECT count(*) FROM meetings WHERE title = '{title}'")).ShouldBe(1L);
             var meetingId = (Guid)(await ScalarAsync(tenant, $"SELECT id FROM meetings WHERE title = '{title}'"))!;
-            ((string)(await ScalarAsync(tenant, $"SELECT description FROM meetings WHERE id = '{meetingId}'"))!
+            // The summary is the meeting's summary (no longer its description), and it raised meeting.summarized once.
+            ((string)(await ScalarAsync(tenant, $"SELECT summary FROM meetings WHERE id = '{meetingId}'"))!
                 ).ShouldContain("Go-live in March");
+            (await ScalarAsync(tenant, $"SELECT description FROM meetings WHERE id = '{meetingId}'")).ShouldBe(DBNull.Value);
+            (await ScalarAsync(tenant,
+                $"SELECT count(*) FROM domain_events WHERE type = 'meeting.summarized' AND entity_id = '{meetingId}'")).ShouldBe(1L);
             (await ScalarAsync(tenant,
                 $"SELECT contact_id FROM meeting_attendees WHERE meeting_id = '{meetingId}' AND email = 'ada@customer.example'"))
                 .ShouldBe(ada);

@@ -61,6 +61,11 @@ public static class OrgScopedEndpoints
         new("logo companies", HttpMethod.Get, "/api/v1/companies/{id}/logo", () => null),
         new("enrichment companies", HttpMethod.Get, "/api/v1/companies/{id}/enrichment", () => null),
         new("runs workflows", HttpMethod.Get, "/api/v1/workflows/{id}/runs", () => null),
+        new("request proposal deals", HttpMethod.Post, "/api/v1/deals/{id}/proposals", () => "{\"instructions\":\"Intruder\"}"),
+        new("list proposals deals", HttpMethod.Get, "/api/v1/deals/{id}/proposals", () => null),
+        new("summarize meetings", HttpMethod.Post, "/api/v1/meetings/{id}/summary", () => null),
+        new("get proposals template", HttpMethod.Get, "/api/v1/proposals/template", () => null),
+        new("set proposals template", HttpMethod.Put, "/api/v1/proposals/template", () => "{\"markdown\":\"# Intruder\"}"),
     ];
 
     public static IEnumerable<Call> All => Resources.Keys.SelectMany(For).Concat(DealActions).Concat(Imports).Concat(Reports);

@@ -70,6 +70,11 @@ public interface ITenantDbContext
 
     DbSet<CopilotMessage> CopilotMessages { get; }
 
+    /// <summary>Proposals drafted by the model for deals, and the org's template (docs/AI.md, "Proposals").</summary>
+    DbSet<Proposal> Proposals { get; }
+
+    DbSet<ProposalTemplate> ProposalTemplates { get; }
+
     /// <summary>Live companies whose full-text document matches a web-style query (<c>acme -inc "big deal"</c>).</summary>
     IQueryable<Company> CompaniesMatching(string query);
 

@@ -19,12 +19,12 @@ namespace CleanCrm.Infrastructure.Integrations.Webhooks;
 /// <c>Fathom:CreateContacts</c>, say no), the
 /// transcript and the summary, an activity on the timelines of the matched contacts (with their companies) and of their
 /// open deals, and — with <c>smart_tasks</c> —
-/// the action items as smart tasks assigned to the matched member. A calendar event with the external id
+/// the action items as smart tasks assigned to the matched member. The summary is the meeting's <c>summary</c>, which raises
+/// <c>meeting.summarized</c> (Slack's "new meeting summary" goes through that event). A calendar event with the external id
 /// <c>fathom:{recording_id}</c> links the meeting; its unique index makes a redelivered recording a no-op.
 /// </summary>
 public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbContextFactory contexts, IFeatures features,
-    IDbContextFactory<Persistence.Catalog.CatalogDbContext> catalog, IServiceProvider services, IOptions<IntegrationOptions> options,
-    TimeProvider clock) : IWebhookHandler
+    IOptions<IntegrationOptions> options, TimeProvider clock) : IWebhookHandler
 {
     public string Provider => IntegrationProviders.Fathom;
 
@@ -38,22 +38,10 @@ public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbCon
         }
 
         var smartTasks = await features.IsEnabledAsync(connection.OrganizationId, PremiumFeatures.SmartTasks, cancellationToken);
-        bool imported;
-        await using (var scope = await scopes.BeginAsync(connection.OrganizationId, cancellationToken))
-        {
-            await using var db = contexts.CreateForCurrentScope();
-            imported = await ImportAsync(db, root, $"fathom:{recording}", smartTasks, cancellationToken);
-        }
-
-        await using var catalogDb = await catalog.CreateDbContextAsync(cancellationToken);
-        if (imported && await catalogDb.IntegrationConnections.AnyAsync(c => c.OrganizationId == connection.OrganizationId
-                && c.Provider == IntegrationProviders.Slack && c.Status == IntegrationStatuses.Connected, cancellationToken))
-        {
-            var title = Text(root, "title") ?? Text(root, "meeting_title") ?? "Meeting";
-            var link = Text(root, "share_url") ?? Text(root, "url");
-            SlackNotificationJob.Enqueue(services, connection.OrganizationId,
-                $"New meeting summary: {title}" + (link is null ? string.Empty : $" — {link}"));
-        }
+        await using var scope = await scopes.BeginAsync(connection.OrganizationId, cancellationToken);
+        await using var db = contexts.CreateForCurrentScope();
+        // Slack hears of the summary through the outbox (meeting.summarized, docs/WORKFLOWS.md), when the org chose it.
+        await ImportAsync(db, root, $"fathom:{recording}", smartTasks, cancellationToken);
     }
 
     /// <summary>Writes one Fathom meeting (also used by the backfill); false when it was imported before.</summary>
@@ -104,7 +92,8 @@ public sealed class FathomWebhookHandler(ITenantScopeFactory scopes, TenantDbCon
         var record = Stamp(new Meeting
         {
             Title = title,
-            Description = summary,
+            Summary = summary,
+            SummarizedAt = summary is null ? null : now,
             StartsAt = startsAt,
             EndsAt = endsAt,
             Location = Clip(Text(meeting, "share_url") ?? Text(meeting, "url"), 500),

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using CleanCrm.Application.Common.Json;
 using CleanCrm.Application.Contacts;
 using CleanCrm.Application.Deals;
+using CleanCrm.Application.Meetings;
 using CleanCrm.Domain.Tenant;
 using CleanCrm.Infrastructure.Tenancy;
 using CleanCrm.Infrastructure.Workflows;
@@ -98,6 +99,11 @@ public sealed class DomainEventInterceptor(TenantScopeAccessor scopes, DomainEve
             }
         }
 
+        foreach (var entry in context.ChangeTracker.Entries<Meeting>())
+        {
+            DescribeMeeting(entry, now, events);
+        }
+
         if (events.Count > 0)
         {
             // A workflow run's writes carry its causation: one level deeper than the event that started it.
@@ -143,6 +149,23 @@ public sealed class DomainEventInterceptor(TenantScopeAccessor scopes, DomainEve
             events.Add(Event(status.CurrentValue == DealStatus.Won ? DomainEventTypes.DealWon : DomainEventTypes.DealLost, "deal",
                 deal.Id, deal.UpdatedBy, now, Data(DealDto.From(deal))));
         }
+    }
+
+    /// <summary><c>meeting.summarized</c> when a meeting gets its first summary (Fathom's, or generated from the transcript).</summary>
+    private static void DescribeMeeting(EntityEntry<Meeting> entry, DateTimeOffset now, List<DomainEvent> events)
+    {
+        var meeting = entry.Entity;
+        if (meeting.DeletedAt is not null || string.IsNullOrEmpty(meeting.Summary)
+            || (entry.State != EntityState.Added
+                && (entry.State != EntityState.Modified || !string.IsNullOrEmpty(entry.Property(m => m.Summary).OriginalValue))))
+        {
+            return;
+        }
+
+        // The meeting as the API shows it, without the transcript (which can be long and is not what subscribers need).
+        var data = Data(MeetingDto.From(meeting) with { Transcript = null });
+        events.Add(Event(DomainEventTypes.MeetingSummarized, "meeting", meeting.Id,
+            entry.State == EntityState.Added ? meeting.CreatedBy : meeting.UpdatedBy, now, data));
     }
 
     private static JsonObject Data<T>(T dto) => JsonSerializer.SerializeToNode(dto, ApiJson.Options)!.AsObject();

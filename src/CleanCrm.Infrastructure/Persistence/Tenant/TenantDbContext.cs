@@ -176,6 +176,10 @@ public sealed class TenantDbContext : DbContext, ITenantDbContext
 
     public DbSet<CopilotMessage> CopilotMessages => Set<CopilotMessage>();
 
+    public DbSet<Proposal> Proposals => Set<Proposal>();
+
+    public DbSet<ProposalTemplate> ProposalTemplates => Set<ProposalTemplate>();
+
     public IQueryable<Company> CompaniesMatching(string query) =>
         Companies.Where(c => c.DeletedAt == null
                              && EF.Property<NpgsqlTsVector>(c, SearchVector)

@@ -11638,6 +11638,13 @@ export interface IMeetingsClient {
      * @return Done; no body.
      */
     delete(id: string, x_Org?: string | undefined, if_Match?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<void>>;
+
+    /**
+     * Summarise a meeting with AI
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    summarize(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<MeetingSummaryResult>>;
 }
 
 export class MeetingsClient implements IMeetingsClient {
@@ -12139,6 +12146,97 @@ export class MeetingsClient implements IMeetingsClient {
             });
         }
         return Promise.resolve<ApiResponse<void>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Summarise a meeting with AI
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    summarize(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<MeetingSummaryResult>> {
+        let url_ = this.baseUrl + "/api/v1/meetings/{id}/summary";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "POST",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processSummarize(_response);
+        });
+    }
+
+    protected processSummarize(response: Response): Promise<ApiResponse<MeetingSummaryResult>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as MeetingSummaryResult;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 402) {
+            return response.text().then((_responseText) => {
+            let result402: any = null;
+            result402 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("plan_limit_reached: the plan\'s limit (`errors` names it) is used up; upgrade or ask support.", status, _responseText, _headers, result402);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<MeetingSummaryResult>>(new ApiResponse(status, _headers, null as any));
     }
 }
 
@@ -14533,6 +14631,514 @@ export class CopilotClient implements ICopilotClient {
     }
 }
 
+export interface IProposalsClient {
+
+    /**
+     * Draft a proposal for a deal
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param body (optional) 
+     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
+     */
+    request(id: string, x_Org?: string | undefined, body?: ProposalRequestBody | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalDto>>;
+
+    /**
+     * List a deal's proposals
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    listForDeal(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalList>>;
+
+    /**
+     * Get the proposal template
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    getTemplate(x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalTemplateDto>>;
+
+    /**
+     * Replace the proposal template
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    updateTemplate(body: ProposalTemplateBody, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalTemplateDto>>;
+
+    /**
+     * Get a proposal
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    get(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalDto>>;
+}
+
+export class ProposalsClient implements IProposalsClient {
+    private http: { fetch(url: RequestInfo, init?: RequestInit): Promise<Response> };
+    private baseUrl: string;
+    protected jsonParseReviver: ((key: string, value: unknown) => unknown) | undefined = undefined;
+
+    constructor(baseUrl?: string, http?: { fetch(url: RequestInfo, init?: RequestInit): Promise<Response> }) {
+        this.http = http ? http : window as any;
+        this.baseUrl = baseUrl ?? "";
+    }
+
+    /**
+     * Draft a proposal for a deal
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param body (optional) 
+     * @return Accepted; the work continues in the background (Location names where to follow it, when set).
+     */
+    request(id: string, x_Org?: string | undefined, body?: ProposalRequestBody | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalDto>> {
+        let url_ = this.baseUrl + "/api/v1/deals/{id}/proposals";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processRequest(_response);
+        });
+    }
+
+    protected processRequest(response: Response): Promise<ApiResponse<ProposalDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 202) {
+            return response.text().then((_responseText) => {
+            let result202: any = null;
+            result202 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProposalDto;
+            return new ApiResponse(status, _headers, result202);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 402) {
+            return response.text().then((_responseText) => {
+            let result402: any = null;
+            result402 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("plan_limit_reached: the plan\'s limit (`errors` names it) is used up; upgrade or ask support.", status, _responseText, _headers, result402);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<ProposalDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * List a deal's proposals
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    listForDeal(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalList>> {
+        let url_ = this.baseUrl + "/api/v1/deals/{id}/proposals";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processListForDeal(_response);
+        });
+    }
+
+    protected processListForDeal(response: Response): Promise<ApiResponse<ProposalList>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProposalList;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<ProposalList>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get the proposal template
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    getTemplate(x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalTemplateDto>> {
+        let url_ = this.baseUrl + "/api/v1/proposals/template";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGetTemplate(_response);
+        });
+    }
+
+    protected processGetTemplate(response: Response): Promise<ApiResponse<ProposalTemplateDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProposalTemplateDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<ProposalTemplateDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Replace the proposal template
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    updateTemplate(body: ProposalTemplateBody, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalTemplateDto>> {
+        let url_ = this.baseUrl + "/api/v1/proposals/template";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "PUT",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processUpdateTemplate(_response);
+        });
+    }
+
+    protected processUpdateTemplate(response: Response): Promise<ApiResponse<ProposalTemplateDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProposalTemplateDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<ProposalTemplateDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get a proposal
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    get(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<ProposalDto>> {
+        let url_ = this.baseUrl + "/api/v1/proposals/{id}";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGet(_response);
+        });
+    }
+
+    protected processGet(response: Response): Promise<ApiResponse<ProposalDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProposalDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<ProposalDto>>(new ApiResponse(status, _headers, null as any));
+    }
+}
+
 export interface IIntegrationsClient {
 
     /**
@@ -16645,6 +17251,8 @@ export interface MeetingDto {
     dealId: string | null;
     attendees: MeetingAttendeeDto[];
     transcript: string | null;
+    summary: string | null;
+    summarizedAt: string | null;
     createdAt: string;
     updatedAt: string;
 }
@@ -16666,6 +17274,12 @@ export interface MeetingFields {
     dealId?: string | null;
     attendees?: MeetingAttendeeDto[] | null;
     transcript?: string | null;
+}
+
+export interface MeetingSummaryResult {
+    meeting: MeetingDto;
+    actionItems: string[];
+    taskIds: string[];
 }
 
 export interface PageOfCalendarEventDto {
@@ -16984,6 +17598,56 @@ export interface CopilotMessageDto {
 }
 
 export type CopilotMessageRole = "user" | "assistant";
+
+export interface ProposalDto {
+    id: string;
+    dealId: string;
+    status: ProposalStatus;
+    instructions: string | null;
+    markdown: string | null;
+    html: string | null;
+    error: string | null;
+    inputTokens: number;
+    outputTokens: number;
+    createdBy: string | null;
+    createdAt: string;
+    updatedAt: string;
+    completedAt: string | null;
+}
+
+export type ProposalStatus = "pending" | "generating" | "ready" | "failed";
+
+export interface ProposalRequestBody {
+    instructions?: string | null;
+}
+
+export interface ProposalList {
+    items: ProposalSummaryDto[];
+}
+
+export interface ProposalSummaryDto {
+    id: string;
+    dealId: string;
+    status: ProposalStatus;
+    instructions: string | null;
+    error: string | null;
+    inputTokens: number;
+    outputTokens: number;
+    createdBy: string | null;
+    createdAt: string;
+    completedAt: string | null;
+}
+
+export interface ProposalTemplateDto {
+    markdown: string;
+    isDefault: boolean;
+    updatedAt: string | null;
+    updatedBy: string | null;
+}
+
+export interface ProposalTemplateBody {
+    markdown?: string | null;
+}
 
 export interface IntegrationList {
     items: IntegrationDto[];

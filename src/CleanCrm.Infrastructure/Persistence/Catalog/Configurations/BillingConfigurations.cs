@@ -72,6 +72,7 @@ internal sealed class UsageEventConfiguration : IEntityTypeConfiguration<UsageEv
         builder.Property(e => e.IdempotencyKey).HasMaxLength(200);
         builder.HasIndex(e => new { e.OrganizationId, e.IdempotencyKey }).IsUnique();
         builder.HasIndex(e => e.RollupId);
+        builder.HasIndex(e => e.SettleBy).HasFilter("settle_by IS NOT NULL").HasDatabaseName("ix_usage_events_unsettled");
         builder.HasOne<Organization>().WithMany().HasForeignKey(e => e.OrganizationId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<UsageRollup>().WithMany().HasForeignKey(e => e.RollupId).OnDelete(DeleteBehavior.Cascade);
     }

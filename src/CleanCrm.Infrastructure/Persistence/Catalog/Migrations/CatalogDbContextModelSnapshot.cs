@@ -1756,11 +1756,19 @@ namespace CleanCrm.Infrastructure.Persistence.Catalog.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("rollup_id");
 
+                    b.Property<DateTimeOffset?>("SettleBy")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("settle_by");
+
                     b.HasKey("Id")
                         .HasName("pk_usage_events");
 
                     b.HasIndex("RollupId")
                         .HasDatabaseName("ix_usage_events_rollup_id");
+
+                    b.HasIndex("SettleBy")
+                        .HasDatabaseName("ix_usage_events_unsettled")
+                        .HasFilter("settle_by IS NOT NULL");
 
                     b.HasIndex("OrganizationId", "IdempotencyKey")
                         .IsUnique()

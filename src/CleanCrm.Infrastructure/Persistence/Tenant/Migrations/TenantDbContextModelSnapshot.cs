@@ -1409,6 +1409,14 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("starts_at");
 
+                    b.Property<DateTimeOffset?>("SummarizedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("summarized_at");
+
+                    b.Property<string>("Summary")
+                        .HasColumnType("text")
+                        .HasColumnName("summary");
+
                     b.Property<string>("Title")
                         .IsRequired()
                         .HasMaxLength(300)
@@ -1828,6 +1836,114 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                     b.ToTable("pipeline_stages", null, t =>
                         {
                             t.HasCheckConstraint("ck_pipeline_stages_probability", "probability BETWEEN 0 AND 100");
+                        });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.Proposal", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid?>("CreatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by");
+
+                    b.Property<Guid>("DealId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("deal_id");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("error");
+
+                    b.Property<string>("Html")
+                        .HasColumnType("text")
+                        .HasColumnName("html");
+
+                    b.Property<long>("InputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("input_tokens");
+
+                    b.Property<string>("Instructions")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("instructions");
+
+                    b.Property<string>("Markdown")
+                        .HasColumnType("text")
+                        .HasColumnName("markdown");
+
+                    b.Property<long>("OutputTokens")
+                        .HasColumnType("bigint")
+                        .HasColumnName("output_tokens");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_proposals");
+
+                    b.HasIndex("DealId", "CreatedAt")
+                        .HasDatabaseName("ix_proposals_deal_id_created_at");
+
+                    b.ToTable("proposals", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_proposals_tokens", "input_tokens >= 0 AND output_tokens >= 0 AND attempts >= 0");
+                        });
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.ProposalTemplate", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Markdown")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .HasColumnType("character varying(20000)")
+                        .HasColumnName("markdown");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<Guid?>("UpdatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("updated_by");
+
+                    b.HasKey("Id")
+                        .HasName("pk_proposal_templates");
+
+                    b.ToTable("proposal_templates", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_proposal_templates_singleton", "id = 1");
                         });
                 });
 
@@ -2701,6 +2817,16 @@ namespace CleanCrm.Infrastructure.Persistence.Tenant.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_pipeline_stages_pipelines_pipeline_id");
+                });
+
+            modelBuilder.Entity("CleanCrm.Domain.Tenant.Proposal", b =>
+                {
+                    b.HasOne("CleanCrm.Domain.Tenant.Deal", null)
+                        .WithMany()
+                        .HasForeignKey("DealId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_proposals_deals_deal_id");
                 });
 
             modelBuilder.Entity("CleanCrm.Domain.Tenant.Tagging", b =>
