@@ -95,7 +95,8 @@ public sealed partial class WorkflowActionRunner(IWorkflowEffects effects, TimeP
         var record = WorkflowCatalog.RecordOf(domainEvent.Type);
         return action.Type switch
         {
-            WorkflowCatalog.ActionTypes.CreateTask => await CreateTaskAsync(db, workflow, run, record, data, action, stamp, cancellationToken),
+            WorkflowCatalog.ActionTypes.CreateTask =>
+                await CreateTaskAsync(db, workflow, run, record, data, action, stamp, cancellationToken),
             WorkflowCatalog.ActionTypes.AssignOwner => await AssignAsync(db, run, record, action.OwnerId!.Value, stamp, cancellationToken),
             WorkflowCatalog.ActionTypes.UpdateField => await UpdateAsync(db, run, record, action, stamp, cancellationToken),
             WorkflowCatalog.ActionTypes.AddTag => await TagAsync(db, run, record, action.TagId!.Value, stamp, cancellationToken),
@@ -316,7 +317,8 @@ public sealed partial class WorkflowActionRunner(IWorkflowEffects effects, TimeP
             _ => await db.Tasks.Where(t => t.Id == run.EntityId && t.DeletedAt == null).Select(t => t.AssigneeId)
                 .FirstOrDefaultAsync(cancellationToken),
         };
-        var owner = ownerId is { } id ? await db.Members.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id && m.IsActive, cancellationToken)
+        var owner = ownerId is { } id
+            ? await db.Members.AsNoTracking().FirstOrDefaultAsync(m => m.Id == id && m.IsActive, cancellationToken)
             : null;
         if (owner is null)
         {

@@ -315,7 +315,8 @@ public static class WorkflowDefinitions
         return action.Field == "stageId" ? await CheckStageAsync(db, value.GetGuid(), $"{at}.value", cancellationToken) : null;
     }
 
-    private static async Task<Error?> CheckStageAsync(ITenantDbContext db, Guid stageId, string field, CancellationToken cancellationToken) =>
+    private static async Task<Error?> CheckStageAsync(ITenantDbContext db, Guid stageId, string field,
+        CancellationToken cancellationToken) =>
         await db.PipelineStages.AnyAsync(s => s.Id == stageId && s.DeletedAt == null, cancellationToken)
             ? null
             : CrmReferences.InvalidReference(field, $"'{stageId}' does not name a live pipeline stage of this organization.");

@@ -48,7 +48,8 @@ public sealed partial class OutboxMaintenanceScheduleJob(
             .OrderBy(o => o.Id).Select(o => o.Id).ToListAsync(cancellationToken);
         foreach (var organizationId in organizations)
         {
-            jobs.Enqueue<OutboxMaintenanceJob>(HangfireStorage.MaintenanceQueue, job => job.RunAsync(organizationId, CancellationToken.None));
+            jobs.Enqueue<OutboxMaintenanceJob>(HangfireStorage.MaintenanceQueue,
+                job => job.RunAsync(organizationId, CancellationToken.None));
         }
 
         LogQueued(logger, organizations.Count);

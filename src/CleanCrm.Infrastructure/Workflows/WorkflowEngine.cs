@@ -187,8 +187,8 @@ public sealed partial class WorkflowRunJob(
             var error = await RunActionAsync(organizationId, workflow, run, domainEvent, index, cancellationToken);
             if (error is not null)
             {
-                return await FinishAsync(organizationId, runId, null, $"Action {index + 1} ({workflow.Actions[index].Type}) failed: {error}",
-                    cancellationToken);
+                var failure = $"Action {index + 1} ({workflow.Actions[index].Type}) failed: {error}";
+                return await FinishAsync(organizationId, runId, null, failure, cancellationToken);
             }
         }
 
@@ -219,7 +219,7 @@ public sealed partial class WorkflowRunJob(
         return (run, null);
     }
 
-    /// <summary>Runs action <paramref name="index"/> and records its result with its writes; the error, or null when it succeeded.</summary>
+    /// <summary>Runs action <paramref name="index"/> and records its result with its writes; its error, or null on success.</summary>
     private async Task<string?> RunActionAsync(Guid organizationId, Workflow workflow, WorkflowRun claimed, DomainEvent domainEvent,
         int index, CancellationToken cancellationToken)
     {
@@ -323,11 +323,12 @@ public sealed partial class WorkflowRunJob(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Action {Index} of workflow run {RunId} of organization {OrganizationId} threw")]
     private static partial void LogActionFailed(ILogger logger, Exception exception, int index, Guid runId, Guid organizationId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow run {RunId} of organization {OrganizationId} failed after {Attempts} attempts")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Workflow run {RunId} of organization {OrganizationId} failed after {Attempts} attempts")]
     private static partial void LogRunFailed(ILogger logger, Guid runId, Guid organizationId, int attempts);
 }
 
-/// <summary>The outside world of workflow actions: Slack through <see cref="SlackNotificationJob"/>, mail through the catalog outbox.</summary>
+/// <summary>The outside world of workflow actions: Slack through <see cref="SlackNotificationJob"/>, mail via the catalog outbox.</summary>
 public sealed class WorkflowEffects(IServiceProvider services, IDbContextFactory<CatalogDbContext> catalog, EmailQueue mail)
     : IWorkflowEffects
 {

@@ -36,7 +36,7 @@ public sealed class SlackNotificationSettingsTests(SharedPlatform platform)
         var initial = await client.GetFromJsonAsync<JsonElement>("/api/v1/integrations/slack/settings");
         initial.GetProperty("events").GetArrayLength().ShouldBe(0);
         initial.GetProperty("supported").EnumerateArray().Select(e => e.GetString())
-            .ShouldBe(["deal.won", "deal.lost", "deal.stage_changed", "meeting.summarized"]);
+            .ShouldBe(["deal.won", "deal.lost", "deal.stage_changed", "task.overdue", "meeting.summarized"]);
         var bad = await client.PutAsJsonAsync("/api/v1/integrations/slack/settings", new { events = new[] { "deal.won", "deal.bogus" } });
         bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await bad.Content.ReadAsStringAsync()).ShouldContain("deal.bogus");

@@ -71,7 +71,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
         var host = await HostAsync();
         var owner = await platform.CreateUserAsync();
         var colleague = await platform.CreateUserAsync();
-        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner), (colleague, OrgRole.Member)], plan: plan);
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner), (colleague, OrgRole.Member)],
+            plan: plan);
         var client = host.Api.ClientFor(owner.Id, organization.Slug);
         if (slack)
         {
@@ -179,7 +180,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
 
         var patch = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/workflows/{id}")
         {
-            Content = new StringContent("{\"enabled\":false,\"name\":\"Big deals (paused)\"}", Encoding.UTF8, "application/merge-patch+json"),
+            Content = new StringContent("{\"enabled\":false,\"name\":\"Big deals (paused)\"}", Encoding.UTF8,
+                "application/merge-patch+json"),
         };
         patch.Headers.IfMatch.Add(new System.Net.Http.Headers.EntityTagHeaderValue(etag));
         var patched = await org.Client.SendAsync(patch);
@@ -217,11 +219,14 @@ public sealed class WorkflowTests(SharedPlatform platform)
           + "\"actions\":[{\"type\":\"post_to_slack\",\"text\":\"x\"}]}", "trigger.stageId" },
         { "{\"name\":\"x\",\"trigger\":{\"event\":\"deal.stage_changed\",\"stageId\":\"{random}\"},"
           + "\"actions\":[{\"type\":\"post_to_slack\",\"text\":\"x\"}]}", "trigger.stageId" },
-        { "{\"name\":\"x\",\"trigger\":{\"event\":\"deal.created\"},\"conditions\":[{\"field\":\"colour\",\"operator\":\"eq\",\"value\":1}],"
+        { "{\"name\":\"x\",\"trigger\":{\"event\":\"deal.created\"},"
+          + "\"conditions\":[{\"field\":\"colour\",\"operator\":\"eq\",\"value\":1}],"
           + "\"actions\":[{\"type\":\"post_to_slack\",\"text\":\"x\"}]}", "conditions[0].field" },
-        { "{\"name\":\"x\",\"trigger\":{\"event\":\"deal.created\"},\"conditions\":[{\"field\":\"amount\",\"operator\":\"like\",\"value\":1}],"
+        { "{\"name\":\"x\",\"trigger\":{\"event\":\"deal.created\"},"
+          + "\"conditions\":[{\"field\":\"amount\",\"operator\":\"like\",\"value\":1}],"
           + "\"actions\":[{\"type\":\"post_to_slack\",\"text\":\"x\"}]}", "conditions[0].operator" },
-        { "{\"name\":\"x\",\"trigger\":{\"event\":\"deal.created\"},\"conditions\":[{\"field\":\"amount\",\"operator\":\"gte\",\"value\":\"a\"}],"
+        { "{\"name\":\"x\",\"trigger\":{\"event\":\"deal.created\"},"
+          + "\"conditions\":[{\"field\":\"amount\",\"operator\":\"gte\",\"value\":\"a\"}],"
           + "\"actions\":[{\"type\":\"post_to_slack\",\"text\":\"x\"}]}", "conditions[0].value" },
         { "{\"name\":\"x\",\"trigger\":{\"event\":\"deal.created\"},\"conditions\":[{\"field\":\"ownerId\",\"operator\":\"eq\","
           + "\"value\":\"{random}\"}],\"actions\":[{\"type\":\"post_to_slack\",\"text\":\"x\"}]}", "conditions[0].value" },
@@ -303,7 +308,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
         {
             name = "Into stage 2", trigger = new { @event = "deal.stage_changed", stageId = org.OpenStages[1] }, actions = slackAction,
         }));
-        var won = Create(await CreateWorkflowAsync(org.Client, new { name = "Won", trigger = new { @event = "deal.won" }, actions = slackAction }));
+        var won = Create(await CreateWorkflowAsync(org.Client,
+            new { name = "Won", trigger = new { @event = "deal.won" }, actions = slackAction }));
         var lost = Create(await CreateWorkflowAsync(org.Client, new
         {
             name = "Lost", trigger = new { @event = "deal.lost" }, actions = slackAction,
@@ -353,7 +359,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
              """)).ShouldBe(1);
         await DrainAsync(host, org.Organization);
 
-        async Task<Guid[]> Entities(Guid workflowId) => [.. (await RunsAsync(org.Client, workflowId)).Select(r => r.GetProperty("entityId").GetGuid())];
+        async Task<Guid[]> Entities(Guid workflowId) =>
+            [.. (await RunsAsync(org.Client, workflowId)).Select(r => r.GetProperty("entityId").GetGuid())];
         (await Entities(created)).ShouldBe([big], "the small deal and the deal without that owner do not meet the conditions");
         (await Entities(movedTo)).ShouldBe([small], "only the move into the trigger's stage");
         (await Entities(won)).ShouldBe([big]);
@@ -416,7 +423,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
         (await host.RunAsync(org.Organization.Id, runId)).ShouldBe(WorkflowRunStatus.Pending, "an early duplicate does nothing");
 
         // The retry's time comes.
-        await PlatformEnvironment.CountRowsAsync(org.Organization, $"UPDATE workflow_runs SET next_attempt_at = now() WHERE id = '{runId}'");
+        await PlatformEnvironment.CountRowsAsync(org.Organization,
+            $"UPDATE workflow_runs SET next_attempt_at = now() WHERE id = '{runId}'");
         (await host.RunAsync(org.Organization.Id, runId)).ShouldBe(WorkflowRunStatus.Succeeded);
         (await host.RunAsync(org.Organization.Id, runId)).ShouldBe(WorkflowRunStatus.Succeeded);
         var run = (await RunsAsync(org.Client, workflow)).Single();
@@ -439,7 +447,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
             $"SELECT count(*) FROM taggings WHERE deal_id = '{deal}' AND tag_id = '{tag}' AND deleted_at IS NULL")).ShouldBe(1);
         await using (var db = await platform.CatalogAsync())
         {
-            var mail = await db.OutgoingEmails.Where(e => e.OrganizationId == org.Organization.Id && e.Kind == "workflow_email").ToListAsync();
+            var mail = await db.OutgoingEmails.Where(e => e.OrganizationId == org.Organization.Id && e.Kind == "workflow_email")
+                .ToListAsync();
             mail.Count.ShouldBe(1, "mailed once");
             mail[0].ToAddress.ShouldBe(org.Owner.Email);
             mail[0].Subject.ShouldBe("New deal Rollout");
@@ -532,7 +541,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
         (await PlatformEnvironment.CountRowsAsync(org.Organization,
             $"SELECT max(depth) FROM domain_events WHERE entity_id = '{deal}'")).ShouldBe(3);
         (await PlatformEnvironment.CountRowsAsync(org.Organization,
-            $"SELECT count(*) FROM deal_stage_history WHERE deal_id = '{deal}'")).ShouldBe(5, "created, moved by hand, three workflow moves");
+            $"SELECT count(*) FROM deal_stage_history WHERE deal_id = '{deal}'"))
+            .ShouldBe(5, "created, moved by hand, three workflow moves");
     }
 
     [Fact]
@@ -600,7 +610,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
             .StatusCode.ShouldBe(HttpStatusCode.OK);
         (await maintenance.RunAsync(org.Organization.Id, CancellationToken.None)).OverdueRaised.ShouldBe(1, "a new due time");
         (await PlatformEnvironment.CountRowsAsync(org.Organization,
-            $"SELECT count(*) FROM domain_events WHERE type = 'task.overdue' AND entity_id = '{task}' AND data->>'title' = 'Renew contract'"))
+            $"SELECT count(*) FROM domain_events WHERE type = 'task.overdue' AND entity_id = '{task}' "
+            + "AND data->>'title' = 'Renew contract'"))
             .ShouldBe(2);
 
         // Slack can be told about it, with one line.
@@ -613,7 +624,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
             Data = "{\"title\":\"Renew contract\",\"dueAt\":\"2026-12-01T09:30:00Z\"}",
         }, new Dictionary<Guid, string>()).ShouldBe("Task overdue: Renew contract (due 2026-12-01 09:30 UTC)");
         // Outgoing webhooks can subscribe to it.
-        (await org.Client.PostAsJsonAsync("/api/v1/webhook-endpoints", new { url = host.Url("/hooks/ok"), events = new[] { "task.overdue" } }))
+        (await org.Client.PostAsJsonAsync("/api/v1/webhook-endpoints",
+                new { url = host.Url("/hooks/ok"), events = new[] { "task.overdue" } }))
             .StatusCode.ShouldBe(HttpStatusCode.Created);
 
         // Retention: events older than 30 days that every consumer handled go; unhandled ones stay.
@@ -625,7 +637,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
         await PlatformEnvironment.CountRowsAsync(org.Organization,
             $"""
              WITH e AS (INSERT INTO domain_events (id, type, entity_type, entity_id, occurred_at, data, depth)
-                        VALUES (gen_random_uuid(), 'contact.created', 'contact', gen_random_uuid(), now() - interval '40 days', '{"{"}{"}"}', 0)
+                        VALUES (gen_random_uuid(), 'contact.created', 'contact', gen_random_uuid(), now() - interval '40 days',
+                                '{"{"}{"}"}', 0)
                         RETURNING 1)
              SELECT count(*) FROM e
              """);

@@ -77,7 +77,8 @@ public sealed class UpdateWorkflowHandler(ITenantDbContext db, ICallerContext ca
         }
 
         var workflow = found.Value;
-        var current = new WorkflowFields(workflow.Name, workflow.Enabled, new WorkflowTrigger(workflow.TriggerEvent, workflow.TriggerStageId),
+        var trigger = new WorkflowTrigger(workflow.TriggerEvent, workflow.TriggerStageId);
+        var current = new WorkflowFields(workflow.Name, workflow.Enabled, trigger,
             workflow.Conditions, workflow.Actions);
         var merged = await CrmRecords.MergeAsync(current, command.Patch, Validator, cancellationToken);
         if (!merged.IsSuccess)

@@ -13,7 +13,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CleanCrm.Application.Workflows.Queries;
 
-/// <summary>The organization's workflows, one page (sort <c>name</c>, <c>createdAt</c> or <c>updatedAt</c>; <c>q</c> on the name).</summary>
+/// <summary>The organization's workflows, one page (sort <c>name</c>, <c>createdAt</c>, <c>updatedAt</c>; <c>q</c>: the name).</summary>
 [RequiresPermission(Permission.CrmRead)]
 [RequiresFeature(PremiumFeatures.Workflows)]
 public sealed record ListWorkflows(int? Limit = null, string? Cursor = null, string? Sort = null, string? Q = null)
@@ -53,7 +53,8 @@ public sealed class GetWorkflowHandler(ITenantDbContext db) : IQueryHandler<GetW
 /// <summary>A workflow's runs, newest first, each with its status, error and per-action results.</summary>
 [RequiresPermission(Permission.CrmRead)]
 [RequiresFeature(PremiumFeatures.Workflows)]
-public sealed record ListWorkflowRuns(Guid WorkflowId, int? Limit, string? Cursor) : IQuery<Result<Page<WorkflowRunDto>>>, IOrgScopedRequest;
+public sealed record ListWorkflowRuns(Guid WorkflowId, int? Limit, string? Cursor)
+    : IQuery<Result<Page<WorkflowRunDto>>>, IOrgScopedRequest;
 
 public sealed class ListWorkflowRunsHandler(ITenantDbContext db) : IQueryHandler<ListWorkflowRuns, Result<Page<WorkflowRunDto>>>
 {
