@@ -67,6 +67,9 @@ class Cluster:
 
 CLUSTER_A = Cluster("faults-a", int(os.environ.get("FAULTS_PG_A_PORT", "55440")), os.environ.get("FAULTS_PG_A_PASSWORD", ""))
 CLUSTER_B = Cluster("faults-b", int(os.environ.get("FAULTS_PG_B_PORT", "55441")), os.environ.get("FAULTS_PG_B_PASSWORD", ""))
+# Scenario 4 (scenarios_catalog.py) sets this to the port of a TCP forwarder in front of the catalog before the processes
+# start, so the catalog can be taken away without the tenant databases of the same cluster; None: reached directly.
+CATALOG_VIA: int | None = None
 
 
 class Processes:
@@ -92,6 +95,8 @@ class Processes:
 
     def server_env(self) -> dict[str, str]:
         catalog = CLUSTER_A.connection_string("cleancrm_catalog")
+        if CATALOG_VIA is not None:
+            catalog = Cluster("catalog", CATALOG_VIA, CLUSTER_A.password).connection_string("cleancrm_catalog")
         env = dict(os.environ)
         for key in [k for k in env if k.startswith(("CleanCrm__", "ConnectionStrings__", "FAULTS_PG_"))]:
             del env[key]
