@@ -24,7 +24,8 @@ from product import Org, password_token, ready_org, seed  # noqa: E402
 from stack import API_PORTS, OUT, RECORDER, WORKER_HEALTH_PORT, Client, Processes, say  # noqa: E402
 
 ALL = ["abuse", "api-kill", "worker-kill", "pg-restart"]
-ALL += ["catalog-down", "backup-full", "smtp-down"]  # scenarios 4 and 5 (scenarios_catalog.py, scenarios_degrade.py)
+ALL += ["catalog-down", "backup-full", "smtp-down", "stripe-down"]  # scenarios 4 and 5 (scenarios_catalog.py, scenarios_degrade.py)
+FULL_ONLY = ["smtp-down", "stripe-down"]  # minutes each: in --full (or named), not in the quick subset
 
 
 @dataclass
@@ -154,7 +155,7 @@ def main() -> int:
     parser.add_argument("scenarios", nargs="*", default=[], help=", ".join(ALL))
     args = parser.parse_args()
     mode = args.mode or "quick"
-    chosen = args.scenarios or ALL
+    chosen = args.scenarios or [s for s in ALL if mode == "full" or s not in FULL_ONLY]
     if args.soak is not None:
         chosen = ["soak"]
     unknown = [s for s in chosen if s not in ALL + ["soak"]]
@@ -173,6 +174,7 @@ def main() -> int:
         runners["catalog-down"] = lambda s: scenarios_catalog.catalog_down(s, Result)
         runners["backup-full"] = lambda s: scenarios_degrade.backup_full(s, Result)
         runners["smtp-down"] = lambda s: scenarios_degrade.smtp_down(s, Result)
+        runners["stripe-down"] = lambda s: scenarios_degrade.stripe_down(s, Result)
         runners["soak"] = lambda s: soak.soak(s, Result, args.soak or 30.0, args.soak_orgs)
         for name in chosen:
             say(f"=== scenario {name} ({mode})")

@@ -11,8 +11,12 @@
 #
 # --quick (default): abuse (scenario 7), kill -9 of one of two APIs under load (2), kill -9 of the worker during
 #   provisioning (1, provisioning part), restart of a tenant server under load (3); well under 10 minutes.
-# --full: the same with more load and longer fault windows.
-# Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart.
+#   Also the catalog unavailable for 20 s (4) and the backup store full (5a).
+# --full: the same with more load and longer fault windows, plus SMTP down for 10 minutes (5c) and Stripe answering 500s
+#   and timeouts (5d).
+# --soak [minutes]: the soak (8) alone, 30 minutes by default, across 100 organizations (--soak-orgs N).
+# Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart, catalog-down, backup-full, smtp-down,
+#   stripe-down.
 #
 # Ports (environment; its own, so it can run inside scripts/test.sh next to that script's clusters):
 # CLEANCRM_FAULTS_PG_PORT (default 55440) and CLEANCRM_FAULTS_PG2_PORT (55441) for the clusters;

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import time
 import uuid
 
@@ -134,7 +135,7 @@ def backup_full(suite, Result):
         again = _backup(client, admin, org.id)
         recovery = time.monotonic() - t1
         result.recovery = f"{recovery:.1f} s"
-        path = os.path.join(directory, f"{again.get('id')}.dump")
+        path = os.path.join(directory, f"{str(again.get('id')).replace('-', '')}.dump")
         digest = hashlib.sha256(open(path, "rb").read()).hexdigest() if os.path.exists(path) else None
         result.notes.append(f"after freeing space: backup {again.get('status')}, file {'present' if digest else 'missing'}, "
                             f"sha256 matches the catalog: {digest == again.get('sha256')}")
@@ -283,4 +284,106 @@ def smtp_down(suite, Result):
         result.notes.append(f"  {len(server_errors)} API requests failed during the outage")
     sink.stop()
     client.close()
+    return result
+
+
+# --- 5d: Stripe failing ---------------------------------------------------------------------------------------------
+
+
+def stripe_down(suite, Result):
+    """5d: an API instance of its own, configured for Stripe against a local stub (stripe_stub.py; the other instances
+    keep billing unconfigured), while the stub answers, then answers 500 to everything, then does not answer for 30 s,
+    then answers again. Invariants: while Stripe fails, checkout and portal answer 503 billing_unavailable with
+    Retry-After (never a 500); a timed-out call ends within Stripe.net's bound (request timeout x 3 attempts, plus its
+    backoff); the API's other routes stay fast; after the outage checkout and portal work for the same customer
+    (created under the same idempotency key)."""
+    from stripe_stub import StripeStub
+    from stack import PORT_BASE
+
+    result = Result("5d Stripe 500s/timeouts", True)
+    stub_port, api_port = PORT_BASE + 11, PORT_BASE + 12
+    stub = StripeStub(stub_port)
+    stub.start()
+    timeout = 5  # CleanCrm:Stripe:RequestTimeoutSeconds for this instance (default 20), to keep the scenario short
+    suite.procs.start_api(2, port=api_port, extra={
+        "CleanCrm__Stripe__SecretKey": "sk_test_faults_stub", "CleanCrm__Stripe__WebhookSecret": "whsec_faults_stub",
+        "CleanCrm__Stripe__ApiBase": f"http://127.0.0.1:{stub_port}/", "CleanCrm__Stripe__Prices__pro": "price_faults_pro",
+        "CleanCrm__Stripe__Prices__enterprise": "price_faults_enterprise",
+        "CleanCrm__Stripe__RequestTimeoutSeconds": str(timeout)})
+    try:
+        suite.procs.wait_ready("api3", f"http://127.0.0.1:{api_port}")
+        org = suite.org("stripe", seeded=False)
+        client = Client("stripe-down", timeout=120)
+        headers = json_headers(org.token, org.slug)
+
+        def call(path: str, label: str):
+            return client.request("POST", path, json.dumps({"plan": "pro"}) if "checkout" in path else "{}", headers,
+                                  port=api_port, label=label)
+
+        def check(outcome, expect: int, label: str) -> None:
+            code = (outcome.json() or {}).get("code") if outcome.status and outcome.status >= 400 else None
+            result.notes.append(f"{label}: {outcome.status} {code or ''} in {outcome.elapsed:.1f} s"
+                                + (f", Retry-After {outcome.headers.get('retry-after')}" if outcome.status == 503 else ""))
+            if outcome.status != expect or (expect == 503 and (code != "billing_unavailable" or "retry-after" not in outcome.headers)):
+                result.passed = False
+                result.notes.append(f"  expected {expect}{' billing_unavailable with Retry-After' if expect == 503 else ''}: "
+                                    f"{outcome.error} {outcome.body[:200]!r}")
+
+        check(call("/api/v1/billing/checkout", "ok"), 200, "Stripe up: checkout")
+        stub.mode = "500"
+        for path in ("/api/v1/billing/checkout", "/api/v1/billing/portal"):
+            check(call(path, "500"), 503, f"Stripe 500: {path.rsplit('/', 1)[1]}")
+        stub.mode = "timeout"
+        probe = Client("stripe-down")
+        slow = {}
+
+        def during() -> None:
+            slow["checkout"] = call("/api/v1/billing/checkout", "timeout")
+
+        thread = threading.Thread(target=during)
+        thread.start()
+        fast = []
+        while thread.is_alive():
+            fast.append(probe.request("GET", "/api/v1/companies?limit=1", headers=bearer(org.token, org.slug), port=api_port,
+                                      label="during stripe timeout"))
+            time.sleep(0.5)
+        thread.join()
+        bound = timeout * 3 + 10
+        check(slow["checkout"], 503, f"Stripe silent: checkout (bound {bound} s)")
+        if slow["checkout"].elapsed > bound:
+            result.passed = False
+            result.notes.append(f"  the checkout took {slow['checkout'].elapsed:.1f} s")
+        worst = max((o.elapsed for o in fast), default=0)
+        bad = [o for o in fast if o.status != 200]
+        result.notes.append(f"meanwhile {len(fast)} reads on the same instance: {len(bad)} failed, slowest {worst:.2f} s")
+        if bad or worst > 5:
+            result.passed = False
+        stub.mode = "ok"
+        t0 = time.monotonic()
+        check(call("/api/v1/billing/checkout", "recovered"), 200, "Stripe back: checkout")
+        check(call("/api/v1/billing/portal", "recovered"), 200, "Stripe back: portal")
+        result.recovery = f"{time.monotonic() - t0:.1f} s"
+        customers = CLUSTER_A.psql(f"SELECT count(DISTINCT stripe_customer_id) FROM subscriptions WHERE organization_id = '{org.id}'",
+                                   "cleancrm_catalog")
+        result.notes.append(f"stub saw {dict(stub.requests)}; customers recorded for the org: {customers}")
+        if customers.strip() != "1":
+            result.passed = False
+        series = metric_series("http_client_request_duration_seconds_count", api_port)
+        failures = {k: v for k, v in series.items() if "127.0.0.1" in k and ("500" in k or "error_type" in k)}
+        result.notes.append(f"HttpClient metric on /metrics (what an alert on Stripe errors reads): {failures or series or 'none'}")
+        if not failures:
+            result.passed = False
+            result.notes.append("  /metrics does not show the failed Stripe calls")
+        probe.close()
+        client.close()
+    finally:
+        proc = suite.procs.procs.get("api3")
+        if proc and proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+        stub.stop()
+    outcomes = client_outcomes("stripe-down")
+    result.requests = len(outcomes)
+    result.errors = error_classes(outcomes)
+    result.lost = 0
     return result

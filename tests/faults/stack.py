@@ -146,7 +146,8 @@ class Processes:
         env["CleanCrm__Worker__HealthUrls"] = f"http://{HOST}:{WORKER_HEALTH_PORT}"
         self._start("worker", ["dotnet", "CleanCrm.Provisioning.Worker.dll", "serve"], WORKER_DIR, env)
 
-    def start_api(self, index: int) -> None:
+    def start_api(self, index: int, port: int | None = None, extra: dict[str, str] | None = None) -> None:
+        """API `index + 1` on API_PORTS[index], or on `port` with `extra` settings (an instance of one scenario's own)."""
         env = self.server_env()
         env.update({
             "CleanCrm__Api__MigrateOnStartup": "false",
@@ -161,7 +162,8 @@ class Processes:
             "CleanCrm__AbuseProtection__SignInAttemptsPerMinutePerAccount": "100000",
             "Serilog__MinimumLevel__Override__CleanCrm.Application.Common.Behaviors.LoggingBehavior": "Warning",
         })
-        self._start(f"api{index + 1}", ["dotnet", "CleanCrm.Api.dll", "--urls", f"http://{HOST}:{API_PORTS[index]}"],
+        env.update(extra or {})
+        self._start(f"api{index + 1}", ["dotnet", "CleanCrm.Api.dll", "--urls", f"http://{HOST}:{port or API_PORTS[index]}"],
                     API_DIR, env)
 
     def wait_ready(self, name: str, url: str, timeout: float = 180) -> float:
