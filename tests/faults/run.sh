@@ -23,7 +23,9 @@
 # CLEANCRM_FAULTS_PORT_BASE (5190): API 1 = base, API 2 = base+1, worker health = base+2, SMTP = base+3 (nothing
 # listens: mail stays in the outbox), a closed port for external peers (Stripe, OAuth providers) = base+49.
 # Everything listens on and is sent to 127.0.0.1 only.
-# CLEANCRM_FAULTS_NO_BUILD=1 skips the build. CLEANCRM_COUNTS_FILE (as scripts/test.sh's run_counted sets it) receives
+# CLEANCRM_FAULTS_OUT (.local/faults) holds logs and requests; with CLEANCRM_PG_ROOT (scripts/pg.sh) two runs can share
+# a clone (e.g. the soak next to other scenarios). CLEANCRM_FAULTS_NO_BUILD=1 skips the build.
+# CLEANCRM_COUNTS_FILE (as scripts/test.sh's run_counted sets it) receives
 # "passed=N failed=N skipped=N", one count per scenario; the last line printed is "N passed, N failed".
 set -euo pipefail
 
@@ -32,7 +34,7 @@ cd "$repo"
 # shellcheck source=scripts/pg.sh disable=SC1091
 source "$repo/scripts/pg.sh"
 
-out="$repo/.local/faults"
+out="${CLEANCRM_FAULTS_OUT:-$repo/.local/faults}"
 mkdir -p "$out"
 
 report_setup_failure() {

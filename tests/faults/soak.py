@@ -141,7 +141,8 @@ def soak(suite, Result, minutes: float, org_count: int = 100):
         if backups_at and elapsed >= backups_at[0]:
             backups_at.pop(0)
             queued = client.request("POST", "/api/v1/admin/backups", headers=admin, label="fleet backup")
-            backup_runs.append((elapsed / 60, (queued.json() or {}).get("queued", -1) if queued.status == 202 else -queued.status))
+            backup_runs.append((elapsed / 60, (queued.json() or {}).get("queued", -1) if queued.status == 202
+                                else f"{queued.status} {queued.error}"))
             say(f"soak: fleet backup queued at {elapsed / 60:.1f} min: {queued.status} {queued.body[:80]!r}")
         if migration is None and elapsed >= migrate_at:
             say("soak: fleet migration (worker migrate)")
@@ -162,8 +163,13 @@ def soak(suite, Result, minutes: float, org_count: int = 100):
                               "cleancrm_catalog").split()
     result.notes.append(f"fleet backups queued at {[f'{t:.1f} min: {n}' for t, n in backup_runs]}; manual backups by status "
                         f"{statuses}")
-    if any(not s.startswith("succeeded:") for s in statuses):
+    if any(not s.startswith("succeeded:") for s in statuses) or any(not isinstance(n, int) for _, n in backup_runs):
         result.passed = False
+    for name in ("api1", "worker"):
+        code = suite.procs.procs[name].poll()
+        if code is not None:  # -9: killed from outside (SIGKILL), other values: the process itself ended
+            result.passed = False
+            result.notes.append(f"  {name} exited during the soak with code {code}; see {suite.procs.logs[name]}")
     if migration is None or migration[1] != 0:
         result.passed = False
     result.notes.append(f"fleet migration at {migration[0]:.1f} min: exit {migration[1]} in {migration[2]:.0f} s"
