@@ -5,7 +5,7 @@ connections of each cluster and the latency are sampled. Writes the samples (.lo
 plots (docs/reliability/soak-*.svg, or FAULTS_SOAK_PLOTS) drawn without any plotting library.
 
 Invariants (bounds chosen so a shared, noisy machine does not fail them by chance, while a leak of the size that matters
-over days does): 0 failed requests (no transport error, no answer >= 400); memory flat: the median RSS of the last
+over days does): 0 failed requests (no transport error, no answer >= 400), no failed backup; memory flat: the median RSS of the last
 fifth of the run at most 25 % and 64 MiB above that of the second fifth (the first fifth is warm-up), per process;
 connections flat: the largest count of client backends per cluster in the last fifth at most 5 above the largest of the
 second fifth; p95 stable: the p95 latency of the last third at most twice that of the first third plus 50 ms; the fleet
@@ -140,6 +140,9 @@ def soak(suite, Result, minutes: float, org_count: int = 100):
         elapsed = time.time() - t0
         if backups_at and elapsed >= backups_at[0]:
             backups_at.pop(0)
+            # A fresh connection each time: Kestrel closes a connection idle for longer than its keep-alive timeout (130 s),
+            # and reusing such a one fails in the client, not in the server.
+            client.close()
             queued = client.request("POST", "/api/v1/admin/backups", headers=admin, label="fleet backup")
             backup_runs.append((elapsed / 60, (queued.json() or {}).get("queued", -1) if queued.status == 202
                                 else f"{queued.status} {queued.error}"))
@@ -163,7 +166,9 @@ def soak(suite, Result, minutes: float, org_count: int = 100):
                               "cleancrm_catalog").split()
     result.notes.append(f"fleet backups queued at {[f'{t:.1f} min: {n}' for t, n in backup_runs]}; manual backups by status "
                         f"{statuses}")
-    if any(not s.startswith("succeeded:") for s in statuses) or any(not isinstance(n, int) for _, n in backup_runs):
+    # Backups still queued or running when the load stops are not failures (one slot backs the fleet up one tenant at a
+    # time; on a busy machine a fleet backup outlasts a short soak); a failed one is.
+    if any(s.startswith("failed:") for s in statuses) or any(not isinstance(n, int) for _, n in backup_runs):
         result.passed = False
     for name in ("api1", "worker"):
         code = suite.procs.procs[name].poll()
