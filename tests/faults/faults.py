@@ -17,14 +17,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import abuse  # noqa: E402
 import scenarios  # noqa: E402
+import scenarios_catalog  # noqa: E402
+import scenarios_degrade  # noqa: E402
 import scenarios_time  # noqa: E402
 import scenarios_worker  # noqa: E402
+import soak  # noqa: E402
 from product import Org, password_token, ready_org, seed  # noqa: E402
 from stack import API_PORTS, OUT, RECORDER, WORKER_HEALTH_PORT, Client, Processes, say  # noqa: E402
 
 ALL = ["abuse", "api-kill", "worker-kill", "pg-restart", "worker-ops", "webhook-time"]
+ALL += ["catalog-down", "backup-full", "smtp-down", "stripe-down"]  # scenarios 4 and 5 (scenarios_catalog.py, scenarios_degrade.py)
 # Left out of a bare --quick run (its 10-minute budget); run with --full or by name.
-FULL_ONLY = {"webhook-time"}
+FULL_ONLY = {"webhook-time", "smtp-down", "stripe-down"}
 
 
 @dataclass
@@ -148,11 +152,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_const", const="quick", dest="mode")
     parser.add_argument("--full", action="store_const", const="full", dest="mode")
+    parser.add_argument("--soak", nargs="?", const=30.0, type=float, metavar="MINUTES",
+                        help="scenario 8 alone: the soak, for MINUTES (default 30; soak.py)")
+    parser.add_argument("--soak-orgs", type=int, default=100, help="organizations of the soak (default 100)")
     parser.add_argument("scenarios", nargs="*", default=[], help=", ".join(ALL))
     args = parser.parse_args()
     mode = args.mode or "quick"
     chosen = args.scenarios or [s for s in ALL if mode == "full" or s not in FULL_ONLY]
-    unknown = [s for s in chosen if s not in ALL]
+    if args.soak is not None:
+        chosen = ["soak"]
+    unknown = [s for s in chosen if s not in ALL + ["soak"]]
     if unknown:
         parser.error(f"unknown scenario(s) {unknown}; choose from {ALL}")
     os.makedirs(OUT, exist_ok=True)
@@ -160,11 +169,18 @@ def main() -> int:
     results: list[Result] = []
     started = time.monotonic()
     try:
+        if "catalog-down" in chosen:
+            scenarios_catalog.install()  # before the processes start: they reach the catalog through its forwarder
         suite.start()
         runners = {"abuse": run_abuse, "api-kill": lambda s: scenarios.api_kill(s, Result),
                    "worker-kill": lambda s: scenarios.worker_kill(s, Result), "pg-restart": lambda s: scenarios.pg_restart(s, Result),
                    "worker-ops": lambda s: scenarios_worker.worker_ops(s, Result),
                    "webhook-time": lambda s: scenarios_time.webhook_time(s, Result)}
+        runners["catalog-down"] = lambda s: scenarios_catalog.catalog_down(s, Result)
+        runners["backup-full"] = lambda s: scenarios_degrade.backup_full(s, Result)
+        runners["smtp-down"] = lambda s: scenarios_degrade.smtp_down(s, Result)
+        runners["stripe-down"] = lambda s: scenarios_degrade.stripe_down(s, Result)
+        runners["soak"] = lambda s: soak.soak(s, Result, args.soak or 30.0, args.soak_orgs)
         for name in chosen:
             say(f"=== scenario {name} ({mode})")
             try:

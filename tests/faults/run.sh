@@ -11,18 +11,23 @@
 #
 # --quick (default): abuse (scenario 7), kill -9 of one of two APIs under load (2), kill -9 of the worker during
 #   provisioning (1, provisioning part), restart of a tenant server under load (3); well under 10 minutes.
-# --full: the same with more load and longer fault windows.
-# Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart, worker-ops (1: kill -9 of the worker during
-#   mail, webhooks, an import, a backup, a restore; --quick: the mail sub-cases), webhook-time (6: clock skew, replays,
-#   a late Stripe event). Those two also use base+10 (an API of their own), base+11 (a webhook receiver) and base+12
-#   (a Fathom/Stripe stub), and base+3 for an SMTP sink while worker-ops runs.
+#   Also worker-ops' mail sub-cases (1), the catalog unavailable for 20 s (4) and the backup store full (5a).
+# --full: the same with more load and longer fault windows, plus every worker-ops sub-case (1: kill -9 of the worker
+#   during mail, webhooks, an import, a backup, a restore), webhook-time (6: clock skew, replays, a late Stripe event),
+#   SMTP down for 10 minutes (5c) and Stripe answering 500s and timeouts (5d).
+# --soak [minutes]: the soak (8) alone, 30 minutes by default, across 100 organizations (--soak-orgs N).
+# Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart, worker-ops, webhook-time, catalog-down,
+#   backup-full, smtp-down, stripe-down. worker-ops and webhook-time also use base+10 (an API of their own), base+11 (a
+#   webhook receiver) and base+12 (a Fathom/Stripe stub), and base+3 for an SMTP sink while worker-ops runs.
 #
 # Ports (environment; its own, so it can run inside scripts/test.sh next to that script's clusters):
 # CLEANCRM_FAULTS_PG_PORT (default 55440) and CLEANCRM_FAULTS_PG2_PORT (55441) for the clusters;
 # CLEANCRM_FAULTS_PORT_BASE (5190): API 1 = base, API 2 = base+1, worker health = base+2, SMTP = base+3 (nothing
 # listens: mail stays in the outbox), a closed port for external peers (Stripe, OAuth providers) = base+49.
 # Everything listens on and is sent to 127.0.0.1 only.
-# CLEANCRM_FAULTS_NO_BUILD=1 skips the build. CLEANCRM_COUNTS_FILE (as scripts/test.sh's run_counted sets it) receives
+# CLEANCRM_FAULTS_OUT (.local/faults) holds logs and requests; with CLEANCRM_PG_ROOT (scripts/pg.sh) two runs can share
+# a clone (e.g. the soak next to other scenarios). CLEANCRM_FAULTS_NO_BUILD=1 skips the build.
+# CLEANCRM_COUNTS_FILE (as scripts/test.sh's run_counted sets it) receives
 # "passed=N failed=N skipped=N", one count per scenario; the last line printed is "N passed, N failed".
 set -euo pipefail
 
@@ -31,7 +36,7 @@ cd "$repo"
 # shellcheck source=scripts/pg.sh disable=SC1091
 source "$repo/scripts/pg.sh"
 
-out="$repo/.local/faults"
+out="${CLEANCRM_FAULTS_OUT:-$repo/.local/faults}"
 mkdir -p "$out"
 
 report_setup_failure() {

@@ -67,6 +67,9 @@ class Cluster:
 
 CLUSTER_A = Cluster("faults-a", int(os.environ.get("FAULTS_PG_A_PORT", "55440")), os.environ.get("FAULTS_PG_A_PASSWORD", ""))
 CLUSTER_B = Cluster("faults-b", int(os.environ.get("FAULTS_PG_B_PORT", "55441")), os.environ.get("FAULTS_PG_B_PASSWORD", ""))
+# Scenario 4 (scenarios_catalog.py) sets this to the port of a TCP forwarder in front of the catalog before the processes
+# start, so the catalog can be taken away without the tenant databases of the same cluster; None: reached directly.
+CATALOG_VIA: int | None = None
 
 
 class Processes:
@@ -92,6 +95,8 @@ class Processes:
 
     def server_env(self) -> dict[str, str]:
         catalog = CLUSTER_A.connection_string("cleancrm_catalog")
+        if CATALOG_VIA is not None:
+            catalog = Cluster("catalog", CATALOG_VIA, CLUSTER_A.password).connection_string("cleancrm_catalog")
         env = dict(os.environ)
         for key in [k for k in env if k.startswith(("CleanCrm__", "ConnectionStrings__", "FAULTS_PG_"))]:
             del env[key]
@@ -141,7 +146,8 @@ class Processes:
         env["CleanCrm__Worker__HealthUrls"] = f"http://{HOST}:{WORKER_HEALTH_PORT}"
         self._start("worker", ["dotnet", "CleanCrm.Provisioning.Worker.dll", "serve"], WORKER_DIR, env)
 
-    def start_api(self, index: int) -> None:
+    def start_api(self, index: int, port: int | None = None, extra: dict[str, str] | None = None) -> None:
+        """API `index + 1` on API_PORTS[index], or on `port` with `extra` settings (an instance of one scenario's own)."""
         env = self.server_env()
         env.update({
             "CleanCrm__Api__MigrateOnStartup": "false",
@@ -156,7 +162,8 @@ class Processes:
             "CleanCrm__AbuseProtection__SignInAttemptsPerMinutePerAccount": "100000",
             "Serilog__MinimumLevel__Override__CleanCrm.Application.Common.Behaviors.LoggingBehavior": "Warning",
         })
-        self._start(f"api{index + 1}", ["dotnet", "CleanCrm.Api.dll", "--urls", f"http://{HOST}:{API_PORTS[index]}"],
+        env.update(extra or {})
+        self._start(f"api{index + 1}", ["dotnet", "CleanCrm.Api.dll", "--urls", f"http://{HOST}:{port or API_PORTS[index]}"],
                     API_DIR, env)
 
     def wait_ready(self, name: str, url: str, timeout: float = 180) -> float:

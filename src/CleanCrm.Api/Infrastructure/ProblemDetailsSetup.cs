@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using CleanCrm.Application.Billing;
 using CleanCrm.Application.Common.Json;
 using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
@@ -67,6 +68,7 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         var unreachable = !refused && IsDatabaseUnreachable(exception);
         var problem = refused ? ConnectionLimit(httpContext)
             : unreachable ? DatabaseUnavailable(httpContext)
+            : exception is PaymentProviderUnavailableException ? PaymentProviderUnavailable(httpContext)
             : Map(exception, httpContext);
         if (problem.Status >= 500 && !refused)
         {
@@ -123,6 +125,14 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
     {
         httpContext.Response.Headers.RetryAfter = "2";
         return Simple(503, "database_unavailable", "The organization's database cannot be reached right now; retry in a moment.");
+    }
+
+    // Stripe failing or not answering (docs/BILLING.md): nothing to fix in the request; retry later.
+    private static ProblemDetails PaymentProviderUnavailable(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = "30";
+        return Simple(503, BillingErrors.BillingUnavailable,
+            "The payment provider (Stripe) failed or did not answer in time; nothing was charged or changed. Retry in a moment.");
     }
 
     private static bool IsDatabaseUnreachable(Exception? exception)

@@ -94,6 +94,7 @@ public sealed record UsageReceipt(string Metric, long Quantity, long UsedThisPer
 public static class BillingErrors
 {
     public const string BillingNotConfigured = "billing_not_configured";
+    public const string BillingUnavailable = "billing_unavailable";
 
     public static Error LimitReached(string limit, long allowed, long used, string plan) =>
         new(ErrorType.PaymentRequired, ErrorCodes.PlanLimitReached,

@@ -35,3 +35,11 @@ public interface IPaymentProvider
 
     Task<IReadOnlyList<InvoiceDto>> ListInvoicesAsync(string customerId, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// The payment provider did not answer usefully (5xx, 429, a network error or a timeout): nothing was changed there on
+/// the caller's behalf that a retry would not find again (calls that create carry idempotency keys); the API answers 503
+/// <c>billing_unavailable</c> with Retry-After (docs/BILLING.md).
+/// </summary>
+public sealed class PaymentProviderUnavailableException(Exception inner)
+    : Exception("The payment provider could not be reached or failed; retry later.", inner);

@@ -35,7 +35,10 @@ public sealed class OutgoingEmail
 
     public DateTimeOffset CreatedAt { get; set; }
 
-    /// <summary>When the message was last handed to the job queue (the sweeper re-queues stale pending rows).</summary>
+    /// <summary>
+    /// When the message was last handed to the job queue or, after a failed attempt, when its retry is due (the sweeper
+    /// re-queues pending rows that stay past this by <c>RequeueAfterSeconds</c>).
+    /// </summary>
     public DateTimeOffset? QueuedAt { get; set; }
 
     public DateTimeOffset? SentAt { get; set; }

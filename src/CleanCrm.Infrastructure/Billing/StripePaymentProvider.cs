@@ -27,7 +27,7 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
     public async Task<string> CreateCustomerAsync(Guid organizationId, string organizationName, string? ownerEmail,
         CancellationToken cancellationToken)
     {
-        var customer = await new CustomerService(Client).CreateAsync(
+        var customer = await Guarded(() => new CustomerService(Client).CreateAsync(
             new CustomerCreateOptions
             {
                 Name = organizationName,
@@ -35,7 +35,7 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
                 Metadata = new Dictionary<string, string> { [OrganizationIdKey] = organizationId.ToString() },
             },
             new RequestOptions { IdempotencyKey = $"cleancrm-customer-{organizationId:N}" },
-            cancellationToken);
+            cancellationToken), cancellationToken);
         return customer.Id;
     }
 
@@ -44,7 +44,7 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
         var settings = options.Value;
         var metadata =
             new Dictionary<string, string> { [OrganizationIdKey] = request.OrganizationId.ToString(), [PlanKey] = request.PlanKey };
-        var session = await new Stripe.Checkout.SessionService(Client).CreateAsync(
+        var session = await Guarded(() => new Stripe.Checkout.SessionService(Client).CreateAsync(
             new Stripe.Checkout.SessionCreateOptions
             {
                 Mode = "subscription",
@@ -57,26 +57,28 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
                 SuccessUrl = settings.SuccessUrl.OriginalString,
                 CancelUrl = settings.CancelUrl.OriginalString,
             },
-            cancellationToken: cancellationToken);
+            cancellationToken: cancellationToken), cancellationToken);
         return session.Url;
     }
 
     public async Task<string> CreatePortalSessionAsync(string customerId, CancellationToken cancellationToken)
     {
-        var session = await new Stripe.BillingPortal.SessionService(Client).CreateAsync(
+        var session = await Guarded(() => new Stripe.BillingPortal.SessionService(Client).CreateAsync(
             new Stripe.BillingPortal.SessionCreateOptions
             {
                 Customer = customerId,
                 ReturnUrl = options.Value.PortalReturnUrl.OriginalString
             },
-            cancellationToken: cancellationToken);
+            cancellationToken: cancellationToken), cancellationToken);
         return session.Url;
     }
 
     public async Task<IReadOnlyList<InvoiceDto>> ListInvoicesAsync(string customerId, CancellationToken cancellationToken)
     {
-        var invoices = await new InvoiceService(Client)
-            .ListAsync(new InvoiceListOptions { Customer = customerId, Limit = 24 }, cancellationToken: cancellationToken);
+        var invoices = await Guarded(
+            () => new InvoiceService(Client)
+                .ListAsync(new InvoiceListOptions { Customer = customerId, Limit = 24 }, cancellationToken: cancellationToken),
+            cancellationToken);
         return [.. invoices.Data.Select(i => new InvoiceDto(
             i.Id,
             i.Number,
@@ -108,6 +110,32 @@ public sealed class StripePaymentProvider(IOptions<StripeOptions> options, IHttp
             },
             new RequestOptions { IdempotencyKey = $"cleancrm-meter-{rollupId:N}" },
             cancellationToken);
+
+    /// <summary>
+    /// Stripe answering 5xx or 429 (after Stripe.net's own retries), a network error or the request timeout
+    /// (<c>RequestTimeoutSeconds</c>) becomes <see cref="PaymentProviderUnavailableException"/>: a 503 for the caller, not a
+    /// 500 (docs/reliability.md, scenario 5d). Stripe's 4xx answers (a wrong price id, for example) stay what they are.
+    /// </summary>
+    private static async Task<T> Guarded<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (StripeException exception) when ((int)exception.HttpStatusCode >= 500 || (int)exception.HttpStatusCode == 429
+                                                || exception.InnerException is HttpRequestException or TaskCanceledException)
+        {
+            throw new PaymentProviderUnavailableException(exception);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new PaymentProviderUnavailableException(exception);
+        }
+        catch (TaskCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PaymentProviderUnavailableException(exception);
+        }
+    }
 
     private static IStripeClient CreateClient(StripeOptions settings, IHttpClientFactory httpClients) =>
         new StripeClient(new StripeClientOptions

@@ -13,15 +13,36 @@ namespace CleanCrm.Infrastructure.Email;
 
 /// <summary>
 /// Sends one queued message over SMTP (MailKit). The row is locked while sending, so a message queued twice (sweeper
-/// and API) goes out once; a failure is retried by Hangfire until <see cref="EmailOptions.MaxAttempts"/>.
+/// and API) goes out once. A failed attempt schedules the next one itself, further and further apart
+/// (<see cref="RetryDelaySeconds"/>), and records when it is due in <c>queued_at</c>, so the outbox sweeper leaves a message
+/// that is waiting for its retry alone (it used to queue it again every minute, which spent every attempt within a few
+/// minutes of an SMTP outage and gave the mail up; docs/reliability.md, scenario 5c). Given up after
+/// <see cref="EmailOptions.MaxAttempts"/>.
 /// </summary>
 public sealed partial class EmailDeliveryJob(
     IDbContextFactory<CatalogDbContext> catalogFactory, EmailQueue queue, IOptions<EmailOptions> options, TimeProvider clock,
     ILogger<EmailDeliveryJob> logger)
 {
+    /// <summary>Seconds to wait after the n-th failed attempt (the last repeats): with the default 8 attempts the last comes
+    /// about 19 minutes after the first.</summary>
+    public static readonly int[] RetryDelaySeconds = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+
+    /// <summary>The first attempt (queued by the API or the worker after commit) or a re-queue by the sweeper.</summary>
+    // Hangfire's own retries only cover a failure outside the SMTP attempt (the catalog unreachable, for example).
     [AutomaticRetry(Attempts = 20, DelaysInSeconds = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600])]
     [Queue(Jobs.HangfireStorage.DefaultQueue)]
-    public async Task SendAsync(Guid emailId, CancellationToken cancellationToken)
+    public Task SendAsync(Guid emailId, CancellationToken cancellationToken) => DeliverAsync(emailId, null, cancellationToken);
+
+    /// <summary>
+    /// The retry scheduled by failed attempt number <paramref name="afterAttempt"/>; it does nothing when another run made an
+    /// attempt since (a sweeper re-queue that raced the failure), so one message never has two retry chains.
+    /// </summary>
+    [AutomaticRetry(Attempts = 20, DelaysInSeconds = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600])]
+    [Queue(Jobs.HangfireStorage.DefaultQueue)]
+    public Task RetryAsync(Guid emailId, int afterAttempt, CancellationToken cancellationToken) =>
+        DeliverAsync(emailId, afterAttempt, cancellationToken);
+
+    private async Task DeliverAsync(Guid emailId, int? afterAttempt, CancellationToken cancellationToken)
     {
         await using var db = await catalogFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -30,6 +51,11 @@ public sealed partial class EmailDeliveryJob(
         if (email is null || email.Status != OutgoingEmailStatus.Pending || email.ProtectedBody is null)
         {
             return; // Sent, given up, or being sent by another worker right now.
+        }
+
+        if (afterAttempt is { } expected ? email.Attempts != expected : email.QueuedAt > clock.GetUtcNow())
+        {
+            return; // Another run made an attempt since this retry was scheduled, or a retry is scheduled: that one sends.
         }
 
         var settings = options.Value;
@@ -68,10 +94,15 @@ public sealed partial class EmailDeliveryJob(
             // Reasons name the failure class and SMTP status, never the body or credentials.
             email.LastError = Truncate($"{exception.GetType().Name}: {exception.Message}", 1000);
             var giveUp = email.Attempts >= settings.MaxAttempts;
+            var delay = TimeSpan.FromSeconds(RetryDelaySeconds[Math.Min(email.Attempts, RetryDelaySeconds.Length) - 1]);
             if (giveUp)
             {
                 email.Status = OutgoingEmailStatus.Failed;
                 email.ProtectedBody = null;
+            }
+            else
+            {
+                email.QueuedAt = clock.GetUtcNow() + delay; // when the retry is due: the sweeper acts only once it is overdue
             }
 
             await db.SaveChangesAsync(CancellationToken.None);
@@ -79,7 +110,7 @@ public sealed partial class EmailDeliveryJob(
             LogFailed(logger, exception, email.Id, email.Kind, email.Attempts, giveUp);
             if (!giveUp)
             {
-                throw new EmailDeliveryException($"Email {email.Id} could not be sent (attempt {email.Attempts}); retrying.", exception);
+                queue.Schedule(email.Id, email.Attempts, delay);
             }
         }
     }
@@ -116,8 +147,6 @@ public sealed partial class EmailDeliveryJob(
     private static partial void LogFailed(ILogger logger, Exception exception, Guid emailId, string kind, int attempts, bool gaveUp);
 }
 
-public sealed class EmailDeliveryException(string message, Exception inner) : Exception(message, inner);
-
 /// <summary>Worker only: queues pending mail that was never handed to the job queue (or whose job was lost).</summary>
 public sealed partial class EmailOutboxSweeper(
     IDbContextFactory<CatalogDbContext> catalogFactory, EmailQueue queue, IOptions<EmailOptions> options, TimeProvider clock,
@@ -152,11 +181,15 @@ public sealed partial class EmailOutboxSweeper(
         var queued = 0;
         foreach (var id in stale)
         {
-            if (queue.Enqueue(id))
+            // Claimed only while still overdue: a delivery attempt that failed since the query set queued_at to its retry's
+            // due time, and that retry must not get a twin. A failed enqueue leaves the claim; the next sweep after
+            // RequeueAfterSeconds tries again.
+            var claimed = await db.OutgoingEmails
+                .Where(e => e.Id == id && e.Status == OutgoingEmailStatus.Pending && (e.QueuedAt == null || e.QueuedAt < cutoff))
+                .ExecuteUpdateAsync(s => s.SetProperty(e => e.QueuedAt, now), cancellationToken);
+            if (claimed == 1 && queue.Enqueue(id))
             {
                 queued++;
-                await db.OutgoingEmails.Where(e => e.Id == id)
-                    .ExecuteUpdateAsync(s => s.SetProperty(e => e.QueuedAt, now), cancellationToken);
             }
         }
 

@@ -80,6 +80,29 @@ public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, I
         }
     }
 
+    /// <summary>
+    /// Queues the retry of failed attempt <paramref name="afterAttempt"/> to run after <paramref name="delay"/>; returns false when this
+    /// process has no job storage or scheduling failed, in which case the sweeper queues it once the retry is overdue.
+    /// </summary>
+    public bool Schedule(Guid emailId, int afterAttempt, TimeSpan delay)
+    {
+        if (services.GetService<IBackgroundJobClient>() is not { } jobs)
+        {
+            return false;
+        }
+
+        try
+        {
+            jobs.Schedule<EmailDeliveryJob>(job => job.RetryAsync(emailId, afterAttempt, CancellationToken.None), delay);
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogEnqueueFailed(logger, exception, emailId);
+            return false;
+        }
+    }
+
     internal EmailBody Unprotect(string protectedBody) =>
         JsonSerializer.Deserialize<EmailBody>(_protector.Unprotect(protectedBody))
             ?? throw new InvalidOperationException("Empty email body.");

@@ -8,6 +8,9 @@ using CleanCrm.Infrastructure.Billing;
 using CleanCrm.IntegrationTests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using WireMock.Matchers;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
 
 namespace CleanCrm.IntegrationTests.Billing;
 
@@ -57,6 +60,41 @@ public sealed class CheckoutAndUsageTests(SharedPlatform platform)
             .Errors!.ShouldContainKey("plan");
         (await Problem.ReadAsync(await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = 5 }), HttpStatusCode.BadRequest))
             .Status.ShouldBe(400);
+    }
+
+    [Fact]
+    public async Task Checkout_answers_503_billing_unavailable_while_stripe_fails_and_works_once_stripe_is_back()
+    {
+        // docs/reliability.md, scenario 5d: Stripe answering 500 (after Stripe.net's own two retries) used to be a 500.
+        var host = await HostAsync();
+        var owner = await platform.CreateUserAsync();
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)]);
+        var client = host.Api.ClientFor(owner.Id, organization.Slug);
+        var outage = Guid.NewGuid();
+        host.Stripe.Server.Given(Request.Create().UsingPost().WithPath("/v1/checkout/sessions")
+                .WithBody(new RegexMatcher(organization.Id.ToString())))
+            .WithGuid(outage).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(500).WithHeader("Content-Type", "application/json")
+                .WithBody("""{"error":{"type":"api_error","message":"An unknown error occurred (stub outage)."}}"""));
+
+        var refused = await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "pro" });
+        var problem = await Problem.ReadAsync(refused, HttpStatusCode.ServiceUnavailable);
+        problem.Code.ShouldBe(BillingErrors.BillingUnavailable);
+        refused.Headers.RetryAfter.ShouldNotBeNull();
+        problem.Detail.ShouldNotContain("stub outage");
+        host.Stripe.FormsPostedTo("/v1/checkout/sessions")
+            .Count(f => f.GetValueOrDefault("client_reference_id") == organization.Id.ToString())
+            .ShouldBe(0, "the failing attempts are answered by the outage mapping, not the stub's route");
+
+        host.Stripe.Server.DeleteMapping(outage);
+        var retried = await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "pro" });
+        retried.StatusCode.ShouldBe(HttpStatusCode.OK, await retried.Content.ReadAsStringAsync());
+        host.Stripe.Calls.Count(c => c.Path == "/v1/customers"
+                && c.Form.GetValueOrDefault("metadata[organization_id]") == organization.Id.ToString())
+            .ShouldBeInRange(1, 2, "the customer is created with the same idempotency key on the retry");
+        await using var db = await platform.CatalogAsync();
+        (await db.Subscriptions.Where(s => s.OrganizationId == organization.Id).Select(s => s.StripeCustomerId).ToListAsync())
+            .ShouldHaveSingleItem().ShouldStartWith("cus_");
     }
 
     [Fact]
