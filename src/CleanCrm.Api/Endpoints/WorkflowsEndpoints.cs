@@ -3,8 +3,12 @@ using CleanCrm.Api.Infrastructure;
 using CleanCrm.Api.Tenancy;
 using CleanCrm.Application.Common.Paging;
 using CleanCrm.Application.Workflows;
-using CleanCrm.Application.Workflows.Commands;
-using CleanCrm.Application.Workflows.Queries;
+using CleanCrm.Application.Workflows.Commands.CreateWorkflow;
+using CleanCrm.Application.Workflows.Commands.DeleteWorkflow;
+using CleanCrm.Application.Workflows.Commands.UpdateWorkflow;
+using CleanCrm.Application.Workflows.Queries.GetWorkflow;
+using CleanCrm.Application.Workflows.Queries.ListWorkflowRuns;
+using CleanCrm.Application.Workflows.Queries.ListWorkflows;
 using Mediator;
 using Microsoft.AspNetCore.Mvc;
 

@@ -11,44 +11,7 @@ using CleanCrm.Domain.Tenant;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
 
-namespace CleanCrm.Application.Workflows.Queries;
-
-/// <summary>The organization's workflows, one page (sort <c>name</c>, <c>createdAt</c>, <c>updatedAt</c>; <c>q</c>: the name).</summary>
-[RequiresPermission(Permission.CrmRead)]
-[RequiresFeature(PremiumFeatures.Workflows)]
-public sealed record ListWorkflows(int? Limit = null, string? Cursor = null, string? Sort = null, string? Q = null)
-    : IQuery<Result<Page<WorkflowDto>>>, IOrgScopedRequest, IListQuery;
-
-public sealed class ListWorkflowsValidator() : ListQueryValidator<ListWorkflows, Workflow>(ListWorkflowsHandler.Sorts);
-
-public sealed class ListWorkflowsHandler(ITenantDbContext db) : IQueryHandler<ListWorkflows, Result<Page<WorkflowDto>>>
-{
-    public static readonly SortKeys<Workflow> Sorts = new(
-        "createdAt",
-        SortKey<Workflow>.Text("name", w => w.Name),
-        SortKey<Workflow>.Time("createdAt", w => w.CreatedAt),
-        SortKey<Workflow>.Time("updatedAt", w => w.UpdatedAt));
-
-    public async ValueTask<Result<Page<WorkflowDto>>> Handle(ListWorkflows query, CancellationToken cancellationToken)
-    {
-        var workflows = db.Workflows.Where(w => w.DeletedAt == null).Search(query.Q, text => w => w.Name.ToLower().Contains(text));
-        return await Sorts.PageAsync(workflows, query, WorkflowDto.From, cancellationToken);
-    }
-}
-
-[RequiresPermission(Permission.CrmRead)]
-[RequiresFeature(PremiumFeatures.Workflows)]
-public sealed record GetWorkflow(Guid Id) : IQuery<Result<WorkflowDto>>, IOrgScopedRequest;
-
-public sealed class GetWorkflowHandler(ITenantDbContext db) : IQueryHandler<GetWorkflow, Result<WorkflowDto>>
-{
-    public async ValueTask<Result<WorkflowDto>> Handle(GetWorkflow query, CancellationToken cancellationToken)
-    {
-        var workflow = await db.Workflows.AsNoTracking().FirstOrDefaultAsync(w => w.Id == query.Id && w.DeletedAt == null,
-            cancellationToken);
-        return workflow is null ? Error.NotFound(WorkflowRecord.Resource, query.Id) : WorkflowDto.From(workflow);
-    }
-}
+namespace CleanCrm.Application.Workflows.Queries.ListWorkflowRuns;
 
 /// <summary>A workflow's runs, newest first, each with its status, error and per-action results.</summary>
 [RequiresPermission(Permission.CrmRead)]
