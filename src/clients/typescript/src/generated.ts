@@ -5132,6 +5132,13 @@ export interface ICompaniesClient {
      * @return OK.
      */
     getLogo(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<string>>;
+
+    /**
+     * Get what enrichment found about a company
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    getEnrichment(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<CompanyEnrichmentDto>>;
 }
 
 export class CompaniesClient implements ICompaniesClient {
@@ -5722,6 +5729,91 @@ export class CompaniesClient implements ICompaniesClient {
             });
         }
         return Promise.resolve<ApiResponse<string>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get what enrichment found about a company
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    getEnrichment(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<CompanyEnrichmentDto>> {
+        let url_ = this.baseUrl + "/api/v1/companies/{id}/enrichment";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGetEnrichment(_response);
+        });
+    }
+
+    protected processGetEnrichment(response: Response): Promise<ApiResponse<CompanyEnrichmentDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as CompanyEnrichmentDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<CompanyEnrichmentDto>>(new ApiResponse(status, _headers, null as any));
     }
 }
 
@@ -15175,6 +15267,20 @@ export interface IIntegrationsClient {
      * @return OK.
      */
     updateSlackSettings(body: SlackSettingsFields, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<SlackSettingsDto>>;
+
+    /**
+     * Get the Fathom sync settings
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    getFathomSettings(x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<FathomSettingsDto>>;
+
+    /**
+     * Choose the Fathom sync settings
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    updateFathomSettings(body: FathomSettingsFields, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<FathomSettingsDto>>;
 }
 
 export class IntegrationsClient implements IIntegrationsClient {
@@ -15614,6 +15720,186 @@ export class IntegrationsClient implements IIntegrationsClient {
             });
         }
         return Promise.resolve<ApiResponse<SlackSettingsDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get the Fathom sync settings
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    getFathomSettings(x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<FathomSettingsDto>> {
+        let url_ = this.baseUrl + "/api/v1/integrations/fathom/settings";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGetFathomSettings(_response);
+        });
+    }
+
+    protected processGetFathomSettings(response: Response): Promise<ApiResponse<FathomSettingsDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as FathomSettingsDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<FathomSettingsDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Choose the Fathom sync settings
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    updateFathomSettings(body: FathomSettingsFields, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<FathomSettingsDto>> {
+        let url_ = this.baseUrl + "/api/v1/integrations/fathom/settings";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "PUT",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processUpdateFathomSettings(_response);
+        });
+    }
+
+    protected processUpdateFathomSettings(response: Response): Promise<ApiResponse<FathomSettingsDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as FathomSettingsDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<FathomSettingsDto>>(new ApiResponse(status, _headers, null as any));
     }
 }
 
@@ -16324,6 +16610,637 @@ export class WebhookEndpointsClient implements IWebhookEndpointsClient {
     }
 }
 
+export interface IWorkflowsClient {
+
+    /**
+     * List workflows
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
+     * @return OK.
+     */
+    list(x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, sort?: string | null | undefined, q?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfWorkflowDto>>;
+
+    /**
+     * Create a workflow
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return Created; Location names the new resource.
+     */
+    create(body: WorkflowFields, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<WorkflowDto>>;
+
+    /**
+     * Get a workflow
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    get(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<WorkflowDto>>;
+
+    /**
+     * Update a workflow
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param if_Match (optional) ETag of the version this change applies to (e.g. "12"), or * / absent for an unconditional change; a stale one answers 412.
+     * @return OK.
+     */
+    update(id: string, patch: WorkflowFields, x_Org?: string | undefined, if_Match?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<WorkflowDto>>;
+
+    /**
+     * Delete a workflow
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param if_Match (optional) ETag of the version this change applies to (e.g. "12"), or * / absent for an unconditional change; a stale one answers 412.
+     * @return Done; no body.
+     */
+    delete(id: string, x_Org?: string | undefined, if_Match?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<void>>;
+
+    /**
+     * List a workflow's runs
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @return OK.
+     */
+    listRuns(id: string, x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfWorkflowRunDto>>;
+}
+
+export class WorkflowsClient implements IWorkflowsClient {
+    private http: { fetch(url: RequestInfo, init?: RequestInit): Promise<Response> };
+    private baseUrl: string;
+    protected jsonParseReviver: ((key: string, value: unknown) => unknown) | undefined = undefined;
+
+    constructor(baseUrl?: string, http?: { fetch(url: RequestInfo, init?: RequestInit): Promise<Response> }) {
+        this.http = http ? http : window as any;
+        this.baseUrl = baseUrl ?? "";
+    }
+
+    /**
+     * List workflows
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @param sort (optional) A field of the resource, prefixed with - for descending (e.g. -createdAt).
+     * @param q (optional) Search text, at most 200 characters.
+     * @return OK.
+     */
+    list(x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, sort?: string | null | undefined, q?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfWorkflowDto>> {
+        let url_ = this.baseUrl + "/api/v1/workflows?";
+        if (limit !== undefined && limit !== null)
+            url_ += "limit=" + encodeURIComponent("" + limit) + "&";
+        if (cursor !== undefined && cursor !== null)
+            url_ += "cursor=" + encodeURIComponent("" + cursor) + "&";
+        if (sort !== undefined && sort !== null)
+            url_ += "sort=" + encodeURIComponent("" + sort) + "&";
+        if (q !== undefined && q !== null)
+            url_ += "q=" + encodeURIComponent("" + q) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processList(_response);
+        });
+    }
+
+    protected processList(response: Response): Promise<ApiResponse<PageOfWorkflowDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as PageOfWorkflowDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<PageOfWorkflowDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Create a workflow
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return Created; Location names the new resource.
+     */
+    create(body: WorkflowFields, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<WorkflowDto>> {
+        let url_ = this.baseUrl + "/api/v1/workflows";
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(body);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "POST",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Content-Type": "application/json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processCreate(_response);
+        });
+    }
+
+    protected processCreate(response: Response): Promise<ApiResponse<WorkflowDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 201) {
+            return response.text().then((_responseText) => {
+            let result201: any = null;
+            result201 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as WorkflowDto;
+            return new ApiResponse(status, _headers, result201);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<WorkflowDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Get a workflow
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @return OK.
+     */
+    get(id: string, x_Org?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<WorkflowDto>> {
+        let url_ = this.baseUrl + "/api/v1/workflows/{id}";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processGet(_response);
+        });
+    }
+
+    protected processGet(response: Response): Promise<ApiResponse<WorkflowDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as WorkflowDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<WorkflowDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Update a workflow
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param if_Match (optional) ETag of the version this change applies to (e.g. "12"), or * / absent for an unconditional change; a stale one answers 412.
+     * @return OK.
+     */
+    update(id: string, patch: WorkflowFields, x_Org?: string | undefined, if_Match?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<WorkflowDto>> {
+        let url_ = this.baseUrl + "/api/v1/workflows/{id}";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        const content_ = JSON.stringify(patch);
+
+        let options_: RequestInit = {
+            body: content_,
+            method: "PATCH",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "If-Match": if_Match !== undefined && if_Match !== null ? "" + if_Match : "",
+                "Content-Type": "application/merge-patch+json",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processUpdate(_response);
+        });
+    }
+
+    protected processUpdate(response: Response): Promise<ApiResponse<WorkflowDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as WorkflowDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 412) {
+            return response.text().then((_responseText) => {
+            let result412: any = null;
+            result412 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("precondition_failed: If-Match does not name the current version; re-read the resource and retry.", status, _responseText, _headers, result412);
+            });
+        } else if (status === 413) {
+            return response.text().then((_responseText) => {
+            let result413: any = null;
+            result413 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("payload_too_large: the body is larger than this endpoint accepts.", status, _responseText, _headers, result413);
+            });
+        } else if (status === 415) {
+            return response.text().then((_responseText) => {
+            let result415: any = null;
+            result415 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("unsupported_media_type: send the body in one of the documented media types.", status, _responseText, _headers, result415);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<WorkflowDto>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * Delete a workflow
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param if_Match (optional) ETag of the version this change applies to (e.g. "12"), or * / absent for an unconditional change; a stale one answers 412.
+     * @return Done; no body.
+     */
+    delete(id: string, x_Org?: string | undefined, if_Match?: string | undefined, signal?: AbortSignal): Promise<ApiResponse<void>> {
+        let url_ = this.baseUrl + "/api/v1/workflows/{id}";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "DELETE",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "If-Match": if_Match !== undefined && if_Match !== null ? "" + if_Match : "",
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processDelete(_response);
+        });
+    }
+
+    protected processDelete(response: Response): Promise<ApiResponse<void>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 204) {
+            return response.text().then((_responseText) => {
+            return new ApiResponse(status, _headers, null as any);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 412) {
+            return response.text().then((_responseText) => {
+            let result412: any = null;
+            result412 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("precondition_failed: If-Match does not name the current version; re-read the resource and retry.", status, _responseText, _headers, result412);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<void>>(new ApiResponse(status, _headers, null as any));
+    }
+
+    /**
+     * List a workflow's runs
+     * @param x_Org (optional) The organization (slug or id). Required with a user's token; an org-bound client-credentials token names its organization itself.
+     * @param limit (optional) Page size, 1 to 200 (default 50).
+     * @param cursor (optional) The nextCursor of the previous page (opaque, bound to its sort); absent for the first page.
+     * @return OK.
+     */
+    listRuns(id: string, x_Org?: string | undefined, limit?: number | null | undefined, cursor?: string | null | undefined, signal?: AbortSignal): Promise<ApiResponse<PageOfWorkflowRunDto>> {
+        let url_ = this.baseUrl + "/api/v1/workflows/{id}/runs?";
+        if (id === undefined || id === null)
+            throw new globalThis.Error("The parameter 'id' must be defined.");
+        url_ = url_.replace("{id}", encodeURIComponent("" + id));
+        if (limit !== undefined && limit !== null)
+            url_ += "limit=" + encodeURIComponent("" + limit) + "&";
+        if (cursor !== undefined && cursor !== null)
+            url_ += "cursor=" + encodeURIComponent("" + cursor) + "&";
+        url_ = url_.replace(/[?&]$/, "");
+
+        let options_: RequestInit = {
+            method: "GET",
+            signal,
+            headers: {
+                "X-Org": x_Org !== undefined && x_Org !== null ? "" + x_Org : "",
+                "Accept": "application/json"
+            }
+        };
+
+        return this.http.fetch(url_, options_).then((_response: Response) => {
+            return this.processListRuns(_response);
+        });
+    }
+
+    protected processListRuns(response: Response): Promise<ApiResponse<PageOfWorkflowRunDto>> {
+        const status = response.status;
+        let _headers: any = {}; if (response.headers && response.headers.forEach) { response.headers.forEach((v: any, k: any) => _headers[k] = v); };
+        if (status === 200) {
+            return response.text().then((_responseText) => {
+            let result200: any = null;
+            result200 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as PageOfWorkflowRunDto;
+            return new ApiResponse(status, _headers, result200);
+            });
+        } else if (status === 400) {
+            return response.text().then((_responseText) => {
+            let result400: any = null;
+            result400 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("The request is invalid: validation_failed with `errors` by field, or a malformed body/parameter (bad_request).", status, _responseText, _headers, result400);
+            });
+        } else if (status === 401) {
+            return response.text().then((_responseText) => {
+            let result401: any = null;
+            result401 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No valid bearer access token.", status, _responseText, _headers, result401);
+            });
+        } else if (status === 403) {
+            return response.text().then((_responseText) => {
+            let result403: any = null;
+            result403 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Not allowed: missing role or membership, suspended organization, or feature_disabled for a premium feature.", status, _responseText, _headers, result403);
+            });
+        } else if (status === 404) {
+            return response.text().then((_responseText) => {
+            let result404: any = null;
+            result404 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("No such resource (or organization) visible to the caller.", status, _responseText, _headers, result404);
+            });
+        } else if (status === 409) {
+            return response.text().then((_responseText) => {
+            let result409: any = null;
+            result409 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Conflict with the current state (e.g. duplicate_value, or an organization that is not active).", status, _responseText, _headers, result409);
+            });
+        } else if (status === 429) {
+            return response.text().then((_responseText) => {
+            let result429: any = null;
+            result429 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Rate limited (per plan for organizations, per IP for anonymous entry points); retry after Retry-After seconds.", status, _responseText, _headers, result429);
+            });
+        } else if (status === 503) {
+            return response.text().then((_responseText) => {
+            let result503: any = null;
+            result503 = _responseText === "" ? null : JSON.parse(_responseText, this.jsonParseReviver) as ProblemDetails;
+            return throwException("Temporarily unavailable (organization database busy, provisioning or at its connection limit); retry after Retry-After.", status, _responseText, _headers, result503);
+            });
+        } else if (status !== 200 && status !== 204) {
+            return response.text().then((_responseText) => {
+            return throwException("An unexpected server error occurred.", status, _responseText, _headers);
+            });
+        }
+        return Promise.resolve<ApiResponse<PageOfWorkflowRunDto>>(new ApiResponse(status, _headers, null as any));
+    }
+}
+
 export interface OrganizationAccepted {
     organizationId: string;
     slug: string;
@@ -16427,6 +17344,16 @@ export interface CompanyFields {
     address?: string | null;
     ownerId?: string | null;
     customFields?: { [key: string]: unknown; } | null;
+}
+
+export interface CompanyEnrichmentDto {
+    domain: string;
+    status: string;
+    title: string | null;
+    description: string | null;
+    hasLogo: boolean;
+    failure: string | null;
+    fetchedAt: string;
 }
 
 export interface PageOfContactDto {
@@ -17741,6 +18668,89 @@ export interface WebhookAttemptDto {
     manual: boolean;
 }
 
+export interface PageOfWorkflowDto {
+    items: WorkflowDto[];
+    nextCursor: string | null;
+}
+
+export interface WorkflowDto {
+    id: string;
+    name: string;
+    enabled: boolean;
+    trigger: WorkflowTrigger;
+    conditions: WorkflowCondition[];
+    actions: WorkflowAction[];
+    createdAt: string;
+    updatedAt: string;
+}
+
+export interface WorkflowTrigger {
+    event?: string | null;
+    stageId?: string | null;
+}
+
+export interface WorkflowCondition {
+    field?: string;
+    operator?: string;
+    value?: unknown;
+}
+
+export interface WorkflowAction {
+    type?: string;
+    title?: string | null;
+    assigneeId?: string | null;
+    dueInDays?: number | null;
+    ownerId?: string | null;
+    field?: string | null;
+    value?: any | null;
+    tagId?: string | null;
+    subject?: string | null;
+    text?: string | null;
+    endpointId?: string | null;
+}
+
+export interface WorkflowFields {
+    name?: string | null;
+    enabled?: boolean | null;
+    trigger?: WorkflowTrigger | null;
+    conditions?: WorkflowCondition[] | null;
+    actions?: WorkflowAction[] | null;
+}
+
+export interface PageOfWorkflowRunDto {
+    items: WorkflowRunDto[];
+    nextCursor: string | null;
+}
+
+export interface WorkflowRunDto {
+    id: string;
+    workflowId: string;
+    eventId: string;
+    eventType: string;
+    entityType: string;
+    entityId: string;
+    depth: number;
+    status: WorkflowRunStatus;
+    attempts: number;
+    error: string | null;
+    createdAt: string;
+    startedAt: string | null;
+    finishedAt: string | null;
+    nextAttemptAt: string | null;
+    actions: WorkflowActionResult[];
+}
+
+export type WorkflowRunStatus = "pending" | "running" | "succeeded" | "failed" | "skipped";
+
+export interface WorkflowActionResult {
+    index: number;
+    type: string;
+    status: string;
+    detail: string | null;
+    error: string | null;
+    at: string;
+}
+
 export interface SlackSettingsDto {
     events: string[];
     supported: string[];
@@ -17748,6 +18758,15 @@ export interface SlackSettingsDto {
 
 export interface SlackSettingsFields {
     events?: string[] | null;
+}
+
+export interface FathomSettingsDto {
+    createContacts: boolean;
+    isDefault: boolean;
+}
+
+export interface FathomSettingsFields {
+    createContacts?: boolean | null;
 }
 
 export class ApiResponse<TResult> {
