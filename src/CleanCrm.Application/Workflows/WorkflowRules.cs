@@ -42,7 +42,11 @@ public static class WorkflowCatalog
         {
             ["deal"] = new Dictionary<string, bool>
             {
-                ["amount"] = true, ["probability"] = true, ["pipelineId"] = false, ["stageId"] = false, ["ownerId"] = false,
+                ["amount"] = true,
+                ["probability"] = true,
+                ["pipelineId"] = false,
+                ["stageId"] = false,
+                ["ownerId"] = false,
             },
             ["contact"] = new Dictionary<string, bool> { ["ownerId"] = false, ["companyId"] = false },
             ["task"] = new Dictionary<string, bool> { ["assigneeId"] = false, ["dealId"] = false, ["contactId"] = false },

@@ -184,7 +184,8 @@ public sealed class FathomSyncTests(SharedPlatform platform)
 
         var job = host.Api.Services.GetRequiredService<FathomBackfillJob>();
         var quietTitle = "Quiet " + Guid.NewGuid().ToString("N")[..6];
-        host.Providers.SetFathomMeetings([JsonNode.Parse(Meeting(quietTitle, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!]);
+        host.Providers.SetFathomMeetings(
+            [JsonNode.Parse(Meeting(quietTitle, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!]);
         (await job.RunAsync(quietConnection, CancellationToken.None)).ShouldBe(1);
         (await PlatformEnvironment.CountRowsAsync(quiet, "SELECT count(*) FROM contacts WHERE email = 'lin@prospect.example'"))
             .ShouldBe(0, "the organization turned contact creation off");
@@ -192,7 +193,8 @@ public sealed class FathomSyncTests(SharedPlatform platform)
             .ShouldBe(1, "the invitee stays an unmatched attendee");
 
         var defaultTitle = "Default " + Guid.NewGuid().ToString("N")[..6];
-        host.Providers.SetFathomMeetings([JsonNode.Parse(Meeting(defaultTitle, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!]);
+        host.Providers.SetFathomMeetings(
+            [JsonNode.Parse(Meeting(defaultTitle, Random.Shared.Next(1_000_000, 9_999_999), "x@cleancrm.example"))!]);
         (await job.RunAsync(defaultConnection, CancellationToken.None)).ShouldBe(1);
         (await PlatformEnvironment.CountRowsAsync(defaultOrg, "SELECT count(*) FROM contacts WHERE email = 'lin@prospect.example'"))
             .ShouldBe(1, "the platform default still applies to an organization that did not choose");

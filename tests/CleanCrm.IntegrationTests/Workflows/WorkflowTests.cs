@@ -306,29 +306,42 @@ public sealed class WorkflowTests(SharedPlatform platform)
         }));
         var movedTo = Create(await CreateWorkflowAsync(org.Client, new
         {
-            name = "Into stage 2", trigger = new { @event = "deal.stage_changed", stageId = org.OpenStages[1] }, actions = slackAction,
+            name = "Into stage 2",
+            trigger = new { @event = "deal.stage_changed", stageId = org.OpenStages[1] },
+            actions = slackAction,
         }));
         var won = Create(await CreateWorkflowAsync(org.Client,
             new { name = "Won", trigger = new { @event = "deal.won" }, actions = slackAction }));
         var lost = Create(await CreateWorkflowAsync(org.Client, new
         {
-            name = "Lost", trigger = new { @event = "deal.lost" }, actions = slackAction,
+            name = "Lost",
+            trigger = new { @event = "deal.lost" },
+            actions = slackAction,
         }));
         var contact = Create(await CreateWorkflowAsync(org.Client, new
         {
-            name = "New contact", trigger = new { @event = "contact.created" }, actions = slackAction,
+            name = "New contact",
+            trigger = new { @event = "contact.created" },
+            actions = slackAction,
         }));
         var overdue = Create(await CreateWorkflowAsync(org.Client, new
         {
-            name = "Overdue", trigger = new { @event = "task.overdue" }, actions = slackAction,
+            name = "Overdue",
+            trigger = new { @event = "task.overdue" },
+            actions = slackAction,
         }));
         var summarized = Create(await CreateWorkflowAsync(org.Client, new
         {
-            name = "Summary", trigger = new { @event = "meeting.summarized" }, actions = slackAction,
+            name = "Summary",
+            trigger = new { @event = "meeting.summarized" },
+            actions = slackAction,
         }));
         var disabled = Create(await CreateWorkflowAsync(org.Client, new
         {
-            name = "Off", enabled = false, trigger = new { @event = "deal.created" }, actions = slackAction,
+            name = "Off",
+            enabled = false,
+            trigger = new { @event = "deal.created" },
+            actions = slackAction,
         }));
 
         var small = await OrgScopedEndpoints.CreateAsync(org.Client, "deals",
@@ -488,7 +501,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
         var org = await OrgAsync(slack: true);
         var workflow = (await CreateWorkflowAsync(org.Client, new
         {
-            name = "Tell Slack", trigger = new { @event = "contact.created" },
+            name = "Tell Slack",
+            trigger = new { @event = "contact.created" },
             actions = new[] { new { type = "post_to_slack", text = "New contact {{firstName}}" } },
         })).GetProperty("id").GetGuid();
         await OrgScopedEndpoints.CreateAsync(org.Client, "contacts", new { firstName = "Retry" });
@@ -519,12 +533,14 @@ public sealed class WorkflowTests(SharedPlatform platform)
         var (a, b) = (org.OpenStages[1], org.OpenStages[2]);
         var toB = (await CreateWorkflowAsync(org.Client, new
         {
-            name = "A to B", trigger = new { @event = "deal.stage_changed", stageId = a },
+            name = "A to B",
+            trigger = new { @event = "deal.stage_changed", stageId = a },
             actions = new[] { new { type = "update_field", field = "stageId", value = b } },
         })).GetProperty("id").GetGuid();
         var toA = (await CreateWorkflowAsync(org.Client, new
         {
-            name = "B to A", trigger = new { @event = "deal.stage_changed", stageId = b },
+            name = "B to A",
+            trigger = new { @event = "deal.stage_changed", stageId = b },
             actions = new[] { new { type = "update_field", field = "stageId", value = a } },
         })).GetProperty("id").GetGuid();
         var deal = await OrgScopedEndpoints.CreateAsync(org.Client, "deals", new { name = "Ping-pong" });
@@ -555,7 +571,8 @@ public sealed class WorkflowTests(SharedPlatform platform)
             .GetProperty("id").GetGuid();
         var workflow = (await CreateWorkflowAsync(org.Client, new
         {
-            name = "Call the ERP", trigger = new { @event = "contact.created" },
+            name = "Call the ERP",
+            trigger = new { @event = "contact.created" },
             actions = new[] { new { type = "call_webhook", endpointId = endpoint } },
         })).GetProperty("id").GetGuid();
         var contact = await OrgScopedEndpoints.CreateAsync(org.Client, "contacts", new { firstName = "Down" });
