@@ -33,13 +33,21 @@ public sealed class DocumentConventions(Uri? issuer) : IDocumentProcessor
 
     /// <summary>
     /// NSwag writes a nullable enum or object property as <c>{nullable, oneOf:[$ref]}</c>; OpenAPI 3.0 only honours nullable
-    /// next to a type, so the enum's type (string, as the API writes enums) or <c>object</c> is added.
+    /// next to a type, so the enum's type (string, as the API writes enums) or <c>object</c> is added. A nullable property of
+    /// any JSON value (<c>{nullable}</c> alone) loses the flag, which adds nothing to an untyped schema.
     /// </summary>
     private static void TypeNullableEnumReferences(IEnumerable<JsonSchema> schemas)
     {
         foreach (var property in schemas.SelectMany(s => s.Properties.Values))
         {
-            if (property.IsNullableRaw == true && property.Type == JsonObjectType.None && property.OneOf.Count == 1)
+            if (property.IsNullableRaw == true && property.Type == JsonObjectType.None && !property.HasReference
+                && property.OneOf.Count == 0 && property.AnyOf.Count == 0 && property.AllOf.Count == 0)
+            {
+                // Any JSON value (a JsonElement?, e.g. a workflow action's value): an untyped schema already admits null,
+                // and OpenAPI 3.0 allows nullable only next to a type.
+                property.IsNullableRaw = null;
+            }
+            else if (property.IsNullableRaw == true && property.Type == JsonObjectType.None && property.OneOf.Count == 1)
             {
                 var target = property.OneOf.Single().ActualSchema;
                 if (target.IsEnumeration)
