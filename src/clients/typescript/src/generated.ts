@@ -18702,7 +18702,7 @@ export interface WorkflowAction {
     dueInDays?: number | null;
     ownerId?: string | null;
     field?: string | null;
-    value?: any | null;
+    value?: unknown;
     tagId?: string | null;
     subject?: string | null;
     text?: string | null;
