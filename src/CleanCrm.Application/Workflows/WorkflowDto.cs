@@ -34,7 +34,19 @@ public sealed record WorkflowFields(
     bool? Enabled,
     WorkflowTrigger? Trigger,
     IReadOnlyList<WorkflowCondition>? Conditions,
-    IReadOnlyList<WorkflowAction>? Actions);
+    IReadOnlyList<WorkflowAction>? Actions)
+{
+    /// <summary>Writes these fields, already validated, onto the workflow: the one write shared by create and update.</summary>
+    internal void ApplyTo(Workflow workflow)
+    {
+        workflow.Name = Name!.Trim();
+        workflow.Enabled = Enabled ?? true;
+        workflow.TriggerEvent = Trigger!.Event!;
+        workflow.TriggerStageId = Trigger.StageId;
+        workflow.Conditions = [.. Conditions ?? []];
+        workflow.Actions = [.. Actions!];
+    }
+}
 
 /// <summary>One run of a workflow: the event that started it, its status, attempts, error and what each action did.</summary>
 public sealed record WorkflowRunDto(

@@ -40,19 +40,9 @@ public sealed class CreateWorkflowHandler(ITenantDbContext db, ICallerContext ca
             Name = fields.Name!.Trim(),
             TriggerEvent = fields.Trigger!.Event!,
         });
-        Apply(workflow, fields);
+        fields.ApplyTo(workflow);
         db.Workflows.Add(workflow);
         var error = await CrmRecords.SaveAsync(db, WorkflowRecord.Resource, workflow.Id, null, cancellationToken);
         return error is null ? WorkflowDto.From(workflow) : error;
-    }
-
-    internal static void Apply(Workflow workflow, WorkflowFields fields)
-    {
-        workflow.Name = fields.Name!.Trim();
-        workflow.Enabled = fields.Enabled ?? true;
-        workflow.TriggerEvent = fields.Trigger!.Event!;
-        workflow.TriggerStageId = fields.Trigger.StageId;
-        workflow.Conditions = [.. fields.Conditions ?? []];
-        workflow.Actions = [.. fields.Actions!];
     }
 }

@@ -7,7 +7,6 @@ using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
 using CleanCrm.Application.Common.Security;
 using CleanCrm.Application.Common.Tenancy;
-using CleanCrm.Application.Workflows.Commands.CreateWorkflow;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Domain.Tenant;
 using FluentValidation;
@@ -54,7 +53,7 @@ public sealed class UpdateWorkflowHandler(ITenantDbContext db, ICallerContext ca
             return invalid;
         }
 
-        CreateWorkflowHandler.Apply(workflow, merged.Value);
+        merged.Value.ApplyTo(workflow);
         new WriteStamp(clock.GetUtcNow(), caller.UserId).Touch(workflow);
         var error = await CrmRecords.SaveAsync(db, WorkflowRecord.Resource, workflow.Id, null, cancellationToken);
         return error is null ? WorkflowDto.From(workflow) : error;
