@@ -202,6 +202,13 @@ public sealed class WorkflowTests(SharedPlatform platform)
         (await Problem.ReadAsync(bad, HttpStatusCode.BadRequest)).Errors!.Keys.ShouldContain("actions[0].type");
         (await org.Client.GetFromJsonAsync<JsonElement>($"/api/v1/workflows/{id}")).GetProperty("actions").GetArrayLength().ShouldBe(2);
 
+        // The audit entry holds the conditions and actions as JSON (arrays of objects), not as one escaped string.
+        var audit = await org.Client.GetFromJsonAsync<JsonElement>($"/api/v1/audit-log?entityType=workflow&entityId={id}&sort=occurredAt");
+        var createdChanges = audit.GetProperty("items")[0].GetProperty("changes");
+        createdChanges.GetProperty("actions").ValueKind.ShouldBe(JsonValueKind.Array);
+        createdChanges.GetProperty("actions")[1].GetProperty("dueInDays").GetInt32().ShouldBe(2);
+        createdChanges.GetProperty("conditions")[0].GetProperty("field").GetString().ShouldBe("amount");
+
         (await org.Client.DeleteAsync($"/api/v1/workflows/{id}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         await Problem.ReadAsync(await org.Client.GetAsync($"/api/v1/workflows/{id}"), HttpStatusCode.NotFound);
         await Problem.ReadAsync(await org.Client.GetAsync($"/api/v1/workflows/{id}/runs"), HttpStatusCode.NotFound);

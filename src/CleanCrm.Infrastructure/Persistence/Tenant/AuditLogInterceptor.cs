@@ -137,12 +137,11 @@ public sealed class AuditLogInterceptor(TimeProvider clock) : SaveChangesInterce
             return null;
         }
 
-        if (property.Metadata.GetColumnType() == "jsonb" && value is string json)
-        {
-            return JsonNode.Parse(json);
-        }
-
+        // A jsonb column is written as the JSON it holds (an object or array), whether the property is that JSON text or a
+        // value a converter turns into it (a workflow's conditions and actions), never as one long string.
         var provider = property.Metadata.GetValueConverter()?.ConvertToProvider(value) ?? value;
-        return JsonSerializer.SerializeToNode(provider);
+        return property.Metadata.GetColumnType() == "jsonb" && provider is string json
+            ? JsonNode.Parse(json)
+            : JsonSerializer.SerializeToNode(provider);
     }
 }
