@@ -36,6 +36,21 @@ internal static class CompanyRecord
         }
     }
 
+    /// <summary>
+    /// The enrichment rows of a live company for the domain it has now (a result found for a domain the company no longer
+    /// has is stale and never shown: docs/API.md, "Company enrichment"), or not-found when there is no live company.
+    /// </summary>
+    public static async Task<Result<IQueryable<CompanyEnrichment>>> CurrentEnrichmentAsync(
+        ITenantDbContext db, Guid companyId, CancellationToken cancellationToken)
+    {
+        var company = await db.Companies.AsNoTracking().Where(c => c.Id == companyId && c.DeletedAt == null)
+            .Select(c => new { c.Domain }).FirstOrDefaultAsync(cancellationToken);
+        return company is null
+            ? Error.NotFound(Type.Resource, companyId)
+            : Result<IQueryable<CompanyEnrichment>>.Success(
+                db.CompanyEnrichments.AsNoTracking().Where(e => e.CompanyId == companyId && e.Domain == company.Domain));
+    }
+
     private static Error DomainTaken(string? domain) =>
         CrmRecords.Duplicate("domain", $"A company with domain '{domain}' already exists.", "is already used by another company.");
 

@@ -25,25 +25,15 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
     public async Task<Result<UsageReceipt>> TryConsumeAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
         CancellationToken cancellationToken = default)
     {
-        if (Validate(metric, quantity, idempotencyKey) is { } invalid)
+        var opened = await OpenPeriodAsync(organizationId, metric, quantity, idempotencyKey, cancellationToken);
+        if (!opened.IsSuccess)
         {
-            return invalid;
+            return opened.Error!;
         }
 
-        if (await profiles.GetAsync(organizationId, cancellationToken) is not { } profile)
-        {
-            return Error.NotFound("Organization", organizationId);
-        }
-
-        var limit = profile.Limits.AiTokensPerMonth;
-        var now = clock.GetUtcNow();
-        var (start, end) = UsageRollup.PeriodOf(now);
-        await using var db = await catalog.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var npgsqlTransaction = (NpgsqlTransaction)transaction.GetDbTransaction();
-
-        await EnsureRollupAsync(connection, npgsqlTransaction, organizationId, metric, start, end, cancellationToken);
+        await using var period = opened.Value;
+        var (db, transaction, connection, npgsqlTransaction) = (period.Db, period.Transaction, period.Connection, period.NpgsqlTransaction);
+        var (profile, now, start, limit) = (period.Profile, period.Now, period.Start, period.Profile.Limits.AiTokensPerMonth);
 
         Guid rollupId;
         long used;
@@ -95,24 +85,15 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
     public async Task<Result<UsageReservation>> ReserveAsync(Guid organizationId, string metric, long quantity, string idempotencyKey,
         CancellationToken cancellationToken = default)
     {
-        if (Validate(metric, quantity, idempotencyKey) is { } invalid)
+        var opened = await OpenPeriodAsync(organizationId, metric, quantity, idempotencyKey, cancellationToken);
+        if (!opened.IsSuccess)
         {
-            return invalid;
+            return opened.Error!;
         }
 
-        if (await profiles.GetAsync(organizationId, cancellationToken) is not { } profile)
-        {
-            return Error.NotFound("Organization", organizationId);
-        }
-
-        var limit = profile.Limits.AiTokensPerMonth;
-        var now = clock.GetUtcNow();
-        var (start, end) = UsageRollup.PeriodOf(now);
-        await using var db = await catalog.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var npgsqlTransaction = (NpgsqlTransaction)transaction.GetDbTransaction();
-        await EnsureRollupAsync(connection, npgsqlTransaction, organizationId, metric, start, end, cancellationToken);
+        await using var period = opened.Value;
+        var (db, transaction, connection, npgsqlTransaction) = (period.Db, period.Transaction, period.Connection, period.NpgsqlTransaction);
+        var (profile, now, start, limit) = (period.Profile, period.Now, period.Start, period.Profile.Limits.AiTokensPerMonth);
 
         // The reservation itself: the row lock of the UPDATE serializes concurrent reservations, and each re-checks the
         // condition against the quantity the previous one committed, so the sum never passes the allowance.
@@ -200,6 +181,39 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
         await transaction.CommitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Validates a metering call, then opens a catalog transaction on the current period with its rollup row present:
+    /// the common opening of <see cref="TryConsumeAsync"/> and <see cref="ReserveAsync"/>.
+    /// </summary>
+    private async Task<Result<MeteringPeriod>> OpenPeriodAsync(Guid organizationId, string metric, long quantity,
+        string idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (Validate(metric, quantity, idempotencyKey) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (await profiles.GetAsync(organizationId, cancellationToken) is not { } profile)
+        {
+            return Error.NotFound("Organization", organizationId);
+        }
+
+        var now = clock.GetUtcNow();
+        var (start, end) = UsageRollup.PeriodOf(now);
+        var db = await catalog.CreateDbContextAsync(cancellationToken);
+        try
+        {
+            var period = new MeteringPeriod(db, await db.Database.BeginTransactionAsync(cancellationToken), profile, now, start);
+            await EnsureRollupAsync(period.Connection, period.NpgsqlTransaction, organizationId, metric, start, end, cancellationToken);
+            return period;
+        }
+        catch
+        {
+            await db.DisposeAsync();
+            throw;
+        }
+    }
+
     private static Error? Validate(string metric, long quantity, string idempotencyKey)
     {
         if (!UsageMetrics.All.Contains(metric))
@@ -232,5 +246,30 @@ public sealed class CatalogUsageMeter(IDbContextFactory<CatalogDbContext> catalo
         upsert.Parameters.AddWithValue("start", start);
         upsert.Parameters.AddWithValue("end", end);
         await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>An open catalog transaction on one metering period; disposing it rolls back what was not committed.</summary>
+    private sealed class MeteringPeriod(CatalogDbContext db, IDbContextTransaction transaction, BillingProfile profile,
+        DateTimeOffset now, DateTimeOffset start) : IAsyncDisposable
+    {
+        public CatalogDbContext Db => db;
+
+        public IDbContextTransaction Transaction => transaction;
+
+        public NpgsqlConnection Connection => (NpgsqlConnection)db.Database.GetDbConnection();
+
+        public NpgsqlTransaction NpgsqlTransaction => (NpgsqlTransaction)transaction.GetDbTransaction();
+
+        public BillingProfile Profile => profile;
+
+        public DateTimeOffset Now => now;
+
+        public DateTimeOffset Start => start;
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await db.DisposeAsync();
+        }
     }
 }

@@ -60,48 +60,17 @@ public sealed partial class EmailQueue(IDataProtectionProvider dataProtection, I
     }
 
     /// <summary>Queues the delivery job; returns false when this process has no job storage or queuing failed.</summary>
-    public bool Enqueue(Guid emailId)
-    {
-        if (services.GetService<IBackgroundJobClient>() is not { } jobs)
-        {
-            return false;
-        }
-
-        try
-        {
-            jobs.Create<EmailDeliveryJob>(job => job.SendAsync(emailId, CancellationToken.None),
-                new EnqueuedState(HangfireStorage.DefaultQueue));
-            return true;
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            LogEnqueueFailed(logger, exception, emailId);
-            return false;
-        }
-    }
+    public bool Enqueue(Guid emailId) =>
+        JobQueuing.TryCreate<EmailDeliveryJob>(services, job => job.SendAsync(emailId, CancellationToken.None), null,
+            exception => LogEnqueueFailed(logger, exception, emailId));
 
     /// <summary>
     /// Queues the retry of failed attempt <paramref name="afterAttempt"/> to run after <paramref name="delay"/>; returns false when this
     /// process has no job storage or scheduling failed, in which case the sweeper queues it once the retry is overdue.
     /// </summary>
-    public bool Schedule(Guid emailId, int afterAttempt, TimeSpan delay)
-    {
-        if (services.GetService<IBackgroundJobClient>() is not { } jobs)
-        {
-            return false;
-        }
-
-        try
-        {
-            jobs.Schedule<EmailDeliveryJob>(job => job.RetryAsync(emailId, afterAttempt, CancellationToken.None), delay);
-            return true;
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            LogEnqueueFailed(logger, exception, emailId);
-            return false;
-        }
-    }
+    public bool Schedule(Guid emailId, int afterAttempt, TimeSpan delay) =>
+        JobQueuing.TryCreate<EmailDeliveryJob>(services, job => job.RetryAsync(emailId, afterAttempt, CancellationToken.None), delay,
+            exception => LogEnqueueFailed(logger, exception, emailId));
 
     internal EmailBody Unprotect(string protectedBody) =>
         JsonSerializer.Deserialize<EmailBody>(_protector.Unprotect(protectedBody))

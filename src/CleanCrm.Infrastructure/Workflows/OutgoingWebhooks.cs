@@ -65,26 +65,11 @@ public sealed partial class WebhookDeliveryQueue(IServiceProvider services, ILog
 
     public void Redeliver(Guid organizationId, Guid deliveryId) => Create(organizationId, deliveryId, true, null);
 
-    private void Create(Guid organizationId, Guid deliveryId, bool manual, TimeSpan? delay)
-    {
-        if (services.GetService<IBackgroundJobClient>() is not { } jobs)
-        {
-            return;
-        }
-
-        try
-        {
-            IState state = delay is { } wait && wait > TimeSpan.Zero
-                ? new ScheduledState(wait)
-                : new EnqueuedState(HangfireStorage.DefaultQueue);
-            jobs.Create<WebhookDeliveryJob>(job => job.DeliverAsync(organizationId, deliveryId, manual, CancellationToken.None), state);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // The delivery stays pending with its next attempt time; the organization's next dispatcher run queues it.
-            LogEnqueueFailed(logger, exception, deliveryId);
-        }
-    }
+    // A failure leaves the delivery pending with its next attempt time; the organization's next dispatcher run queues it.
+    private void Create(Guid organizationId, Guid deliveryId, bool manual, TimeSpan? delay) =>
+        JobQueuing.TryCreate<WebhookDeliveryJob>(services,
+            job => job.DeliverAsync(organizationId, deliveryId, manual, CancellationToken.None), delay,
+            exception => LogEnqueueFailed(logger, exception, deliveryId));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not queue webhook delivery {DeliveryId}; the next dispatch re-queues it")]
     private static partial void LogEnqueueFailed(ILogger logger, Exception exception, Guid deliveryId);
@@ -133,15 +118,7 @@ public sealed class WebhookEventConsumer(IFeatures features, WebhookDeliveryQueu
             }
         }
 
-        return created.Count + overdue.Count == 0
-            ? null
-            : () =>
-            {
-                foreach (var id in created.Concat(overdue))
-                {
-                    queue.Enqueue(organizationId, id, null);
-                }
-            };
+        return JobQueuing.QueueAfterCommit(created.Concat(overdue), id => queue.Enqueue(organizationId, id, null));
     }
 
     /// <summary>The Standard Webhooks payload: <c>{type, timestamp, data}</c>, data being the record as the API shows it.</summary>

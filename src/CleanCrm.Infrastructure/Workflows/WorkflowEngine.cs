@@ -24,26 +24,10 @@ namespace CleanCrm.Infrastructure.Workflows;
 /// <summary>Queues workflow run attempts (now, or at a retry's time).</summary>
 public sealed partial class WorkflowRunQueue(IServiceProvider services, ILogger<WorkflowRunQueue> logger)
 {
-    public void Enqueue(Guid organizationId, Guid runId, TimeSpan? delay)
-    {
-        if (services.GetService<IBackgroundJobClient>() is not { } jobs)
-        {
-            return;
-        }
-
-        try
-        {
-            IState state = delay is { } wait && wait > TimeSpan.Zero
-                ? new ScheduledState(wait)
-                : new EnqueuedState(HangfireStorage.DefaultQueue);
-            jobs.Create<WorkflowRunJob>(job => job.RunAsync(organizationId, runId, CancellationToken.None), state);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // The run stays pending with its next attempt time; the organization's next dispatcher run queues it again.
-            LogEnqueueFailed(logger, exception, runId);
-        }
-    }
+    // A failure leaves the run pending with its next attempt time; the organization's next dispatcher run queues it again.
+    public void Enqueue(Guid organizationId, Guid runId, TimeSpan? delay) =>
+        JobQueuing.TryCreate<WorkflowRunJob>(services, job => job.RunAsync(organizationId, runId, CancellationToken.None), delay,
+            exception => LogEnqueueFailed(logger, exception, runId));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not queue workflow run {RunId}; the next dispatch re-queues it")]
     private static partial void LogEnqueueFailed(ILogger logger, Exception exception, Guid runId);
@@ -110,15 +94,7 @@ public sealed class WorkflowEventConsumer(IFeatures features, WorkflowRunQueue q
             }
         }
 
-        return created.Count + overdue.Count == 0
-            ? null
-            : () =>
-            {
-                foreach (var id in created.Concat(overdue))
-                {
-                    queue.Enqueue(organizationId, id, null);
-                }
-            };
+        return JobQueuing.QueueAfterCommit(created.Concat(overdue), id => queue.Enqueue(organizationId, id, null));
     }
 }
 

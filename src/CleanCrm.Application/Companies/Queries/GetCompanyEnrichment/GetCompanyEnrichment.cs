@@ -31,16 +31,13 @@ public sealed class GetCompanyEnrichmentHandler(ITenantDbContext db)
 {
     public async ValueTask<Result<CompanyEnrichmentDto>> Handle(GetCompanyEnrichment query, CancellationToken cancellationToken)
     {
-        var company = await db.Companies.AsNoTracking().Where(c => c.Id == query.Id && c.DeletedAt == null)
-            .Select(c => new { c.Domain }).FirstOrDefaultAsync(cancellationToken);
-        if (company is null)
+        var current = await CompanyRecord.CurrentEnrichmentAsync(db, query.Id, cancellationToken);
+        if (!current.IsSuccess)
         {
-            return Error.NotFound(CompanyRecord.Type.Resource, query.Id);
+            return current.Error!;
         }
 
-        // A result for a domain the company no longer has is stale: not shown (the same rule as the logo).
-        var found = await db.CompanyEnrichments.AsNoTracking()
-            .Where(e => e.CompanyId == query.Id && e.Domain == company.Domain)
+        var found = await current.Value
             .Select(e => new CompanyEnrichmentDto(e.Domain, e.Status == EnrichmentStatus.Enriched ? "enriched" : "failed", e.Title,
                 e.Description, e.Logo != null && e.LogoHash != null, e.Failure, e.FetchedAt))
             .FirstOrDefaultAsync(cancellationToken);

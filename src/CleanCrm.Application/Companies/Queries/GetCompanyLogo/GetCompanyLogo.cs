@@ -19,16 +19,13 @@ public sealed class GetCompanyLogoHandler(ITenantDbContext db) : IQueryHandler<G
 {
     public async ValueTask<Result<CompanyLogo>> Handle(GetCompanyLogo query, CancellationToken cancellationToken)
     {
-        var company = await db.Companies.AsNoTracking().Where(c => c.Id == query.Id && c.DeletedAt == null)
-            .Select(c => new { c.Domain }).FirstOrDefaultAsync(cancellationToken);
-        if (company is null)
+        var current = await CompanyRecord.CurrentEnrichmentAsync(db, query.Id, cancellationToken);
+        if (!current.IsSuccess)
         {
-            return Error.NotFound(CompanyRecord.Type.Resource, query.Id);
+            return current.Error!;
         }
 
-        // A logo found for a domain the company no longer has is stale: not served.
-        var logo = await db.CompanyEnrichments.AsNoTracking()
-            .Where(e => e.CompanyId == query.Id && e.Domain == company.Domain && e.Logo != null && e.LogoHash != null)
+        var logo = await current.Value.Where(e => e.Logo != null && e.LogoHash != null)
             .Select(e => new CompanyLogo(e.Logo!, e.LogoHash!, e.FetchedAt)).FirstOrDefaultAsync(cancellationToken);
         return logo is null
             ? new Error(ErrorType.NotFound, ErrorCodes.NotFound, $"Company '{query.Id}' has no logo.")
