@@ -62,6 +62,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+if [[ " $* " == *" --soak"* ]]; then
+  # The soak measures the live heap with dotnet-gcdump, a local tool (.config/dotnet-tools.json).
+  dotnet tool restore >/dev/null || report_setup_failure "dotnet tool restore failed (the soak needs dotnet-gcdump)"
+fi
 if [[ ${CLEANCRM_FAULTS_NO_BUILD:-0} != 1 ]]; then
   echo "faults: building the worker and the API (Release)"
   for project in provisioning/CleanCrm.Provisioning.Worker src/CleanCrm.Api; do

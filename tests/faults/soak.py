@@ -8,8 +8,11 @@ Invariants (bounds chosen so a shared, noisy machine does not fail them by chanc
 over days does): 0 failed requests (no transport error, no answer >= 400), no failed backup; memory flat: the median RSS of the last
 fifth of the run at most 25 % and 64 MiB above that of the second fifth (the first fifth is warm-up), per process;
 connections flat: the largest count of client backends per cluster in the last fifth at most 5 above the largest of the
-second fifth; p95 stable: the p95 latency of the last third at most twice that of the first third plus 50 ms; the fleet
-backups all succeeded and the fleet migration exited 0."""
+second fifth; live managed heap flat: after a full garbage collection (dotnet-gcdump, a local tool of the repository, which
+forces one), the API's and the worker's live heap at the end at most 25 % and 16 MiB above what it was at the end of the
+first fifth (RSS alone cannot tell a leak from garbage the server GC has not collected yet); p95 stable: the p95 latency
+of the last third at most twice that of the first third plus 50 ms; the fleet backups all succeeded and the fleet
+migration exited 0."""
 
 from __future__ import annotations
 
@@ -35,6 +38,28 @@ def rss_mib(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def live_heap_mib(pid: int) -> tuple[float | None, str]:
+    """The live managed heap of a .NET process right after a full (forced) garbage collection, from `dotnet-gcdump collect`
+    (a local tool in .config/dotnet-tools.json): (MiB, "") or (None, why it could not be measured)."""
+    path = os.path.join(OUT, f"heap-{pid}-{int(time.time())}.gcdump")
+    try:
+        collected = subprocess.run(["dotnet", "tool", "run", "dotnet-gcdump", "collect", "-p", str(pid), "-o", path],
+                                   cwd=REPO, capture_output=True, text=True, timeout=180)
+        if collected.returncode != 0 or not os.path.exists(path):
+            return None, f"dotnet-gcdump collect exited {collected.returncode}: {(collected.stderr or collected.stdout)[-300:]}"
+        report = subprocess.run(["dotnet", "tool", "run", "dotnet-gcdump", "report", path], cwd=REPO, capture_output=True,
+                                text=True, timeout=180)
+        for line in report.stdout.splitlines():
+            if line.strip().endswith("GC Heap bytes"):
+                return int(line.split()[0].replace(",", "")) / 1024 / 1024, ""
+        return None, f"no 'GC Heap bytes' line in the report: {report.stdout[:300]!r}"
+    except (OSError, subprocess.TimeoutExpired, ValueError) as error:
+        return None, f"dotnet-gcdump failed: {error}"
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
 
 
 def backends(cluster) -> int:
@@ -136,8 +161,19 @@ def soak(suite, Result, minutes: float, org_count: int = 100):
     migrate_at = duration / 2
     backup_runs: list[tuple[float, int]] = []
     migration: tuple[float, int, float] | None = None
+    heaps: dict[str, list[tuple[float, float | None, str]]] = {"api1": [], "worker": []}
+
+    def measure_heaps() -> None:
+        for name in heaps:
+            mib, why = live_heap_mib(suite.procs.procs[name].pid)
+            heaps[name].append(((time.time() - t0) / 60, mib, why))
+            say(f"soak: {name} live heap after a full GC at {(time.time() - t0) / 60:.1f} min: "
+                + (f"{mib:.1f} MiB" if mib is not None else why))
+
     while time.time() - t0 < duration:
         elapsed = time.time() - t0
+        if not heaps["api1"] and elapsed >= duration / 5:
+            measure_heaps()
         if backups_at and elapsed >= backups_at[0]:
             backups_at.pop(0)
             # A fresh connection each time: Kestrel closes a connection idle for longer than its keep-alive timeout (130 s),
@@ -157,6 +193,7 @@ def soak(suite, Result, minutes: float, org_count: int = 100):
             migration = (elapsed / 60, code, time.time() - m0)
             say(f"soak: fleet migration exited {code} after {time.time() - m0:.0f} s")
         time.sleep(1)
+    measure_heaps()  # under load still, like the first measurement
     load.finish()
     stop.set()
     sampler.join(timeout=30)
@@ -217,6 +254,18 @@ def soak(suite, Result, minutes: float, org_count: int = 100):
         a, b = statistics.median(second), statistics.median(last)
         ok = b <= a * 1.25 and b <= a + 64
         result.notes.append(f"{name} RSS median {a:.0f} MiB (2nd fifth) -> {b:.0f} MiB (last fifth): {'flat' if ok else 'GROWING'}")
+        if not ok:
+            result.passed = False
+    for name, label in (("api1", "API"), ("worker", "worker")):
+        points = heaps[name]
+        if len(points) < 2 or points[0][1] is None or points[-1][1] is None:
+            result.passed = False
+            result.notes.append(f"  the {label}'s live heap could not be measured twice: {[p[2] for p in points if p[2]] or points}")
+            continue
+        (t1, a, _), (t2, b, _) = points[0], points[-1]
+        ok = b <= a * 1.25 and b <= a + 16
+        result.notes.append(f"{label} live heap after a full GC {a:.1f} MiB at {t1:.1f} min -> {b:.1f} MiB at {t2:.1f} min: "
+                            f"{'flat' if ok else 'GROWING'}")
         if not ok:
             result.passed = False
     for key, name in (("conn_a", "faults-a"), ("conn_b", "faults-b")):
