@@ -1,4 +1,3 @@
-using System.Globalization;
 using CleanCrm.Application.Common.Crm;
 using CleanCrm.Application.Common.Features;
 using CleanCrm.Application.Common.Paging;
@@ -21,20 +20,11 @@ public sealed record ListWorkflowRuns(Guid WorkflowId, int? Limit, string? Curso
 
 public sealed class ListWorkflowRunsHandler(ITenantDbContext db) : IQueryHandler<ListWorkflowRuns, Result<Page<WorkflowRunDto>>>
 {
-    private const string Sort = "-sequence";
-
     public async ValueTask<Result<Page<WorkflowRunDto>>> Handle(ListWorkflowRuns query, CancellationToken cancellationToken)
     {
-        var limit = query.Limit ?? Cursor.DefaultLimit;
-        if (limit is < 1 or > Cursor.MaxLimit)
+        if (LogPage.Read(query.Limit, query.Cursor, out var limit, out var before) is { } invalid)
         {
-            return Error.Validation("limit", $"limit must be between 1 and {Cursor.MaxLimit}.");
-        }
-
-        if (!Cursor.TryDecode(query.Cursor, Sort, out var cursor)
-            || (cursor is not null && !long.TryParse(cursor.Value, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
-        {
-            return Error.Validation("cursor", "cursor is not a cursor of this list; pass back nextCursor unchanged.");
+            return invalid;
         }
 
         if (!await db.Workflows.AnyAsync(w => w.Id == query.WorkflowId && w.DeletedAt == null, cancellationToken))
@@ -43,16 +33,12 @@ public sealed class ListWorkflowRunsHandler(ITenantDbContext db) : IQueryHandler
         }
 
         var runs = db.WorkflowRuns.AsNoTracking().Where(r => r.WorkflowId == query.WorkflowId);
-        if (cursor is not null)
+        if (before is { } last)
         {
-            var after = long.Parse(cursor.Value!, CultureInfo.InvariantCulture);
-            runs = runs.Where(r => r.Sequence < after);
+            runs = runs.Where(r => r.Sequence < last);
         }
 
         var page = await runs.OrderByDescending(r => r.Sequence).Take(limit + 1).ToListAsync(cancellationToken);
-        var next = page.Count > limit
-            ? new Cursor(Sort, page[limit - 1].Sequence.ToString(CultureInfo.InvariantCulture), page[limit - 1].Id).Encode()
-            : null;
-        return new Page<WorkflowRunDto>([.. page.Take(limit).Select(WorkflowRunDto.From)], next);
+        return LogPage.From(page, limit, r => r.Sequence, r => r.Id, WorkflowRunDto.From);
     }
 }
