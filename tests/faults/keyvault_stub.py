@@ -133,15 +133,22 @@ class KeyVaultStub:
             allow_reuse_address = True
 
             def finish_request(self, request, client_address) -> None:
-                # The TLS handshake happens here, on the request's own thread, not on the accepting one.
-                with stub.lock:
-                    stub.open_conns.add(request)
+                # The TLS handshake happens here, on the request's own thread, not on the accepting one. wrap_socket
+                # detaches `request`: the TLS socket is the one to track (and to reset in a "refuse" outage).
+                conn = None
                 try:
                     conn = context.wrap_socket(request, server_side=True)
+                    with stub.lock:
+                        stub.open_conns.add(conn)
                     handler(conn, client_address, self)
                 finally:
-                    with stub.lock:
-                        stub.open_conns.discard(request)
+                    if conn is not None:
+                        with stub.lock:
+                            stub.open_conns.discard(conn)
+                        try:
+                            conn.close()
+                        except OSError:
+                            pass
 
             def handle_error(self, request, client_address) -> None:  # resets and aborted handshakes are expected
                 pass

@@ -48,8 +48,9 @@ public sealed class SecretStoreOutageTests(SharedPlatform platform) : IDisposabl
     [Fact]
     public async Task A_vault_that_refuses_connections_is_unavailable_for_reads_writes_and_deletes()
     {
-        var store = CreateStore(new KeyVaultOptions { VaultUri = _vault.VaultUri, RequestTimeoutSeconds = 2, MaxRetries = 1 });
-        _vault.Server.Stop();
+        // A port nothing listens on: connections are refused.
+        var store = CreateStore(new KeyVaultOptions { VaultUri = new Uri($"https://127.0.0.1:{ClosedPort()}/"), RequestTimeoutSeconds = 2,
+            MaxRetries = 1 });
 
         var watch = Stopwatch.StartNew();
         (await Should.ThrowAsync<SecretStoreUnavailableException>(() => store.GetAsync("any-secret"))).Operation.ShouldBe("get");
@@ -83,7 +84,8 @@ public sealed class SecretStoreOutageTests(SharedPlatform platform) : IDisposabl
         var refused = await coldClient.GetAsync("/api/v1/companies");
         var problem = await Problem.ReadAsync(refused, HttpStatusCode.ServiceUnavailable);
         problem.Code.ShouldBe(SecretStoreUnavailableException.Code);
-        refused.Headers.RetryAfter.ShouldNotBeNull().Delta.ShouldBe(TimeSpan.FromSeconds(5));
+        refused.Headers.RetryAfter.ShouldNotBeNull();
+        refused.Headers.RetryAfter.Delta.ShouldBe(TimeSpan.FromSeconds(5));
         problem.Detail!.ShouldNotContain("InternalServerError");
         (await coldClient.PostAsJsonAsync("/api/v1/companies", new { name = "During the outage" })).StatusCode
             .ShouldBe(HttpStatusCode.ServiceUnavailable);
@@ -138,6 +140,15 @@ public sealed class SecretStoreOutageTests(SharedPlatform platform) : IDisposabl
         // The stub is not on *.vault.azure.net, so the challenge's resource cannot match its host.
         clientOptions.DisableChallengeResourceVerification = true;
         return KeyVaultSecretStore.Create(options, new RecordingTokenCredential(KeyVaultStub.AccessToken), clientOptions);
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 
     private Task<string?> StatusAsync(Guid organizationId) =>
