@@ -4,10 +4,14 @@ DefaultAzureCredential uses, for scenario 5b of the fault suite (docs/reliabilit
 - The vault speaks HTTPS with a self-signed certificate made at run time (openssl; SAN IP 127.0.0.1). The .NET processes
   trust it through SSL_CERT_FILE, a bundle of the system's CAs and that certificate (`trust_bundle`).
 - A request without the bearer token gets Key Vault's 401 challenge (`WWW-Authenticate: Bearer authorization=…,
-  resource=…`), which SecretClient's challenge policy needs before it asks the credential for a token; the resource is
-  https://127.0.0.1, so the SDK's check that the resource matches the vault's host passes without turning it off.
-- Routes: `GET /secrets/{name}[/{version}]`, `PUT /secrets/{name}`, `DELETE /secrets/{name}` (soft delete: the name reads
-  404 afterwards), every one needing `api-version`; errors are Key Vault's `{"error": {"code", "message"}}`.
+  resource=…`), which SecretClient's challenge policy needs before it asks the credential for a token. The SDK checks
+  that the vault's host ends with "." + the resource's host (as `x.vault.azure.net` does with `vault.azure.net`), which
+  an IP address cannot satisfy: the vault is addressed as `vault.faults.invalid` (resource https://faults.invalid, the
+  check stays on) and reached through a CONNECT proxy of the stub (`HTTPS_PROXY`), which tunnels every connection to
+  the vault's port on 127.0.0.1; nothing is resolved, nothing on the machine is reconfigured.
+- Routes: `GET /secrets` (one page, read by the hosts' configuration provider at start-up), `GET
+  /secrets/{name}[/{version}]`, `PUT /secrets/{name}`, `DELETE /secrets/{name}` (soft delete: the name reads 404
+  afterwards), every one needing `api-version`; errors are Key Vault's `{"error": {"code", "message"}}`.
 - The token comes from an App Service managed-identity endpoint (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`, plain HTTP on
   127.0.0.1 as on App Service), a port of its own, so the vault can fail while the identity endpoint stays up.
 - `outage("refuse")` closes the listener and resets every open connection (new connections are refused);
@@ -33,6 +37,7 @@ from peers import read_body
 from stack import HOST
 
 TENANT_ID = "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+VAULT_HOST = "vault.faults.invalid"  # reached through the stub's CONNECT proxy; see the module's docstring
 
 
 def make_certificate(directory: str) -> tuple[str, str, str]:
@@ -40,7 +45,7 @@ def make_certificate(directory: str) -> tuple[str, str, str]:
     os.makedirs(directory, exist_ok=True)
     cert, key, bundle = (os.path.join(directory, n) for n in ("vault.crt", "vault.key", "trust-bundle.pem"))
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                    "-subj", "/CN=faults-vault", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-subj", "/CN=faults-vault", "-addext", f"subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:{VAULT_HOST}",
                     "-addext", "basicConstraints=critical,CA:TRUE"], check=True, capture_output=True, timeout=60)
     system = next((p for p in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
                    if os.path.exists(p)), None)
@@ -54,9 +59,11 @@ def make_certificate(directory: str) -> tuple[str, str, str]:
 
 
 class KeyVaultStub:
-    def __init__(self, vault_port: int, identity_port: int, directory: str) -> None:
+    def __init__(self, vault_port: int, identity_port: int, proxy_port: int, directory: str) -> None:
         self.vault_port = vault_port
         self.identity_port = identity_port
+        self.proxy_port = proxy_port
+        self.proxy: socket.socket | None = None
         self.cert, self.key, self.bundle = make_certificate(directory)
         self.identity_header = uuid.uuid4().hex
         self.token = "faults-vault-" + uuid.uuid4().hex
@@ -70,6 +77,7 @@ class KeyVaultStub:
         self.open_conns: set[socket.socket] = set()
         self.vault_server: socketserver.TCPServer | None = None
         self._start_vault()
+        self._start_proxy()
         self.identity_server = self._identity_server()
         threading.Thread(target=self.identity_server.serve_forever, daemon=True).start()
 
@@ -79,12 +87,13 @@ class KeyVaultStub:
         """Settings and variables for an API or worker that keeps its secrets in this vault."""
         return {
             "CleanCrm__Secrets__Provider": "KeyVault",
-            "CleanCrm__Secrets__KeyVault__VaultUri": f"https://{HOST}:{self.vault_port}/",
+            "CleanCrm__Secrets__KeyVault__VaultUri": f"https://{VAULT_HOST}:{self.vault_port}/",
             # DefaultAzureCredential straight to the managed identity (no probing of developer tools), App Service style.
             "AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential",
             "IDENTITY_ENDPOINT": f"http://{HOST}:{self.identity_port}/msi/token",
             "IDENTITY_HEADER": self.identity_header,
             "SSL_CERT_FILE": self.bundle,
+            "HTTPS_PROXY": f"http://{HOST}:{self.proxy_port}",
         }
 
     def seed(self, name: str, value: str) -> None:
@@ -105,24 +114,115 @@ class KeyVaultStub:
         """"refuse": nothing listens and open connections are reset; "silent": requests are read and never answered."""
         self.mode = mode
         if mode == "refuse":
+            self._stop_proxy()
             self._stop_vault()
-        elif self.vault_server is None:
+        else:
             self._start_vault()
+            self._start_proxy()
 
     def restore(self) -> None:
         self.mode = "ok"
-        if self.vault_server is None:
-            self._start_vault()
+        self._start_vault()
+        self._start_proxy()
 
     def close(self) -> None:
         self.mode = "ok"
+        self._stop_proxy()
         self._stop_vault()
         self.identity_server.shutdown()
         self.identity_server.server_close()
 
     # --- servers ---------------------------------------------------------------------------------------------------
 
+    def _start_proxy(self) -> None:
+        if self.proxy is not None:
+            return
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, self.proxy_port))
+        listener.listen(64)
+        self.proxy = listener
+        threading.Thread(target=self._proxy_accept, args=(listener,), daemon=True).start()
+
+    def _stop_proxy(self) -> None:
+        listener, self.proxy = self.proxy, None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            listener.close()
+
+    def _proxy_accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        """One CONNECT: whatever host it names, the tunnel goes to the vault's port on 127.0.0.1."""
+        with self.lock:
+            self.open_conns.add(client)
+        upstream = None
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            if not head.upper().startswith(b"CONNECT "):
+                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            try:
+                upstream = socket.create_connection((HOST, self.vault_port), timeout=10)
+            except OSError:
+                client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                return
+            upstream.settimeout(None)
+            with self.lock:
+                self.open_conns.add(upstream)
+            client.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            rest = head.split(b"\r\n\r\n", 1)[1]
+            if rest:
+                upstream.sendall(rest)
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+            self._pipe(client, upstream)
+        except OSError:
+            pass
+        finally:
+            with self.lock:
+                self.open_conns.discard(client)
+                if upstream is not None:
+                    self.open_conns.discard(upstream)
+            for conn in (client, upstream):
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except OSError:
+                        pass
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            try:
+                target.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
     def _start_vault(self) -> None:
+        if self.vault_server is not None:
+            return
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.cert, self.key)
         stub = self
@@ -173,7 +273,7 @@ class KeyVaultStub:
 
     def _vault_handler(self):
         stub = self
-        resource = f"https://{HOST}"
+        resource = "https://faults.invalid"
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -200,7 +300,7 @@ class KeyVaultStub:
 
             def _bundle(self, name: str, value: str | None, version: int) -> dict:
                 now = int(time.time())
-                body = {"id": f"https://{HOST}:{stub.vault_port}/secrets/{name}/{version:032x}",
+                body = {"id": f"https://{VAULT_HOST}:{stub.vault_port}/secrets/{name}/{version:032x}",
                         "attributes": {"enabled": True, "created": now, "updated": now, "recoveryLevel": "Recoverable+Purgeable",
                                        "recoverableDays": 90}}
                 if value is not None:
@@ -226,6 +326,13 @@ class KeyVaultStub:
                     return
                 if "api-version" not in urllib.parse.parse_qs(parts.query):
                     self._error(400, "BadParameter", "The 'api-version' query parameter is missing.")
+                    return
+                if segments == ["secrets"] and self.command == "GET":
+                    # The configuration provider lists the vault at start-up (config--* secrets; the suite has none).
+                    with stub.lock:
+                        items = [{"id": f"https://{VAULT_HOST}:{stub.vault_port}/secrets/{n}",
+                                  "attributes": self._bundle(n, None, len(v))["attributes"]} for n, v in stub.secrets.items()]
+                    self._json(200, {"value": items, "nextLink": None})
                     return
                 if len(segments) < 2 or segments[0] != "secrets":
                     self._error(400, "StubUnmatched", f"The stub has no route for {self.command} {parts.path}.")
@@ -254,7 +361,7 @@ class KeyVaultStub:
                         else:
                             stub.deleted.add(name)
                             deleted = self._bundle(name, None, len(versions))
-                            deleted.update({"recoveryId": f"https://{HOST}:{stub.vault_port}/deletedsecrets/{name}",
+                            deleted.update({"recoveryId": f"https://{VAULT_HOST}:{stub.vault_port}/deletedsecrets/{name}",
                                             "deletedDate": int(time.time()), "scheduledPurgeDate": int(time.time()) + 90 * 86400})
                             answer = (200, deleted)
                     else:

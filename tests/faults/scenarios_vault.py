@@ -25,7 +25,7 @@ from scenarios import Load, error_classes
 from scenarios_degrade import client_outcomes, metric_series
 from stack import CLUSTER_A, CLUSTER_B, OUT, PORT_BASE, WORKER_HEALTH_PORT, Client, raw_get, say
 
-API_PORT, VAULT_PORT, IDENTITY_PORT = PORT_BASE + 13, PORT_BASE + 14, PORT_BASE + 15
+API_PORT, VAULT_PORT, IDENTITY_PORT, PROXY_PORT = PORT_BASE + 13, PORT_BASE + 14, PORT_BASE + 15, PORT_BASE + 18
 # KeyVaultOptions defaults (docs/MULTI_TENANCY.md): 3 attempts of at most 5 s, 0.5 s and 1 s apart.
 REQUEST_TIMEOUT, MAX_RETRIES = 5, 2
 BOUND = (MAX_RETRIES + 1) * REQUEST_TIMEOUT + 1.5 + 5  # + 5 s for a loaded 2-core machine
@@ -60,7 +60,7 @@ def vault_down(suite, Result):
     silent_for = 30 if full else 25
     result = Result("5b secret store down", True)
     procs = suite.procs
-    stub = KeyVaultStub(VAULT_PORT, IDENTITY_PORT, os.path.join(OUT, "vault"))
+    stub = KeyVaultStub(VAULT_PORT, IDENTITY_PORT, PROXY_PORT, os.path.join(OUT, "vault"))
     client = Client("vault-down", timeout=120)
     api_started = False
     load: Load | None = None
@@ -76,7 +76,7 @@ def vault_down(suite, Result):
         start_api_with(procs, "api-vault", API_PORT, env)
         api_started = True
         procs.wait_ready("api-vault", f"http://127.0.0.1:{API_PORT}")
-        say(f"vault-down: worker and API on the vault stub (https://127.0.0.1:{VAULT_PORT}); seeded {seeded}")
+        say(f"vault-down: worker and API on the vault stub (127.0.0.1:{VAULT_PORT}); seeded {seeded}")
 
         # Organizations provisioned by the vault worker: their passwords are in the stub only.
         warm = ready_org(client, "vault-warm")
