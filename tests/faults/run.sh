@@ -20,8 +20,9 @@
 # Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart, worker-ops, webhook-time, catalog-down,
 #   backup-full, smtp-down, stripe-down, vault-down, provider-slow. worker-ops and webhook-time also use base+10 (an API
 #   of their own), base+11 (a webhook receiver) and base+12 (a Fathom/Stripe stub), and base+3 for an SMTP sink while
-#   worker-ops runs; vault-down base+13 (its API), base+14 (the HTTPS vault stub) and base+15 (the managed-identity
-#   token endpoint); provider-slow base+16 (the AI stub) and base+17 (its API).
+#   worker-ops runs; vault-down base+13 (its API), base+14 (the HTTPS vault stub), base+15 (the managed-identity
+#   token endpoint) and base+18 (the CONNECT proxy in front of the vault); provider-slow base+16 (the AI stub) and
+#   base+17 (its API).
 #
 # Ports (environment; its own, so it can run inside scripts/test.sh next to that script's clusters):
 # CLEANCRM_FAULTS_PG_PORT (default 55440) and CLEANCRM_FAULTS_PG2_PORT (55441) for the clusters;
