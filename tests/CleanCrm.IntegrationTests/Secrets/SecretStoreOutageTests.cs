@@ -49,8 +49,13 @@ public sealed class SecretStoreOutageTests(SharedPlatform platform) : IDisposabl
     public async Task A_vault_that_refuses_connections_is_unavailable_for_reads_writes_and_deletes()
     {
         // A port nothing listens on: connections are refused.
-        var store = CreateStore(new KeyVaultOptions { VaultUri = new Uri($"https://127.0.0.1:{ClosedPort()}/"), RequestTimeoutSeconds = 2,
-            MaxRetries = 1 });
+        var options = new KeyVaultOptions
+        {
+            VaultUri = new Uri($"https://127.0.0.1:{ClosedPort()}/"),
+            RequestTimeoutSeconds = 2,
+            MaxRetries = 1,
+        };
+        var store = CreateStore(options);
 
         var watch = Stopwatch.StartNew();
         (await Should.ThrowAsync<SecretStoreUnavailableException>(() => store.GetAsync("any-secret"))).Operation.ShouldBe("get");
