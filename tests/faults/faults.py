@@ -19,7 +19,9 @@ import abuse  # noqa: E402
 import scenarios  # noqa: E402
 import scenarios_catalog  # noqa: E402
 import scenarios_degrade  # noqa: E402
+import scenarios_slow  # noqa: E402
 import scenarios_time  # noqa: E402
+import scenarios_vault  # noqa: E402
 import scenarios_worker  # noqa: E402
 import soak  # noqa: E402
 from product import Org, password_token, ready_org, seed  # noqa: E402
@@ -27,8 +29,9 @@ from stack import API_PORTS, OUT, RECORDER, WORKER_HEALTH_PORT, Client, Processe
 
 ALL = ["abuse", "api-kill", "worker-kill", "pg-restart", "worker-ops", "webhook-time"]
 ALL += ["catalog-down", "backup-full", "smtp-down", "stripe-down"]  # scenarios 4 and 5 (scenarios_catalog.py, scenarios_degrade.py)
+ALL += ["vault-down", "provider-slow"]  # scenarios 5b and 5e (scenarios_vault.py, scenarios_slow.py)
 # Left out of a bare --quick run (its 10-minute budget); run with --full or by name.
-FULL_ONLY = {"webhook-time", "smtp-down", "stripe-down"}
+FULL_ONLY = {"webhook-time", "smtp-down", "stripe-down", "vault-down", "provider-slow"}
 
 
 @dataclass
@@ -180,6 +183,8 @@ def main() -> int:
         runners["backup-full"] = lambda s: scenarios_degrade.backup_full(s, Result)
         runners["smtp-down"] = lambda s: scenarios_degrade.smtp_down(s, Result)
         runners["stripe-down"] = lambda s: scenarios_degrade.stripe_down(s, Result)
+        runners["vault-down"] = lambda s: scenarios_vault.vault_down(s, Result)
+        runners["provider-slow"] = lambda s: scenarios_slow.provider_slow(s, Result)
         runners["soak"] = lambda s: soak.soak(s, Result, args.soak or 30.0, args.soak_orgs)
         for name in chosen:
             say(f"=== scenario {name} ({mode})")

@@ -1,5 +1,6 @@
 """Scenario 5 of issue 23 (docs/reliability.md): dependencies that fail while the API and the worker keep running.
-Each sub-case is its own row of the table: the backup store full (5a) and SMTP down (5c). Each checks that the failure
+Each sub-case is its own row of the table: the backup store full (5a), SMTP down (5c) and Stripe failing (5d: checkout and
+portal on the API, usage reporting in the worker). Each checks that the failure
 degrades as documented, that nothing is lost, and that the metrics the alerts read show it."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import uuid
 
 from product import bearer, json_headers
 from scenarios import Load, error_classes
-from stack import API_PORTS, CLUSTER_A, OUT, SMTP_PORT, Client, raw_get, say
+from stack import API_PORTS, CLUSTER_A, OUT, SMTP_PORT, WORKER_HEALTH_PORT, Client, raw_get, say
 from smtp_sink import SmtpSink
 
 
@@ -301,15 +302,17 @@ def stripe_down(suite, Result):
     from stack import PORT_BASE
 
     result = Result("5d Stripe 500s/timeouts", True)
+    usage = Result("5d Stripe usage reporting", True)
     stub_port, api_port = PORT_BASE + 11, PORT_BASE + 12
     stub = StripeStub(stub_port)
     stub.start()
     timeout = 5  # CleanCrm:Stripe:RequestTimeoutSeconds for this instance (default 20), to keep the scenario short
-    suite.procs.start_api(2, port=api_port, extra={
+    stripe_settings = {
         "CleanCrm__Stripe__SecretKey": "sk_test_faults_stub", "CleanCrm__Stripe__WebhookSecret": "whsec_faults_stub",
         "CleanCrm__Stripe__ApiBase": f"http://127.0.0.1:{stub_port}/", "CleanCrm__Stripe__Prices__pro": "price_faults_pro",
         "CleanCrm__Stripe__Prices__enterprise": "price_faults_enterprise",
-        "CleanCrm__Stripe__RequestTimeoutSeconds": str(timeout)})
+        "CleanCrm__Stripe__RequestTimeoutSeconds": str(timeout)}
+    suite.procs.start_api(2, port=api_port, extra=stripe_settings)
     try:
         suite.procs.wait_ready("api3", f"http://127.0.0.1:{api_port}")
         org = suite.org("stripe", seeded=False)
@@ -376,6 +379,12 @@ def stripe_down(suite, Result):
             result.notes.append("  /metrics does not show the failed Stripe calls")
         probe.close()
         client.close()
+        # The worker's half: the usage of a closed month reported while Stripe fails (its own row).
+        try:
+            _stripe_usage(suite, usage, stub, org, stripe_settings)
+        except Exception as error:  # a sub-case that cannot run fails and says why
+            usage.passed = False
+            usage.notes.append(f"could not run: {error}")
     finally:
         proc = suite.procs.procs.get("api3")
         if proc and proc.poll() is None:
@@ -386,4 +395,102 @@ def stripe_down(suite, Result):
     result.requests = len(outcomes)
     result.errors = error_classes(outcomes)
     result.lost = 0
-    return result
+    usage.requests = len(stub.meter_attempts)
+    return [result, usage]
+
+
+def _make_usage_reporting_due() -> None:
+    """The hourly `billing-usage-reporting` (docs/BILLING.md) due now: its last run back-dated by two hours in Hangfire's
+    storage, as if the hour had passed, and its place in the schedule moved to the front (the scheduler polls every 15 s)."""
+    CLUSTER_A.psql("""UPDATE hangfire.hash SET value = to_char((now() - interval '2 hours') AT TIME ZONE 'UTC',
+                          'YYYY-MM-DD"T"HH24:MI:SS.US"0Z"')
+                      WHERE key = 'recurring-job:billing-usage-reporting' AND field IN ('LastExecution', 'NextExecution', 'CreatedAt');
+                      UPDATE hangfire.set SET score = 0 WHERE key = 'recurring-jobs' AND value = 'billing-usage-reporting'""",
+                   "cleancrm_catalog")
+
+
+def _stripe_usage(suite, result, stub, org, stripe_settings: dict[str, str]) -> None:
+    """5d, usage reporting: a closed month's ai_tokens rollup of the organization (which has a Stripe customer since its
+    checkout) while the stub answers 500, then times out (Stripe records the event but the answer never arrives), then
+    answers. Invariants: the job fails and is retried with backoff (Hangfire's automatic retry); the rollup stays
+    unreported while Stripe fails (nothing lost); once Stripe answers it is reported, and Stripe recorded exactly one
+    meter event for it (the retries carry the same idempotency key `cleancrm-meter-<rollup id>`)."""
+    from peers import start_worker_with
+
+    procs = suite.procs
+    customer = CLUSTER_A.psql(f"SELECT stripe_customer_id FROM subscriptions WHERE organization_id = '{org.id}'",
+                              "cleancrm_catalog").strip()
+    if not customer:
+        raise RuntimeError("the organization has no Stripe customer (the checkout before should have created it)")
+    quantity = 4242
+    rollup = CLUSTER_A.psql(f"""INSERT INTO usage_rollups (id, organization_id, metric, period_start, period_end, quantity)
+        VALUES (gen_random_uuid(), '{org.id}', 'ai_tokens',
+                (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month') AT TIME ZONE 'UTC',
+                date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', {quantity}) RETURNING id""",
+                            "cleancrm_catalog").splitlines()[0].strip()
+
+    def reported() -> str:
+        return CLUSTER_A.psql(f"SELECT coalesce(reported_at::text, '') FROM usage_rollups WHERE id = '{rollup}'",
+                              "cleancrm_catalog").strip()
+
+    def attempts(mode: str | None = None) -> list[float]:
+        with stub.lock:
+            return [t for t, m, i in stub.meter_attempts if i == rollup and (mode is None or m == mode)]
+
+    def wait(predicate, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(1)
+        return False
+
+    # The worker runs the job: replaced by one configured for the stub for this sub-case, put back after.
+    procs.kill9("worker")
+    start_worker_with(procs, stripe_settings)
+    try:
+        procs.wait_ready("worker", f"http://127.0.0.1:{WORKER_HEALTH_PORT}")
+        stub.mode = "500"
+        _make_usage_reporting_due()
+        started = time.time()
+        if not wait(lambda: len(attempts("500")) >= 1, 90):
+            raise RuntimeError("the usage-reporting job did not run within 90 s of being made due")
+        # Stripe.net's own tries at once, then Hangfire's first retry of the job, seconds later.
+        failing = wait(lambda: len(attempts("500")) >= 2 and attempts("500")[-1] - attempts("500")[0] > 10, 240)
+        during = reported()
+        result.notes.append(f"Stripe 500: {len(attempts('500'))} attempts in {time.time() - started:.0f} s "
+                            f"(Stripe.net's own retries, then Hangfire's); reported_at meanwhile: {during or 'unset'}")
+        if not failing or during:
+            result.passed = False
+            result.notes.append("  expected the job to fail and be retried, the rollup left unreported")
+        stub.mode = "timeout"
+        if not wait(lambda: len(attempts("timeout")) >= 1, 300):
+            result.passed = False
+            result.notes.append("  no retry reached Stripe within 300 s")
+        time.sleep(2)
+        stub.mode = "ok"  # the held requests are then recorded by "Stripe" although their answers never arrive
+        up = time.time()
+        done = wait(lambda: bool(reported()), 600)
+        result.recovery = f"{time.time() - up:.0f} s" if done else "never"
+        with stub.lock:
+            events = [e for e in stub.meter_events if e["identifier"] == rollup]
+            times = sorted(t for t, _, i in stub.meter_attempts if i == rollup)
+        gaps = [round(b - a) for a, b in zip(times, times[1:])]
+        result.notes.append(f"after Stripe answered again: reported {'after ' + result.recovery if done else 'never'}; "
+                            f"{len(times)} attempts in all, seconds between them {gaps}; meter events recorded for the rollup "
+                            f"{len(events)} ({[(e['value'], e['key']) for e in events]})")
+        if not done:
+            result.passed = False
+            result.lost = 1
+        if len(events) != 1 or events[0]["value"] != str(quantity) or events[0]["customer"] != customer:
+            result.passed = False
+            result.notes.append(f"  expected exactly one meter event of {quantity} for {customer}")
+        if events and events[0]["key"] != f"cleancrm-meter-{rollup.replace('-', '')}":
+            result.passed = False
+            result.notes.append("  the meter event was not sent with the rollup's idempotency key")
+    finally:
+        stub.mode = "ok"
+        if procs.procs["worker"].poll() is None:
+            procs.kill9("worker")
+        procs.start_worker()
+        procs.wait_ready("worker", f"http://127.0.0.1:{WORKER_HEALTH_PORT}")

@@ -1,11 +1,16 @@
 """A local stand-in for Stripe's API in its wire format (form-encoded requests, JSON objects and error documents), for
 scenario 5d of the fault suite (docs/reliability.md). `mode` switches it between answering ("ok"), failing with
-`500 api_error` ("500") and not answering for 30 s ("timeout"). Counts the requests it receives by path. 127.0.0.1 only."""
+`500 api_error` ("500") and not answering for 30 s ("timeout"; a request still pending when the 30 s are over is then
+handled as usual, as Stripe does with a request whose client gave up). Counts the requests it receives by path.
+Billing meter events (`POST /v1/billing/meter_events`, docs/BILLING.md "Usage reporting") honour `Idempotency-Key` as
+Stripe does (a repeated key replays the first answer and records nothing); `meter_events` holds what was recorded and
+`meter_attempts` every attempt (time, mode, identifier). 127.0.0.1 only."""
 
 from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 import time
 import uuid
 from collections import Counter
@@ -19,6 +24,10 @@ class StripeStub:
         self.port = port
         self.mode = "ok"
         self.requests: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.meter_events: list[dict] = []  # recorded events: identifier, customer, value, idempotency key
+        self.meter_replies: dict[str, dict] = {}  # Idempotency-Key -> the first answer
+        self.meter_attempts: list[tuple[float, str, str]] = []  # (time, mode, identifier) of every request
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,10 +38,13 @@ class StripeStub:
 
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+                body = self.rfile.read(length) if length else b""
                 path = self.path.split("?")[0]
                 stub.requests[f"{stub.mode} {self.command} {path}"] += 1
+                form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+                if path == "/v1/billing/meter_events":
+                    with stub.lock:
+                        stub.meter_attempts.append((time.time(), stub.mode, form.get("identifier", "")))
                 if stub.mode == "timeout":
                     time.sleep(30)
                 if stub.mode == "500":
@@ -47,6 +59,22 @@ class StripeStub:
                 elif path == "/v1/billing_portal/sessions":
                     self._json(200, {"id": f"bps_{suffix}", "object": "billing_portal.session",
                                      "url": f"https://billing.stripe.com/p/session/test_{suffix}"})
+                elif path == "/v1/billing/meter_events":
+                    key = self.headers.get("Idempotency-Key") or ""
+                    with stub.lock:
+                        reply = stub.meter_replies.get(key) if key else None
+                        if reply is None:
+                            reply = {"object": "billing.meter_event", "event_name": form.get("event_name"),
+                                     "identifier": form.get("identifier"), "created": int(time.time()), "livemode": False,
+                                     "payload": {"stripe_customer_id": form.get("payload[stripe_customer_id]"),
+                                                 "value": form.get("payload[value]")},
+                                     "timestamp": int(form.get("timestamp") or time.time())}
+                            stub.meter_events.append({"identifier": form.get("identifier"), "key": key,
+                                                      "customer": form.get("payload[stripe_customer_id]"),
+                                                      "value": form.get("payload[value]")})
+                            if key:
+                                stub.meter_replies[key] = reply
+                    self._json(200, reply)
                 elif path == "/v1/invoices":
                     self._json(200, {"object": "list", "data": [], "has_more": False, "url": "/v1/invoices"})
                 else:

@@ -4,6 +4,7 @@ using CleanCrm.Application.Billing;
 using CleanCrm.Application.Common.Json;
 using CleanCrm.Application.Common.Persistence;
 using CleanCrm.Application.Common.Results;
+using CleanCrm.Application.Common.Secrets;
 using CleanCrm.Application.Common.Tenancy;
 using CleanCrm.Infrastructure.Tenancy;
 using Microsoft.AspNetCore.Diagnostics;
@@ -69,6 +70,7 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         var problem = refused ? ConnectionLimit(httpContext)
             : unreachable ? DatabaseUnavailable(httpContext)
             : exception is PaymentProviderUnavailableException ? PaymentProviderUnavailable(httpContext)
+            : Find<SecretStoreUnavailableException>(exception) is not null ? SecretStoreUnavailable(httpContext)
             : Map(exception, httpContext);
         if (problem.Status >= 500 && !refused)
         {
@@ -133,6 +135,30 @@ public sealed partial class ExceptionToProblemHandler(IProblemDetailsService pro
         httpContext.Response.Headers.RetryAfter = "30";
         return Simple(503, BillingErrors.BillingUnavailable,
             "The payment provider (Stripe) failed or did not answer in time; nothing was charged or changed. Retry in a moment.");
+    }
+
+    // The secret store (Key Vault) failed or did not answer while a tenant's database password or another secret was
+    // needed: nothing ran; organizations whose connections this instance already holds are still served
+    // (docs/MULTI_TENANCY.md, "Secret store"; docs/reliability.md, scenario 5b).
+    private static ProblemDetails SecretStoreUnavailable(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = "5";
+        return Simple(503, SecretStoreUnavailableException.Code,
+            "The secret store holding the organization's credentials cannot be reached right now; nothing was changed. Retry in a moment.");
+    }
+
+    private static T? Find<T>(Exception? exception)
+        where T : Exception
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 
     private static bool IsDatabaseUnreachable(Exception? exception)

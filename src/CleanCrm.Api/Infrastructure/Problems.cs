@@ -8,6 +8,9 @@ public static class Problems
 {
     public const string TypeBase = "https://cleancrm.dev/problems/";
 
+    /// <summary>Retry-After of a 503 problem whose producer did not set one.</summary>
+    public const string DefaultRetryAfterSeconds = "30";
+
     public static int StatusOf(ErrorType type) => type switch
     {
         ErrorType.Validation or ErrorType.BadRequest => StatusCodes.Status400BadRequest,
@@ -85,6 +88,14 @@ public static class Problems
         {
             httpContext.Response.StatusCode = problem.Status ?? 500;
             decorate?.Invoke(httpContext);
+            if (httpContext.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
+                && !httpContext.Response.Headers.ContainsKey("Retry-After"))
+            {
+                // Every 503 says when to come back (docs/API.md, "Errors"): a provider that failed (ai_provider_failed…)
+                // is retried by the client's backoff, not at once.
+                httpContext.Response.Headers.RetryAfter = DefaultRetryAfterSeconds;
+            }
+
             var service = httpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
             await service.WriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
         }

@@ -142,7 +142,7 @@ public sealed partial class CopilotRun
             response = updates.ToChatResponse();
             return response;
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             failed = true;
             LogProviderFailed(_context.Logger, exception.GetType().Name);

@@ -86,7 +86,7 @@ public sealed partial class ProposalGenerator(
             {
                 response = await provider.ChatClient.GetResponseAsync(messages, options, cancellationToken);
             }
-            catch (Exception exception) when (exception is not OperationCanceledException)
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 LogProviderFailed(logger, exception.GetType().Name);
                 await FinishAsync(proposal, ProposalStatus.Failed, AiErrors.ProviderFailedError().Detail, null, null, null,

@@ -29,8 +29,16 @@ public sealed class AiOptions
     [Range(0, 10)]
     public int MaxToolRounds { get; set; } = 4;
 
+    /// <summary>How long one attempt of a model call may take before it is abandoned (and retried, see <see cref="MaxRetries"/>).</summary>
     [Range(5, 600)]
     public int RequestTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// Retries of a failed or timed-out call (the SDK's default is 3). A synchronous AI route answers within about
+    /// (MaxRetries + 1) × <see cref="RequestTimeoutSeconds"/> plus the SDK's backoff (docs/AI.md).
+    /// </summary>
+    [Range(0, 5)]
+    public int MaxRetries { get; set; } = 3;
 
     public bool IsConfigured => !string.IsNullOrWhiteSpace(Model) && (Endpoint is not null || !string.IsNullOrWhiteSpace(ApiKey));
 }

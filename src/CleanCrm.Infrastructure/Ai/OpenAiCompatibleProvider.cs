@@ -30,6 +30,7 @@ public sealed class OpenAiCompatibleProvider : IAiProvider, IDisposable
             {
                 Transport = new HttpClientPipelineTransport(httpClients.CreateClient(HttpClientName)),
                 NetworkTimeout = TimeSpan.FromSeconds(settings.RequestTimeoutSeconds),
+                RetryPolicy = new ClientRetryPolicy(settings.MaxRetries),
             };
             if (settings.Endpoint is { } endpoint)
             {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using CleanCrm.Application.Common.Secrets;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using CleanCrm.Infrastructure.Tenancy;
@@ -22,6 +23,15 @@ public sealed class ProvisioningOptions
     /// <summary>Delay before the second attempt; doubles for each further attempt.</summary>
     [System.ComponentModel.DataAnnotations.Range(0, 600_000)]
     public int RetryDelayMs { get; set; } = 1_000;
+
+    /// <summary>
+    /// How long a run waits for the secret store when a step fails because the store cannot be reached
+    /// (<see cref="SecretStoreUnavailableException"/>): such failures are retried with backoff
+    /// (doubling from <see cref="RetryDelayMs"/>, at most 30 s apart) without using up <see cref="MaxAttempts"/>, so a signup
+    /// during a vault outage converges once the vault is back instead of failing (docs/reliability.md, scenario 5b).
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 86_400)]
+    public int SecretStoreWaitSeconds { get; set; } = 600;
 
     /// <summary>A pending run not handed to the queue after this long is re-queued by the outbox sweeper.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 3_600)]
@@ -135,18 +145,31 @@ public sealed partial class ProvisioningRunner(
 
         await db.SaveChangesAsync(cancellationToken);
 
-        for (var attempt = 1; ; attempt++)
+        long? waitingForSecrets = null;
+        var secretStoreRetries = 0;
+        for (var attempt = 1; ;)
         {
             try
             {
                 await ExecuteStepsAsync(db, run, organization, cancellationToken);
                 break;
             }
+            catch (StepFailedException failure) when (IsSecretStoreOutage(failure)
+                                                      && clock.GetElapsedTime(waitingForSecrets ??= clock.GetTimestamp())
+                                                      < TimeSpan.FromSeconds(options.Value.SecretStoreWaitSeconds))
+            {
+                // The vault is down, not the step: wait for it with backoff instead of spending attempts (and failing the signup).
+                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000,
+                    Math.Max(100, options.Value.RetryDelayMs) * Math.Pow(2, Math.Min(secretStoreRetries++, 10))));
+                LogWaitingForSecretStore(logger, organization.Slug, failure.Step, secretStoreRetries, delay.TotalMilliseconds);
+                await Task.Delay(delay, clock, cancellationToken);
+            }
             catch (StepFailedException failure) when (attempt < options.Value.MaxAttempts)
             {
                 var delay = TimeSpan.FromMilliseconds(options.Value.RetryDelayMs * Math.Pow(2, attempt - 1));
                 LogRetrying(logger, failure.InnerException!, organization.Slug, failure.Step, attempt, delay.TotalMilliseconds);
                 await Task.Delay(delay, clock, cancellationToken);
+                attempt++;
             }
             catch (StepFailedException failure)
             {
@@ -291,6 +314,19 @@ public sealed partial class ProvisioningRunner(
         }
     }
 
+    private static bool IsSecretStoreOutage(Exception failure)
+    {
+        for (var inner = failure.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SecretStoreUnavailableException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static DatabaseServer Server(Organization organization) =>
         organization.DatabaseServer ?? throw new InvalidOperationException($"Organization {organization.Slug} has no database server yet.");
 
@@ -321,6 +357,10 @@ public sealed partial class ProvisioningRunner(
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Provisioning {Slug} failed at {Step} (attempt {Attempt}); retrying in {DelayMs} ms")]
     private static partial void LogRetrying(ILogger logger, Exception exception, string slug, string step, int attempt, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Provisioning {Slug}: the secret store is unavailable at {Step} (wait {Retry}); retrying in {DelayMs} ms")]
+    private static partial void LogWaitingForSecretStore(ILogger logger, string slug, string step, int retry, double delayMs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Provisioning {Slug} failed at {Step}; the organization is marked failed")]
     private static partial void LogFailed(ILogger logger, Exception exception, string slug, string step);

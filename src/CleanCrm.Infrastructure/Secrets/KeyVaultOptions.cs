@@ -27,6 +27,18 @@ public sealed class KeyVaultOptions
     /// </summary>
     public TimeSpan? ConfigurationReloadInterval { get; set; }
 
+    /// <summary>
+    /// How long one call to the vault may take before it is abandoned and retried (the SDK's own default is 100 s). With
+    /// <see cref="MaxRetries"/>, a silent vault holds a caller for at most (MaxRetries + 1) × this, plus 0.5 s, 1 s, … between
+    /// attempts; an unreachable one for about the backoff alone (docs/MULTI_TENANCY.md, "Secret store").
+    /// </summary>
+    [Range(1, 120)]
+    public int RequestTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>Retries of a failed call (no connection, timeout, 408, 429, 5xx) before it surfaces as unavailable.</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 2;
+
     /// <summary>Purge deleted secrets instead of leaving them recoverable until the vault's retention ends.</summary>
     public bool PurgeOnDelete { get; set; }
 }

@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Core;
+using Azure.Identity;
 using Azure.Security.KeyVault.Secrets;
 using CleanCrm.Application.Common.Secrets;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,9 @@ namespace CleanCrm.Infrastructure.Secrets;
 /// <summary>
 /// <see cref="ISecretStore"/> over Azure Key Vault. Key Vault soft-deletes secrets, so a deleted name stays
 /// reserved until it is purged or its retention ends; this store recovers such names on write and can purge
-/// on delete. Secret values are never logged.
+/// on delete. A vault that cannot be reached, fails (5xx, 429) or does not answer within
+/// <see cref="KeyVaultOptions.RequestTimeoutSeconds"/> (after <see cref="KeyVaultOptions.MaxRetries"/> retries) surfaces as
+/// <see cref="SecretStoreUnavailableException"/> (docs/MULTI_TENANCY.md, "Secret store"). Secret values are never logged.
 /// </summary>
 public sealed partial class KeyVaultSecretStore : ISecretStore
 {
@@ -49,8 +52,25 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
         ArgumentNullException.ThrowIfNull(credential);
         var vaultUri = options.VaultUri ?? throw new ArgumentException(KeyVaultOptions.VaultUriRequiredMessage, nameof(options));
 
-        var client = new SecretClient(vaultUri, credential, clientOptions ?? new SecretClientOptions());
+        var client = new SecretClient(vaultUri, credential, clientOptions ?? ClientOptionsFor(options));
         return new KeyVaultSecretStore(client, options, logger ?? NullLogger<KeyVaultSecretStore>.Instance);
+    }
+
+    /// <summary>
+    /// The client's retry policy from the settings: each attempt gives up after <see cref="KeyVaultOptions.RequestTimeoutSeconds"/>
+    /// (the SDK's default, 100 s, would hold an API request for minutes on a silent vault), at most
+    /// <see cref="KeyVaultOptions.MaxRetries"/> retries, 0.5 s apart and doubling.
+    /// </summary>
+    public static SecretClientOptions ClientOptionsFor(KeyVaultOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var clientOptions = new SecretClientOptions();
+        clientOptions.Retry.Mode = RetryMode.Exponential;
+        clientOptions.Retry.MaxRetries = options.MaxRetries;
+        clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(500);
+        clientOptions.Retry.MaxDelay = TimeSpan.FromSeconds(4);
+        clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(options.RequestTimeoutSeconds);
+        return clientOptions;
     }
 
     public async Task<string?> GetAsync(string name, CancellationToken cancellationToken = default)
@@ -66,12 +86,66 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
             // Key Vault also answers 404 for a secret that is deleted but not yet purged.
             return null;
         }
+        catch (Exception exception) when (IsUnavailable(exception, cancellationToken))
+        {
+            throw Unavailable("get", vaultName, exception);
+        }
     }
 
     public async Task SetAsync(string name, string value, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(value);
         var vaultName = ToVaultName(name);
+        try
+        {
+            await SetCoreAsync(vaultName, value, cancellationToken);
+        }
+        catch (Exception exception) when (IsUnavailable(exception, cancellationToken))
+        {
+            throw Unavailable("set", vaultName, exception);
+        }
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var vaultName = ToVaultName(name);
+        try
+        {
+            await DeleteCoreAsync(vaultName, cancellationToken);
+        }
+        catch (Exception exception) when (IsUnavailable(exception, cancellationToken))
+        {
+            throw Unavailable("delete", vaultName, exception);
+        }
+    }
+
+    /// <summary>
+    /// True for what a retry later can cure: no connection or no answer in time (the SDK's network timeout is an
+    /// <see cref="OperationCanceledException"/> the caller did not ask for), 408, 429 and 5xx answers, a token the credential
+    /// could not get, and the SDK's "retry failed after N tries" made only of such failures.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception switch
+        {
+            OperationCanceledException => !cancellationToken.IsCancellationRequested,
+            RequestFailedException failed => failed.Status is 0 or 408 or 429 or >= 500,
+            AggregateException aggregate => aggregate.InnerExceptions.Count > 0
+                                            && aggregate.InnerExceptions.All(inner => IsUnavailable(inner, cancellationToken)),
+            HttpRequestException or IOException or TimeoutException or AuthenticationFailedException => true,
+            _ => false,
+        };
+    }
+
+    private SecretStoreUnavailableException Unavailable(string operation, string vaultName, Exception exception)
+    {
+        LogUnavailable(_logger, operation, vaultName, exception.GetType().Name, (exception as RequestFailedException)?.Status ?? 0);
+        return new SecretStoreUnavailableException(operation, exception);
+    }
+
+    private async Task SetCoreAsync(string vaultName, string value, CancellationToken cancellationToken)
+    {
         try
         {
             await _client.SetSecretAsync(vaultName, value, cancellationToken);
@@ -88,9 +162,8 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
         }
     }
 
-    public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
+    private async Task DeleteCoreAsync(string vaultName, CancellationToken cancellationToken)
     {
-        var vaultName = ToVaultName(name);
         try
         {
             DeleteSecretOperation operation = await _client.StartDeleteSecretAsync(vaultName, cancellationToken);
@@ -148,6 +221,10 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Recovered soft-deleted Key Vault secret {SecretName} before writing a new version")]
     private static partial void LogRecovered(ILogger logger, string secretName);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Key Vault unavailable: {Operation} of secret {SecretName} failed ({ExceptionType}, status {Status}) after retries")]
+    private static partial void LogUnavailable(ILogger logger, string operation, string secretName, string exceptionType, int status);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Key Vault refused to purge secret {SecretName} ({ErrorCode}); it is kept until the vault's retention period ends")]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -7,6 +8,7 @@ using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Integrations.Webhooks;
 using CleanCrm.Infrastructure.Jobs;
 using CleanCrm.Infrastructure.Workflows;
+using CleanCrm.IntegrationTests.Integrations;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
 using Hangfire;
@@ -175,6 +177,44 @@ public sealed class MeetingSummaryApiTests(SharedPlatform platform) : IAsyncLife
             .Where(j => j?.Type == typeof(SlackNotificationJob) && Equals(j.Args[0], organizationId))
             .Select(j => (string)j!.Args[1]),
     ];
+
+    [Fact]
+    public async Task A_provider_slower_than_its_timeout_is_a_503_with_retry_after_within_the_bound_and_stores_nothing()
+    {
+        // docs/reliability.md, scenario 5e (a provider answering after 30 s): here 8 s against a 5 s timeout and one retry.
+        using var slow = new IntegrationsHost(platform, new Dictionary<string, string?>
+        {
+            ["CleanCrm:Ai:Endpoint"] = Stub.Endpoint,
+            ["CleanCrm:Ai:Model"] = OpenAiStub.Model,
+            ["CleanCrm:Ai:ApiKey"] = OpenAiStub.ApiKey,
+            ["CleanCrm:Ai:RequestTimeoutSeconds"] = "5",
+            ["CleanCrm:Ai:MaxRetries"] = "1",
+        });
+        var owner = await platform.CreateUserAsync();
+        var org = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], plan: Plan.Pro);
+        var client = slow.Api.ClientFor(owner.Id, org.Slug);
+        var trigger = Trigger();
+        var meeting = await OrgScopedEndpoints.CreateAsync(client, "meetings",
+            new { title = "Slow provider", startsAt = "2026-11-05T10:00:00Z", transcript = $"{trigger} hello" });
+        Stub.Script(trigger, Answer("Too late."), delay: TimeSpan.FromSeconds(8));
+
+        var watch = Stopwatch.StartNew();
+        var response = await client.PostAsync($"/api/v1/meetings/{meeting}/summary", null);
+        watch.Stop();
+
+        (await Problem.ReadAsync(response, HttpStatusCode.ServiceUnavailable)).Code.ShouldBe("ai_provider_failed");
+        response.Headers.RetryAfter.ShouldNotBeNull();
+        watch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(((1 + 1) * 5) + 6), "(MaxRetries + 1) x RequestTimeoutSeconds plus backoff");
+        Stub.RequestsFor(trigger).Count.ShouldBeInRange(1, 2, "at most one attempt and one retry, each abandoned after the timeout");
+        (await PlatformEnvironment.CountRowsAsync(org, $"SELECT count(*) FROM meetings WHERE id = '{meeting}' AND summary IS NULL"))
+            .ShouldBe(1);
+        (await UsageAsync(client)).ShouldBe(0, "the reservation is released when the provider fails");
+
+        // Fast again: the same meeting is summarized.
+        Stub.Script(trigger, Answer("In time."));
+        var again = await client.PostAsync($"/api/v1/meetings/{meeting}/summary", null);
+        again.StatusCode.ShouldBe(HttpStatusCode.OK, await again.Content.ReadAsStringAsync());
+    }
 
     private static string Answer(string summary, params (string Description, string? Assignee)[] items) => new JsonObject
     {

@@ -46,11 +46,15 @@ internal sealed class OpenAiStub : IDisposable
     public IReadOnlyList<JsonObject> RequestsFor(string trigger) =>
         [.. Requests.Select(r => r.Body).Where(b => LastUserText(b).Contains(trigger, StringComparison.Ordinal))];
 
-    /// <summary>Answers a message containing <paramref name="trigger"/>: a tool call first when one is given, then the text.</summary>
-    public void Script(string trigger, string text, string? tool = null, JsonObject? arguments = null, int failWith = 0) =>
-        _scripts[trigger] = new Scripted(text, tool, arguments, failWith);
+    /// <summary>
+    /// Answers a message containing <paramref name="trigger"/>: a tool call first when one is given, then the text; after
+    /// <paramref name="delay"/> when one is given (a slow provider).
+    /// </summary>
+    public void Script(string trigger, string text, string? tool = null, JsonObject? arguments = null, int failWith = 0,
+        TimeSpan? delay = null) =>
+        _scripts[trigger] = new Scripted(text, tool, arguments, failWith, delay ?? TimeSpan.Zero);
 
-    private sealed record Scripted(string Text, string? Tool, JsonObject? Arguments, int FailWith);
+    private sealed record Scripted(string Text, string? Tool, JsonObject? Arguments, int FailWith, TimeSpan Delay);
 
     private ResponseMessage Answer(IRequestMessage request)
     {
@@ -58,7 +62,13 @@ internal sealed class OpenAiStub : IDisposable
         _requests.Enqueue((body, request.Headers?.TryGetValue("Authorization", out var auth) == true ? auth.ToString() : null));
         var user = LastUserText(body);
         var script = _scripts.FirstOrDefault(s => user.Contains(s.Key, StringComparison.Ordinal)).Value
-            ?? new Scripted("I have no script for this.", null, null, 0);
+            ?? new Scripted("I have no script for this.", null, null, 0, TimeSpan.Zero);
+        if (script.Delay > TimeSpan.Zero)
+        {
+            // WireMock's callback is synchronous: this request's thread waits, the others are served meanwhile.
+            Thread.Sleep(script.Delay);
+        }
+
         if (script.FailWith > 0)
         {
             return Json(script.FailWith, new JsonObject

@@ -3,6 +3,7 @@ using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Security.KeyVault.Secrets;
+using CleanCrm.Application.Common.Secrets;
 using CleanCrm.Infrastructure.Secrets;
 using Microsoft.Extensions.Logging;
 
@@ -160,9 +161,10 @@ public sealed class KeyVaultSecretStoreTests : IDisposable
         _vault.FailAuthenticatedRequestsWith(500);
         var store = CreateStore();
 
-        var exception = await Should.ThrowAsync<RequestFailedException>(() => store.GetAsync("any-secret"));
+        // Unavailable, not "no such secret" (docs/MULTI_TENANCY.md, "Secret store"): the API answers 503 for it.
+        var exception = await Should.ThrowAsync<SecretStoreUnavailableException>(() => store.GetAsync("any-secret"));
 
-        exception.Status.ShouldBe(500);
+        exception.InnerException.ShouldBeOfType<RequestFailedException>().Status.ShouldBe(500);
         _vault.Exchanges.Count(e => Equals(e.ResponseMessage.StatusCode, 500)).ShouldBe(1 + MaxRetries);
     }
 

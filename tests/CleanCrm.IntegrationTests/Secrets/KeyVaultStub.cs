@@ -110,13 +110,32 @@ internal sealed class KeyVaultStub : IDisposable
     /// Makes every authenticated request (or only those whose path matches <paramref name="pathPattern"/>) fail
     /// with <paramref name="status"/>, as a vault in trouble would.
     /// </summary>
-    public void FailAuthenticatedRequestsWith(int status, string? pathPattern = null) =>
+    /// <returns>The mapping's id: <c>Server.DeleteMapping(id)</c> ends the failure.</returns>
+    public Guid FailAuthenticatedRequestsWith(int status, string? pathPattern = null)
+    {
+        var id = Guid.NewGuid();
         Server.Given(Authenticated(pathPattern is null
                 ? Request.Create().UsingAnyMethod()
                 : Request.Create().UsingAnyMethod().WithPath(new RegexMatcher(pathPattern))))
+            .WithGuid(id)
             .AtPriority(InjectedFailurePriority)
             .RespondWith(Response.Create().WithCallback(_ =>
                 Error(status, "InternalServerError", "The stub vault was told to fail.")));
+        return id;
+    }
+
+    /// <summary>Makes every request, the challenge included, wait <paramref name="delay"/> before any answer (a silent vault).</summary>
+    /// <returns>The mapping's id: <c>Server.DeleteMapping(id)</c> ends the delay.</returns>
+    public Guid DelayEveryRequestBy(TimeSpan delay)
+    {
+        var id = Guid.NewGuid();
+        Server.Given(Request.Create().UsingAnyMethod())
+            .WithGuid(id)
+            .AtPriority(InjectedFailurePriority - 1)
+            .RespondWith(Response.Create().WithDelay(delay).WithCallback(_ =>
+                Error(503, "ServiceUnavailable", "The stub vault answered too late.")));
+        return id;
+    }
 
     public void Dispose() => Server.Stop();
 

@@ -95,7 +95,7 @@ public sealed partial class SummarizeMeetingHandler(
         {
             response = await provider.ChatClient.GetResponseAsync(messages, options, cancellationToken);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             failed = true;
             LogProviderFailed(logger, exception.GetType().Name);
