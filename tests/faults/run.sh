@@ -34,6 +34,10 @@
 # CLEANCRM_COUNTS_FILE (as scripts/test.sh's run_counted sets it) receives
 # "passed=N failed=N skipped=N", one count per scenario; the last line printed is "N passed, N failed".
 set -euo pipefail
+# The whole script is one compound command, read before any of it runs: bash reads a script as it executes it, so an
+# edit of this file during a long run (a new scenario's line in the header above) would otherwise make it run
+# commands from a shifted offset, such as starting faults.py a second time.
+{
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
@@ -105,3 +109,5 @@ export FAULTS_PG_A_PASSWORD FAULTS_PG_B_PASSWORD
 export FAULTS_REPO=$repo FAULTS_OUT=$out
 
 python3 "$repo/tests/faults/faults.py" "$@"
+exit
+}
