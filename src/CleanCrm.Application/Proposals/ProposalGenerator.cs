@@ -27,6 +27,12 @@ public sealed partial class ProposalGenerator(
     /// <summary>A claim older than this is a worker that died; the next delivery of the job takes the proposal over.</summary>
     public static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// Attempts at the model when it fails transiently (slow, unreachable, 429, 5xx: <see cref="IAiProvider.IsTransient"/>):
+    /// before the last one the proposal goes back to <c>pending</c> and the job is retried by its schedule (docs/AI.md).
+    /// </summary>
+    public const int MaxProviderAttempts = 4;
+
     private const string Purpose = "proposal";
     private const int MaxMeetingSummaries = 5;
     private const int MaxSummaryCharacters = 4000;
@@ -89,6 +95,13 @@ public sealed partial class ProposalGenerator(
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 LogProviderFailed(logger, exception.GetType().Name);
+                if (provider.IsTransient(exception) && proposal.Attempts < MaxProviderAttempts
+                    && await ReleaseForRetryAsync(proposal, CancellationToken.None))
+                {
+                    // The reservation is released in finally; the job's retry claims the proposal again.
+                    throw new ProposalRetryException(proposal.Id, proposal.Attempts, exception.GetType().Name);
+                }
+
                 await FinishAsync(proposal, ProposalStatus.Failed, AiErrors.ProviderFailedError().Detail, null, null, null,
                     CancellationToken.None);
                 return;
@@ -110,6 +123,16 @@ public sealed partial class ProposalGenerator(
         {
             await calls.SettleAsync(Purpose, reservation.Value, response?.Usage, failed, CancellationToken.None);
         }
+    }
+
+    /// <summary>Hands the proposal back (<c>pending</c>) for the job's next retry, only while this attempt still holds the claim.</summary>
+    private async Task<bool> ReleaseForRetryAsync(Proposal claimed, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var attempt = claimed.Attempts;
+        return await db.Proposals.Where(p => p.Id == claimed.Id && p.Status == ProposalStatus.Generating && p.Attempts == attempt)
+            .ExecuteUpdateAsync(u => u.SetProperty(p => p.Status, ProposalStatus.Pending).SetProperty(p => p.UpdatedAt, now),
+                cancellationToken) == 1;
     }
 
     /// <summary>Writes the outcome, only while this attempt still holds the claim (a worker that took over wins).</summary>
@@ -214,3 +237,11 @@ public sealed partial class ProposalGenerator(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Proposal: the AI provider failed ({ExceptionType})")]
     private static partial void LogProviderFailed(ILogger logger, string exceptionType);
 }
+
+/// <summary>
+/// Thrown by <see cref="ProposalGenerator"/> after a transient provider failure, once the proposal is <c>pending</c> again, so
+/// the job's retry schedule runs it later (docs/AI.md, "Proposals"). The provider's own message is left out (it may quote
+/// the answer): the job's state keeps only the failure's exception type.
+/// </summary>
+public sealed class ProposalRetryException(Guid proposalId, int attempt, string failure)
+    : Exception($"The model provider failed ({failure}) on attempt {attempt} of proposal {proposalId}; the job is retried.");

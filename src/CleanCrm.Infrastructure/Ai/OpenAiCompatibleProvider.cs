@@ -51,6 +51,14 @@ public sealed class OpenAiCompatibleProvider : IAiProvider, IDisposable
 
     public AiSettings Settings { get; }
 
+    public bool IsTransient(Exception exception) => exception switch
+    {
+        // Status 0: the request got no response at all.
+        ClientResultException result => result.Status is 0 or 408 or 429 or >= 500,
+        HttpRequestException or TimeoutException or OperationCanceledException or IOException => true,
+        _ => exception.InnerException is { } inner && IsTransient(inner),
+    };
+
     public void Dispose()
     {
         if (_client.IsValueCreated)

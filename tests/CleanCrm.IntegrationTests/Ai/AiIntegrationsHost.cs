@@ -21,6 +21,8 @@ internal sealed class AiIntegrationsHost : IDisposable
             ["CleanCrm:Ai:ApiKey"] = OpenAiStub.ApiKey,
             // Each reservation is then a little over 2,000 tokens (the output cap + the estimated prompt).
             ["CleanCrm:Ai:MaxOutputTokens"] = "2000",
+            // A failing stub answers at once instead of after the SDK's own retries and their backoff.
+            ["CleanCrm:Ai:MaxRetries"] = "0",
         });
     }
 

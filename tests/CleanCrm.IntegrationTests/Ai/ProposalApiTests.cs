@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using CleanCrm.Application.Proposals;
 using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Ai;
 using CleanCrm.Infrastructure.Jobs;
@@ -135,6 +136,59 @@ public sealed class ProposalApiTests(SharedPlatform platform) : IAsyncLifetime
         proposal.GetProperty("error").GetString()!.ShouldNotContain("The stub was told to fail.");
         proposal.GetProperty("markdown").ValueKind.ShouldBe(JsonValueKind.Null);
         Stub.RequestsFor(trigger).ShouldNotBeEmpty();
+        (await UsageAsync(client)).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_provider_failing_for_a_while_sends_the_proposal_back_to_pending_for_the_jobs_retries_and_it_is_drafted_once()
+    {
+        var (_, org, client) = await ProOrgAsync();
+        var deal = await OrgScopedEndpoints.CreateAsync(client, "deals", new { name = "Flaky provider" });
+        var trigger = Trigger();
+        Stub.Script(trigger, "unused", failWith: 503);
+        var response = await client.PostAsJsonAsync($"/api/v1/deals/{deal}/proposals", new { instructions = trigger });
+        response.StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var job = Api.Services.GetRequiredService<ProposalGenerationJob>();
+
+        // A transient failure: the job throws (so Hangfire retries it on its schedule), the proposal is pending again and
+        // its reservation released.
+        await Should.ThrowAsync<ProposalRetryException>(() => job.RunAsync(org.Id, id, CancellationToken.None));
+        var waiting = await client.GetFromJsonAsync<JsonElement>($"/api/v1/proposals/{id}");
+        waiting.GetProperty("status").GetString().ShouldBe("pending");
+        waiting.GetProperty("markdown").ValueKind.ShouldBe(JsonValueKind.Null);
+        (await UsageAsync(client)).ShouldBe(0);
+
+        // The provider is back: the retry drafts it, charged once.
+        Stub.Script(trigger, "# Proposal\n\nDrafted after the outage.");
+        await job.RunAsync(org.Id, id, CancellationToken.None);
+        var ready = await client.GetFromJsonAsync<JsonElement>($"/api/v1/proposals/{id}");
+        ready.GetProperty("status").GetString().ShouldBe("ready");
+        ready.GetProperty("markdown").GetString()!.ShouldContain("Drafted after the outage.");
+        (await UsageAsync(client)).ShouldBe(OpenAiStub.PromptTokens + OpenAiStub.CompletionTokens);
+        Stub.RequestsFor(trigger).Count.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task A_provider_failing_on_every_attempt_fails_the_proposal_after_the_last_one()
+    {
+        var (_, org, client) = await ProOrgAsync();
+        var deal = await OrgScopedEndpoints.CreateAsync(client, "deals", new { name = "Provider down" });
+        var trigger = Trigger();
+        Stub.Script(trigger, "unused", failWith: 500);
+        var response = await client.PostAsJsonAsync($"/api/v1/deals/{deal}/proposals", new { instructions = trigger });
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var job = Api.Services.GetRequiredService<ProposalGenerationJob>();
+
+        for (var attempt = 1; attempt < ProposalGenerator.MaxProviderAttempts; attempt++)
+        {
+            await Should.ThrowAsync<ProposalRetryException>(() => job.RunAsync(org.Id, id, CancellationToken.None));
+        }
+
+        await job.RunAsync(org.Id, id, CancellationToken.None);
+        var proposal = await client.GetFromJsonAsync<JsonElement>($"/api/v1/proposals/{id}");
+        proposal.GetProperty("status").GetString().ShouldBe("failed");
+        Stub.RequestsFor(trigger).Count.ShouldBe(ProposalGenerator.MaxProviderAttempts);
         (await UsageAsync(client)).ShouldBe(0);
     }
 

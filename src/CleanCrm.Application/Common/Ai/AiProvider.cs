@@ -16,6 +16,12 @@ public interface IAiProvider
     IChatClient ChatClient { get; }
 
     AiSettings Settings { get; }
+
+    /// <summary>
+    /// True when a failed call may succeed later: no answer in time, no connection, or 408, 429 or 5xx from the provider
+    /// (after the client's own retries). A refusal of the request itself (400, 401, 403, 404) is not.
+    /// </summary>
+    bool IsTransient(Exception exception);
 }
 
 /// <summary>The model and the bounds every call is made with.</summary>
