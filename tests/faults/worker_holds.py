@@ -320,9 +320,13 @@ class SlackHolds:
             else:
                 # Hangfire changes a job's state under a distributed lock (a row of hangfire.lock named after the job) and
                 # then updates the job's row: an uncommitted row of that name makes the lock wait, the row lock the update.
-                self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog",
-                                                f"SELECT id FROM hangfire.job WHERE id = {job} FOR NO KEY UPDATE; INSERT INTO "
-                                                f"hangfire.lock (resource, acquired) VALUES ('job:{job}:state-lock', now())")
+                row = f"SELECT id FROM hangfire.job WHERE id = {job} FOR NO KEY UPDATE"
+                try:
+                    self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", f"{row}; INSERT INTO hangfire.lock (resource, "
+                                                    f"acquired) VALUES ('job:{job}:state-lock', now())")
+                except RuntimeError as error:  # the lock table not as expected: the row lock alone still holds the update
+                    after_case.notes.append(f"state lock not held ({str(error)[:120]}); the job's row only")
+                    self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", row)
                 stub.release()
                 waiting = wait_until(lambda: [w for w in waiting_on_lock(CLUSTER_A, "cleancrm_catalog") if "hangfire" in w.lower()]
                                      if stub.answered.is_set() else None, 30)

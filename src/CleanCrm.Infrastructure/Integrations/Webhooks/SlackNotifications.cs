@@ -42,7 +42,7 @@ public sealed partial class SlackNotificationJob(
 
     private const int MaxAttempts = 8;
 
-    /// <summary>Jobs queued before the posted marker existed (no <see cref="PerformContext"/>): posted without it.</summary>
+    /// <summary>A post without a job context (a workflow action's, or a job queued before the posted marker existed).</summary>
     [Queue(HangfireStorage.DefaultQueue)]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [60, 300, 1800])]
     [DisplayName("Slack notification for {0}")]
