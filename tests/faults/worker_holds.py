@@ -41,6 +41,14 @@ def catalog(sql: str) -> str:
     return CLUSTER_A.psql(sql, "cleancrm_catalog")
 
 
+def waiting_with(cluster, database: str, word: str) -> list[str]:
+    """Sessions of `database` waiting for a lock whose query (all of it) mentions `word`, as 'application: query'."""
+    rows = cluster.psql("SELECT coalesce(application_name, '') || ': ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 100) "
+                        f"FROM pg_stat_activity WHERE datname = '{database}' AND wait_event_type = 'Lock' "
+                        f"AND application_name <> 'faults-lock-holder' AND query ILIKE '%{word}%'")
+    return [r for r in rows.splitlines() if r]
+
+
 # ---------------------------------------------------------------------------------------------------------------- move
 
 def servers(client: Client, admin_token: str, api: int) -> list[dict]:
@@ -223,15 +231,15 @@ class FleetMigration:
         self.pending = [s for s, v in versions.items() if v != self.latest]
         case.notes.append(f"right after the kill: {len(self.done_before)} tenants at {self.latest}, {len(self.pending)} not "
                           f"(the held one: {versions.get(slug)})")
-        if not case.ready:
-            return
+        # Run again (also when the kill could not be aimed: the fleet is brought back to the latest version either way).
         rerun = subprocess.run(self.command(), cwd=WORKER_DIR, env=self.procs.server_env(), capture_output=True, text=True,
                                timeout=900)
         self.output = rerun.stdout
         with open(os.path.join(OUT, "logs", "fleet-migrate.log"), "a", encoding="utf-8") as handle:
             handle.write("--- the run after the kill\n" + rerun.stdout + rerun.stderr)
         summary = next((line for line in rerun.stdout.splitlines() if line.startswith("fleet: ")), "")
-        case.converged_at = time.monotonic() - self.killed_at
+        if case.ready:
+            case.converged_at = time.monotonic() - self.killed_at
         case.notes.append(f"run again: exit {rerun.returncode}, {summary or 'no summary line'}")
         if rerun.returncode != 0 or not summary.startswith(f"fleet: {len(self.pending)} migrated,") or " 0 failed" not in summary:
             case.problems.append(f"expected the run again to exit 0 having migrated exactly the {len(self.pending)} tenants left, "
@@ -328,8 +336,8 @@ class SlackHolds:
                     after_case.notes.append(f"state lock not held ({str(error)[:120]}); the job's row only")
                     self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", row)
                 stub.release()
-                waiting = wait_until(lambda: [w for w in waiting_on_lock(CLUSTER_A, "cleancrm_catalog") if "hangfire" in w.lower()]
-                                     if stub.answered.is_set() else None, 30)
+                waiting = wait_until(lambda: waiting_with(CLUSTER_A, "cleancrm_catalog", "hangfire") if stub.answered.is_set() else None,
+                                     30)
                 if waiting:
                     marker = catalog(f"SELECT count(*) FROM hangfire.jobparameter WHERE jobid = {job} AND name = 'SlackPostedAt'")
                     after_case.ready = True
@@ -346,7 +354,7 @@ class SlackHolds:
 
         def running_and_waiting():
             job = self._job("before", "Processing")
-            waiting = [w for w in waiting_on_lock(CLUSTER_A, "cleancrm_catalog") if "secrets" in w.lower()]
+            waiting = waiting_with(CLUSTER_A, "cleancrm_catalog", "secrets")
             return (job, waiting) if job and waiting else None
 
         seen = wait_until(running_and_waiting, 120)

@@ -195,31 +195,46 @@ public sealed partial class TenantMover(
 
         foreach (var server in others)
         {
-            await using var maintenance = new NpgsqlConnection(await admin.ConnectionStringAsync(server, "postgres", cancellationToken));
-            await maintenance.OpenAsync(cancellationToken);
-            await using (var probe = new NpgsqlCommand(
-                "SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AND pg_advisory_unlock(hashtextextended($1, 0))", maintenance))
+            try
             {
-                probe.Parameters.AddWithValue(identity);
-                if (await probe.ExecuteScalarAsync(cancellationToken) is not true)
-                {
-                    continue; // the current server under another registration
-                }
+                await DropLeftoverAsync(server, organization, identity, cancellationToken);
             }
-
-            await using var exists = new NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname = $1", maintenance);
-            exists.Parameters.AddWithValue(organization.DatabaseName);
-            if ((long)(await exists.ExecuteScalarAsync(cancellationToken))! == 0)
+            catch (Exception exception) when (exception is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException
+                                                  or InvalidOperationException)
             {
-                continue;
+                // A server that cannot be reached cannot hold a copy anyone uses; what is left there is for an operator.
+                LogLeftoverCheckFailed(logger, exception, organization.DatabaseName, server.Name);
             }
-
-            LogDroppingLeftover(logger, organization.DatabaseName, server.Name);
-            await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
-                $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(organization.DatabaseName)} WITH (FORCE)", cancellationToken);
-            await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
-                $"DROP ROLE IF EXISTS {TenantDatabaseProvisioner.Quote(organization.DatabaseRole)}", cancellationToken);
         }
+    }
+
+    private async Task DropLeftoverAsync(DatabaseServer server, Organization organization, string identity,
+        CancellationToken cancellationToken)
+    {
+        await using var maintenance = new NpgsqlConnection(await admin.ConnectionStringAsync(server, "postgres", cancellationToken));
+        await maintenance.OpenAsync(cancellationToken);
+        await using (var probe = new NpgsqlCommand(
+            "SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AND pg_advisory_unlock(hashtextextended($1, 0))", maintenance))
+        {
+            probe.Parameters.AddWithValue(identity);
+            if (await probe.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                return; // the current server under another registration
+            }
+        }
+
+        await using var exists = new NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname = $1", maintenance);
+        exists.Parameters.AddWithValue(organization.DatabaseName);
+        if ((long)(await exists.ExecuteScalarAsync(cancellationToken))! == 0)
+        {
+            return;
+        }
+
+        LogDroppingLeftover(logger, organization.DatabaseName, server.Name);
+        await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
+            $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(organization.DatabaseName)} WITH (FORCE)", cancellationToken);
+        await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
+            $"DROP ROLE IF EXISTS {TenantDatabaseProvisioner.Quote(organization.DatabaseRole)}", cancellationToken);
     }
 
     // Gives in-flight requests a moment to finish, then disconnects the tenant role so no write lands after the copy.
@@ -311,6 +326,9 @@ public sealed partial class TenantMover(
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "{Slug} was switched to {Server} by a worker that died before dropping the source; dropping what is left")]
     private static partial void LogFinishedDeadRun(ILogger logger, string slug, string server);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check {Server} for a leftover {Database} of an interrupted move")]
+    private static partial void LogLeftoverCheckFailed(ILogger logger, Exception exception, string database, string server);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping {Database} and its role left on {Server} by an interrupted move")]
     private static partial void LogDroppingLeftover(ILogger logger, string database, string server);
