@@ -189,8 +189,8 @@ def worker_ops(suite, Result):
     slack = SlackStub(SLACK_PORT) if full else None
     names = [("mail-data", "1 worker: mail pre-accept"), ("mail-quit", "1 worker: mail post-accept")]
     if full:
-        names += [("webhook", "1 worker: outgoing webhook"), ("slack-before", "1 worker: Slack before the post"),
-                  ("slack-after", "1 worker: Slack after its 200"), ("import", "1 worker: CSV import"), ("backup", "1 worker: backup"),
+        names += [("webhook", "1 worker: outgoing webhook"), ("slack-before", "1 worker: Slack pre-post"),
+                  ("slack-after", "1 worker: Slack post-200"), ("import", "1 worker: CSV import"), ("backup", "1 worker: backup"),
                   ("restore", "1 worker: restore"), ("incoming", "1 worker: incoming webhook"), ("move", "1 worker: tenant move"),
                   ("fleet", "1 worker: fleet migration")]
     cases = {key: SubCase(name) for key, name in names}

@@ -133,8 +133,8 @@ class MoveHold:
         where = {c.name: (databases_named(c, self.database), roles_named(c, self.role)) for c in (self.source, self.target)}
         secrets = catalog(f"SELECT count(*) FROM secrets WHERE name = 'tenant-db-{self.org.id.replace('-', '')}'")
         after = table_counts(self.target, self.database) if where[self.target.name][0] == 1 else {}
-        row = catalog(f"SELECT o.status || ' server=' || s.name || ' schema=' || coalesce(o.schema_version, '-') FROM organizations o "
-                      f"JOIN database_servers s ON s.id = o.database_server_id WHERE o.id = '{self.org.id}'")
+        row = catalog(f"SELECT o.status || ' port=' || s.port || ' server=' || s.name || ' schema=' || coalesce(o.schema_version, '-') "
+                      f"FROM organizations o JOIN database_servers s ON s.id = o.database_server_id WHERE o.id = '{self.org.id}'")
         listed = client.request("GET", "/api/v1/companies?limit=200", headers=bearer(self.org.token, self.org.slug), port=api,
                                 label="worker-ops check")
         served = len((listed.json() or {}).get("items", [])) if listed.status == 200 else None
@@ -150,7 +150,7 @@ class MoveHold:
                           f"{sum(self.before.values())}, after {sum(after.values())}, tables that differ {changed or 'none'}; "
                           f"GET companies {listed.status} ({served} items, {self.before.get('companies')} before); "
                           f"orphan databases {orphans or 'none'}")
-        if (not row.startswith(f"active server={self.target.name}") or where[self.source.name] != (0, 0)
+        if (not row.startswith(f"active port={self.target.port} ") or where[self.source.name] != (0, 0)
                 or where[self.target.name] != (1, 1) or secrets != "1" or changed or not self.before
                 or served != self.before.get("companies") or orphans):
             case.problems.append("expected the organization active on the target only (one database and one role there, none on the "
