@@ -209,7 +209,16 @@ def worker_ops(suite, Result):
     restore_id = None
     kills: dict[str, float] = {}  # sub-case -> monotonic time of the kill it was held at
     worker_ready: list[float] = []
+    # --full: holds bounded by a sender's timeout are set up one after another before their kill, so the timeouts that bound
+    # them are raised (all documented settings): SMTP (30 s), outgoing HTTP of webhooks (10 s) and of integrations (20 s),
+    # and the catalog's command timeout (30 s), which a job waiting on a held catalog lock would otherwise hit.
     settings = dict(EXTRA, **time_settings(), **slack_settings())
+    settings.update({
+        "CleanCrm__Email__Smtp__TimeoutSeconds": "120",
+        "CleanCrm__Integrations__Enrichment__TimeoutSeconds": "60",
+        "CleanCrm__Integrations__RequestTimeoutSeconds": "60",
+        "ConnectionStrings__Catalog": procs.server_env()["ConnectionStrings__Catalog"] + ";Command Timeout=120",
+    })
 
     def start_worker() -> None:
         if full:
@@ -360,16 +369,25 @@ def worker_ops(suite, Result):
             if apix_started:
                 fresh(client, api)
 
-        # ---- Kill 2 (--quick: the only one): holds bounded by a sender's timeout, set up right before their kill, no lock
-        # of the first group held any more.
-        second_group = [k for k in ("slack-after", "slack-before", "mail-data", "mail-quit", "webhook") if k in cases]
+        # ---- Kill 2 (--quick: the only one): holds bounded by a sender's timeout, set up one after the other right before
+        # their kill, no lock of the first group held any more. What takes long (connecting Slack, the webhook endpoint,
+        # the deals) comes first, without a hold.
+        second_group = [k for k in ("mail-data", "mail-quit", "slack-after", "slack-before", "webhook") if k in cases]
         if full and slack is not None:
-            # Slack first: its post held for a few seconds only (the job's 20 s request timeout), then locks, no timeout.
             fresh(client, api)
-            slack_holds = SlackHolds(client, org, api, slack, cases["slack-after"], cases["slack-before"])
+            slack_holds = SlackHolds(slack, cases["slack-after"], cases["slack-before"])
+            slack_holds.prepare(client, org, api)
+        endpoint_ok = False
+        if full:
+            fresh(client, api)
+            endpoint = client.request("POST", "/api/v1/webhook-endpoints", json.dumps({
+                "url": f"http://127.0.0.1:{HOOK_PORT}/hook", "events": ["deal.created"]}), json_headers(org.token, org.slug),
+                port=api, label="worker-ops endpoint")
+            endpoint_ok = endpoint.status == 201
+            if not endpoint_ok:
+                cases["webhook"].problems.append(f"saving the endpoint answered {endpoint.status} {endpoint.body[:300]!r}")
 
-        # Mail: an invitation each; the sink holds one before its 250 and one after it (QUIT unanswered). MailKit gives up
-        # after 30 s, so these come last but one.
+        # Mail: an invitation each; the sink holds one before its 250 and one after it (QUIT unanswered).
         fresh(client, api)
         for key, address in addresses.items():
             holds[key] = sink.hold(address, "data" if key == "mail-data" else "quit")
@@ -383,26 +401,23 @@ def worker_ops(suite, Result):
                 cases[key].where = ("SMTP DATA sent, the server's 250 withheld" if key == "mail-data"
                                     else "SMTP 250 given, QUIT unanswered")
 
-        if full:
-            # Last, as the delivery gives up after 10 s: the kill follows at once.
-            assert receiver is not None
-            fresh(client, api)
-            endpoint = client.request("POST", "/api/v1/webhook-endpoints", json.dumps({
-                "url": f"http://127.0.0.1:{HOOK_PORT}/hook", "events": ["deal.created"]}), json_headers(org.token, org.slug),
-                port=api, label="worker-ops endpoint")
-            if endpoint.status != 201:
-                cases["webhook"].problems.append(f"saving the endpoint answered {endpoint.status} {endpoint.body[:300]!r}")
-            else:
-                receiver.hold_next()
-                deal = client.request("POST", "/api/v1/deals", json.dumps({"name": f"held-deal-{tag}", "amount": 10, "currency": "EUR"}),
-                                      json_headers(org.token, org.slug), port=api, label="worker-ops deal")
-                if deal.status != 201:
-                    cases["webhook"].problems.append(f"creating the deal answered {deal.status} {deal.body[:300]!r}")
-                elif receiver.held.wait(timeout=60):
-                    cases["webhook"].ready = True
-                    cases["webhook"].where = "delivery POST received, the receiver's answer withheld"
+        if slack_holds is not None:
+            slack_holds.hold_after()
+            slack_holds.hold_before()
 
-        # Still in the middle at the kill: the held SMTP sessions and webhook request are still open.
+        if full and endpoint_ok:
+            # Last: the delivery has the shortest timeout; the kill follows at once.
+            assert receiver is not None
+            receiver.hold_next()
+            deal = client.request("POST", "/api/v1/deals", json.dumps({"name": f"held-deal-{tag}", "amount": 10, "currency": "EUR"}),
+                                  json_headers(org.token, org.slug), port=api, label="worker-ops deal")
+            if deal.status != 201:
+                cases["webhook"].problems.append(f"creating the deal answered {deal.status} {deal.body[:300]!r}")
+            elif receiver.held.wait(timeout=60):
+                cases["webhook"].ready = True
+                cases["webhook"].where = "delivery POST received, the receiver's answer withheld"
+
+        # Still in the middle at the kill: the held SMTP sessions and webhook request are still open, the Slack jobs held.
         for key in addresses:
             if cases[key].ready and not (holds[key].conn is not None and SmtpSink._alive(holds[key].conn)):
                 cases[key].ready = False
@@ -411,6 +426,8 @@ def worker_ops(suite, Result):
                 receiver.held_conn is not None and SmtpSink._alive(receiver.held_conn)):
             cases["webhook"].ready = False
             cases["webhook"].problems.append("the held delivery request was given up by the sender before the kill (its timeout)")
+        if slack_holds is not None:
+            slack_holds.at_kill()
 
         def release_second() -> None:
             if slack_holds:

@@ -268,15 +268,17 @@ class FleetMigration:
 class SlackHolds:
     """Two Slack notifications (docs/WORKFLOWS.md, "Slack notifications": the outbox's `slack` consumer queues
     SlackNotificationJob, which calls chat.postMessage) held at two points before the kill:
-    - after Slack's answer: the stub withholds its answer to the first post until the suite holds that job's row in
-      hangfire.job (FOR NO KEY UPDATE: only updates of that row wait) and an uncommitted row of the job's state lock in
-      hangfire.lock, then answers 200 `ok`; the job's completion (the state change Hangfire writes after the job
-      returned) is then seen waiting; rolled back after the kill, so the dead worker leaves no lock behind;
-    - before the request leaves: the suite holds an ACCESS EXCLUSIVE lock on the catalog's `secrets` table (the bot token
-      is read from the secret store right before the post); the second job is seen running and waiting on it, and the stub
-      has not received its message."""
+    - after Slack's answer (`hold_after`): the stub withholds its answer to the first post until the suite holds that
+      job's row in hangfire.job (FOR NO KEY UPDATE: only updates of that row wait) and an uncommitted row of the job's
+      state lock in hangfire.lock, then answers 200 `ok`; the job's completion (the state change Hangfire writes after the
+      job returned) is then seen waiting; rolled back after the kill, so the dead worker leaves no lock behind;
+    - before the request leaves (`hold_before`): the suite holds an ACCESS EXCLUSIVE lock on the catalog's `secrets` table
+      (the bot token is read from the secret store right before the post); the second job is seen running and waiting on
+      it, and the stub has not received its message.
+    `prepare` connects Slack the way a user does (connect, consent, callback) and chooses `deal.won`; the deals are made
+    beforehand and won by the holds, so each hold takes seconds (they are set up right before the kill, with the mail's)."""
 
-    def __init__(self, client: Client, org, api: int, stub: SlackStub, after_case, before_case) -> None:
+    def __init__(self, stub: SlackStub, after_case, before_case) -> None:
         self.stub = stub
         self.after_case = after_case
         self.before_case = before_case
@@ -285,7 +287,12 @@ class SlackHolds:
         tag = uuid.uuid4().hex[:8]
         self.texts = {"after": f"Deal won: slack-after-{tag}", "before": f"Deal won: slack-before-{tag}"}
         self.jobs: dict[str, str] = {}
-        headers = json_headers(org.token, org.slug)
+        self.deals: dict[str, str] = {}
+        self.won = ""
+        self.prepared = False
+
+    def prepare(self, client: Client, org, api: int) -> None:
+        self.client, self.api, self.headers = client, api, json_headers(org.token, org.slug)
         started = client.request("POST", "/api/v1/integrations/slack/connect", headers=bearer(org.token, org.slug), port=api,
                                  label="worker-ops slack connect")
         if started.status != 200:
@@ -298,73 +305,95 @@ class SlackHolds:
         if callback.status not in (302, 303) or status != "connected":
             self._fail(f"the callback answered {callback.status}; connection {status!r}")
             return
-        chosen = client.request("PUT", "/api/v1/integrations/slack/settings", json.dumps({"events": ["deal.won"]}), headers, port=api,
-                                label="worker-ops slack settings")
+        chosen = client.request("PUT", "/api/v1/integrations/slack/settings", json.dumps({"events": ["deal.won"]}), self.headers,
+                                port=api, label="worker-ops slack settings")
         pipelines = client.request("GET", "/api/v1/pipelines", headers=bearer(org.token, org.slug), port=api, label="worker-ops pipelines")
         stages = ((pipelines.json() or {}).get("items") or [{}])[0].get("stages") or []
-        won = next((s["id"] for s in stages if s.get("kind") == "won"), None)
-        if chosen.status != 200 or not won:
-            self._fail(f"slack settings answered {chosen.status}; a won stage {won}")
+        self.won = next((s["id"] for s in stages if s.get("kind") == "won"), "")
+        if chosen.status != 200 or not self.won:
+            self._fail(f"slack settings answered {chosen.status}; a won stage {self.won!r}")
             return
-
-        def win(name: str) -> bool:
-            deal = client.request("POST", "/api/v1/deals", json.dumps({"name": name}), headers, port=api, label="worker-ops slack deal")
+        for key, text in self.texts.items():
+            deal = client.request("POST", "/api/v1/deals", json.dumps({"name": text[len("Deal won: "):]}), self.headers, port=api,
+                                  label="worker-ops slack deal")
             if deal.status != 201:
-                return False
-            moved = client.request("POST", f"/api/v1/deals/{deal.json()['id']}/move", json.dumps({"stageId": won}), headers, port=api,
-                                   label="worker-ops slack won")
-            return moved.status == 200
+                self._fail(f"creating a deal answered {deal.status} {deal.body[:200]!r}")
+                return
+            self.deals[key] = deal.json()["id"]
+        self.prepared = True
 
-        # After Slack's 200: the post held at the stub, then the job's row held, then the answer.
-        stub.hold_next()
-        if not win(self.texts["after"][len("Deal won: "):]) or not stub.held.wait(timeout=120) or stub.held_text != self.texts["after"]:
-            stub.release()
-            self._fail("the first deal's message never reached Slack", only=after_case)
-        else:
-            job = wait_until(lambda: self._job("after", "Processing"), 10)
-            if not job:
-                stub.release()
-                self._fail("the held post's job was not found processing in hangfire.job", only=after_case)
-            else:
-                # Hangfire changes a job's state under a distributed lock (a row of hangfire.lock named after the job) and
-                # then updates the job's row: an uncommitted row of that name makes the lock wait, the row lock the update.
-                row = f"SELECT id FROM hangfire.job WHERE id = {job} FOR NO KEY UPDATE"
-                try:
-                    self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", f"{row}; INSERT INTO hangfire.lock (resource, "
-                                                    f"acquired) VALUES ('job:{job}:state-lock', now())")
-                except RuntimeError as error:  # the lock table not as expected: the row lock alone still holds the update
-                    after_case.notes.append(f"state lock not held ({str(error)[:120]}); the job's row only")
-                    self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", row)
-                stub.release()
-                waiting = wait_until(lambda: waiting_with(CLUSTER_A, "cleancrm_catalog", "hangfire") if stub.answered.is_set() else None,
-                                     30)
-                if waiting:
-                    marker = catalog(f"SELECT count(*) FROM hangfire.jobparameter WHERE jobid = {job} AND name = 'SlackPostedAt'")
-                    after_case.ready = True
-                    after_case.where = (f"Slack answered 200 ok; job {job}'s completion (Hangfire's state change) waits on a lock "
-                                        f"({'; '.join(waiting)[:100]}); posted marker rows {marker}")
-                else:
-                    self._fail("after Slack's answer the job's completion was not seen waiting on its row", only=after_case)
+    def _win(self, key: str) -> bool:
+        moved = self.client.request("POST", f"/api/v1/deals/{self.deals[key]}/move", json.dumps({"stageId": self.won}), self.headers,
+                                    port=self.api, label="worker-ops slack won")
+        return moved.status == 200
 
-        # Before the request leaves: the secret store locked, the second job running and waiting on it.
-        self.secrets_hold = LockHolder(CLUSTER_A, "cleancrm_catalog", "secrets")
-        if not win(self.texts["before"][len("Deal won: "):]):
-            self._fail("the second deal could not be won", only=before_case)
+    def hold_after(self) -> None:
+        """The first deal won; its post held at the stub, the job's completion held by locks, then Slack's 200 `ok`."""
+        case, stub = self.after_case, self.stub
+        if not self.prepared:
             return
+        stub.hold_next()
+        if not self._win("after") or not stub.held.wait(timeout=60) or stub.held_text != self.texts["after"]:
+            stub.release()
+            self._fail(f"the first deal's message never reached Slack held (held {stub.held_text!r})", only=case)
+            return
+        job = wait_until(lambda: self._job("after", "Processing"), 10)
+        if not job:
+            stub.release()
+            self._fail("the held post's job was not found processing in hangfire.job", only=case)
+            return
+        # Hangfire changes a job's state under a distributed lock (a row of hangfire.lock named after the job) and then
+        # updates the job's row: an uncommitted row of that name makes the lock wait, the row lock the update.
+        row = f"SELECT id FROM hangfire.job WHERE id = {job} FOR NO KEY UPDATE"
+        try:
+            self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", f"{row}; INSERT INTO hangfire.lock (resource, acquired) "
+                                            f"VALUES ('job:{job}:state-lock', now())")
+        except RuntimeError as error:  # the lock table not as expected: the row lock alone still holds the update
+            case.notes.append(f"state lock not held ({str(error)[:120]}); the job's row only")
+            self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", row)
+        stub.release()
+        waiting = wait_until(lambda: waiting_with(CLUSTER_A, "cleancrm_catalog", "hangfire") if stub.answered.is_set() else None, 30)
+        if waiting:
+            marker = catalog(f"SELECT count(*) FROM hangfire.jobparameter WHERE jobid = {job} AND name = 'SlackPostedAt'")
+            case.ready = True
+            case.where = (f"Slack answered 200 ok; job {job}'s completion (Hangfire's state change) waits on a lock "
+                          f"({'; '.join(waiting)[:100]}); posted marker rows {marker}")
+        else:
+            self._fail("after Slack's answer the job's completion was not seen waiting", only=case)
 
-        def running_and_waiting():
-            job = self._job("before", "Processing")
-            waiting = waiting_with(CLUSTER_A, "cleancrm_catalog", "secrets")
-            return (job, waiting) if job and waiting else None
-
-        seen = wait_until(running_and_waiting, 120)
-        if seen and stub.count(self.texts["before"]) == (0, 0):
-            before_case.ready = True
-            before_case.where = (f"job {seen[0]} running, waiting on the secret store's lock before chat.postMessage "
-                                 f"({'; '.join(seen[1])[:100]}); Slack has received nothing of it")
+    def hold_before(self) -> None:
+        """The secret store locked, then the second deal won: its job runs and waits before the post."""
+        case = self.before_case
+        if not self.prepared:
+            return
+        self.secrets_hold = LockHolder(CLUSTER_A, "cleancrm_catalog", "secrets")
+        if not self._win("before"):
+            self._fail("the second deal could not be won", only=case)
+            return
+        seen = wait_until(self._before_waiting, 60)
+        if seen and self.stub.count(self.texts["before"]) == (0, 0):
+            case.ready = True
+            case.where = (f"job {seen[0]} running, waiting on the secret store's lock before chat.postMessage "
+                          f"({'; '.join(seen[1])[:100]}); Slack has received nothing of it")
         else:
             self._fail(f"the second job was not seen waiting before its post (job {self._job('before', None)}, Slack "
-                       f"{stub.count(self.texts['before'])})", only=before_case)
+                       f"{self.stub.count(self.texts['before'])})", only=case)
+
+    def _before_waiting(self):
+        job = self._job("before", "Processing")
+        waiting = waiting_with(CLUSTER_A, "cleancrm_catalog", "secrets")
+        return (job, waiting) if job and waiting else None
+
+    def at_kill(self) -> None:
+        """Still in the middle right before the kill (a command timeout would have ended a wait)."""
+        if self.after_case.ready and (self.state("after") != "Processing" or self.stub.count(self.texts["after"])[0] != 1):
+            self.after_case.ready = False
+            self.after_case.problems.append(f"no longer held at the kill: job {self.state('after')}, Slack "
+                                            f"{self.stub.count(self.texts['after'])}")
+        if self.before_case.ready and (not self._before_waiting() or self.stub.count(self.texts["before"]) != (0, 0)):
+            self.before_case.ready = False
+            self.before_case.problems.append(f"no longer held at the kill: job {self.state('before')}, Slack "
+                                             f"{self.stub.count(self.texts['before'])}")
 
     def _fail(self, problem: str, only=None) -> None:
         for case in [only] if only else [self.after_case, self.before_case]:
