@@ -347,7 +347,7 @@ class SlackHolds:
         row = f"SELECT id FROM hangfire.job WHERE id = {job} FOR NO KEY UPDATE"
         try:
             self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", f"{row}; INSERT INTO hangfire.lock (resource, acquired) "
-                                            f"VALUES ('job:{job}:state-lock', now())")
+                                            f"VALUES ('hangfire:job:{job}:state-lock', now())")
         except RuntimeError as error:  # the lock table not as expected: the row lock alone still holds the update
             case.notes.append(f"state lock not held ({str(error)[:120]}); the job's row only")
             self.row_hold = TransactionHold(CLUSTER_A, "cleancrm_catalog", row)
