@@ -388,3 +388,154 @@ class ProviderStub:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class TransactionHold:
+    """A psql session that runs `sql` in an open transaction and keeps it open until release() (rolled back): e.g. a row
+    locked with SELECT ... FOR NO KEY UPDATE, so only the statements that update that row wait."""
+
+    def __init__(self, cluster, database: str, sql: str) -> None:
+        env = dict(os.environ, PGPASSWORD=cluster.password, PGAPPNAME="faults-lock-holder")
+        self.proc = subprocess.Popen(["psql", "-h", HOST, "-p", str(cluster.port), "-U", "postgres", "-d", database, "-XAtq",
+                                      "-v", "ON_ERROR_STOP=1"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"BEGIN; {sql}; SELECT 'held';\n")
+        self.proc.stdin.flush()
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"could not hold {sql!r} in {database}: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            lines.append(line.strip())
+            if line.strip() == "held":
+                break
+        self.output = lines[:-1]
+
+    def release(self) -> None:
+        if self.proc.poll() is None and self.proc.stdin is not None:
+            try:
+                self.proc.stdin.write("ROLLBACK;\n\\q\n")
+                self.proc.stdin.flush()
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class SlackStub:
+    """Slack's Web API on its wire format (docs/INTEGRATIONS.md): `oauth.v2.access` (form post; answers 200 with
+    `ok`, the bot token, the team and the channel chosen at consent in `incoming_webhook`), `chat.postMessage` (JSON with
+    the bot token; answers 200 `{"ok": true, "channel", "ts", "message"}`) and `auth.revoke`. Counts the messages it
+    accepted by text: a message counts once its 200 `ok` was written to a sender that was still connected.
+    `hold_next()` keeps the next chat.postMessage unanswered until `release()` (`held` set meanwhile)."""
+
+    CHANNEL = "C0FAULTS01"
+
+    def __init__(self, port: int) -> None:
+        stub = self
+        self.lock = threading.Lock()
+        self.tokens: set[str] = set()
+        self.received: list[str] = []  # texts of every chat.postMessage, in order
+        self.accepted: list[str] = []  # texts answered ok to a live sender
+        self.holding = False
+        self.held_text = ""
+        self.held = threading.Event()
+        self.released = threading.Event()
+        self.answered = threading.Event()  # the held request was answered (200 ok written)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _answer(self, body: dict) -> bool:
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    return True
+                except OSError:
+                    return False
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = read_body(self)
+                path = self.path.split("?")[0]
+                if path.endswith("/oauth.v2.access"):
+                    token = "xoxb-faults-" + os.urandom(12).hex()
+                    with stub.lock:
+                        stub.tokens.add(token)
+                    self._answer({"ok": True, "access_token": token, "token_type": "bot", "scope": "chat:write,incoming-webhook",
+                                  "bot_user_id": "U0FAULTS", "app_id": "A0FAULTS", "expires_in": 43200,
+                                  "refresh_token": "xoxe-1-" + os.urandom(12).hex(),
+                                  "team": {"name": "Faults", "id": "T" + os.urandom(4).hex().upper()}, "enterprise": None,
+                                  "authed_user": {"id": "U0OWNER"},
+                                  "incoming_webhook": {"channel": "#faults", "channel_id": SlackStub.CHANNEL,
+                                                       "configuration_url": "https://faults.slack.com/services/B1",
+                                                       "url": "https://hooks.slack.com/services/T0/B0/faults"}})
+                    return
+                if path.endswith("/auth.revoke"):
+                    self._answer({"ok": True, "revoked": True})
+                    return
+                if not path.endswith("/chat.postMessage"):
+                    self._answer({"ok": False, "error": "unknown_method"})
+                    return
+                bearer = (self.headers.get("Authorization") or "")[len("Bearer "):]
+                if bearer not in stub.tokens:
+                    self._answer({"ok": False, "error": "invalid_auth"})
+                    return
+                message = json.loads(body or b"{}")
+                text = str(message.get("text") or "")
+                with stub.lock:
+                    stub.received.append(text)
+                    hold = stub.holding
+                    stub.holding = False
+                if hold:
+                    stub.held_text = text
+                    stub.held_conn = self.connection
+                    stub.held.set()
+                    stub.released.wait(timeout=600)
+                    if not SmtpSink._alive(self.connection):
+                        return
+                answered = self._answer({"ok": True, "channel": message.get("channel"), "ts": f"{time.time():.6f}",
+                                         "message": {"type": "message", "subtype": "bot_message", "text": text}})
+                if answered:
+                    with stub.lock:
+                        stub.accepted.append(text)
+                    if hold:
+                        stub.answered.set()
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.held_conn: socket.socket | None = None
+        self.server = Server((HOST, port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def hold_next(self) -> None:
+        self.held.clear()
+        self.released.clear()
+        self.answered.clear()
+        self.holding = True
+
+    def release(self) -> None:
+        self.released.set()
+
+    def count(self, text: str) -> tuple[int, int]:
+        """(requests received, messages accepted) with exactly this text."""
+        with self.lock:
+            return self.received.count(text), self.accepted.count(text)
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -13,16 +13,17 @@
 #   provisioning (1, provisioning part), restart of a tenant server under load (3); well under 10 minutes.
 #   Also worker-ops' mail sub-cases (1), the catalog unavailable for 20 s (4) and the backup store full (5a).
 # --full: the same with more load and longer fault windows, plus every worker-ops sub-case (1: kill -9 of the worker
-#   during mail, webhooks, an import, a backup, a restore), webhook-time (6: clock skew, replays, a late Stripe event),
-#   SMTP down for 10 minutes (5c), Stripe answering 500s and timeouts (5d: checkout and portal, then usage reporting in
-#   the worker), the secret store (Key Vault stub) unreachable (5b) and the AI provider answering after 30 s (5e).
+#   during mail, webhooks, Slack, an import, a backup, a restore, a tenant move, and of a fleet migration), webhook-time
+#   (6: clock skew, replays, a late Stripe event), SMTP down for 10 minutes (5c), Stripe answering 500s and timeouts (5d:
+#   checkout and portal, then usage reporting in the worker), the secret store (Key Vault stub) unreachable (5b) and the
+#   AI provider answering after 30 s (5e).
 # --soak [minutes]: the soak (8) alone, 30 minutes by default, across 100 organizations (--soak-orgs N).
 # Scenario names select a subset: abuse, api-kill, worker-kill, pg-restart, worker-ops, webhook-time, catalog-down,
 #   backup-full, smtp-down, stripe-down, vault-down, provider-slow. worker-ops and webhook-time also use base+10 (an API
-#   of their own), base+11 (a webhook receiver) and base+12 (a Fathom/Stripe stub), and base+3 for an SMTP sink while
-#   worker-ops runs; vault-down base+13 (its API), base+14 (the HTTPS vault stub), base+15 (the managed-identity
-#   token endpoint) and base+18 (the CONNECT proxy in front of the vault); provider-slow base+16 (the AI stub) and
-#   base+17 (its API).
+#   of their own), base+11 (a webhook receiver) and base+12 (a Fathom/Stripe stub), and base+3 for an SMTP sink and
+#   base+13 for a Slack stub while worker-ops runs; vault-down base+13 (its API), base+14 (the HTTPS vault stub), base+15
+#   (the managed-identity token endpoint) and base+18 (the CONNECT proxy in front of the vault); provider-slow base+16
+#   (the AI stub) and base+17 (its API). Scenarios run one after the other, so a port is never used by two at once.
 #
 # Ports (environment; its own, so it can run inside scripts/test.sh next to that script's clusters):
 # CLEANCRM_FAULTS_PG_PORT (default 55440) and CLEANCRM_FAULTS_PG2_PORT (55441) for the clusters;

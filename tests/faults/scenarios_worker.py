@@ -1,8 +1,10 @@
 """Scenario 1 of issue 23 beyond provisioning (docs/reliability.md): kill -9 the worker while it is provably in the
-middle of a mail delivery (before and after the SMTP server accepted the message), an outgoing webhook delivery, a CSV
-import and a backup; restart it; each converges exactly once. Every operation is held at a known point (the SMTP sink
-or the webhook receiver does not answer; a psql session holds a lock the operation waits for) and observed there
-before the kill: a sub-case that cannot be brought to that point fails and says so. One row per sub-case."""
+middle of a mail delivery (before and after the SMTP server accepted the message), an outgoing webhook delivery, a Slack
+notification (before the post, after Slack's 200), a CSV import, a backup, a restore, an incoming webhook and a tenant
+move; restart it; each converges exactly once. Then kill -9 a fleet migration (`migrate`) in the middle of the fleet and
+run it again. Every operation is held at a known point (the SMTP sink, the webhook receiver or the Slack stub does not
+answer; a psql session holds a lock the operation waits for; a pg_restore is stopped) and observed there before the kill:
+a sub-case that cannot be brought to that point fails and says so. One row per sub-case."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ import signal
 import time
 import uuid
 
-from peers import HookReceiver, LockHolder, ProviderStub, SmtpSink, start_api_with, start_worker_with, wait_until, waiting_on_lock
+from peers import (HookReceiver, LockHolder, ProviderStub, SlackStub, SmtpSink, start_api_with, start_worker_with, wait_until,
+                   waiting_on_lock)
 from product import bearer, json_headers, password_token
 from scenarios_time import STUB_PORT, connect_fathom, sign_standard
 from scenarios_time import settings as time_settings
 from scenarios import Load, error_classes
 from stack import API_PORTS, CLUSTER_A, OUT, PORT_BASE, RECORDER, SMTP_PORT, WORKER_HEALTH_PORT, Client, say
+from worker_holds import SLACK_PORT, FleetMigration, MoveHold, SlackHolds, slack_settings
 
 APIX_PORT = PORT_BASE + 10  # an API instance of these scenarios' own (it may save a webhook endpoint on 127.0.0.1)
 HOOK_PORT = PORT_BASE + 11
@@ -86,9 +90,10 @@ class ProcessStop:
     """Holds the worker's pg_restore child: found in /proc as soon as it starts and stopped with SIGSTOP (provably in
     the middle: started, connected, its transaction open); release() lets it continue (SIGCONT)."""
 
-    def __init__(self, parent_pid: int, name: str) -> None:
+    def __init__(self, parent_pid: int, name: str, exclude: set[int] | None = None) -> None:
         self.parent_pid = parent_pid
         self.name = name
+        self.exclude = exclude or set()  # processes of that name already held by another sub-case
         self.pid: int | None = None
 
     def catch(self, timeout: float) -> bool:
@@ -104,12 +109,20 @@ class ProcessStop:
                     ppid = int(fields[1].split()[1])
                 except (OSError, IndexError, ValueError):
                     continue
-                if comm == self.name and ppid == self.parent_pid:
+                if comm == self.name and ppid == self.parent_pid and int(entry) not in self.exclude:
                     os.kill(int(entry), signal.SIGSTOP)
                     self.pid = int(entry)
                     return True
             time.sleep(0.005)
         return False
+
+    def stopped(self) -> bool:
+        """The caught process still exists and is stopped (state T in /proc)."""
+        try:
+            with open(f"/proc/{self.pid}/stat", encoding="utf-8") as handle:
+                return self.pid is not None and handle.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+        except (OSError, IndexError, TypeError):
+            return False
 
     def release(self) -> None:
         if self.pid is not None:
@@ -163,39 +176,91 @@ def hold_restore(client: Client, suite, org, api: int, case: SubCase):
 
 
 def worker_ops(suite, Result):
-    """Scenario 1: kill -9 of the worker during mail, outgoing webhook, CSV import and backup work."""
+    """Scenario 1: kill -9 of the worker during mail, webhooks, Slack, a CSV import, a backup, a restore, a tenant move and
+    a fleet migration. Two kills of the worker: first the operations held by a lock or a stopped process (restore, move,
+    import, backup, incoming webhook), whose holds do not expire; then, with no lock of the first group held any more, the
+    ones a sender's timeout bounds (mail, outgoing webhook, Slack), set up right before their kill. The fleet migration is
+    a process of its own (`migrate`), killed last."""
     full = suite.mode == "full"
     procs = suite.procs
     client = Client("worker-ops")
     sink = SmtpSink(SMTP_PORT)
     receiver = HookReceiver(HOOK_PORT) if full else None
-    cases = {key: SubCase(name) for key, name in [
-        ("mail-data", "1 worker: mail pre-accept"), ("mail-quit", "1 worker: mail post-accept"),
-    ] + ([("webhook", "1 worker: outgoing webhook"), ("import", "1 worker: CSV import"),
-          ("backup", "1 worker: backup"), ("restore", "1 worker: restore"),
-          ("incoming", "1 worker: incoming webhook")] if full else [])}
+    slack = SlackStub(SLACK_PORT) if full else None
+    names = [("mail-data", "1 worker: mail pre-accept"), ("mail-quit", "1 worker: mail post-accept")]
+    if full:
+        names += [("webhook", "1 worker: outgoing webhook"), ("slack-before", "1 worker: Slack pre-post"),
+                  ("slack-after", "1 worker: Slack post-200"), ("import", "1 worker: CSV import"), ("backup", "1 worker: backup"),
+                  ("restore", "1 worker: restore"), ("incoming", "1 worker: incoming webhook"), ("move", "1 worker: tenant move"),
+                  ("fleet", "1 worker: fleet migration")]
+    cases = {key: SubCase(name) for key, name in names}
+    first_group = ["restore", "move", "import", "backup", "incoming"] if full else []
     holder: LockHolder | None = None
     stub: ProviderStub | None = None
     inbox_id = ""
     recording = 0
     import_id = None
+    backup_id = None
     fifo: ProcessStop | None = None
+    move_stop: ProcessStop | None = None
+    move: MoveHold | None = None
+    slack_holds: SlackHolds | None = None
+    fleet: FleetMigration | None = None
     restore_id = None
+    kills: dict[str, float] = {}  # sub-case -> monotonic time of the kill it was held at
+    worker_ready: list[float] = []
+    # --full: holds bounded by a sender's timeout are set up one after another before their kill, so the timeouts that bound
+    # them are raised (all documented settings): SMTP (30 s), outgoing HTTP of webhooks (10 s) and of integrations (20 s),
+    # and the catalog's command timeout (30 s), which a job waiting on a held catalog lock would otherwise hit.
+    settings = dict(EXTRA, **time_settings(), **slack_settings())
+    settings.update({
+        "CleanCrm__Email__Smtp__TimeoutSeconds": "120",
+        "CleanCrm__Integrations__Enrichment__TimeoutSeconds": "60",
+        "CleanCrm__Integrations__RequestTimeoutSeconds": "60",
+        "ConnectionStrings__Catalog": procs.server_env()["ConnectionStrings__Catalog"] + ";Command Timeout=120",
+    })
 
     def start_worker() -> None:
         if full:
-            start_worker_with(procs, dict(EXTRA, **time_settings()))
+            start_worker_with(procs, settings)
         else:
             procs.start_worker()
 
+    def kill_and_restart(group: list[str], release) -> float:
+        """One kill -9 of the worker while the group's operations are held, then the holds let go and a new worker."""
+        for key in group:
+            if not cases[key].ready and not cases[key].problems:
+                cases[key].problems.append("the operation was never seen in the middle: the kill could not be aimed")
+        say("worker-ops: kill -9 worker while " + "; ".join(f"{cases[k].name}: {cases[k].where}" for k in group if cases[k].ready))
+        killed_at = time.monotonic()
+        procs.kill9("worker")
+        for key in group:
+            kills[key] = killed_at
+        release()
+        time.sleep(1)
+        start_worker()
+        worker_ready.append(procs.wait_ready("worker", f"http://127.0.0.1:{WORKER_HEALTH_PORT}"))
+        say(f"worker-ops: worker ready {worker_ready[-1]:.0f} s after its restart ({time.monotonic() - killed_at:.0f} s after the kill)")
+        return killed_at
+
+    def import_status() -> str:
+        return CLUSTER_A.psql(f"SELECT status FROM imports WHERE id = '{import_id}'", database) if import_id else ""
+
+    def backup_status() -> str:
+        return CLUSTER_A.psql(f"SELECT status FROM backups WHERE id = '{backup_id}'", "cleancrm_catalog") if backup_id else ""
+
     load: Load | None = None
-    killed_at = 0.0
-    worker_ready = 0.0
     apix_started = False
+    database = ""
+    tag = uuid.uuid4().hex[:8]
+    addresses = {"mail-data": f"held-data-{tag}@faults.test", "mail-quit": f"held-quit-{tag}@faults.test"}
+    holds = {}
+    import_rows = 200
     try:
         # --quick: the mail sub-cases only (no extra settings, no worker replaced). Enterprise: invitations need seats.
         load_org = suite.org("load-1", seeded=False)
         org = suite.org("wk-ops", "enterprise", seeded=False)
+        move_org = suite.org("wk-move") if full else None  # seeded: one record of each kind, to be copied
         if full:
             # The worker with this scenario's settings (the previous one is idle; replacing it is not the fault).
             procs.kill9("worker")
@@ -205,24 +270,31 @@ def worker_ops(suite, Result):
         api = API_PORTS[0]
         if full:
             stub = ProviderStub(STUB_PORT)
-            start_api_with(procs, "apix", APIX_PORT, dict(EXTRA, **time_settings()))
+            start_api_with(procs, "apix", APIX_PORT, settings)
             apix_started = True
             procs.wait_ready("apix", f"http://127.0.0.1:{APIX_PORT}")
             api = APIX_PORT
             org.token = password_token(client, org.owner_email, org.password, port=api)
+            if move_org is not None:
+                move_org.token = password_token(client, move_org.owner_email, move_org.password, port=api)
         load = Load("worker-ops", [load_org], [API_PORTS[0]], threads=2)
         load.start()
 
-        tag = uuid.uuid4().hex[:8]
-        addresses = {"mail-data": f"held-data-{tag}@faults.test", "mail-quit": f"held-quit-{tag}@faults.test"}
-        holds = {}
         if full:
+            # ---- Kill 1: holds that do not expire (a stopped process, a lock), set up one after the other.
             # Restore: its pg_restore stopped (SIGSTOP) mid-restore, the scratch database created.
             restore_id, fifo = hold_restore(client, suite, org, api, cases["restore"])
+            # Tenant move: its copy's pg_restore stopped the same way (before the lock below: the move backs up first).
+            assert move_org is not None
+            fresh(client, api)
+            move_stop = ProcessStop(procs.procs["worker"].pid, "pg_restore", exclude={fifo.pid} if fifo and fifo.pid else set())
+            try:
+                move = MoveHold(client, suite, move_org, api, cases["move"], move_stop)
+            except RuntimeError as error:
+                cases["move"].problems.append(f"could not start the move: {error}")
 
             # Import and backup both wait on a lock on the contacts table.
             holder = LockHolder(CLUSTER_A, database, "contacts")
-            import_rows = 200
             csv = "firstName,lastName,email,companyDomain\n" + "".join(
                 f"Imp{i},Row,imp{i}-{tag}@imp-{tag}.example.com,co{i % 7}-{tag}.example.com\n" for i in range(import_rows))
             # Incoming webhook: a Fathom meeting whose processing job waits on the same lock (it writes contacts).
@@ -254,12 +326,6 @@ def worker_ops(suite, Result):
             if not backup_id:
                 cases["backup"].problems.append(f"queueing the backup answered {backup.status} {backup.body[:300]!r}")
 
-            def import_status() -> str:
-                return CLUSTER_A.psql(f"SELECT status FROM imports WHERE id = '{import_id}'", database) if import_id else ""
-
-            def backup_status() -> str:
-                return CLUSTER_A.psql(f"SELECT status FROM backups WHERE id = '{backup_id}'", "cleancrm_catalog") if backup_id else ""
-
             def both_waiting():
                 waiting = waiting_on_lock(CLUSTER_A, database)
                 return waiting if (not import_id or import_status() == "running") and (
@@ -277,8 +343,54 @@ def worker_ops(suite, Result):
                                                 f"backup {backup_status()!r}, waiting {waiting_on_lock(CLUSTER_A, database)}")
                 cases["backup"].problems.append("see the import")
                 cases["incoming"].problems.append("see the import")
+            # Still held at the kill: the stopped processes are still there and stopped.
+            for key, stopper in (("restore", fifo), ("move", move_stop)):
+                if cases[key].ready and not (stopper and stopper.stopped()):
+                    cases[key].ready = False
+                    cases[key].problems.append("the stopped pg_restore was gone before the kill")
 
-        # The holds with a client-side timeout come last, right before the kill (MailKit gives up after 30 s).
+            def release_first() -> None:
+                if fifo:
+                    fifo.release()
+                if move_stop:
+                    move_stop.release()
+                if holder:
+                    holder.release()
+                if import_id:
+                    # Checked at once, before anything could re-run it: the killed import wrote nothing.
+                    half = CLUSTER_A.psql(f"SELECT count(*) FROM contacts WHERE email LIKE '%@imp-{tag}.example.com'", database)
+                    cases["import"].notes.append(f"right after the kill: import {import_status()}, {half} of its contacts written")
+                    if half != "0":
+                        cases["import"].problems.append(f"a half import: {half} contacts written by the killed run")
+                    CLUSTER_A.psql(f"UPDATE imports SET updated_at = updated_at - interval '{IMPORT_STALE_SIMULATED}' "
+                                   f"WHERE id = '{import_id}'", database)
+
+            kill_and_restart(first_group, release_first)
+            if apix_started:
+                fresh(client, api)
+
+        # ---- Kill 2 (--quick: the only one): holds bounded by a sender's timeout, set up one after the other right before
+        # their kill, no lock of the first group held any more. What takes long (connecting Slack, the webhook endpoint,
+        # the deals) comes first, without a hold.
+        second_group = [k for k in ("mail-data", "mail-quit", "slack-after", "slack-before", "webhook") if k in cases]
+        if full and slack is not None:
+            fresh(client, api)
+            slack_holds = SlackHolds(slack, cases["slack-after"], cases["slack-before"])
+            slack_holds.prepare(client, org, api)
+        endpoint_ok = False
+        if full:
+            # The deals made for Slack must not reach the endpoint (it listens to deal.created): their events consumed first.
+            wait_until(lambda: CLUSTER_A.psql("SELECT count(*) FROM domain_events e WHERE NOT EXISTS (SELECT 1 FROM "
+                                              "domain_event_consumptions c WHERE c.consumer = 'webhooks' AND c.event_id = e.id)",
+                                              database) == "0", 60)
+            fresh(client, api)
+            endpoint = client.request("POST", "/api/v1/webhook-endpoints", json.dumps({
+                "url": f"http://127.0.0.1:{HOOK_PORT}/hook", "events": ["deal.created"]}), json_headers(org.token, org.slug),
+                port=api, label="worker-ops endpoint")
+            endpoint_ok = endpoint.status == 201
+            if not endpoint_ok:
+                cases["webhook"].problems.append(f"saving the endpoint answered {endpoint.status} {endpoint.body[:300]!r}")
+
         # Mail: an invitation each; the sink holds one before its 250 and one after it (QUIT unanswered).
         fresh(client, api)
         for key, address in addresses.items():
@@ -288,31 +400,28 @@ def worker_ops(suite, Result):
             if invited.status != 201:
                 cases[key].problems.append(f"invitation answered {invited.status} {invited.body[:200]!r}")
                 continue
-            if holds[key].held.wait(timeout=150):
+            if holds[key].held.wait(timeout=60):
                 cases[key].ready = True
                 cases[key].where = ("SMTP DATA sent, the server's 250 withheld" if key == "mail-data"
                                     else "SMTP 250 given, QUIT unanswered")
 
-        if full:
-            # Last, as the delivery gives up after 10 s: the kill follows at once.
-            assert receiver is not None
-            fresh(client, api)
-            endpoint = client.request("POST", "/api/v1/webhook-endpoints", json.dumps({
-                "url": f"http://127.0.0.1:{HOOK_PORT}/hook", "events": ["deal.created"]}), json_headers(org.token, org.slug),
-                port=api, label="worker-ops endpoint")
-            if endpoint.status != 201:
-                cases["webhook"].problems.append(f"saving the endpoint answered {endpoint.status} {endpoint.body[:300]!r}")
-            else:
-                receiver.hold_next()
-                deal = client.request("POST", "/api/v1/deals", json.dumps({"name": f"held-deal-{tag}", "amount": 10, "currency": "EUR"}),
-                                      json_headers(org.token, org.slug), port=api, label="worker-ops deal")
-                if deal.status != 201:
-                    cases["webhook"].problems.append(f"creating the deal answered {deal.status} {deal.body[:300]!r}")
-                elif receiver.held.wait(timeout=150):
-                    cases["webhook"].ready = True
-                    cases["webhook"].where = "delivery POST received, the receiver's answer withheld"
+        if slack_holds is not None:
+            slack_holds.hold_after()
+            slack_holds.hold_before()
 
-        # Still in the middle at the kill: the held SMTP sessions and webhook request are still open.
+        if full and endpoint_ok:
+            # Last: the delivery has the shortest timeout; the kill follows at once.
+            assert receiver is not None
+            receiver.hold_next()
+            deal = client.request("POST", "/api/v1/deals", json.dumps({"name": f"held-deal-{tag}", "amount": 10, "currency": "EUR"}),
+                                  json_headers(org.token, org.slug), port=api, label="worker-ops deal")
+            if deal.status != 201:
+                cases["webhook"].problems.append(f"creating the deal answered {deal.status} {deal.body[:300]!r}")
+            elif receiver.held.wait(timeout=60):
+                cases["webhook"].ready = True
+                cases["webhook"].where = "delivery POST received, the receiver's answer withheld"
+
+        # Still in the middle at the kill: the held SMTP sessions and webhook request are still open, the Slack jobs held.
         for key in addresses:
             if cases[key].ready and not (holds[key].conn is not None and SmtpSink._alive(holds[key].conn)):
                 cases[key].ready = False
@@ -321,33 +430,19 @@ def worker_ops(suite, Result):
                 receiver.held_conn is not None and SmtpSink._alive(receiver.held_conn)):
             cases["webhook"].ready = False
             cases["webhook"].problems.append("the held delivery request was given up by the sender before the kill (its timeout)")
+        if slack_holds is not None:
+            slack_holds.at_kill()
 
-        for case in cases.values():
-            if not case.ready and not case.problems:
-                case.problems.append("the operation was never seen in the middle: the kill could not be aimed")
+        def release_second() -> None:
+            if slack_holds:
+                slack_holds.release()
+            sink.release()
+            if receiver:
+                receiver.release()
+            if slack:
+                slack.release()
 
-        say("worker-ops: kill -9 worker while " + "; ".join(f"{c.name}: {c.where}" for c in cases.values() if c.ready))
-        killed_at = time.monotonic()
-        procs.kill9("worker")
-        if fifo:
-            fifo.release()
-        if holder:
-            holder.release()
-        if full and import_id:
-            # Checked at once, before anything could re-run it: the killed import wrote nothing.
-            half = CLUSTER_A.psql(f"SELECT count(*) FROM contacts WHERE email LIKE '%@imp-{tag}.example.com'", database)
-            cases["import"].notes.append(f"right after the kill: import {import_status()}, {half} of its contacts written")
-            if half != "0":
-                cases["import"].problems.append(f"a half import: {half} contacts written by the killed run")
-            CLUSTER_A.psql(f"UPDATE imports SET updated_at = updated_at - interval '{IMPORT_STALE_SIMULATED}' WHERE id = '{import_id}'",
-                           database)
-        sink.release()
-        if receiver:
-            receiver.release()
-        time.sleep(1)
-        start_worker()
-        worker_ready = procs.wait_ready("worker", f"http://127.0.0.1:{WORKER_HEALTH_PORT}")
-        say(f"worker-ops: worker ready {worker_ready:.0f} s after its restart ({time.monotonic() - killed_at:.0f} s after the kill)")
+        kill_and_restart(second_group, release_second)
 
         # Convergence: each sub-case's end state, polled until all are there (Hangfire hands a fetched job out again
         # only after its 5-minute invisibility timeout; the mail outbox sweeper re-queues pending mail after 60 s).
@@ -366,18 +461,30 @@ def worker_ops(suite, Result):
                 return not inbox_unprocessed(inbox_id)
             if key == "restore":
                 return restore_status(restore_id) in ("verified", "failed")
+            if key == "move":
+                return move is not None and move.converged()
+            if key in ("slack-after", "slack-before"):
+                return slack_holds is not None and slack_holds.converged(key.split("-")[1])
             return False
 
-        deadline = time.monotonic() + (9 * 60 if full else 150)
+        polled = [k for k in cases if k != "fleet"]
+        # Up to 5 minutes of invisibility, plus Hangfire's 10-minute distributed-lock expiry should a dead worker have held one.
+        deadline = time.monotonic() + (14 * 60 if full else 150)
         while time.monotonic() < deadline:
-            for key, case in cases.items():
+            for key in polled:
+                case = cases[key]
                 if case.ready and case.converged_at is None and converged(key):
-                    case.converged_at = time.monotonic() - killed_at
-                    say(f"worker-ops: {case.name} converged {case.converged_at:.0f} s after the kill")
-            if all(c.converged_at is not None or not c.ready for c in cases.values()):
+                    case.converged_at = time.monotonic() - kills[key]
+                    say(f"worker-ops: {case.name} converged {case.converged_at:.0f} s after its kill")
+            if all(cases[k].converged_at is not None or not cases[k].ready for k in polled):
                 break
             time.sleep(2)
         time.sleep(5)  # a late duplicate (a second job of the same work) would land here
+
+        # Fleet migration: its own process, killed while one tenant in the middle of the fleet waits on a lock.
+        if full:
+            fleet = FleetMigration(procs, cases["fleet"])
+            fleet.run()
 
         # Invariants.
         fresh(client, api)
@@ -399,38 +506,44 @@ def worker_ops(suite, Result):
                               f"deliveries (status:attempts) {deliveries}")
             if not ids or any(n != 1 for n in acked.values()) or len(deliveries) != 1 or not deliveries[0].startswith("succeeded"):
                 case.problems.append("expected one delivery, succeeded, its webhook-id acknowledged exactly once")
-            if import_id:
-                case = cases["import"]
-                fresh(client, api)
-                state = client.request("GET", f"/api/v1/imports/{import_id}", headers=bearer(org.token, org.slug), port=api,
-                                       label="worker-ops check").json() or {}
-                stored = CLUSTER_A.psql(f"SELECT count(*), count(DISTINCT email) FROM contacts WHERE email LIKE '%@imp-{tag}.example.com'",
-                                        database)
-                companies = CLUSTER_A.psql(f"SELECT count(*), count(DISTINCT domain) FROM companies WHERE domain LIKE '%-{tag}.example.com'",
-                                           database)
-                audit = client.request("GET", f"/api/v1/audit-log?entityType=import&entityId={import_id}&limit=20",
-                                       headers=bearer(org.token, org.slug), port=api, label="worker-ops check").json() or {}
-                imported = sum(1 for e in audit.get("items", []) if e.get("action") == "imported")
-                case.notes.append(f"import {state.get('status')}, inserted {state.get('inserted')}; contacts (rows, distinct) "
-                                  f"{stored}; companies (rows, distinct domains) {companies}; 'imported' audit entries {imported}")
-                if (state.get("status") != "succeeded" or state.get("inserted") != import_rows
-                        or stored != f"{import_rows}|{import_rows}"
-                        or companies != "7|7" or imported != 1):
-                    case.problems.append(f"expected succeeded with {import_rows} contacts once each, 7 companies once each, "
-                                         "one audit entry")
-            if backup_id:
-                case = cases["backup"]
-                state = CLUSTER_A.psql(f"SELECT status || ' ' || coalesce(error, '') || ' tables=' || (SELECT count(*) FROM "
-                                       f"backup_tables t WHERE t.backup_id = b.id) FROM backups b WHERE id = '{backup_id}'",
-                                       "cleancrm_catalog")
-                folder = os.path.join(OUT, "backups", org.id.replace("-", ""))  # <root>/<org id:N>/<backup id:N>.dump
-                files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-                pg_dumps = CLUSTER_A.psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' "
-                                          "AND application_name = 'pg_dump'")
-                case.notes.append(f"backup {state}; files {files}; pg_dump sessions left {pg_dumps}")
-                if (not state.startswith("succeeded") or f"{backup_id.replace('-', '')}.dump" not in files
-                        or any(f.endswith(".partial") for f in files) or pg_dumps != "0"):
-                    case.problems.append(f"expected succeeded, exactly {backup_id}.dump in the store and no partial file")
+        if slack_holds is not None:
+            slack_holds.check()
+        if move is not None and cases["move"].ready:
+            move.check(client, api)
+        if fleet is not None and cases["fleet"].ready:
+            fleet.check()
+        if full and import_id:
+            case = cases["import"]
+            fresh(client, api)
+            state = client.request("GET", f"/api/v1/imports/{import_id}", headers=bearer(org.token, org.slug), port=api,
+                                   label="worker-ops check").json() or {}
+            stored = CLUSTER_A.psql(f"SELECT count(*), count(DISTINCT email) FROM contacts WHERE email LIKE '%@imp-{tag}.example.com'",
+                                    database)
+            companies = CLUSTER_A.psql(f"SELECT count(*), count(DISTINCT domain) FROM companies WHERE domain LIKE '%-{tag}.example.com'",
+                                       database)
+            audit = client.request("GET", f"/api/v1/audit-log?entityType=import&entityId={import_id}&limit=20",
+                                   headers=bearer(org.token, org.slug), port=api, label="worker-ops check").json() or {}
+            imported = sum(1 for e in audit.get("items", []) if e.get("action") == "imported")
+            case.notes.append(f"import {state.get('status')}, inserted {state.get('inserted')}; contacts (rows, distinct) "
+                              f"{stored}; companies (rows, distinct domains) {companies}; 'imported' audit entries {imported}")
+            if (state.get("status") != "succeeded" or state.get("inserted") != import_rows
+                    or stored != f"{import_rows}|{import_rows}"
+                    or companies != "7|7" or imported != 1):
+                case.problems.append(f"expected succeeded with {import_rows} contacts once each, 7 companies once each, "
+                                     "one audit entry")
+        if full and backup_id:
+            case = cases["backup"]
+            state = CLUSTER_A.psql(f"SELECT status || ' ' || coalesce(error, '') || ' tables=' || (SELECT count(*) FROM "
+                                   f"backup_tables t WHERE t.backup_id = b.id) FROM backups b WHERE id = '{backup_id}'",
+                                   "cleancrm_catalog")
+            folder = os.path.join(OUT, "backups", org.id.replace("-", ""))  # <root>/<org id:N>/<backup id:N>.dump
+            files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+            pg_dumps = CLUSTER_A.psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' "
+                                      "AND application_name = 'pg_dump'")
+            case.notes.append(f"backup {state}; files {files}; pg_dump sessions left {pg_dumps}")
+            if (not state.startswith("succeeded") or f"{backup_id.replace('-', '')}.dump" not in files
+                    or any(f.endswith(".partial") for f in files) or pg_dumps != "0"):
+                case.problems.append(f"expected succeeded, exactly {backup_id}.dump in the store and no partial file")
         if full and inbox_id:
             case = cases["incoming"]
             row = CLUSTER_A.psql("SELECT (processed_at IS NOT NULL)::text || ' attempts=' || attempts || ' ' || coalesce(last_error, '') "
@@ -459,13 +572,19 @@ def worker_ops(suite, Result):
             stub.close()
         if fifo:
             fifo.release()
+        if move_stop:
+            move_stop.release()
         if holder:
             holder.release()
+        if slack_holds:
+            slack_holds.release()
         if load:
             load.finish()
         sink.close()
         if receiver:
             receiver.close()
+        if slack:
+            slack.close()
         if apix_started:
             procs.procs["apix"].terminate()
         # Back to the suite's worker settings for the scenarios after this one.
@@ -477,6 +596,7 @@ def worker_ops(suite, Result):
         client.close()
 
     outcomes = [o for o in RECORDER.outcomes if o.scenario == "worker-ops"]
+    ready = ", ".join(f"{t:.0f} s" for t in worker_ready)
     results = []
     for case in cases.values():
         result = Result(case.name, case.ready and not case.problems)
@@ -484,12 +604,11 @@ def worker_ops(suite, Result):
         result.errors = error_classes(outcomes)
         result.lost = sum(1 for _, _, o in (load.writes if load else []) if o.error)
         result.recovery = f"{case.converged_at:.0f} s" if case.converged_at is not None else "none"
-        result.notes.append(f"killed while {case.where or 'NOT in the middle'}; worker ready {worker_ready:.0f} s after restart")
+        result.notes.append(f"killed while {case.where or 'NOT in the middle'}; worker ready after each restart: {ready or '-'}")
         result.notes.extend(case.notes)
         result.notes.extend(f"  {p}" for p in case.problems)
         if case.ready and case.converged_at is None:
             result.passed = False
             result.notes.append("  did not converge in the window")
         results.append(result)
-    _ = killed_at
     return results

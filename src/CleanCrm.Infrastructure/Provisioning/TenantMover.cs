@@ -46,6 +46,23 @@ public sealed partial class TenantMover(
         var target = await db.DatabaseServers.FirstOrDefaultAsync(s => s.Id == targetServerId, cancellationToken)
                      ?? throw new InvalidOperationException($"Database server {targetServerId} does not exist.");
         var source = organization.DatabaseServer ?? throw new InvalidOperationException($"{organization.Slug} has no database yet.");
+
+        // The organization's lock is ours, so no live run is moving it. Hangfire hands a job whose worker died out again after
+        // its invisibility timeout: that delivery finds what the dead run left and finishes the move exactly once.
+        if (organization.Status == OrganizationStatus.Moving && source.Id != target.Id)
+        {
+            await AbandonDeadRunAsync(db, organization, source, target, cancellationToken);
+        }
+        else if (organization.Status == OrganizationStatus.Active && source.Id == target.Id)
+        {
+            // Switched before the worker died, so only the source's drop was left undone (the endpoint never queues a move to
+            // the server an organization is on).
+            await DropLeftoversAsync(db, organization, target, cancellationToken);
+            var moved = await CountRowsAsync(target, organization.DatabaseName, cancellationToken);
+            LogFinishedDeadRun(logger, organization.Slug, target.Name);
+            return new TenantMoveReport(organizationId, target.Id, target.Id, moved, clock.GetElapsedTime(started));
+        }
+
         if (organization.Status != OrganizationStatus.Active || source.Id == target.Id || target.Status != DatabaseServerStatus.Active)
         {
             throw new InvalidOperationException(
@@ -97,7 +114,7 @@ public sealed partial class TenantMover(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogMoveFailed(logger, exception, organization.Slug, target.Name);
-            await AbandonCopyAsync(target, database);
+            await AbandonCopyAsync(target, database, organization.DatabaseRole);
             organization.Status = OrganizationStatus.Active;
             organization.UpdatedAt = clock.GetUtcNow();
             await db.SaveChangesAsync(CancellationToken.None);
@@ -124,6 +141,100 @@ public sealed partial class TenantMover(
         var report = new TenantMoveReport(organizationId, source.Id, target.Id, counts, clock.GetElapsedTime(started));
         LogMoved(logger, organization.Slug, source.Name, target.Name, counts.Values.Sum(), report.Duration.TotalMilliseconds);
         return report;
+    }
+
+    /// <summary>
+    /// A move whose worker died before the switch: the catalog still points at the source, which is whole (nothing writes to a
+    /// <c>moving</c> organization), so the target's copy and role are dropped and the organization is active again where it
+    /// was; the move then starts over. An in-place restore switching the organization (it also sets <c>moving</c>) is left to
+    /// its own recovery (docs/BACKUPS.md).
+    /// </summary>
+    private async Task AbandonDeadRunAsync(CatalogDbContext db, Organization organization, DatabaseServer source, DatabaseServer target,
+        CancellationToken cancellationToken)
+    {
+        if (await db.BackupRestores.AnyAsync(r => r.OrganizationId == organization.Id && r.Mode == RestoreMode.Switch
+                && (r.Status == RestoreStatus.Queued || r.Status == RestoreStatus.Running), cancellationToken))
+        {
+            throw new InvalidOperationException(
+                $"{organization.Slug} is being switched to a restored database; retry the move once the restore has ended.");
+        }
+
+        LogRestartingDeadRun(logger, organization.Slug, source.Name, target.Name);
+        await AbandonCopyAsync(target, organization.DatabaseName, organization.DatabaseRole);
+        organization.Status = OrganizationStatus.Active;
+        organization.UpdatedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// After a switch whose worker died before the source was dropped: the organization's database name is its own
+    /// (<c>cleancrm_t_&lt;id&gt;</c>), so a database of that name on another server is the move's leftover, dropped with the
+    /// role there. One an in-place restore keeps until an admin confirms it (<c>switched</c>, not yet confirmed) is left alone.
+    /// </summary>
+    private async Task DropLeftoversAsync(CatalogDbContext db, Organization organization, DatabaseServer current,
+        CancellationToken cancellationToken)
+    {
+        var kept = await db.BackupRestores.AsNoTracking()
+            .Where(r => r.OrganizationId == organization.Id && r.Status == RestoreStatus.Switched && r.PreviousServerId != null)
+            .Select(r => r.PreviousServerId!.Value).ToListAsync(cancellationToken);
+        var others = await db.DatabaseServers.AsNoTracking()
+            .Where(s => s.Id != current.Id && s.Status != DatabaseServerStatus.Offline && !kept.Contains(s.Id))
+            .ToListAsync(cancellationToken);
+
+        // A server registered twice (another name for the current one) must not lose the live database: an advisory lock
+        // held on the current server's maintenance database cannot be taken again through another registration of it.
+        var identity = $"cleancrm:move-leftovers:{organization.Id:N}";
+        await using var here = new NpgsqlConnection(await admin.ConnectionStringAsync(current, "postgres", cancellationToken));
+        await here.OpenAsync(cancellationToken);
+        await using var held = await here.BeginTransactionAsync(cancellationToken); // ends (rolled back) with the method
+        await using (var hold = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", here, held))
+        {
+            hold.Parameters.AddWithValue(identity);
+            await hold.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var server in others)
+        {
+            try
+            {
+                await DropLeftoverAsync(server, organization, identity, cancellationToken);
+            }
+            catch (Exception exception) when (exception is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException
+                                                  or InvalidOperationException)
+            {
+                // A server that cannot be reached cannot hold a copy anyone uses; what is left there is for an operator.
+                LogLeftoverCheckFailed(logger, exception, organization.DatabaseName, server.Name);
+            }
+        }
+    }
+
+    private async Task DropLeftoverAsync(DatabaseServer server, Organization organization, string identity,
+        CancellationToken cancellationToken)
+    {
+        await using var maintenance = new NpgsqlConnection(await admin.ConnectionStringAsync(server, "postgres", cancellationToken));
+        await maintenance.OpenAsync(cancellationToken);
+        await using (var probe = new NpgsqlCommand(
+            "SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AND pg_advisory_unlock(hashtextextended($1, 0))", maintenance))
+        {
+            probe.Parameters.AddWithValue(identity);
+            if (await probe.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                return; // the current server under another registration
+            }
+        }
+
+        await using var exists = new NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname = $1", maintenance);
+        exists.Parameters.AddWithValue(organization.DatabaseName);
+        if ((long)(await exists.ExecuteScalarAsync(cancellationToken))! == 0)
+        {
+            return;
+        }
+
+        LogDroppingLeftover(logger, organization.DatabaseName, server.Name);
+        await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
+            $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(organization.DatabaseName)} WITH (FORCE)", cancellationToken);
+        await TenantDatabaseProvisioner.ExecuteAsync(maintenance,
+            $"DROP ROLE IF EXISTS {TenantDatabaseProvisioner.Quote(organization.DatabaseRole)}", cancellationToken);
     }
 
     // Gives in-flight requests a moment to finish, then disconnects the tenant role so no write lands after the copy.
@@ -177,7 +288,8 @@ public sealed partial class TenantMover(
         return counts;
     }
 
-    private async Task AbandonCopyAsync(DatabaseServer target, string database)
+    // The copy and the role created for it on the target (the organization stays on its source, so neither is used there).
+    private async Task AbandonCopyAsync(DatabaseServer target, string database, string role)
     {
         try
         {
@@ -186,6 +298,8 @@ public sealed partial class TenantMover(
             await maintenance.OpenAsync();
             await TenantDatabaseProvisioner.ExecuteAsync(
                 maintenance, $"DROP DATABASE IF EXISTS {TenantDatabaseProvisioner.Quote(database)} WITH (FORCE)", CancellationToken.None);
+            await TenantDatabaseProvisioner.ExecuteAsync(
+                maintenance, $"DROP ROLE IF EXISTS {TenantDatabaseProvisioner.Quote(role)}", CancellationToken.None);
         }
         catch (NpgsqlException exception)
         {
@@ -204,6 +318,20 @@ public sealed partial class TenantMover(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Moving {Slug} to {Target} failed; it stays on its current server")]
     private static partial void LogMoveFailed(ILogger logger, Exception exception, string slug, string target);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Moving {Slug} from {From} to {To} was abandoned by a worker that died; its copy is dropped and the move starts over")]
+    private static partial void LogRestartingDeadRun(ILogger logger, string slug, string from, string to);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "{Slug} was switched to {Server} by a worker that died before dropping the source; dropping what is left")]
+    private static partial void LogFinishedDeadRun(ILogger logger, string slug, string server);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check {Server} for a leftover {Database} of an interrupted move")]
+    private static partial void LogLeftoverCheckFailed(ILogger logger, Exception exception, string database, string server);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping {Database} and its role left on {Server} by an interrupted move")]
+    private static partial void LogDroppingLeftover(ILogger logger, string database, string server);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not drop the abandoned copy {Database} on {Server}")]
     private static partial void LogCleanupFailed(ILogger logger, Exception exception, string database, string server);

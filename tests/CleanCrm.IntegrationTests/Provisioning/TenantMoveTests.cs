@@ -5,6 +5,7 @@ using CleanCrm.Infrastructure.Provisioning;
 using CleanCrm.IntegrationTests.Support;
 using CleanCrm.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace CleanCrm.IntegrationTests.Provisioning;
 
@@ -47,6 +48,80 @@ public sealed class TenantMoveTests(SharedPlatform platform)
         (await client.PostAsJsonAsync("/api/v1/companies", new { name = "After the move" })).StatusCode.ShouldBe(HttpStatusCode.Created);
         (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Secondary, database,
             "SELECT count(*) FROM companies WHERE name = 'After the move'")).ShouldBe(1);
+    }
+
+    /// <summary>
+    /// Found by the fault suite (docs/reliability.md, scenario 1, tenant move): a worker killed while the copy was running
+    /// left the organization <c>moving</c> for ever (every request 409), a half-filled copy and a role on the target, and
+    /// the redelivered job failed at once on the status. The delivery that finds the organization's lock free now drops
+    /// the dead run's copy and starts over; after a switch it drops what was left on the source; a live run is left alone.
+    /// </summary>
+    [Fact]
+    public async Task A_move_abandoned_by_a_dead_worker_is_finished_exactly_once_by_the_next_delivery_and_a_live_one_is_left_alone()
+    {
+        var target = platform.SecondaryServer;
+        var owner = await platform.CreateUserAsync();
+        var organization = await platform.CreateOrganizationAsync(members: [(owner, OrgRole.Owner)], serverId: platform.PrimaryServer.Id);
+        var api = await platform.SharedAsync("crm-api", () => Task.FromResult(new ApiFactory(platform)));
+        var client = api.ClientFor(owner.Id, organization.Slug);
+        for (var i = 0; i < 7; i++)
+        {
+            await OrgScopedEndpoints.CreateAsync(client, "companies", new { name = $"Dead run {i}" });
+        }
+
+        var database = organization.DatabaseName;
+        var role = organization.DatabaseRole;
+        var mover = platform.Services.GetRequiredService<TenantMover>();
+        var provisioner = platform.Services.GetRequiredService<TenantDatabaseProvisioner>();
+        async Task<long> Databases(NpgsqlConnectionStringBuilder server) =>
+            await TestDatabaseServers.ScalarAsync<long>(server, "postgres", "SELECT count(*) FROM pg_database WHERE datname = $1",
+                database);
+        async Task<long> Roles(NpgsqlConnectionStringBuilder server) =>
+            await TestDatabaseServers.ScalarAsync<long>(server, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = $1", role);
+        async Task<string?> Catalog(string column) => await TestDatabaseServers.ScalarAsync<string>(TestDatabaseServers.Primary,
+            platform.CatalogDatabase, $"SELECT {column}::text FROM organizations WHERE id = $1", organization.Id);
+
+        // What a worker killed during the copy leaves: the organization moving, the role and a half-filled copy on the target.
+        await platform.SetStatusAsync(organization.Id, OrganizationStatus.Moving);
+        await provisioner.EnsureRoleAsync(target, organization.Id, CancellationToken.None);
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Secondary, $"CREATE DATABASE \"{database}\"");
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Secondary,
+            "CREATE TABLE companies (id int); INSERT INTO companies VALUES (1)", database);
+
+        // A live run (it holds the organization's lock) is left alone: nothing of its copy is touched.
+        await using (var live =
+                     await OrganizationLock.TryAcquireAsync(platform.CatalogConnectionString, organization.Id, CancellationToken.None))
+        {
+            live.ShouldNotBeNull();
+            await Should.ThrowAsync<InvalidOperationException>(() => mover.MoveAsync(organization.Id, target.Id, CancellationToken.None));
+            (await Databases(TestDatabaseServers.Secondary)).ShouldBe(1);
+            (await Catalog("status")).ShouldBe("moving");
+        }
+
+        // The job handed out again after the dead worker's invisibility timeout: the copy starts over and the move ends once.
+        var report = await mover.MoveAsync(organization.Id, target.Id, CancellationToken.None);
+        report.RowCounts["companies"].ShouldBe(7);
+        (await Catalog("status")).ShouldBe("active");
+        (await Catalog("database_server_id")).ShouldBe(target.Id.ToString());
+        (await Databases(TestDatabaseServers.Primary)).ShouldBe(0);
+        (await Roles(TestDatabaseServers.Primary)).ShouldBe(0);
+        (await Databases(TestDatabaseServers.Secondary)).ShouldBe(1);
+        (await TestDatabaseServers.ScalarAsync<long>(TestDatabaseServers.Secondary, database, "SELECT count(*) FROM companies"))
+            .ShouldBe(7);
+
+        // What a worker killed after the switch, before dropping the source, leaves: the old database and role on the source.
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"CREATE ROLE \"{role}\" LOGIN");
+        await TestDatabaseServers.ExecuteAsync(TestDatabaseServers.Primary, $"CREATE DATABASE \"{database}\"");
+        var again = await mover.MoveAsync(organization.Id, target.Id, CancellationToken.None);
+        again.RowCounts["companies"].ShouldBe(7);
+        (await Databases(TestDatabaseServers.Primary)).ShouldBe(0);
+        (await Roles(TestDatabaseServers.Primary)).ShouldBe(0);
+        (await Databases(TestDatabaseServers.Secondary)).ShouldBe(1);
+        (await Roles(TestDatabaseServers.Secondary)).ShouldBe(1);
+        (await Catalog("status")).ShouldBe("active");
+        (await Catalog("database_server_id")).ShouldBe(target.Id.ToString());
+        var list = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/companies?limit=200");
+        list.GetProperty("items").GetArrayLength().ShouldBe(7);
     }
 
     [Fact]

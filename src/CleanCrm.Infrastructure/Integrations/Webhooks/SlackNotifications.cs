@@ -7,6 +7,7 @@ using CleanCrm.Domain.Catalog;
 using CleanCrm.Infrastructure.Jobs;
 using CleanCrm.Infrastructure.Persistence.Catalog;
 using Hangfire;
+using Hangfire.Server;
 using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +23,10 @@ public sealed record SlackPostResult(bool Sent, TimeSpan? RetryAfter, string? Er
 /// Posts notifications to the organization's Slack channel (chosen during consent) with <c>chat.postMessage</c>. Slack
 /// answers HTTP 200 with <c>"ok": false</c> for failures, so <c>ok</c> decides, not the status; a 429 carries
 /// <c>Retry-After</c> (seconds), and the job posts again after that long. Dead tokens mark the connection.
+/// A message Slack accepted is recorded on the job at once (the job parameter <see cref="PostedParameter"/>, its own
+/// commit), so the same job handed out again after a crash (Hangfire's invisibility timeout) does not post it twice
+/// (docs/reliability.md, scenario 1). Slack has no idempotency key: a crash after the request left and before its answer
+/// was read still posts it again (docs/INTEGRATIONS.md).
 /// </summary>
 public sealed partial class SlackNotificationJob(
     IDbContextFactory<CatalogDbContext> catalog,
@@ -32,13 +37,34 @@ public sealed partial class SlackNotificationJob(
     TimeProvider clock,
     ILogger<SlackNotificationJob> logger)
 {
+    /// <summary>The job parameter recording when Slack accepted this job's message (set right after <c>"ok": true</c>).</summary>
+    public const string PostedParameter = "SlackPostedAt";
+
     private const int MaxAttempts = 8;
 
+    /// <summary>A post without a job context (a workflow action's, or a job queued before the posted marker existed).</summary>
     [Queue(HangfireStorage.DefaultQueue)]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [60, 300, 1800])]
     [DisplayName("Slack notification for {0}")]
-    public async Task<SlackPostResult> RunAsync(Guid organizationId, string text, int attempt, CancellationToken cancellationToken)
+    public Task<SlackPostResult> RunAsync(Guid organizationId, string text, int attempt, CancellationToken cancellationToken) =>
+        RunAsync(organizationId, text, attempt, null, cancellationToken);
+
+    /// <summary>
+    /// One post; <paramref name="context"/> is the job's (Hangfire passes it in place of the <c>null</c> it was queued
+    /// with): a job that already posted its message (recorded on it) returns at once without posting again.
+    /// </summary>
+    [Queue(HangfireStorage.DefaultQueue)]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [60, 300, 1800])]
+    [DisplayName("Slack notification for {0}")]
+    public async Task<SlackPostResult> RunAsync(Guid organizationId, string text, int attempt, PerformContext? context,
+        CancellationToken cancellationToken)
     {
+        if (context?.GetJobParameter<DateTimeOffset?>(PostedParameter) is { } postedAt)
+        {
+            LogAlreadyPosted(logger, organizationId, context.BackgroundJob.Id, postedAt);
+            return new SlackPostResult(true, null, null);
+        }
+
         await using var db = await catalog.CreateDbContextAsync(cancellationToken);
         var connection = await db.IntegrationConnections.AsNoTracking().FirstOrDefaultAsync(
             c => c.OrganizationId == organizationId && c.Provider == IntegrationProviders.Slack, cancellationToken);
@@ -49,10 +75,15 @@ public sealed partial class SlackNotificationJob(
         }
 
         var result = await PostAsync(stored.AccessToken, channel, text, cancellationToken);
-        if (result.RetryAfter is { } wait && attempt < MaxAttempts && services.GetService<IBackgroundJobClient>() is { } jobs)
+        if (result.Sent)
+        {
+            // Before anything else (its own commit): from here on a crash must not post this message again.
+            context?.SetJobParameter(PostedParameter, clock.GetUtcNow());
+        }
+        else if (result.RetryAfter is { } wait && attempt < MaxAttempts && services.GetService<IBackgroundJobClient>() is { } jobs)
         {
             // Slack asks to wait; a scheduled job does, instead of a worker thread.
-            jobs.Create<SlackNotificationJob>(job => job.RunAsync(organizationId, text, attempt + 1, CancellationToken.None),
+            jobs.Create<SlackNotificationJob>(job => job.RunAsync(organizationId, text, attempt + 1, null, CancellationToken.None),
                 new ScheduledState(wait));
             LogRateLimited(logger, organizationId, wait.TotalSeconds);
         }
@@ -101,10 +132,14 @@ public sealed partial class SlackNotificationJob(
     {
         if (services.GetService<IBackgroundJobClient>() is { } jobs)
         {
-            jobs.Create<SlackNotificationJob>(job => job.RunAsync(organizationId, text, 1, CancellationToken.None),
+            jobs.Create<SlackNotificationJob>(job => job.RunAsync(organizationId, text, 1, null, CancellationToken.None),
                 new EnqueuedState(HangfireStorage.DefaultQueue));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Slack notification job {JobId} of organization {OrganizationId} was posted at {PostedAt}; not posted again")]
+    private static partial void LogAlreadyPosted(ILogger logger, Guid organizationId, string jobId, DateTimeOffset postedAt);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Slack rate-limited a notification of organization {OrganizationId}; posting again in {Seconds} s")]
