@@ -33,6 +33,7 @@ import urllib.parse
 import uuid
 from collections import Counter
 
+from listening import close_listener, listen
 from peers import read_body
 from stack import HOST
 
@@ -137,21 +138,11 @@ class KeyVaultStub:
     def _start_proxy(self) -> None:
         if self.proxy is not None:
             return
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((HOST, self.proxy_port))
-        listener.listen(64)
-        self.proxy = listener
-        threading.Thread(target=self._proxy_accept, args=(listener,), daemon=True).start()
+        self.proxy = listen(self.proxy_port, self._proxy_accept)
 
     def _stop_proxy(self) -> None:
         listener, self.proxy = self.proxy, None
-        if listener is not None:
-            try:
-                listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            listener.close()
+        close_listener(listener)
 
     def _proxy_accept(self, listener: socket.socket) -> None:
         while True:

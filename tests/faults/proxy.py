@@ -9,6 +9,7 @@ import socket
 import struct
 import threading
 
+from listening import close_listener, listen
 from stack import HOST, say
 
 
@@ -24,23 +25,12 @@ class TcpProxy:
         self.reset = 0
 
     def up(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((HOST, self.listen_port))
-        listener.listen(128)
-        self.listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self.listener = listen(self.listen_port, self._accept, backlog=128)
 
     def down(self) -> int:
         """Stops listening (new connections are refused) and resets every open connection (RST, as a host that died)."""
         listener, self.listener = self.listener, None
-        if listener is not None:
-            # shutdown() first: a close() alone leaves the socket listening while the accept thread is blocked in accept().
-            try:
-                listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            listener.close()
+        close_listener(listener)
         with self.lock:
             pairs, self.pairs = self.pairs, set()
         for sock in pairs:

@@ -10,7 +10,7 @@ import socket
 import threading
 from collections import Counter
 
-from stack import HOST
+from listening import close_listener, listen
 
 
 class SmtpSink:
@@ -24,22 +24,11 @@ class SmtpSink:
         self.connections = 0
 
     def start(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((HOST, self.port))
-        listener.listen(64)
-        self.listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self.listener = listen(self.port, self._accept)
 
     def stop(self) -> None:
         listener, self.listener = self.listener, None
-        if listener is not None:
-            # shutdown() first: a close() alone leaves the socket listening while the accept thread is blocked in accept().
-            try:
-                listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            listener.close()
+        close_listener(listener)
         with self.lock:
             sessions, self.sessions = self.sessions, set()
         for sock in sessions:
