@@ -31,6 +31,21 @@ def read_body(handler: http.server.BaseHTTPRequestHandler) -> bytes:
     return handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
 
 
+
+def end_psql_session(proc: subprocess.Popen, how: str) -> None:
+    """Ends a psql session that holds a transaction open (`how`: COMMIT or ROLLBACK), killing it if it does not quit."""
+    if proc.poll() is None and proc.stdin is not None:
+        try:
+            proc.stdin.write(f"{how};\n\\q\n")
+            proc.stdin.flush()
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
 class Hold:
     def __init__(self, step: str) -> None:
         self.step = step
@@ -239,17 +254,7 @@ class LockHolder:
             raise RuntimeError(f"could not lock {table} in {database}: {self.proc.stderr.read() if self.proc.stderr else ''}")
 
     def release(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            try:
-                self.proc.stdin.write("COMMIT;\n\\q\n")
-                self.proc.stdin.flush()
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        end_psql_session(self.proc, "COMMIT")
 
 
 def waiting_on_lock(cluster, database: str) -> list[str]:
@@ -413,17 +418,7 @@ class TransactionHold:
         self.output = lines[:-1]
 
     def release(self) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            try:
-                self.proc.stdin.write("ROLLBACK;\n\\q\n")
-                self.proc.stdin.flush()
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        end_psql_session(self.proc, "ROLLBACK")
 
 
 class SlackStub:

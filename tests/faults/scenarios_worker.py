@@ -42,6 +42,13 @@ class SubCase:
         self.notes: list[str] = []
 
 
+
+def release(*holds) -> None:
+    """Lets go of every hold that was taken (a stopped process, a lock, a withheld answer); None is skipped."""
+    for hold in holds:
+        if hold:
+            hold.release()
+
 def fresh(client: Client, port: int) -> None:
     """A new connection for the next request: after a long wait the server may have closed the kept-alive one (a
     request sent on it is then reset without being read; setup requests are not retried blind)."""
@@ -350,12 +357,7 @@ def worker_ops(suite, Result):
                     cases[key].problems.append("the stopped pg_restore was gone before the kill")
 
             def release_first() -> None:
-                if fifo:
-                    fifo.release()
-                if move_stop:
-                    move_stop.release()
-                if holder:
-                    holder.release()
+                release(fifo, move_stop, holder)
                 if import_id:
                     # Checked at once, before anything could re-run it: the killed import wrote nothing.
                     half = CLUSTER_A.psql(f"SELECT count(*) FROM contacts WHERE email LIKE '%@imp-{tag}.example.com'", database)
@@ -570,14 +572,7 @@ def worker_ops(suite, Result):
     finally:
         if stub:
             stub.close()
-        if fifo:
-            fifo.release()
-        if move_stop:
-            move_stop.release()
-        if holder:
-            holder.release()
-        if slack_holds:
-            slack_holds.release()
+        release(fifo, move_stop, holder, slack_holds)
         if load:
             load.finish()
         sink.close()
